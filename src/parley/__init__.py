@@ -1,0 +1,59 @@
+"""Parley: a self-hosted real-time team chat server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import database  # noqa: F401  (installs the SQLite connection settings)
+from .config import load_config
+from .converters import IdConverter
+from .errors import register_error_handlers
+from .events import EventBus
+from .extensions import db, migrate
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints and the event bus."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(config_name, app.instance_path))
+    if overrides:
+        app.config.from_mapping(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["id"] = IdConverter
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
+                     compare_type=True)
+    app.extensions["parley.bus"] = EventBus()
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+
+    from .identity import forget_request_identity
+
+    app.teardown_appcontext(forget_request_identity)
+
+    @app.shell_context_processor
+    def _shell_context() -> dict[str, Any]:
+        from . import models
+
+        return {"db": db, **{name: getattr(models, name) for name in models.__all__}}
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import api, docs, health
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(docs.bp)

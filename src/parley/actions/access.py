@@ -1,0 +1,124 @@
+"""Who may do what: the one place authorization is decided, for every transport."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..errors import Forbidden, NotFound, Unauthorized
+from ..extensions import db
+from ..models import Membership, Permission, Room, RoomKind, RoomRole, User
+from ..models.types import utcnow
+
+# Higher outranks lower; a global moderator outranks every room role.
+RANK = {RoomRole.MEMBER: 0, RoomRole.MODERATOR: 1, RoomRole.OWNER: 2}
+GLOBAL_MODERATOR_RANK = 3
+
+
+def require_active(actor: User | None) -> User:
+    if actor is None or not actor.active:
+        raise Unauthorized()
+    return actor
+
+
+def require_permission(actor: User, permission: Permission) -> None:
+    require_active(actor)
+    if not actor.can(permission):
+        raise Forbidden(
+            f"Your role does not have the {permission.name} permission.",
+            code="missing_permission",
+            details={"permission": permission.name},
+        )
+
+
+def membership_of(user_id: int, room_id: int) -> Membership | None:
+    return db.session.get(Membership, (room_id, user_id))
+
+
+def get_room(room_id: int) -> Room:
+    room = db.session.get(Room, room_id)
+    if room is None:
+        raise NotFound("No such room.", details={"room_id": room_id})
+    return room
+
+
+def readable_room(actor: User, room_id: int) -> tuple[Room, Membership | None]:
+    """The room if the actor may read it, with their membership (None in a public room).
+
+    Rooms the actor may not know of answer exactly like rooms that do not exist.
+    """
+    require_permission(actor, Permission.READ)
+    room = get_room(room_id)
+    membership = membership_of(actor.id, room.id)
+    if membership is not None and membership.banned:
+        raise Forbidden("You are banned from this room.", code="banned")
+    if membership is None and room.kind != RoomKind.PUBLIC:
+        raise NotFound("No such room.", details={"room_id": room_id})
+    return room, membership
+
+
+def member_room(actor: User, room_id: int) -> tuple[Room, Membership]:
+    """The room if the actor may read it and is a member of it."""
+    room, membership = readable_room(actor, room_id)
+    if membership is None:
+        raise Forbidden("Join the room first.", code="not_a_member")
+    return room, membership
+
+
+def require_can_post(actor: User, room: Room, membership: Membership | None) -> Membership:
+    require_permission(actor, Permission.WRITE)
+    if membership is None:
+        raise Forbidden("Join the room first.", code="not_a_member")
+    if membership.banned:
+        raise Forbidden("You are banned from this room.", code="banned")
+    if membership.is_muted(utcnow()):
+        raise Forbidden(
+            "You are muted in this room.",
+            code="muted",
+            details={"muted_until": membership.muted_until.isoformat()
+                     if membership.muted_until else None},
+        )
+    if room.archived:
+        raise Forbidden("The room is archived.", code="archived")
+    return membership
+
+
+def moderation_rank(actor: User, membership: Membership | None) -> int:
+    if actor.can(Permission.MODERATE):
+        return GLOBAL_MODERATOR_RANK
+    if membership is None or membership.banned:
+        return -1
+    return RANK[RoomRole(membership.role)]
+
+
+def can_moderate(actor: User, membership: Membership | None) -> bool:
+    return moderation_rank(actor, membership) >= RANK[RoomRole.MODERATOR]
+
+
+def require_moderator(actor: User, room: Room, membership: Membership | None) -> None:
+    require_active(actor)
+    if room.is_direct or not can_moderate(actor, membership):
+        raise Forbidden("Only the room's moderators may do that.", code="not_a_moderator")
+
+
+def require_outranks(actor: User, membership: Membership | None, target: Membership) -> None:
+    """A moderator acts only on members of lower rank, and never on themselves."""
+    if target.user_id == actor.id:
+        raise Forbidden("You cannot do that to yourself.", code="self_moderation")
+    if moderation_rank(actor, membership) <= RANK[RoomRole(target.role)]:
+        raise Forbidden(
+            "You may only moderate members of lower rank.", code="insufficient_rank"
+        )
+
+
+def readable_room_ids_query(actor: User):  # type: ignore[no-untyped-def]
+    """A subquery of the ids of every room the actor may read."""
+    banned = select(Membership.room_id).where(
+        Membership.user_id == actor.id, Membership.banned.is_(True)
+    )
+    member = select(Membership.room_id).where(
+        Membership.user_id == actor.id, Membership.banned.is_(False)
+    )
+    return select(Room.id).where(
+        Room.id.not_in(banned),
+        (Room.kind == RoomKind.PUBLIC) | Room.id.in_(member),
+    )

@@ -1,0 +1,200 @@
+"""Messages: send, edit, delete, read state and history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, Forbidden, NotFound
+from ..events import Event, emit_after_commit
+from ..extensions import db
+from ..models import Membership, Message, Permission, Room, User
+from ..models.types import utcnow
+from ..presenters import dump, message_out
+from ..rendering import render_markdown
+from .access import can_moderate, readable_room, require_can_post
+
+
+def find_by_client_id(author: User, client_id: str) -> Message | None:
+    return db.session.scalar(
+        select(Message).where(Message.author_id == author.id, Message.client_id == client_id)
+    )
+
+
+def _message_event(kind: str, message: Message) -> Event:
+    return Event(kind, {"message": dump(message_out(message))}, room_id=message.room_id)
+
+
+def send_message(
+    actor: User, room_id: int, body: str, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Post a message; returns it and whether it is new (False for a resend)."""
+    room, membership = readable_room(actor, room_id)
+    membership = require_can_post(actor, room, membership)
+    if client_id is not None:
+        earlier = find_by_client_id(actor, client_id)
+        if earlier is not None:
+            return _same_resend(earlier, room_id), False
+    message = Message(
+        room_id=room.id,
+        author=actor,
+        body=body,
+        html=render_markdown(body),
+        client_id=client_id,
+    )
+    db.session.add(message)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same client_id raced in on another connection: that one is the message.
+        db.session.rollback()
+        earlier = find_by_client_id(actor, client_id) if client_id else None
+        if earlier is None:
+            raise
+        return _same_resend(earlier, room_id), False
+    # The author has read their own message.
+    membership.last_read_message_id = max(membership.last_read_message_id, message.id)
+    emit_after_commit(db.session, _message_event("message:new", message))
+    db.session.commit()
+    return message, True
+
+
+def _same_resend(earlier: Message, room_id: int) -> Message:
+    if earlier.room_id != room_id:
+        raise Conflict(
+            "That client_id was already used for a message in another room.",
+            code="client_id_reused",
+            details={"message_id": earlier.id, "room_id": earlier.room_id},
+        )
+    return earlier
+
+
+def _readable_message(
+    actor: User, message_id: int
+) -> tuple[Message, Room, Membership | None]:
+    message = db.session.get(Message, message_id)
+    if message is None:
+        raise NotFound("No such message.", details={"message_id": message_id})
+    try:
+        room, membership = readable_room(actor, message.room_id)
+    except NotFound:
+        raise NotFound("No such message.", details={"message_id": message_id}) from None
+    return message, room, membership
+
+
+def edit_message(actor: User, message_id: int, body: str) -> Message:
+    message, room, membership = _readable_message(actor, message_id)
+    if message.author_id != actor.id:
+        raise Forbidden("Only the author may edit a message.", code="not_the_author")
+    if message.deleted:
+        raise Conflict("The message was deleted.", code="message_deleted")
+    require_can_post(actor, room, membership)
+    if body == message.body:
+        return message
+    message.body = body
+    message.html = render_markdown(body)
+    message.edited_at = utcnow()
+    emit_after_commit(db.session, _message_event("message:edit", message))
+    db.session.commit()
+    return message
+
+
+def delete_message(actor: User, message_id: int) -> Message:
+    """Delete a message, leaving a tombstone: the id stays, the text goes."""
+    message, _, membership = _readable_message(actor, message_id)
+    is_author = message.author_id == actor.id and actor.can(Permission.WRITE)
+    if not (is_author or can_moderate(actor, membership)):
+        raise Forbidden("You may delete only your own messages.", code="not_the_author")
+    if message.deleted:
+        return message
+    message.body = ""
+    message.html = ""
+    message.deleted_at = utcnow()
+    emit_after_commit(db.session, _message_event("message:delete", message))
+    db.session.commit()
+    return message
+
+
+@dataclass(frozen=True)
+class ReadState:
+    room_id: int
+    last_read_message_id: int
+    unread_count: int
+
+
+def unread_count(user_id: int, room_id: int, after_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Message.id)).where(
+            Message.room_id == room_id,
+            Message.id > after_id,
+            Message.deleted_at.is_(None),
+            Message.author_id != user_id,
+        )
+    ) or 0
+
+
+def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
+    """Move the read mark forward (never back), up to the room's newest message."""
+    room, membership = readable_room(actor, room_id)
+    if membership is None:
+        raise Forbidden("Join the room first.", code="not_a_member")
+    newest = db.session.scalar(
+        select(func.coalesce(func.max(Message.id), 0)).where(Message.room_id == room.id)
+    ) or 0
+    target = min(message_id, newest)
+    changed = target > membership.last_read_message_id
+    if changed:
+        membership.last_read_message_id = target
+    state = ReadState(
+        room.id,
+        membership.last_read_message_id,
+        unread_count(actor.id, room.id, membership.last_read_message_id),
+    )
+    if changed:
+        emit_after_commit(
+            db.session,
+            Event(
+                "unread",
+                {"room_id": room.id, "count": state.unread_count,
+                 "last_read_message_id": state.last_read_message_id},
+                user_ids=(actor.id,),
+            ),
+        )
+    db.session.commit()
+    return state
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: list[Message]
+    has_more: bool
+
+
+def history(
+    actor: User,
+    room_id: int,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> Page:
+    """A page of a room's messages, always in ascending id order.
+
+    ``after`` gives the oldest messages above that id (catching up); otherwise the newest
+    below ``before`` (or the newest of all), for scrolling back.
+    """
+    room, _ = readable_room(actor, room_id)
+    query = select(Message).where(Message.room_id == room.id)
+    if after is not None:
+        rows = list(
+            db.session.scalars(
+                query.where(Message.id > after).order_by(Message.id).limit(limit + 1)
+            )
+        )
+        return Page(rows[:limit], len(rows) > limit)
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
+    return Page(list(reversed(rows[:limit])), len(rows) > limit)

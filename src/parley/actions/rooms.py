@@ -1,0 +1,310 @@
+"""Rooms: creating, changing, joining, leaving, inviting, direct rooms, and listing them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from ..errors import BadRequest, Conflict, Forbidden, NotFound
+from ..events import Event, emit_after_commit
+from ..extensions import db
+from ..models import Membership, Message, Permission, Room, RoomKind, RoomRole, User
+from ..presenters import dump, member_out, room_out
+from ..schemas.fields import room_name_key
+from .access import (
+
+    member_room,
+    membership_of,
+    readable_room,
+    require_moderator,
+    require_permission,
+)
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict("A room with that name exists.", code="room_name_taken",
+                    details={"field": "name"})
+
+
+def _commit_or_name_conflict(name: str | None) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _name_taken(name or "") from None
+
+
+def _room_update_event(room: Room) -> Event:
+    return Event("room:update", {"room": dump(room_out(room))}, room_id=room.id)
+
+
+def _member_join_event(membership: Membership) -> Event:
+    return Event(
+        "room:member_join",
+        {"room_id": membership.room_id, "member": dump(member_out(membership))},
+        room_id=membership.room_id,
+        user_ids=(membership.user_id,),
+    )
+
+
+def member_leave_event(room_id: int, user_id: int, reason: str) -> Event:
+    return Event(
+        "room:member_leave",
+        {"room_id": room_id, "user_id": user_id, "reason": reason},
+        room_id=room_id,
+        user_ids=(user_id,),
+    )
+
+
+def create_room(actor: User, name: str, topic: str = "", kind: str = "public") -> Room:
+    require_permission(actor, Permission.CREATE_ROOMS)
+    if kind not in (RoomKind.PUBLIC, RoomKind.PRIVATE):
+        raise BadRequest("Rooms are public or private; use /dm for direct rooms.")
+    key = room_name_key(name)
+    if db.session.scalar(select(Room.id).where(Room.name_key == key)) is not None:
+        raise _name_taken(name)
+    room = Room(name=name, name_key=key, topic=topic, kind=kind, created_by=actor)
+    owner = Membership(room=room, user=actor, role=RoomRole.OWNER)
+    db.session.add_all([room, owner])
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise _name_taken(name) from None
+    emit_after_commit(db.session, _member_join_event(owner))
+    _commit_or_name_conflict(name)
+    return room
+
+
+def update_room(
+    actor: User,
+    room_id: int,
+    *,
+    name: str | None = None,
+    topic: str | None = None,
+    archived: bool | None = None,
+) -> Room:
+    room, membership = readable_room(actor, room_id)
+    require_moderator(actor, room, membership)
+    if name is not None and name != room.name:
+        key = room_name_key(name)
+        clash = db.session.scalar(select(Room.id).where(Room.name_key == key, Room.id != room.id))
+        if clash is not None:
+            raise _name_taken(name)
+        room.name, room.name_key = name, key
+    if topic is not None:
+        room.topic = topic
+    if archived is not None:
+        room.archived = archived
+    db.session.flush()
+    emit_after_commit(db.session, _room_update_event(room))
+    _commit_or_name_conflict(name)
+    return room
+
+
+def join_room(actor: User, room_id: int) -> tuple[Membership, bool]:
+    """Join a public room; returns the membership and whether it is new."""
+    room, membership = readable_room(actor, room_id)
+    if membership is not None:
+        return membership, False
+    if room.archived:
+        raise Forbidden("The room is archived.", code="archived")
+    membership = Membership(room=room, user=actor, role=RoomRole.MEMBER)
+    db.session.add(membership)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Joined twice at once: the other request won, and the result is the same.
+        db.session.rollback()
+        existing = membership_of(actor.id, room_id)
+        if existing is None:
+            raise
+        return existing, False
+    emit_after_commit(db.session, _member_join_event(membership))
+    db.session.commit()
+    return membership, True
+
+
+def hand_over_ownership(room: Room, leaving: Membership) -> Membership | None:
+    """When the last owner goes, the longest-standing moderator (else member) takes over."""
+    if leaving.role != RoomRole.OWNER:
+        return None
+    others = list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.room_id == room.id, Membership.user_id != leaving.user_id,
+                   Membership.banned.is_(False))
+            .order_by(Membership.joined_at, Membership.user_id)
+        )
+    )
+    if any(m.role == RoomRole.OWNER for m in others) or not others:
+        return None
+    heir = next((m for m in others if m.role == RoomRole.MODERATOR), others[0])
+    heir.role = RoomRole.OWNER
+    return heir
+
+
+def leave_room(actor: User, room_id: int) -> None:
+    room, membership = member_room(actor, room_id)
+    if room.is_direct:
+        raise Forbidden("Direct rooms cannot be left.", code="direct_room")
+    heir = hand_over_ownership(room, membership)
+    db.session.delete(membership)
+    events = [member_leave_event(room.id, actor.id, "left")]
+    if heir is not None:
+        events.append(member_update_event(heir))
+    emit_after_commit(db.session, *events)
+    db.session.commit()
+
+
+def member_update_event(membership: Membership) -> Event:
+    return Event(
+        "room:member_update",
+        {"room_id": membership.room_id, "member": dump(member_out(membership))},
+        room_id=membership.room_id,
+        user_ids=(membership.user_id,),
+    )
+
+
+def invite(actor: User, room_id: int, user_id: int) -> tuple[Membership, bool]:
+    """Add a user to a room the actor belongs to; returns the membership and if it is new."""
+    room, _ = member_room(actor, room_id)
+    if room.is_direct:
+        raise Forbidden("Nobody can be added to a direct room.", code="direct_room")
+    if room.archived:
+        raise Forbidden("The room is archived.", code="archived")
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("No such user.", details={"user_id": user_id})
+    existing = membership_of(user.id, room.id)
+    if existing is not None:
+        if existing.banned:
+            raise Forbidden("That user is banned from this room.", code="banned")
+        return existing, False
+    membership = Membership(room=room, user=user, role=RoomRole.MEMBER)
+    db.session.add(membership)
+    db.session.flush()
+    emit_after_commit(db.session, _member_join_event(membership))
+    db.session.commit()
+    return membership, True
+
+
+def direct_key(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+def open_direct_room(actor: User, user_id: int) -> tuple[Room, bool]:
+    """The one direct room between the actor and another user, made on first use."""
+    require_permission(actor, Permission.WRITE)
+    if user_id == actor.id:
+        raise BadRequest("A direct room needs another user.", code="self_direct")
+    other = db.session.get(User, user_id)
+    if other is None or not other.active:
+        raise NotFound("No such user.", details={"user_id": user_id})
+    key = direct_key(actor.id, other.id)
+    room = db.session.scalar(select(Room).where(Room.direct_key == key))
+    if room is not None:
+        return room, False
+    room = Room(kind=RoomKind.DIRECT, direct_key=key, topic="", created_by=actor)
+    members = [Membership(room=room, user=u, role=RoomRole.MEMBER) for u in (actor, other)]
+    db.session.add_all([room, *members])
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(Room).where(Room.direct_key == key))
+        if existing is None:
+            raise
+        return existing, False
+    emit_after_commit(db.session, *[_member_join_event(m) for m in members])
+    db.session.commit()
+    return room, True
+
+
+@dataclass(frozen=True)
+class MyRoom:
+    membership: Membership
+    unread_count: int
+    last_message_id: int
+    member_count: int
+    peer: User | None
+
+
+def unread_count_query(user_id: int, room_id_column, last_read_column):  # type: ignore[no-untyped-def]
+    return (
+        select(func.count(Message.id))
+        .where(
+            Message.room_id == room_id_column,
+            Message.id > last_read_column,
+            Message.deleted_at.is_(None),
+            Message.author_id != user_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def list_my_rooms(actor: User) -> list[MyRoom]:
+    """Every room the actor belongs to, with unread counts, in a fixed number of queries."""
+    require_permission(actor, Permission.READ)
+    others = aliased(Membership)
+    unread = unread_count_query(actor.id, Membership.room_id, Membership.last_read_message_id)
+    last_id = (
+        select(func.coalesce(func.max(Message.id), 0))
+        .where(Message.room_id == Membership.room_id)
+        .scalar_subquery()
+    )
+    members = (
+        select(func.count())
+        .select_from(others)
+        .where(others.room_id == Membership.room_id, others.banned.is_(False))
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Membership, unread, last_id, members)
+        .where(Membership.user_id == actor.id, Membership.banned.is_(False))
+        .order_by(last_id.desc(), Membership.room_id)
+    ).all()
+    direct_ids = [m.room_id for m, *_ in rows if m.room.is_direct]
+    peers: dict[int, User] = {}
+    if direct_ids:
+        for other in db.session.scalars(
+            select(Membership).where(
+                and_(Membership.room_id.in_(direct_ids), Membership.user_id != actor.id)
+            )
+        ):
+            peers[other.room_id] = other.user
+    return [
+        MyRoom(m, unread_count, last_message_id, member_count, peers.get(m.room_id))
+        for m, unread_count, last_message_id, member_count in rows
+    ]
+
+
+def directory(actor: User) -> list[Room]:
+    require_permission(actor, Permission.READ)
+    return list(
+        db.session.scalars(
+            select(Room)
+            .where(Room.kind == RoomKind.PUBLIC, Room.archived.is_(False))
+            .order_by(Room.name_key)
+        )
+    )
+
+
+def view_room(actor: User, room_id: int) -> Room:
+    room, _ = readable_room(actor, room_id)
+    return room
+
+
+def list_members(actor: User, room_id: int) -> list[Membership]:
+    room, membership = readable_room(actor, room_id)
+    query = select(Membership).where(Membership.room_id == room.id)
+    if membership is None or not membership.is_moderator and not actor.can(Permission.MODERATE):
+        # Only moderators see who is banned.
+        query = query.where(Membership.banned.is_(False))
+    return list(db.session.scalars(query.order_by(Membership.joined_at, Membership.user_id)))
+
+

@@ -1,0 +1,144 @@
+"""Configuration classes, chosen by ``PARLEY_CONFIG`` and overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "parley-development-secret-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: the message says what to set."""
+
+
+class Secret(str):
+    """A string that never shows its value in a repr or a log line."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+class Config:
+    SECRET_KEY: str = DEV_SECRET
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+    PARLEY_HOST = "127.0.0.1"
+    PARLEY_PORT = 5000
+    # argon2id parameters (RFC 9106's second recommended option); login rehashes on change.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024
+    ARGON2_PARALLELISM = 4
+    # A token's last_used_at is written at most this often, so reads do not all write.
+    TOKEN_TOUCH_SECONDS = 60
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    TESTING = False
+    DEBUG = False
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "parley-testing-secret"
+    # Cheap hashes keep the suite fast; login's rehash path is exercised by tests that
+    # switch these back up.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+# Environment variables read on top of the chosen class, with their cast.
+ENV_OVERRIDES: dict[str, tuple[str, type]] = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "PARLEY_HOST": ("PARLEY_HOST", str),
+    "PARLEY_PORT": ("PARLEY_PORT", int),
+    "PARLEY_MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "PARLEY_ARGON2_TIME_COST": ("ARGON2_TIME_COST", int),
+    "PARLEY_ARGON2_MEMORY_COST": ("ARGON2_MEMORY_COST", int),
+    "PARLEY_ARGON2_PARALLELISM": ("ARGON2_PARALLELISM", int),
+    "PARLEY_TOKEN_TOUCH_SECONDS": ("TOKEN_TOUCH_SECONDS", int),
+    "PARLEY_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", bool),
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _cast(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def normalize_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at psycopg 3, the driver Parley installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(
+    config_name: str | None,
+    instance_path: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Build the settings for one app: class defaults, then the environment."""
+    env = os.environ if environ is None else environ
+    name = config_name or env.get("PARLEY_CONFIG") or "development"
+    if name not in CONFIGS:
+        choices = ", ".join(CONFIGS)
+        raise ConfigError(f"PARLEY_CONFIG={name!r} is not one of: {choices}")
+    cls = CONFIGS[name]
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    settings["PARLEY_CONFIG_NAME"] = name
+    for env_name, (key, kind) in ENV_OVERRIDES.items():
+        if env_name in env:
+            settings[key] = _cast(env_name, env[env_name], kind)
+    if not settings["SQLALCHEMY_DATABASE_URI"]:
+        db_path = Path(instance_path) / "parley.db"
+        settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
+    if name == "production":
+        secret = settings["SECRET_KEY"]
+        if not secret or secret == DEV_SECRET or len(secret) < 32:
+            raise ConfigError(
+                "Production needs a real SECRET_KEY: set the SECRET_KEY environment "
+                "variable to a random string of at least 32 characters, for example "
+                "the output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+    settings["SECRET_KEY"] = Secret(settings["SECRET_KEY"])
+    return settings

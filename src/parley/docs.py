@@ -1,0 +1,38 @@
+"""The OpenAPI document and its browsable page (Swagger UI, served from its package)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from .api import PREFIX, api
+
+bp = Blueprint("docs", __name__)
+
+
+def parley_version() -> str:
+    try:
+        return version("parley")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+@bp.get(PREFIX + "/openapi.json")
+def openapi_json() -> Response:
+    document = current_app.extensions.get("parley.openapi")
+    if document is None:
+        document = api.document(title="Parley API", version=parley_version(), prefix=PREFIX)
+        current_app.extensions["parley.openapi"] = document
+    return jsonify(document)
+
+
+@bp.get("/api/docs")
+def api_docs() -> str:
+    return render_template("api_docs.html", spec_url=PREFIX + "/openapi.json")
+
+
+@bp.get("/api/docs/assets/<path:filename>")
+def api_docs_asset(filename: str) -> Response:
+    return send_from_directory(str(swagger_ui_path), filename, max_age=3600)

@@ -1,0 +1,137 @@
+"""The API error type and the handlers that give every error one JSON shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a client caused or may see: a status, a stable code, a message, details."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request is not valid."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(ApiError):
+    pass
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    message = "Authentication is required."
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    message = "You are not allowed to do that."
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    message = "That conflicts with the current state."
+
+
+class ValidationFailed(ApiError):
+    status = 422
+    code = "validation_error"
+    message = "The request did not pass validation."
+
+
+def validation_failed(exc: ValidationError, location: str) -> ValidationFailed:
+    """Turn a pydantic error into our shape: which field, and why."""
+    fields = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = [location, *[str(part) for part in err["loc"]]]
+        fields.append({"field": ".".join(loc), "message": err["msg"], "type": err["type"]})
+    first = fields[0] if fields else {"field": location, "message": "invalid"}
+    return ValidationFailed(
+        f"{first['field']}: {first['message']}",
+        details={"fields": fields},
+    )
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    431: "headers_too_large",
+}
+
+
+def error_response(error: ApiError) -> tuple[Response, int]:
+    return jsonify(error.to_dict()), error.status
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:
+    status = exc.code or 500
+    if status >= 500:
+        log.error("HTTP %s: %s", status, exc.description)
+    error = ApiError(
+        exc.description or exc.name,
+        code=HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error"),
+        status=status,
+    )
+    if status == 405 and exc.valid_methods:
+        error.details = {"allowed": sorted(exc.valid_methods)}
+    response, status = error_response(error)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
+
+
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(
+        ApiError("Something went wrong on the server.", code="internal_error", status=500)
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

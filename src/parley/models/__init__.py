@@ -1,0 +1,22 @@
+"""Tables only: every state change lives in ``parley.actions``."""
+
+from . import search_index as _search_index  # noqa: F401  (registers the FTS DDL)
+from .message import Message
+from .role import DEFAULT_ROLES, Permission, Role, insert_roles
+from .room import Membership, Room, RoomKind, RoomRole
+from .token import ApiToken
+from .user import User
+
+__all__ = [
+    "DEFAULT_ROLES",
+    "ApiToken",
+    "Membership",
+    "Message",
+    "Permission",
+    "Role",
+    "Room",
+    "RoomKind",
+    "RoomRole",
+    "User",
+    "insert_roles",
+]

@@ -1,0 +1,44 @@
+"""Messages: the server-wide increasing id is the order clients sync by."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+from .user import User
+
+# SQLite only gives AUTOINCREMENT (ids never reused, even after the newest is deleted) to
+# a column typed exactly INTEGER.
+MessageId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Message(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("author_id", "client_id"),
+        Index("ix_messages_room_id_id", "room_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(MessageId, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id} in room {self.room_id}>"

@@ -1,0 +1,44 @@
+"""The full-text index over message bodies: FTS5 on SQLite, a GIN tsvector on PostgreSQL.
+
+Neither is expressible as a portable table, so both are DDL hung on the messages table;
+the first migration creates the same objects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import DDL, event
+
+from .message import Message
+
+# The text-search configuration shared by the index and every query against it.
+PG_TS_CONFIG = "simple"
+
+SQLITE_DDL = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN "
+    "INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body); "
+    "END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN "
+    "INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body); "
+    "INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END",
+]
+
+POSTGRES_DDL = [
+    "CREATE INDEX ix_messages_body_fts ON messages "
+    f"USING gin (to_tsvector('{PG_TS_CONFIG}', body))",
+]
+
+for _statement in SQLITE_DDL:
+    event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRES_DDL:
+    event.listen(
+        Message.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )
+event.listen(
+    Message.__table__,
+    "before_drop",
+    DDL("DROP TABLE IF EXISTS messages_fts").execute_if(dialect="sqlite"),
+)

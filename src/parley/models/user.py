@@ -1,0 +1,39 @@
+"""Accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .role import Permission, Role
+from .types import UTCDateTime, utcnow
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    # NFKC + casefold of the username: the key that makes names unique ignoring case.
+    username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
+
+    def can(self, permission: Permission) -> bool:
+        return self.active and self.role.has_permission(permission)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.can(Permission.ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
