@@ -21,7 +21,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints and the event bus."""
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder (the SQLite file, uploads) sits where the server is started,
+    # not inside the installed package.
+    instance_path = os.environ.get("PARLEY_INSTANCE_PATH") or os.path.abspath("instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_mapping(load_config(config_name, app.instance_path))
     if overrides:
         app.config.from_mapping(overrides)

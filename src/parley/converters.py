@@ -13,5 +13,5 @@ class IdConverter(BaseConverter):
     def to_python(self, value: str) -> int:
         return int(value)
 
-    def to_url(self, value: int) -> str:  # type: ignore[override]
+    def to_url(self, value: int) -> str:
         return str(value)

@@ -115,8 +115,9 @@ def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:
         code=HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error"),
         status=status,
     )
-    if status == 405 and exc.valid_methods:
-        error.details = {"allowed": sorted(exc.valid_methods)}
+    allowed = getattr(exc, "valid_methods", None)
+    if status == 405 and allowed:
+        error.details = {"allowed": sorted(allowed)}
     response, status = error_response(error)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":

@@ -16,6 +16,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from .extensions import db
+
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "parley.pending_events"
@@ -74,9 +76,9 @@ def get_bus() -> EventBus:
     return bus
 
 
-def emit_after_commit(session: Session, *events: Event) -> None:
-    """Queue events on the session; they are published only if its commit succeeds."""
-    session.info.setdefault(PENDING_KEY, []).extend(events)
+def emit_after_commit(*events: Event) -> None:
+    """Queue events on the current session; they are published only if its commit lands."""
+    db.session.info.setdefault(PENDING_KEY, []).extend(events)
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -57,7 +57,7 @@ def room_stats(room_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
         .group_by(Membership.room_id)
     ).all()
     last_ids = dict(
-        db.session.execute(  # type: ignore[arg-type]
+        db.session.execute(
             select(Message.room_id, func.max(Message.id))
             .where(Message.room_id.in_(ids))
             .group_by(Message.room_id)

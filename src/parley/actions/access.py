@@ -74,8 +74,11 @@ def require_can_post(actor: User, room: Room, membership: Membership | None) -> 
         raise Forbidden(
             "You are muted in this room.",
             code="muted",
-            details={"muted_until": membership.muted_until.isoformat()
-                     if membership.muted_until else None},
+            details={
+                "muted_until": membership.muted_until.isoformat()
+                if membership.muted_until
+                else None
+            },
         )
     if room.archived:
         raise Forbidden("The room is archived.", code="archived")
@@ -105,9 +108,7 @@ def require_outranks(actor: User, membership: Membership | None, target: Members
     if target.user_id == actor.id:
         raise Forbidden("You cannot do that to yourself.", code="self_moderation")
     if moderation_rank(actor, membership) <= RANK[RoomRole(target.role)]:
-        raise Forbidden(
-            "You may only moderate members of lower rank.", code="insufficient_rank"
-        )
+        raise Forbidden("You may only moderate members of lower rank.", code="insufficient_rank")
 
 
 def readable_room_ids_query(actor: User):  # type: ignore[no-untyped-def]

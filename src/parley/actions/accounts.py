@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from ..events import Event, emit_after_commit
 from ..extensions import db
-from ..models import ApiToken, Permission, Role, User
+from ..models import ApiToken, Permission, Role, User, insert_roles
 from ..models.types import utcnow
 from ..passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..presenters import dump, user_public
@@ -29,12 +29,14 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
 
-def create_user(username: str, password: str, display_name: str | None = None,
-                role: Role | None = None) -> User:
+def create_user(
+    username: str, password: str, display_name: str | None = None, role: Role | None = None
+) -> User:
     """Add a user to the session (the caller commits); refuses a taken name."""
     if find_user(username) is not None:
-        raise Conflict("That username is taken.", code="username_taken",
-                       details={"field": "username"})
+        raise Conflict(
+            "That username is taken.", code="username_taken", details={"field": "username"}
+        )
     user = User(
         username=username,
         username_key=username_key(username),
@@ -47,8 +49,9 @@ def create_user(username: str, password: str, display_name: str | None = None,
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("That username is taken.", code="username_taken",
-                       details={"field": "username"}) from None
+        raise Conflict(
+            "That username is taken.", code="username_taken", details={"field": "username"}
+        ) from None
     return user
 
 
@@ -112,7 +115,7 @@ def update_profile(
     if display_name is not None:
         actor.display_name = display_name
     emit_after_commit(
-        db.session, Event("user:update", {"user": dump(user_public(actor))}, user_ids=(actor.id,))
+        Event("user:update", {"user": dump(user_public(actor))}, user_ids=(actor.id,))
     )
     db.session.commit()
     return actor
@@ -138,12 +141,15 @@ def search_users(actor: User, prefix: str, limit: int) -> list[User]:
 
 def _active_admin_count() -> int:
     admin = int(Permission.ADMIN)
-    return db.session.scalar(
-        select(func.count())
-        .select_from(User)
-        .join(Role)
-        .where(User.active.is_(True), Role.permissions.op("&")(admin) == admin)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .join(Role)
+            .where(User.active.is_(True), Role.permissions.op("&")(admin) == admin)
+        )
+        or 0
+    )
 
 
 def _guard_last_admin(user: User) -> None:
@@ -159,16 +165,15 @@ def set_user_role(actor: User, user_id: int, role_name: str) -> User:
         names = list(db.session.scalars(select(Role.name).order_by(Role.id)))
         raise ValidationFailed(
             f"No role named {role_name!r}.",
-            details={"fields": [{"field": "body.role", "message": "unknown role"}],
-                     "roles": names},
+            details={"fields": [{"field": "body.role", "message": "unknown role"}], "roles": names},
         )
     if not role.has_permission(Permission.ADMIN):
         _guard_last_admin(user)
     user.role = role
     emit_after_commit(
-        db.session,
-        Event("user:update", {"user": dump(user_public(user)), "role": role.name},
-              user_ids=(user.id,)),
+        Event(
+            "user:update", {"user": dump(user_public(user)), "role": role.name}, user_ids=(user.id,)
+        ),
     )
     db.session.commit()
     return user
@@ -182,9 +187,7 @@ def deactivate_user(actor: User, user_id: int) -> User:
     _guard_last_admin(user)
     user.active = False
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-    emit_after_commit(
-        db.session, Event("user:deactivated", {"user_id": user.id}, user_ids=(user.id,))
-    )
+    emit_after_commit(Event("user:deactivated", {"user_id": user.id}, user_ids=(user.id,)))
     db.session.commit()
     return user
 
@@ -210,3 +213,27 @@ def update_user(
     elif active is True:
         user = reactivate_user(actor, user_id)
     return user
+
+
+def sync_roles() -> list[Role]:
+    roles = insert_roles(db.session)
+    db.session.commit()
+    return roles
+
+
+def create_admin(
+    username: str, password: str, display_name: str | None = None
+) -> tuple[User, bool]:
+    """An Administrator with these credentials, or promote the existing user of that name."""
+    admin_role = db.session.scalar(select(Role).where(Role.name == "Administrator"))
+    if admin_role is None:
+        admin_role = next(r for r in insert_roles(db.session) if r.name == "Administrator")
+    existing = find_user(username)
+    if existing is not None:
+        existing.role = admin_role
+        existing.active = True
+        db.session.commit()
+        return existing, False
+    user = create_user(username, password, display_name, role=admin_role)
+    db.session.commit()
+    return user, True

@@ -56,7 +56,7 @@ def send_message(
         return _same_resend(earlier, room_id), False
     # The author has read their own message.
     membership.last_read_message_id = max(membership.last_read_message_id, message.id)
-    emit_after_commit(db.session, _message_event("message:new", message))
+    emit_after_commit(_message_event("message:new", message))
     db.session.commit()
     return message, True
 
@@ -71,9 +71,7 @@ def _same_resend(earlier: Message, room_id: int) -> Message:
     return earlier
 
 
-def _readable_message(
-    actor: User, message_id: int
-) -> tuple[Message, Room, Membership | None]:
+def _readable_message(actor: User, message_id: int) -> tuple[Message, Room, Membership | None]:
     message = db.session.get(Message, message_id)
     if message is None:
         raise NotFound("No such message.", details={"message_id": message_id})
@@ -96,7 +94,7 @@ def edit_message(actor: User, message_id: int, body: str) -> Message:
     message.body = body
     message.html = render_markdown(body)
     message.edited_at = utcnow()
-    emit_after_commit(db.session, _message_event("message:edit", message))
+    emit_after_commit(_message_event("message:edit", message))
     db.session.commit()
     return message
 
@@ -112,7 +110,7 @@ def delete_message(actor: User, message_id: int) -> Message:
     message.body = ""
     message.html = ""
     message.deleted_at = utcnow()
-    emit_after_commit(db.session, _message_event("message:delete", message))
+    emit_after_commit(_message_event("message:delete", message))
     db.session.commit()
     return message
 
@@ -125,14 +123,17 @@ class ReadState:
 
 
 def unread_count(user_id: int, room_id: int, after_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Message.id)).where(
-            Message.room_id == room_id,
-            Message.id > after_id,
-            Message.deleted_at.is_(None),
-            Message.author_id != user_id,
+    return (
+        db.session.scalar(
+            select(func.count(Message.id)).where(
+                Message.room_id == room_id,
+                Message.id > after_id,
+                Message.deleted_at.is_(None),
+                Message.author_id != user_id,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
@@ -140,9 +141,12 @@ def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
     room, membership = readable_room(actor, room_id)
     if membership is None:
         raise Forbidden("Join the room first.", code="not_a_member")
-    newest = db.session.scalar(
-        select(func.coalesce(func.max(Message.id), 0)).where(Message.room_id == room.id)
-    ) or 0
+    newest = (
+        db.session.scalar(
+            select(func.coalesce(func.max(Message.id), 0)).where(Message.room_id == room.id)
+        )
+        or 0
+    )
     target = min(message_id, newest)
     changed = target > membership.last_read_message_id
     if changed:
@@ -154,11 +158,13 @@ def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
     )
     if changed:
         emit_after_commit(
-            db.session,
             Event(
                 "unread",
-                {"room_id": room.id, "count": state.unread_count,
-                 "last_read_message_id": state.last_read_message_id},
+                {
+                    "room_id": room.id,
+                    "count": state.unread_count,
+                    "last_read_message_id": state.last_read_message_id,
+                },
                 user_ids=(actor.id,),
             ),
         )

@@ -26,7 +26,7 @@ def _target(actor: User, room_id: int, user_id: int) -> tuple[Room, Membership]:
 def mute_member(actor: User, room_id: int, user_id: int, minutes: int) -> Membership:
     _, target = _target(actor, room_id, user_id)
     target.muted_until = utcnow() + timedelta(minutes=minutes)
-    emit_after_commit(db.session, member_update_event(target))
+    emit_after_commit(member_update_event(target))
     db.session.commit()
     return target
 
@@ -34,7 +34,7 @@ def mute_member(actor: User, room_id: int, user_id: int, minutes: int) -> Member
 def unmute_member(actor: User, room_id: int, user_id: int) -> Membership:
     _, target = _target(actor, room_id, user_id)
     target.muted_until = None
-    emit_after_commit(db.session, member_update_event(target))
+    emit_after_commit(member_update_event(target))
     db.session.commit()
     return target
 
@@ -58,7 +58,7 @@ def ban_member(actor: User, room_id: int, user_id: int) -> Membership:
         return target
     target.banned = True
     target.role = RoomRole.MEMBER
-    emit_after_commit(db.session, member_leave_event(room.id, user_id, "banned"))
+    emit_after_commit(member_leave_event(room.id, user_id, "banned"))
     db.session.commit()
     return target
 
@@ -79,7 +79,7 @@ def remove_member(actor: User, room_id: int, user_id: int) -> None:
     if target.banned:
         raise NotFound("That user is not in this room.", details={"user_id": user_id})
     db.session.delete(target)
-    emit_after_commit(db.session, member_leave_event(room.id, user_id, "removed"))
+    emit_after_commit(member_leave_event(room.id, user_id, "removed"))
     db.session.commit()
 
 
@@ -100,6 +100,6 @@ def set_member_role(actor: User, room_id: int, user_id: int, role: str) -> Membe
             events.append(member_update_event(heir))
     target.role = role
     events.append(member_update_event(target))
-    emit_after_commit(db.session, *events)
+    emit_after_commit(*events)
     db.session.commit()
     return target

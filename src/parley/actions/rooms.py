@@ -15,7 +15,6 @@ from ..models import Membership, Message, Permission, Room, RoomKind, RoomRole, 
 from ..presenters import dump, member_out, room_out
 from ..schemas.fields import room_name_key
 from .access import (
-
     member_room,
     membership_of,
     readable_room,
@@ -25,8 +24,9 @@ from .access import (
 
 
 def _name_taken(name: str) -> Conflict:
-    return Conflict("A room with that name exists.", code="room_name_taken",
-                    details={"field": "name"})
+    return Conflict(
+        "A room with that name exists.", code="room_name_taken", details={"field": "name"}
+    )
 
 
 def _commit_or_name_conflict(name: str | None) -> None:
@@ -74,7 +74,7 @@ def create_room(actor: User, name: str, topic: str = "", kind: str = "public") -
     except IntegrityError:
         db.session.rollback()
         raise _name_taken(name) from None
-    emit_after_commit(db.session, _member_join_event(owner))
+    emit_after_commit(_member_join_event(owner))
     _commit_or_name_conflict(name)
     return room
 
@@ -100,7 +100,7 @@ def update_room(
     if archived is not None:
         room.archived = archived
     db.session.flush()
-    emit_after_commit(db.session, _room_update_event(room))
+    emit_after_commit(_room_update_event(room))
     _commit_or_name_conflict(name)
     return room
 
@@ -123,7 +123,7 @@ def join_room(actor: User, room_id: int) -> tuple[Membership, bool]:
         if existing is None:
             raise
         return existing, False
-    emit_after_commit(db.session, _member_join_event(membership))
+    emit_after_commit(_member_join_event(membership))
     db.session.commit()
     return membership, True
 
@@ -135,8 +135,11 @@ def hand_over_ownership(room: Room, leaving: Membership) -> Membership | None:
     others = list(
         db.session.scalars(
             select(Membership)
-            .where(Membership.room_id == room.id, Membership.user_id != leaving.user_id,
-                   Membership.banned.is_(False))
+            .where(
+                Membership.room_id == room.id,
+                Membership.user_id != leaving.user_id,
+                Membership.banned.is_(False),
+            )
             .order_by(Membership.joined_at, Membership.user_id)
         )
     )
@@ -156,7 +159,7 @@ def leave_room(actor: User, room_id: int) -> None:
     events = [member_leave_event(room.id, actor.id, "left")]
     if heir is not None:
         events.append(member_update_event(heir))
-    emit_after_commit(db.session, *events)
+    emit_after_commit(*events)
     db.session.commit()
 
 
@@ -187,7 +190,7 @@ def invite(actor: User, room_id: int, user_id: int) -> tuple[Membership, bool]:
     membership = Membership(room=room, user=user, role=RoomRole.MEMBER)
     db.session.add(membership)
     db.session.flush()
-    emit_after_commit(db.session, _member_join_event(membership))
+    emit_after_commit(_member_join_event(membership))
     db.session.commit()
     return membership, True
 
@@ -220,7 +223,7 @@ def open_direct_room(actor: User, user_id: int) -> tuple[Room, bool]:
         if existing is None:
             raise
         return existing, False
-    emit_after_commit(db.session, *[_member_join_event(m) for m in members])
+    emit_after_commit(*[_member_join_event(m) for m in members])
     db.session.commit()
     return room, True
 
@@ -302,9 +305,7 @@ def view_room(actor: User, room_id: int) -> Room:
 def list_members(actor: User, room_id: int) -> list[Membership]:
     room, membership = readable_room(actor, room_id)
     query = select(Membership).where(Membership.room_id == room.id)
-    if membership is None or not membership.is_moderator and not actor.can(Permission.MODERATE):
+    if membership is None or (not membership.is_moderator and not actor.can(Permission.MODERATE)):
         # Only moderators see who is banned.
         query = query.where(Membership.banned.is_(False))
     return list(db.session.scalars(query.order_by(Membership.joined_at, Membership.user_id)))
-
-

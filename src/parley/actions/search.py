@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import Select, func, literal_column, select, text
 
@@ -21,7 +22,7 @@ def search_terms(query: str) -> list[str]:
     return _WORD.findall(query.casefold())[:MAX_TERMS]
 
 
-def _matching(terms: list[str]) -> Select[tuple[Message]]:
+def _matching(terms: list[str]) -> Select[Any]:
     """Messages containing every term, each term matching as a word prefix."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite":

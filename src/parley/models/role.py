@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import IntFlag
+from typing import Any
 
 from sqlalchemy import Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
 from ..extensions import db
 
@@ -46,7 +47,7 @@ class Role(db.Model):  # type: ignore[name-defined]
         return f"<Role {self.name}>"
 
 
-def insert_roles(session: Session) -> list[Role]:
+def insert_roles(session: Session | scoped_session[Any]) -> list[Role]:
     """Create or bring up to date the built-in roles; safe to run any number of times."""
     roles = []
     for name, (permissions, default) in DEFAULT_ROLES.items():

@@ -1,0 +1,50 @@
+# Parley: `make run` serves on SQLite with nothing else to install; `make test` runs
+# every test. Both set everything up first, on a fresh machine too.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install run db-upgrade test test-fast lint typecheck check-services clean
+
+help:
+	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
+	@echo "make test   set up and run every test (SQLite and PostgreSQL)"
+	@echo "make lint   ruff;  make typecheck   mypy"
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(INSTALLED)
+
+db-upgrade: $(INSTALLED)
+	$(BIN)/parley db upgrade
+
+run: db-upgrade
+	$(BIN)/parley run
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src/parley/actions
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+# PostgreSQL and Redis are system services; start them if they are installed but down.
+check-services:
+	@if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; fi
+
+test: $(INSTALLED) check-services lint typecheck
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: $(INSTALLED)
+	$(BIN)/pytest -x -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

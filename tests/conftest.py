@@ -1,0 +1,173 @@
+"""Fixtures: every test that touches the database runs on SQLite and on PostgreSQL.
+
+PostgreSQL is found at PARLEY_TEST_POSTGRES_URL (default: the local server's `test`
+database); each run gets a fresh schema and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from parley import create_app
+from parley.events import Event
+from parley.extensions import db
+from parley.models import insert_roles
+from support import Member, register
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_base_url() -> str:
+    return os.environ.get("PARLEY_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a laptop without the service; fail under CI, where it must be there."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service fails the run)")
+    pytest.skip(reason)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL server, dropped afterwards; yields its URL."""
+    base = postgres_base_url()
+    schema = f"parley_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        unavailable(
+            f"No PostgreSQL answers at {base} ({type(exc).__name__}); set "
+            "PARLEY_TEST_POSTGRES_URL=postgresql+psycopg://user@host:port/db to run this half"
+        )
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def database_url_for(kind: str, tmp_dir: Any) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_dir / 'parley-test.db'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def app(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app per database for the whole run, its schema built by the migrations."""
+    tmp_dir = tmp_path_factory.mktemp(database_kind)
+    with database_url_for(database_kind, tmp_dir) as url:
+        application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+        with application.app_context():
+            upgrade()
+        yield application
+        with application.app_context():
+            db.engine.dispose()
+
+
+TABLES_TO_EMPTY = ["messages", "memberships", "rooms", "api_tokens", "users"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.rollback()
+        for table in TABLES_TO_EMPTY:
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+        insert_roles(db.session)
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(client: FlaskClient) -> Callable[..., Member]:
+    """make_user("alice") or make_user("root", role="Administrator")."""
+
+    def make(username: str, role: str | None = None) -> Member:
+        return register(client, username, role)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., Member]) -> Member:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Member]) -> Member:
+    return make_user("bob")
+
+
+@pytest.fixture
+def events(app: Flask) -> Iterator[list[Event]]:
+    """Every event the bus publishes during the test, in order."""
+    seen: list[Event] = []
+    unsubscribe = app.extensions["parley.bus"].subscribe(seen.append)
+    yield seen
+    unsubscribe()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """with count_queries() as counter: ...; counter.count is the SQL statements run."""
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+

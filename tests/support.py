@@ -1,0 +1,91 @@
+"""Helpers the tests share: a logged-in member, and short ways to make rooms and messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from parley.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Member:
+    """A registered user and a client that sends their token."""
+
+    client: FlaskClient
+    id: int
+    username: str
+    token: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+
+def register(client: FlaskClient, username: str, role: str | None = None) -> Member:
+    response = client.post(
+        "/api/v1/auth/register", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    member = Member(client, body["user"]["id"], username, body["token"], body["user"])
+    if role is not None:
+        set_role(client.application, member.id, role)
+    return member
+
+
+def set_role(app: Flask, user_id: int, role: str) -> None:
+    from parley.models import Role, User
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        user.role = db.session.scalar(sa.select(Role).where(Role.name == role))
+        db.session.commit()
+
+
+def make_room(member: Member, name: str, kind: str = "public", topic: str = "") -> dict[str, Any]:
+    response = member.post("/api/v1/rooms", json={"name": name, "kind": kind, "topic": topic})
+    assert response.status_code == 201, response.get_json()
+    room: dict[str, Any] = response.get_json()
+    return room
+
+
+def send(member: Member, room_id: int, body: str, **extra: Any) -> Any:
+    return member.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body, **extra})
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is an error of that status (and code), in the one error shape."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    error: dict[str, Any] = body["error"]
+    return error
