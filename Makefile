@@ -30,7 +30,7 @@ run: db-upgrade
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src/parley/actions
+	$(BIN)/ruff format --check src tests
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy

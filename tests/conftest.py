@@ -169,5 +169,3 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             sa.event.remove(engine, "before_cursor_execute", counter)
 
     return counting
-
-

@@ -34,8 +34,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
+    )
     app.extensions["parley.bus"] = EventBus()
 
     register_error_handlers(app)

@@ -43,14 +43,24 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     host = host or app.config["PARLEY_HOST"]
     port = port or app.config["PARLEY_PORT"]
     click.echo(f"Parley is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-    app.run(host=host, port=port, debug=app.debug if debug is None else debug,
-            use_reloader=False, threaded=True)
+    app.run(
+        host=host,
+        port=port,
+        debug=app.debug if debug is None else debug,
+        use_reloader=False,
+        threaded=True,
+    )
 
 
 @cli.command("create-admin")
 @click.option("--username", prompt=True, help="The administrator's username.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Their password (prompted, hidden, when left out).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Their password (prompted, hidden, when left out).",
+)
 @click.option("--display-name", default=None, help="Shown instead of the username.")
 @with_appcontext
 def create_admin_command(username: str, password: str, display_name: str | None) -> None:
@@ -91,8 +101,9 @@ def roles_sync_command() -> None:
 
 
 @cli.command("seed-demo")
-@click.option("--password", default="parley-demo", show_default=True,
-              help="Password for the demo users.")
+@click.option(
+    "--password", default="parley-demo", show_default=True, help="Password for the demo users."
+)
 @with_appcontext
 def seed_demo_command(password: str) -> None:
     """Add demo users, rooms and messages to try Parley with."""

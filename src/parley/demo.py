@@ -36,8 +36,11 @@ def seed_demo(password: str) -> Iterator[str]:
     room_ids: dict[str, int] = {}
     for name, topic, kind in DEMO_ROOMS:
         found = [r for r in rooms.directory(users["alice"]) if r.name == name]
-        mine = [m.membership.room for m in rooms.list_my_rooms(users["alice"])
-                if m.membership.room.name == name]
+        mine = [
+            m.membership.room
+            for m in rooms.list_my_rooms(users["alice"])
+            if m.membership.room.name == name
+        ]
         if found or mine:
             room_ids[name] = (found or mine)[0].id
             continue

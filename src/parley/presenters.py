@@ -72,8 +72,7 @@ def room_stats(room_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
 
 def room_out(room: Room, stats: tuple[int, int] | None = None) -> RoomOut:
     member_count, last_message_id = stats or room_stats([room.id])[room.id]
-    return RoomOut(**room_fields(room), member_count=member_count,
-                   last_message_id=last_message_id)
+    return RoomOut(**room_fields(room), member_count=member_count, last_message_id=last_message_id)
 
 
 def room_fields(room: Room) -> dict[str, Any]:

@@ -6,9 +6,33 @@ import nh3
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
-    "ul", "ol", "li", "a", "img", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tr", "th", "td",
+    "p",
+    "br",
+    "hr",
+    "strong",
+    "em",
+    "del",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "img",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -22,9 +46,8 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow noopener noreferrer"
 
 # Raw HTML in the source is shown as text, never passed through.
-_markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
-    .enable(["table", "strikethrough", "linkify"])
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True}).enable(
+    ["table", "strikethrough", "linkify"]
 )
 
 

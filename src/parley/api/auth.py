@@ -19,8 +19,9 @@ from ..schemas.auth import (
 from .blueprint import api
 
 
-@api.route("POST", "/auth/register", tag="auth", body=RegisterIn, response=AuthOut,
-           status=201, auth=False)
+@api.route(
+    "POST", "/auth/register", tag="auth", body=RegisterIn, response=AuthOut, status=201, auth=False
+)
 def register(body: RegisterIn) -> AuthOut:
     """Create an account.
 
@@ -52,8 +53,9 @@ def list_tokens(actor: User) -> TokenList:
     return TokenList(tokens=[TokenOut.model_validate(t) for t in tokens.list_tokens(actor)])
 
 
-@api.route("POST", "/auth/tokens", tag="auth", body=TokenCreateIn, response=TokenCreatedOut,
-           status=201)
+@api.route(
+    "POST", "/auth/tokens", tag="auth", body=TokenCreateIn, response=TokenCreatedOut, status=201
+)
 def create_token(actor: User, body: TokenCreateIn) -> TokenCreatedOut:
     """Create a named API token; its secret is in this answer and nowhere else."""
     token, raw = tokens.create_token(actor, body.name)

@@ -19,8 +19,9 @@ from ..schemas.messages import (
 from .blueprint import api
 
 
-@api.route("GET", "/rooms/<id:room_id>/messages", tag="messages", query=HistoryArgs,
-           response=HistoryOut)
+@api.route(
+    "GET", "/rooms/<id:room_id>/messages", tag="messages", query=HistoryArgs, response=HistoryOut
+)
 def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     """A page of a room's messages, in ascending id order.
 
@@ -34,8 +35,14 @@ def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     return HistoryOut(messages=[message_out(m) for m in page.messages], has_more=page.has_more)
 
 
-@api.route("POST", "/rooms/<id:room_id>/messages", tag="messages", body=SendIn,
-           response=MessageOut, status=201)
+@api.route(
+    "POST",
+    "/rooms/<id:room_id>/messages",
+    tag="messages",
+    body=SendIn,
+    response=MessageOut,
+    status=201,
+)
 def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, int]:
     """Post a message (markdown).
 
@@ -46,8 +53,7 @@ def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, i
     return message_out(message), 201 if created else 200
 
 
-@api.route("PATCH", "/messages/<id:message_id>", tag="messages", body=EditIn,
-           response=MessageOut)
+@api.route("PATCH", "/messages/<id:message_id>", tag="messages", body=EditIn, response=MessageOut)
 def edit_message(actor: User, message_id: int, body: EditIn) -> MessageOut:
     """Edit your own message."""
     return message_out(messages.edit_message(actor, message_id, body.body))
@@ -63,8 +69,11 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
 def mark_read(actor: User, room_id: int, body: ReadIn) -> ReadOut:
     """Mark a room read up to a message id; the mark only moves forward."""
     state = messages.mark_read(actor, room_id, body.message_id)
-    return ReadOut(room_id=state.room_id, last_read_message_id=state.last_read_message_id,
-                   unread_count=state.unread_count)
+    return ReadOut(
+        room_id=state.room_id,
+        last_read_message_id=state.last_read_message_id,
+        unread_count=state.unread_count,
+    )
 
 
 @api.route("GET", "/search", tag="messages", query=SearchArgs, response=SearchOut)

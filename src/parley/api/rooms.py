@@ -91,16 +91,27 @@ def list_members(actor: User, room_id: int) -> MemberList:
     return MemberList(members=[member_out(m) for m in rooms.list_members(actor, room_id)])
 
 
-@api.route("POST", "/rooms/<id:room_id>/members", tag="rooms", body=InviteIn,
-           response=MemberOut, status=201)
+@api.route(
+    "POST",
+    "/rooms/<id:room_id>/members",
+    tag="rooms",
+    body=InviteIn,
+    response=MemberOut,
+    status=201,
+)
 def invite(actor: User, room_id: int, body: InviteIn) -> tuple[MemberOut, int]:
     """Add a user to a room you are in (201 when added now, 200 when already in)."""
     membership, created = rooms.invite(actor, room_id, body.user_id)
     return member_out(membership), 201 if created else 200
 
 
-@api.route("PATCH", "/rooms/<id:room_id>/members/<id:user_id>", tag="moderation",
-           body=MemberRoleIn, response=MemberOut)
+@api.route(
+    "PATCH",
+    "/rooms/<id:room_id>/members/<id:user_id>",
+    tag="moderation",
+    body=MemberRoleIn,
+    response=MemberOut,
+)
 def set_member_role(actor: User, room_id: int, user_id: int, body: MemberRoleIn) -> MemberOut:
     """Make a member a moderator or owner, or step them down (owners)."""
     return member_out(moderation.set_member_role(actor, room_id, user_id, body.role))
@@ -112,29 +123,35 @@ def remove_member(actor: User, room_id: int, user_id: int) -> None:
     moderation.remove_member(actor, room_id, user_id)
 
 
-@api.route("POST", "/rooms/<id:room_id>/members/<id:user_id>/mute", tag="moderation",
-           body=MuteIn, response=MemberOut)
+@api.route(
+    "POST",
+    "/rooms/<id:room_id>/members/<id:user_id>/mute",
+    tag="moderation",
+    body=MuteIn,
+    response=MemberOut,
+)
 def mute_member(actor: User, room_id: int, user_id: int, body: MuteIn) -> MemberOut:
     """Stop a member posting for some minutes (moderators)."""
     return member_out(moderation.mute_member(actor, room_id, user_id, body.minutes))
 
 
-@api.route("DELETE", "/rooms/<id:room_id>/members/<id:user_id>/mute", tag="moderation",
-           response=MemberOut)
+@api.route(
+    "DELETE", "/rooms/<id:room_id>/members/<id:user_id>/mute", tag="moderation", response=MemberOut
+)
 def unmute_member(actor: User, room_id: int, user_id: int) -> MemberOut:
     """Let a muted member post again (moderators)."""
     return member_out(moderation.unmute_member(actor, room_id, user_id))
 
 
-@api.route("POST", "/rooms/<id:room_id>/members/<id:user_id>/ban", tag="moderation",
-           response=MemberOut)
+@api.route(
+    "POST", "/rooms/<id:room_id>/members/<id:user_id>/ban", tag="moderation", response=MemberOut
+)
 def ban_member(actor: User, room_id: int, user_id: int) -> MemberOut:
     """Ban a user from a room: they can no longer read, post or join (moderators)."""
     return member_out(moderation.ban_member(actor, room_id, user_id))
 
 
-@api.route("DELETE", "/rooms/<id:room_id>/members/<id:user_id>/ban", tag="moderation",
-           status=204)
+@api.route("DELETE", "/rooms/<id:room_id>/members/<id:user_id>/ban", tag="moderation", status=204)
 def unban_member(actor: User, room_id: int, user_id: int) -> None:
     """Lift a ban (moderators)."""
     moderation.unban_member(actor, room_id, user_id)

@@ -119,8 +119,9 @@ class ApiSpec:
                     kwargs["query"] = parse_query(query)
                 return reply(fn(**kwargs), status)
 
-            self.blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view,
-                                        methods=[operation.method])
+            self.blueprint.add_url_rule(
+                rule, endpoint=fn.__name__, view_func=view, methods=[operation.method]
+            )
             self.operations.append(operation)
             return view
 
@@ -156,14 +157,13 @@ class ApiSpec:
         }
 
     @staticmethod
-    def _operation(
-        op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> dict[str, Any]:
         parameters: list[dict[str, Any]] = []
         for converter, name in _RULE_ARG.findall(op.rule):
             schema: dict[str, Any] = (
-                {"type": "integer", "minimum": 1} if converter in ("id", "int") else
-                {"type": "string"}
+                {"type": "integer", "minimum": 1}
+                if converter in ("id", "int")
+                else {"type": "string"}
             )
             parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
         if op.query is not None:
@@ -174,8 +174,10 @@ class ApiSpec:
                 parameters.append(
                     {"name": name, "in": "query", "required": name in required, "schema": prop}
                 )
-        error = {"description": "An error, in the one shape every error has.",
-                 "content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}}}
+        error = {
+            "description": "An error, in the one shape every error has.",
+            "content": {"application/json": {"schema": refs[(ErrorOut, "serialization")]}},
+        }
         success: dict[str, Any] = {"description": "Success"}
         if op.response is not None:
             success["content"] = {

@@ -68,17 +68,14 @@ def room_name_key(value: str) -> str:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MessageCursor = Annotated[int, Field(ge=0, le=MAX_ID)]
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[
-    str, Field(min_length=8, max_length=1024), AfterValidator(_password)
-]
+Password = Annotated[str, Field(min_length=8, max_length=1024), AfterValidator(_password)]
 DisplayName = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=64)]
 RoomName = Annotated[str, AfterValidator(_room_name), Field(min_length=1, max_length=64)]
 Topic = Annotated[str, AfterValidator(_line), Field(max_length=250)]
 MessageBody = Annotated[str, AfterValidator(_multiline), Field(min_length=1, max_length=10_000)]
-ClientId = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")
-]
+ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 TokenName = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=64)]
 SearchText = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=200)]
-UserQuery = Annotated[str, BeforeValidator(lambda v: v or ""), AfterValidator(_line),
-                      Field(max_length=64)]
+UserQuery = Annotated[
+    str, BeforeValidator(lambda v: v or ""), AfterValidator(_line), Field(max_length=64)
+]

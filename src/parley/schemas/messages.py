@@ -69,5 +69,3 @@ class SearchArgs(QueryArgs):
 class SearchOut(Response):
     messages: list[MessageOut]
     has_more: bool
-
-
