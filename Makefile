@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install run db-upgrade test test-fast lint typecheck check-services clean
+.PHONY: help install run db-upgrade test test-fast lint typecheck system-deps check-services clean
 
 help:
 	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
@@ -35,12 +35,23 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-# PostgreSQL and Redis are system services; start them if they are installed but down.
+# Tools the end-to-end tests drive (the README walkthrough uses curl and jq).
+SYSTEM_TOOLS := curl jq
+
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do \
+		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		else echo "Please install:$$missing"; exit 1; fi; fi
+
+# PostgreSQL is a system service; start it if it is installed but down.
 check-services:
 	@if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; fi
 
-test: $(INSTALLED) check-services lint typecheck
+test: $(INSTALLED) system-deps check-services lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: $(INSTALLED)

@@ -7,6 +7,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from werkzeug.serving import run_simple
 
 from . import create_app
 from .config import ConfigError
@@ -43,13 +44,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     host = host or app.config["PARLEY_HOST"]
     port = port or app.config["PARLEY_PORT"]
     click.echo(f"Parley is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-    app.run(
-        host=host,
-        port=port,
-        debug=app.debug if debug is None else debug,
-        use_reloader=False,
-        threaded=True,
-    )
+    run_simple(host, port, app, threaded=True, use_debugger=app.debug if debug is None else debug)
 
 
 @cli.command("create-admin")

@@ -9,6 +9,8 @@ from typing import Any
 from alembic import context
 from flask import current_app
 
+from parley.models.search_index import is_search_index_object
+
 config = context.config
 if config.config_file_name is not None and not current_app.testing:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -21,10 +23,7 @@ target_metadata = db.metadata
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    # The full-text index lives outside the models (see parley.models.search_index).
-    if type_ == "table" and name is not None and name.startswith("messages_fts"):
-        return False
-    return not (type_ == "index" and name == "ix_messages_body_fts")
+    return not is_search_index_object(name, type_)
 
 
 def run_migrations_offline() -> None:

@@ -42,3 +42,12 @@ event.listen(
     "before_drop",
     DDL("DROP TABLE IF EXISTS messages_fts").execute_if(dialect="sqlite"),
 )
+
+
+def is_search_index_object(name: str | None, type_: str) -> bool:
+    """True for the full-text objects, which live outside the models' metadata."""
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith("messages_fts")
+    return type_ == "index" and name == "ix_messages_body_fts"

@@ -1,0 +1,76 @@
+"""The OpenAPI document is valid, generated from the models, and lists every route."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+from parley.api import PREFIX
+
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - IGNORED_METHODS:
+            routes.add((method.lower(), path))
+    return routes
+
+
+def test_openapi_document_is_valid_openapi_3_1(client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_openapi_lists_every_api_route_and_nothing_else(app, client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    documented = {
+        (method, path) for path, operations in document["paths"].items() for method in operations
+    }
+    assert documented == api_routes(app)
+    assert len(documented) >= 30
+
+
+def test_every_operation_documents_its_bodies_and_the_error_shape(client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    assert {"ErrorOut", "MessageOut", "RoomOut", "UserOut"} <= set(schemas)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["summary"], (method, path)
+            assert operation["responses"]["default"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorOut"
+            }
+            for parameter in operation["parameters"]:
+                assert parameter["in"] in ("path", "query")
+
+
+def test_request_schemas_come_from_the_pydantic_models(client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    send = document["paths"][f"{PREFIX}/rooms/{{room_id}}/messages"]["post"]
+    ref = send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert schema["required"] == ["body"]
+    assert schema["additionalProperties"] is False
+    history = document["paths"][f"{PREFIX}/rooms/{{room_id}}/messages"]["get"]
+    names = {p["name"] for p in history["parameters"]}
+    assert names == {"room_id", "before", "after", "limit"}
+
+
+def test_docs_page_serves_swagger_ui_from_the_installed_package(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"{PREFIX}/openapi.json" in html
+    assert "<script>" not in html  # no inline script
+    with client.get("/api/docs/assets/swagger-ui-bundle.js") as bundle:
+        assert bundle.status_code == 200
+        assert len(bundle.data) > 100_000
+    with client.get("/static/api-docs.js") as script:
+        assert script.status_code == 200

@@ -1,0 +1,71 @@
+"""SQL statements per request stay the same as rows grow: no N+1 queries."""
+
+from __future__ import annotations
+
+from parley.actions.messages import send_message
+from parley.extensions import db
+from parley.models import User
+from support import make_room, send
+
+
+def statements_for(member, path: str, count_queries) -> int:
+    member.get(path)  # the first request may mark the token used; count a steady one
+    with count_queries() as counter:
+        response = member.get(path)
+    assert response.status_code == 200, response.get_json()
+    return counter.count
+
+
+def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries):
+    alice = make_user("alice")
+    bob = make_user("bob")
+    first = make_room(alice, "first")
+    send(alice, first["id"], "hi")
+    alice.post("/api/v1/dm", json={"user_id": bob.id})
+    few = statements_for(alice, "/api/v1/rooms", count_queries)
+
+    for index in range(8):
+        room = make_room(alice, f"room-{index}", kind="private" if index % 2 else "public")
+        alice.post(f"/api/v1/rooms/{room['id']}/members", json={"user_id": bob.id})
+        send(bob, room["id"], f"message {index}")
+    for other in ("carol", "dave", "erin"):
+        peer = make_user(other)
+        alice.post("/api/v1/dm", json={"user_id": peer.id})
+    many = statements_for(alice, "/api/v1/rooms", count_queries)
+
+    assert len(alice.get("/api/v1/rooms").get_json()["rooms"]) == 13
+    assert many == few
+
+
+def test_history_page_query_count_does_not_grow_with_messages_or_authors(
+    app, make_user, count_queries
+):
+    alice = make_user("alice")
+    room = make_room(alice, "general")
+    send(alice, room["id"], "first")
+    path = f"/api/v1/rooms/{room['id']}/messages?limit=50"
+    few = statements_for(alice, path, count_queries)
+
+    authors = [make_user(f"user{index}") for index in range(10)]
+    for author in authors:
+        author.post(f"/api/v1/rooms/{room['id']}/join")
+    with app.app_context():
+        users = [db.session.get(User, a.id) for a in authors]
+        for index in range(60):
+            send_message(users[index % len(users)], room["id"], f"message {index}")
+    many = statements_for(alice, path, count_queries)
+
+    page = alice.get(path).get_json()
+    assert len(page["messages"]) == 50 and page["has_more"]
+    assert len({m["author"]["id"] for m in page["messages"]}) == 10
+    assert many == few
+
+
+def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries):
+    alice = make_user("alice")
+    make_room(alice, "only")
+    few = statements_for(alice, "/api/v1/rooms/directory", count_queries)
+    for index in range(10):
+        make_room(alice, f"public-{index}")
+    many = statements_for(alice, "/api/v1/rooms/directory", count_queries)
+    assert many == few
