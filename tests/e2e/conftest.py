@@ -10,10 +10,23 @@ from pathlib import Path
 import pytest
 from servers import BIN, LiveServer, free_port, wait_until_up
 
+from databases import database_url_for
+
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     """`parley db upgrade` then `parley run`, on SQLite in a temporary instance folder."""
+    yield from start_server(tmp_path, database_url=None)
+
+
+@pytest.fixture
+def live_server_on_each_database(database_kind: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The same, once on SQLite and once on a fresh PostgreSQL schema."""
+    with database_url_for(database_kind, tmp_path) as url:
+        yield from start_server(tmp_path, database_url=url)
+
+
+def start_server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
     port = free_port()
     env = {
         **os.environ,
@@ -23,6 +36,8 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         "PARLEY_PORT": str(port),
     }
     env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
     process = subprocess.Popen(
