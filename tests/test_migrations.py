@@ -57,8 +57,7 @@ def test_upgrade_creates_the_full_text_index(fresh_app, database_kind):
         with db.engine.connect() as connection:
             if database_kind == "sqlite":
                 names = {
-                    row[0]
-                    for row in connection.execute(sa.text("SELECT name FROM sqlite_master"))
+                    row[0] for row in connection.execute(sa.text("SELECT name FROM sqlite_master"))
                 }
                 assert {
                     "messages_fts",

@@ -75,8 +75,13 @@ def create_admin_command(username: str, password: str, display_name: str | None)
         user, created = create_admin(checked.username, checked.password, checked.display_name)
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    verb = "Created" if created else "Promoted existing user"
-    click.echo(f"{verb} {user.username} (id {user.id}) as Administrator.")
+    if created:
+        click.echo(f"Created {user.username} (id {user.id}) as Administrator.")
+    else:
+        click.echo(
+            f"Promoted existing user {user.username} (id {user.id}) to Administrator; "
+            "their password and display name are unchanged."
+        )
 
 
 @cli.group("roles")
@@ -103,9 +108,13 @@ def roles_sync_command() -> None:
 def seed_demo_command(password: str) -> None:
     """Add demo users, rooms and messages to try Parley with."""
     from .demo import seed_demo
+    from .errors import ApiError
 
-    for line in seed_demo(password):
-        click.echo(line)
+    try:
+        for line in seed_demo(password):
+            click.echo(line)
+    except ApiError as exc:
+        raise click.ClickException(f"seed-demo stopped: {exc.message}") from None
 
 
 def main() -> None:

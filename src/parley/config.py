@@ -126,6 +126,10 @@ def load_config(
     for env_name, (key, kind) in ENV_OVERRIDES.items():
         if env_name in env:
             settings[key] = _cast(env_name, env[env_name], kind)
+    if not 0 < settings["PARLEY_PORT"] < 65536:
+        raise ConfigError(
+            f"PARLEY_PORT must be a port from 1 to 65535, not {settings['PARLEY_PORT']}"
+        )
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         db_path = Path(instance_path) / "parley.db"
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
@@ -134,7 +138,7 @@ def load_config(
     )
     if name == "production":
         secret = settings["SECRET_KEY"]
-        if not secret or secret == DEV_SECRET or len(secret) < 32:
+        if not secret or secret == DEV_SECRET or len(secret.strip()) < 32:
             raise ConfigError(
                 "Production needs a real SECRET_KEY: set the SECRET_KEY environment "
                 "variable to a random string of at least 32 characters, for example "

@@ -9,9 +9,11 @@ from ..extensions import db
 from ..models import Membership, Permission, Room, RoomKind, RoomRole, User
 from ..models.types import utcnow
 
-# Higher outranks lower; a global moderator outranks every room role.
+# Higher outranks lower; a global moderator outranks every room role, and an
+# administrator outranks a global moderator.
 RANK = {RoomRole.MEMBER: 0, RoomRole.MODERATOR: 1, RoomRole.OWNER: 2}
 GLOBAL_MODERATOR_RANK = 3
+ADMINISTRATOR_RANK = 4
 
 
 def require_active(actor: User | None) -> User:
@@ -86,6 +88,8 @@ def require_can_post(actor: User, room: Room, membership: Membership | None) -> 
 
 
 def moderation_rank(actor: User, membership: Membership | None) -> int:
+    if actor.can(Permission.ADMIN):
+        return ADMINISTRATOR_RANK
     if actor.can(Permission.MODERATE):
         return GLOBAL_MODERATOR_RANK
     if membership is None or membership.banned:
@@ -107,7 +111,7 @@ def require_outranks(actor: User, membership: Membership | None, target: Members
     """A moderator acts only on members of lower rank, and never on themselves."""
     if target.user_id == actor.id:
         raise Forbidden("You cannot do that to yourself.", code="self_moderation")
-    if moderation_rank(actor, membership) <= RANK[RoomRole(target.role)]:
+    if moderation_rank(actor, membership) <= moderation_rank(target.user, target):
         raise Forbidden("You may only moderate members of lower rank.", code="insufficient_rank")
 
 

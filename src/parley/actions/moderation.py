@@ -48,7 +48,10 @@ def ban_member(actor: User, room_id: int, user_id: int) -> Membership:
         user = db.session.get(User, user_id)
         if user is None or room.kind != RoomKind.PUBLIC:
             raise NotFound("That user is not in this room.", details={"user_id": user_id})
-        target = Membership(room=room, user=user, role=RoomRole.MEMBER, banned=True)
+        target = Membership(
+            room=room, user=user, user_id=user.id, role=RoomRole.MEMBER, banned=True
+        )
+        require_outranks(actor, membership, target)  # no banning yourself
         db.session.add(target)
         db.session.flush()
         db.session.commit()

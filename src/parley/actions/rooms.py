@@ -305,7 +305,8 @@ def view_room(actor: User, room_id: int) -> Room:
 def list_members(actor: User, room_id: int) -> list[Membership]:
     room, membership = readable_room(actor, room_id)
     query = select(Membership).where(Membership.room_id == room.id)
-    if membership is None or (not membership.is_moderator and not actor.can(Permission.MODERATE)):
-        # Only moderators see who is banned.
+    is_moderator = membership is not None and membership.is_moderator
+    if not (is_moderator or actor.can(Permission.MODERATE)):
+        # Only moderators (of the room, or global ones) see who is banned.
         query = query.where(Membership.banned.is_(False))
     return list(db.session.scalars(query.order_by(Membership.joined_at, Membership.user_id)))

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, literal_column, select, text
 
 from ..extensions import db
 from ..models import Message, Permission, User
-from ..models.search_index import PG_TS_CONFIG
+from ..models.search_index import PG_SEARCH_TEXT, PG_TS_CONFIG
 from .access import readable_room, readable_room_ids_query, require_permission
 from .messages import Page
 
@@ -18,8 +18,12 @@ MAX_TERMS = 16
 
 
 def search_terms(query: str) -> list[str]:
-    """The words of a query; operators and punctuation are text, never syntax."""
-    return _WORD.findall(query.casefold())[:MAX_TERMS]
+    """The words of a query; operators and punctuation are text, never syntax.
+
+    Case is left to the database, which folds query words exactly as it folds the text
+    it indexed (Python's casefold would turn "ß" into "ss", which the index never holds).
+    """
+    return _WORD.findall(query)[:MAX_TERMS]
 
 
 def _matching(terms: list[str]) -> Select[Any]:
@@ -33,7 +37,10 @@ def _matching(terms: list[str]) -> Select[Any]:
         return select(Message).where(Message.id.in_(ids.columns(literal_column("rowid"))))
     if dialect == "postgresql":
         tsquery = " & ".join("'" + term.replace("'", "''") + "':*" for term in terms)
-        vector = func.to_tsvector(literal_column(f"'{PG_TS_CONFIG}'"), Message.body)
+        # The same expression as the index, so PostgreSQL uses it.
+        vector = func.to_tsvector(
+            literal_column(f"'{PG_TS_CONFIG}'"), literal_column(PG_SEARCH_TEXT)
+        )
         query = func.to_tsquery(literal_column(f"'{PG_TS_CONFIG}'"), tsquery)
         return select(Message).where(vector.bool_op("@@")(query))
     raise RuntimeError(f"full-text search is not built for {dialect}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from flask import request, session
+
 from ..actions import accounts, tokens
 from ..errors import Unauthorized
-from ..identity import current_token
+from ..identity import SESSION_KEY, current_token
 from ..models import User
 from ..presenters import user_out
 from ..schemas.auth import (
@@ -45,6 +47,8 @@ def logout(actor: User) -> None:
     if token is None:
         raise Unauthorized()
     accounts.logout(token)
+    if "Authorization" not in request.headers:
+        session.pop(SESSION_KEY, None)
 
 
 @api.route("GET", "/auth/tokens", tag="auth", response=TokenList)

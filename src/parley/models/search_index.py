@@ -26,9 +26,14 @@ SQLITE_DDL = [
     "INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END",
 ]
 
+# PostgreSQL's parser keeps hosts, paths, emails and decimals ("docs.example.org/guide",
+# "3.14") as single words; splitting them first makes it find the same words as SQLite.
+PG_SPLIT_CHARS = "./@:"
+PG_SEARCH_TEXT = f"translate(body, '{PG_SPLIT_CHARS}', '{' ' * len(PG_SPLIT_CHARS)}')"
+
 POSTGRES_DDL = [
     "CREATE INDEX ix_messages_body_fts ON messages "
-    f"USING gin (to_tsvector('{PG_TS_CONFIG}', body))",
+    f"USING gin (to_tsvector('{PG_TS_CONFIG}', {PG_SEARCH_TEXT}))",
 ]
 
 for _statement in SQLITE_DDL:

@@ -35,7 +35,8 @@ FTS_DDL = {
         "INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END",
     ],
     "postgresql": [
-        "CREATE INDEX ix_messages_body_fts ON messages USING gin (to_tsvector('simple', body))",
+        "CREATE INDEX ix_messages_body_fts ON messages "
+        "USING gin (to_tsvector('simple', translate(body, './@:', '    ')))",
     ],
 }
 

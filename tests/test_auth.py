@@ -1,0 +1,512 @@
+"""/auth: registration, login, logout, API tokens, and how a request proves who it is."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from parley.extensions import db
+from parley.models import ApiToken, User
+from parley.models.types import utcnow
+from support import PASSWORD, assert_error
+
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+LOGOUT = "/api/v1/auth/logout"
+TOKENS = "/api/v1/auth/tokens"
+ME = "/api/v1/users/me"
+
+
+def fullwidth(text: str) -> str:
+    """The same ASCII letters in their fullwidth forms (U+FF01..U+FF5E); NFKC folds them back."""
+    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post(LOGIN, json={"username": username, "password": password})
+
+
+def login_token(client, username: str, password: str = PASSWORD) -> str:
+    response = login(client, username, password)
+    assert response.status_code == 200, response.get_json()
+    token: str = response.get_json()["token"]
+    return token
+
+
+def stored_user(app, user_id: int) -> User:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        db.session.expunge(user)
+        return user
+
+
+def stored_tokens(app, user_id: int) -> list[ApiToken]:
+    with app.app_context():
+        rows = list(
+            db.session.scalars(
+                sa.select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+            )
+        )
+        db.session.expunge_all()
+        return rows
+
+
+def user_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
+
+
+# --- register -----------------------------------------------------------------------
+
+
+def test_register_answers_201_with_the_user_and_a_working_token(app, client):
+    response = client.post(
+        REGISTER,
+        json={"username": "alice", "password": PASSWORD, "display_name": "Alice Liddell"},
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"user", "token"}
+    user = body["user"]
+    assert user["username"] == "alice"
+    assert user["display_name"] == "Alice Liddell"
+    assert user["role"] == "User"
+    assert user["active"] is True
+    assert set(user["permissions"]) == {"READ", "WRITE", "CREATE_ROOMS"}
+    assert "password_hash" not in user and "password" not in user
+
+    me = client.get(ME, headers=bearer(body["token"]))
+    assert me.status_code == 200
+    assert me.get_json()["id"] == user["id"]
+
+    stored = stored_user(app, user["id"])
+    assert stored.username_key == "alice"
+    assert stored.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in stored.password_hash
+    assert [t.kind for t in stored_tokens(app, user["id"])] == ["login"]
+
+
+def test_register_without_display_name_uses_the_username(client):
+    response = client.post(REGISTER, json={"username": "Bob_1.x-y", "password": PASSWORD})
+    assert response.status_code == 201
+    assert response.get_json()["user"]["display_name"] == "Bob_1.x-y"
+
+
+def test_register_stores_the_nfkc_normalized_username(app, client):
+    response = client.post(REGISTER, json={"username": fullwidth("carol"), "password": PASSWORD})
+    assert response.status_code == 201
+    assert response.get_json()["user"]["username"] == "carol"
+    assert stored_user(app, response.get_json()["user"]["id"]).username == "carol"
+
+
+@pytest.mark.parametrize(
+    "taken", ["alice", "ALICE", "Alice", fullwidth("alice"), fullwidth("ALICE")]
+)
+def test_register_refuses_a_username_taken_ignoring_case_and_width(app, client, taken):
+    first = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
+    assert first.status_code == 201
+    response = client.post(REGISTER, json={"username": taken, "password": PASSWORD})
+    error = assert_error(response, 409, "username_taken")
+    assert error["details"] == {"field": "username"}
+    assert user_count(app) == 1
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "ab",
+        "x" * 33,
+        "has space",
+        "semi;colon",
+        "at@sign",
+        "slash/name",
+        "emoji😀",
+        "nul\x00name",
+        "tab\tname",
+        "bell\x07name",
+        "",
+        "   ",
+    ],
+)
+def test_register_rejects_a_username_outside_the_rules(app, client, username):
+    response = client.post(REGISTER, json={"username": username, "password": PASSWORD})
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.username"
+    assert user_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "username", ["abc", "x" * 32, "a.b", "a-b", "a_b", "Zoë", "名前です", "007"]
+)
+def test_register_accepts_usernames_of_letters_digits_and_dot_dash_underscore(client, username):
+    response = client.post(REGISTER, json={"username": username, "password": PASSWORD})
+    assert response.status_code == 201, response.get_json()
+
+
+def test_register_accepts_a_username_that_casefolds_to_twice_its_length(app, client):
+    # "ß" casefolds to "ss": the unique key may be twice the 32-character name, and the
+    # capital "ẞ" folds to the same key.
+    response = client.post(REGISTER, json={"username": "ß" * 32, "password": PASSWORD})
+    assert response.status_code == 201, response.get_json()
+    assert stored_user(app, response.get_json()["user"]["id"]).username_key == "ss" * 32
+    assert_error(
+        client.post(REGISTER, json={"username": "ẞ" * 32, "password": PASSWORD}),
+        409,
+        "username_taken",
+    )
+
+
+@pytest.mark.parametrize(
+    "password", ["short", "x" * 7, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
+)
+def test_register_rejects_a_password_outside_8_to_1024_plain_characters(app, client, password):
+    response = client.post(REGISTER, json={"username": "alice", "password": password})
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert user_count(app) == 0
+
+
+def test_register_accepts_passwords_of_exactly_8_and_1024_characters(client):
+    assert client.post(REGISTER, json={"username": "eight", "password": "p" * 8}).status_code == 201
+    long_pw = "p" * 1024
+    assert client.post(REGISTER, json={"username": "long", "password": long_pw}).status_code == 201
+    assert login(client, "long", long_pw).status_code == 200
+
+
+@pytest.mark.parametrize("display_name", ["nul\x00", "line\nbreak", "   ", "x" * 65, ""])
+def test_register_rejects_a_bad_display_name(app, client, display_name):
+    response = client.post(
+        REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.display_name"
+    assert user_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice"},
+        {"password": PASSWORD},
+        {"username": "alice", "password": PASSWORD, "role": "Administrator"},
+        {"username": 12345, "password": PASSWORD},
+        {"username": "alice", "password": 12345678},
+    ],
+)
+def test_register_rejects_missing_extra_or_mistyped_fields(app, client, body):
+    assert_error(client.post(REGISTER, json=body), 422, "validation_error")
+    assert user_count(app) == 0
+
+
+# --- login ----------------------------------------------------------------------------
+
+
+def test_login_answers_200_with_the_user_and_a_new_token(app, client, alice):
+    response = login(client, "alice")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["user"]["id"] == alice.id
+    assert body["token"] != alice.token
+    assert client.get(ME, headers=bearer(body["token"])).get_json()["username"] == "alice"
+    assert [t.kind for t in stored_tokens(app, alice.id)] == ["login", "login"]
+    assert stored_user(app, alice.id).last_seen_at is not None
+
+
+@pytest.mark.parametrize("spelling", ["ALICE", "Alice", fullwidth("alice")])
+def test_login_finds_the_user_ignoring_case_and_width(client, alice, spelling):
+    assert login(client, spelling).get_json()["user"]["id"] == alice.id
+
+
+def test_login_with_a_wrong_password_is_401_invalid_credentials(app, client, alice):
+    assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
+    assert len(stored_tokens(app, alice.id)) == 1
+
+
+def test_login_as_an_unknown_user_answers_exactly_like_a_wrong_password(client, alice):
+    unknown = assert_error(login(client, "nobody"), 401, "invalid_credentials")
+    wrong = assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
+    assert unknown == wrong
+
+
+def test_login_to_a_deactivated_account_is_403_account_deactivated(app, client, make_user):
+    root = make_user("root", role="Administrator")
+    carol = make_user("carol")
+    assert root.patch(f"/api/v1/users/{carol.id}", json={"active": False}).status_code == 200
+    assert_error(login(client, "carol"), 403, "account_deactivated")
+    # A wrong password still says nothing about the account's state.
+    assert_error(login(client, "carol", "not the password"), 401, "invalid_credentials")
+    assert stored_tokens(app, carol.id) == []
+
+
+def test_login_rejects_empty_and_oversized_fields_with_422(client):
+    assert_error(client.post(LOGIN, json={"username": "", "password": "x"}), 422)
+    assert_error(client.post(LOGIN, json={"username": "alice", "password": ""}), 422)
+    assert_error(client.post(LOGIN, json={"username": "a", "password": "x" * 1025}), 422)
+    assert_error(client.post(LOGIN, json={"username": "alice"}), 422, "validation_error")
+
+
+def test_login_rehashes_the_password_when_the_argon2_parameters_change(
+    app, client, alice, monkeypatch
+):
+    before = stored_user(app, alice.id).password_hash
+    assert f"t={app.config['ARGON2_TIME_COST']}," in before
+
+    monkeypatch.setitem(app.config, "ARGON2_TIME_COST", app.config["ARGON2_TIME_COST"] + 1)
+    token = login_token(client, "alice")
+    after = stored_user(app, alice.id).password_hash
+    assert after != before
+    assert f"t={app.config['ARGON2_TIME_COST']}," in after
+    assert client.get(ME, headers=bearer(token)).status_code == 200
+
+    # The new hash verifies, and an unchanged configuration does not rehash again.
+    login_token(client, "alice")
+    assert stored_user(app, alice.id).password_hash == after
+    assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
+
+    monkeypatch.undo()
+    login_token(client, "alice")
+    assert f"t={app.config['ARGON2_TIME_COST']}," in stored_user(app, alice.id).password_hash
+
+
+# --- logout ---------------------------------------------------------------------------
+
+
+def test_logout_revokes_only_the_token_it_was_called_with(app, client, alice):
+    other = login_token(client, "alice")
+    response = alice.post(LOGOUT)
+    assert response.status_code == 204
+    assert response.get_data() == b""
+
+    assert_error(alice.get(ME), 401, "invalid_token")
+    assert client.get(ME, headers=bearer(other)).status_code == 200
+    assert len(stored_tokens(app, alice.id)) == 1
+
+
+def test_logout_without_a_token_is_401(client):
+    assert_error(client.post(LOGOUT), 401, "unauthorized")
+
+
+def test_logout_twice_with_the_same_token_is_401_invalid_token(alice):
+    assert alice.post(LOGOUT).status_code == 204
+    assert_error(alice.post(LOGOUT), 401, "invalid_token")
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+def test_create_token_answers_201_with_its_secret_once(app, alice):
+    response = alice.post(TOKENS, json={"name": "ci bot"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["name"] == "ci bot"
+    assert body["kind"] == "api"
+    assert body["last_used_at"] is None
+    assert body["token"].startswith("prly_")
+    assert alice.client.get(ME, headers=bearer(body["token"])).get_json()["id"] == alice.id
+
+    listed = alice.get(TOKENS).get_json()["tokens"]
+    assert [t["id"] for t in listed][-1] == body["id"]
+    for entry in listed:
+        assert set(entry) == {"id", "name", "kind", "created_at", "last_used_at"}
+
+
+def test_list_tokens_shows_only_your_own_tokens(alice, bob):
+    alice.post(TOKENS, json={"name": "alice bot"})
+    bob.post(TOKENS, json={"name": "bob bot"})
+    mine = alice.get(TOKENS).get_json()["tokens"]
+    assert [(t["name"], t["kind"]) for t in mine] == [("login", "login"), ("alice bot", "api")]
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"name": ""}, {"name": "   "}, {"name": "x" * 65}, {"name": "a\x00"}]
+)
+def test_create_token_rejects_a_bad_name_with_422(app, alice, body):
+    assert_error(alice.post(TOKENS, json=body), 422, "validation_error")
+    assert len(stored_tokens(app, alice.id)) == 1
+
+
+def test_tokens_need_authentication(client):
+    assert_error(client.get(TOKENS), 401, "unauthorized")
+    assert_error(client.post(TOKENS, json={"name": "x"}), 401, "unauthorized")
+    assert_error(client.delete(f"{TOKENS}/1"), 401, "unauthorized")
+
+
+def test_revoke_token_deletes_it_and_its_secret_stops_working(app, alice):
+    created = alice.post(TOKENS, json={"name": "bot"}).get_json()
+    response = alice.delete(f"{TOKENS}/{created['id']}")
+    assert response.status_code == 204
+    assert_error(alice.client.get(ME, headers=bearer(created["token"])), 401, "invalid_token")
+    assert created["id"] not in [t.id for t in stored_tokens(app, alice.id)]
+    assert alice.get(ME).status_code == 200
+
+
+def test_revoke_another_users_token_is_404_and_leaves_it_working(app, alice, bob):
+    bobs = bob.post(TOKENS, json={"name": "bob bot"}).get_json()
+    error = assert_error(alice.delete(f"{TOKENS}/{bobs['id']}"), 404, "not_found")
+    assert error["details"] == {"token_id": bobs["id"]}
+    assert bob.client.get(ME, headers=bearer(bobs["token"])).status_code == 200
+    assert len(stored_tokens(app, bob.id)) == 2
+
+
+def test_revoke_an_unknown_token_is_404(alice):
+    assert_error(alice.delete(f"{TOKENS}/999999"), 404, "not_found")
+    assert_error(alice.delete(f"{TOKENS}/0"), 404, "not_found")
+
+
+def test_revoking_the_current_token_ends_it(alice):
+    current = alice.get(TOKENS).get_json()["tokens"][0]
+    assert alice.delete(f"{TOKENS}/{current['id']}").status_code == 204
+    assert_error(alice.get(ME), 401, "invalid_token")
+
+
+def test_tokens_are_stored_only_as_sha256_hashes(app, alice):
+    raws = [alice.token, alice.post(TOKENS, json={"name": "bot"}).get_json()["token"]]
+    with app.app_context():
+        rows = db.session.execute(sa.text("SELECT * FROM api_tokens")).mappings().all()
+    assert len(rows) == 2
+    hashes = {row["token_hash"] for row in rows}
+    assert hashes == {hashlib.sha256(raw.encode()).hexdigest() for raw in raws}
+    for row in rows:
+        for value in row.values():
+            for raw in raws:
+                assert raw not in str(value)
+                assert raw.removeprefix("prly_") not in str(value)
+
+
+def test_using_a_token_sets_its_last_used_at_and_the_users_last_seen_at(app, alice):
+    created = alice.post(TOKENS, json={"name": "bot"}).get_json()
+    [row] = [t for t in stored_tokens(app, alice.id) if t.id == created["id"]]
+    assert row.last_used_at is None
+
+    before = utcnow()
+    assert alice.client.get(ME, headers=bearer(created["token"])).status_code == 200
+    [row] = [t for t in stored_tokens(app, alice.id) if t.id == created["id"]]
+    assert row.last_used_at is not None
+    assert row.last_used_at >= before - timedelta(seconds=1)
+    assert stored_user(app, alice.id).last_seen_at >= before - timedelta(seconds=1)
+    listed = {t["id"]: t for t in alice.get(TOKENS).get_json()["tokens"]}
+    assert listed[created["id"]]["last_used_at"] is not None
+
+
+def test_last_used_at_is_written_at_most_once_per_touch_interval(app, alice):
+    alice.get(ME)
+    [first] = stored_tokens(app, alice.id)
+    alice.get(ME)
+    [second] = stored_tokens(app, alice.id)
+    assert second.last_used_at == first.last_used_at
+
+    stale = utcnow() - timedelta(seconds=app.config["TOKEN_TOUCH_SECONDS"] + 5)
+    with app.app_context():
+        db.session.execute(sa.update(ApiToken).values(last_used_at=stale))
+        db.session.commit()
+    alice.get(ME)
+    [third] = stored_tokens(app, alice.id)
+    assert third.last_used_at > stale + timedelta(seconds=5)
+
+
+# --- the Authorization header ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Basic YWxpY2U6cGFzc3dvcmQ=", "Bearer", "Bearer ", "Bearer    ", "Token abc", "prly_abc"],
+)
+def test_malformed_authorization_header_is_401_invalid_authorization(client, alice, header):
+    assert_error(client.get(ME, headers={"Authorization": header}), 401, "invalid_authorization")
+
+
+@pytest.mark.parametrize("token", ["prly_not-a-real-token", "x", "prly_" + "a" * 300])
+def test_unknown_bearer_token_is_401_invalid_token(client, token):
+    assert_error(client.get(ME, headers=bearer(token)), 401, "invalid_token")
+
+
+def test_bearer_scheme_is_case_insensitive(client, alice):
+    response = client.get(ME, headers={"Authorization": f"bearer {alice.token}"})
+    assert response.status_code == 200
+
+
+def test_no_authorization_at_all_is_401_unauthorized(client):
+    assert_error(client.get(ME), 401, "unauthorized")
+
+
+def test_a_deactivated_users_token_is_401_even_if_the_row_survived(app, client, alice):
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == alice.id).values(active=False))
+        db.session.commit()
+    assert_error(alice.get(ME), 401, "invalid_token")
+
+
+# --- the web session cookie -------------------------------------------------------------
+
+
+def test_session_cookie_token_authenticates_without_a_header(app, alice):
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["token"] = alice.token
+    assert web.get(ME).get_json()["id"] == alice.id
+    created = web.post(TOKENS, json={"name": "from the web"})
+    assert created.status_code == 201
+    assert [t["name"] for t in web.get(TOKENS).get_json()["tokens"]] == ["login", "from the web"]
+    assert web.delete(f"{TOKENS}/{created.get_json()['id']}").status_code == 204
+
+
+def test_session_cookie_logout_revokes_the_session_token(app, alice):
+    web = app.test_client()
+    other = login_token(web, "alice")
+    with web.session_transaction() as session:
+        session["token"] = alice.token
+    assert web.post(LOGOUT).status_code == 204
+    with web.session_transaction() as session:
+        assert "token" not in session
+    assert_error(web.get(ME), 401, "unauthorized")
+    assert_error(web.get(ME, headers=bearer(alice.token)), 401, "invalid_token")
+    assert web.get(ME, headers=bearer(other)).status_code == 200
+
+
+def test_session_cookie_with_a_revoked_token_is_dropped_from_the_session(app, alice):
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["token"] = alice.token
+    assert alice.post(LOGOUT).status_code == 204
+    assert_error(web.get(ME), 401, "unauthorized")
+    with web.session_transaction() as session:
+        assert "token" not in session
+
+
+def test_logout_with_a_header_leaves_the_cookie_session_alone(app, alice, bob):
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["token"] = alice.token
+    assert web.post(LOGOUT, headers=bearer(bob.token)).status_code == 204
+    assert web.get(ME).get_json()["id"] == alice.id
+
+
+def test_a_header_takes_precedence_over_the_session_cookie(app, alice, bob):
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["token"] = alice.token
+    assert web.get(ME, headers=bearer(bob.token)).get_json()["id"] == bob.id
+    assert_error(web.get(ME, headers={"Authorization": "Basic x"}), 401, "invalid_authorization")
+
+
+def test_a_session_kind_token_in_the_cookie_is_resolved_like_any_other(app, alice):
+    from parley.actions.tokens import issue_token
+
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        _, raw = issue_token(user, "web", "session")
+        db.session.commit()
+    web = app.test_client()
+    with web.session_transaction() as session:
+        session["token"] = raw
+    assert web.get(ME).get_json()["id"] == alice.id
+    kinds = {t["name"]: t["kind"] for t in web.get(TOKENS).get_json()["tokens"]}
+    assert kinds == {"login": "login", "web": "session"}

@@ -1,0 +1,240 @@
+"""Configuration: the classes PARLEY_CONFIG picks, environment overrides, the secret key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parley.config import DEV_SECRET, ConfigError, Secret, load_config, normalize_database_url
+
+REAL_SECRET = "k" * 40
+PARLEY_SCRIPT = Path(sys.executable).parent / "parley"
+
+
+def test_development_is_the_default_and_needs_nothing_set(tmp_path):
+    settings = load_config(None, str(tmp_path), {})
+    assert settings["PARLEY_CONFIG_NAME"] == "development"
+    assert settings["DEBUG"] is True
+    assert settings["TESTING"] is False
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'parley.db'}"
+    assert settings["SECRET_KEY"] == DEV_SECRET
+    assert settings["PARLEY_HOST"] == "127.0.0.1"
+    assert settings["PARLEY_PORT"] == 5000
+
+
+def test_parley_config_from_the_environment_picks_the_class(tmp_path):
+    settings = load_config(None, str(tmp_path), {"PARLEY_CONFIG": "testing"})
+    assert settings["PARLEY_CONFIG_NAME"] == "testing"
+    assert settings["TESTING"] is True
+    assert settings["DEBUG"] is False
+
+
+def test_an_explicit_config_name_wins_over_parley_config(tmp_path):
+    settings = load_config("testing", str(tmp_path), {"PARLEY_CONFIG": "production"})
+    assert settings["PARLEY_CONFIG_NAME"] == "testing"
+
+
+def test_an_empty_parley_config_means_development(tmp_path):
+    assert load_config(None, str(tmp_path), {"PARLEY_CONFIG": ""})["DEBUG"] is True
+
+
+def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARLEY_CONFIG", "testing")
+    monkeypatch.setenv("PARLEY_PORT", "6001")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = load_config(None, str(tmp_path))
+    assert settings["PARLEY_CONFIG_NAME"] == "testing"
+    assert settings["PARLEY_PORT"] == 6001
+
+
+@pytest.mark.parametrize("name", ["staging", "Production", "prod", "dev "])
+def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(tmp_path, name):
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, str(tmp_path), {"PARLEY_CONFIG": name})
+    message = str(caught.value)
+    assert repr(name) in message
+    for choice in ("development", "testing", "production"):
+        assert choice in message
+
+
+def test_environment_overrides_apply_with_their_casts(tmp_path):
+    settings = load_config(
+        "development",
+        str(tmp_path),
+        {
+            "DATABASE_URL": "sqlite:////srv/parley/chat.db",
+            "SECRET_KEY": "from-the-environment",
+            "PARLEY_HOST": "0.0.0.0",
+            "PARLEY_PORT": "8080",
+            "PARLEY_MAX_CONTENT_LENGTH": "2048",
+            "PARLEY_TOKEN_TOUCH_SECONDS": "5",
+            "PARLEY_SESSION_COOKIE_SECURE": "yes",
+        },
+    )
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "sqlite:////srv/parley/chat.db"
+    assert settings["SECRET_KEY"] == "from-the-environment"
+    assert isinstance(settings["SECRET_KEY"], Secret)
+    assert settings["PARLEY_HOST"] == "0.0.0.0"
+    assert settings["PARLEY_PORT"] == 8080
+    assert settings["MAX_CONTENT_LENGTH"] == 2048
+    assert settings["TOKEN_TOUCH_SECONDS"] == 5
+    assert settings["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False), ("", False)],
+)
+def test_boolean_overrides_accept_the_usual_spellings(tmp_path, raw, expected):
+    settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": raw})
+    assert settings["SESSION_COOKIE_SECURE"] is expected
+
+
+def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"PARLEY_SESSION_COOKIE_SECURE .*'maybe'"):
+        load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("PARLEY_PORT", "eighty"),
+        ("PARLEY_PORT", "80.5"),
+        ("PARLEY_PORT", ""),
+        ("PARLEY_ARGON2_TIME_COST", "three"),
+        ("PARLEY_MAX_CONTENT_LENGTH", "1MB"),
+    ],
+)
+def test_a_bad_integer_override_is_a_config_error_naming_the_variable(tmp_path, variable, raw):
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, str(tmp_path), {variable: raw})
+    message = str(caught.value)
+    assert variable in message
+    assert repr(raw) in message
+    assert "whole number" in message
+    # Not a chained ValueError traceback: the message is the whole story.
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__ is True
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u:p@db:5432/parley", "postgresql+psycopg://u:p@db:5432/parley"),
+        ("postgresql://u@db/parley", "postgresql+psycopg://u@db/parley"),
+        ("postgresql+psycopg://u@db/parley", "postgresql+psycopg://u@db/parley"),
+        ("sqlite:///relative.db", "sqlite:///relative.db"),
+        ("sqlite:////abs/path.db", "sqlite:////abs/path.db"),
+    ],
+)
+def test_database_url_is_pointed_at_psycopg_3(tmp_path, url, expected):
+    assert normalize_database_url(url) == expected
+    settings = load_config(None, str(tmp_path), {"DATABASE_URL": url})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path):
+    settings = load_config(None, str(tmp_path), {"DATABASE_URL": ""})
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'parley.db'}"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"SECRET_KEY": ""},
+        {"SECRET_KEY": DEV_SECRET},
+        {"SECRET_KEY": "too-short-a-secret"},
+        {"SECRET_KEY": "x" * 31},
+    ],
+)
+def test_production_without_a_real_secret_key_is_a_config_error(tmp_path, environ):
+    with pytest.raises(ConfigError) as caught:
+        load_config("production", str(tmp_path), environ)
+    message = str(caught.value)
+    assert "SECRET_KEY" in message
+    assert "32 characters" in message
+    if environ.get("SECRET_KEY"):
+        assert environ["SECRET_KEY"] not in message
+
+
+def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
+    settings = load_config(
+        None, str(tmp_path), {"PARLEY_CONFIG": "production", "SECRET_KEY": REAL_SECRET}
+    )
+    assert settings["PARLEY_CONFIG_NAME"] == "production"
+    assert settings["SECRET_KEY"] == REAL_SECRET
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["DEBUG"] is False
+
+
+def test_secret_repr_hides_its_value(tmp_path):
+    settings = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
+    secret = settings["SECRET_KEY"]
+    assert isinstance(secret, Secret)
+    assert REAL_SECRET not in repr(secret)
+    assert REAL_SECRET not in repr(settings)
+    assert REAL_SECRET not in f"{secret!r}"
+    # It is still the string itself wherever the value is used.
+    assert str(secret) == REAL_SECRET
+    assert secret == REAL_SECRET
+
+
+# --- the real command -------------------------------------------------------------------
+
+
+def run_parley(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DATABASE_URL", "PARLEY_CONFIG"}
+        and not key.startswith("FLASK_")
+    }
+    environ.update(PARLEY_INSTANCE_PATH=str(tmp_path / "instance"), **env)
+    return subprocess.run(
+        [str(PARLEY_SCRIPT), *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_parley_command_refuses_production_without_a_secret_key(tmp_path):
+    result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "32 characters" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_parley_command_reports_a_bad_port_without_a_traceback(tmp_path):
+    result = run_parley(tmp_path, "routes", PARLEY_PORT="eighty")
+    assert result.returncode != 0
+    assert "PARLEY_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path):
+    result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production", SECRET_KEY=REAL_SECRET)
+    assert result.returncode == 0, result.stderr
+    assert "/api/v1/auth/login" in result.stdout
+    assert REAL_SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1"])
+def test_a_port_out_of_range_is_a_config_error(tmp_path, port):
+    with pytest.raises(ConfigError, match="PARLEY_PORT"):
+        load_config("development", str(tmp_path), {"PARLEY_PORT": port})
+
+
+def test_production_refuses_a_secret_key_of_blanks(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config("production", str(tmp_path), {"SECRET_KEY": " " * 40})

@@ -1,0 +1,382 @@
+"""The events actions publish: which, with what payload and address, only after the
+commit, and never for an action that failed or changed nothing. And the bus itself."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from parley.actions import rooms as room_actions
+from parley.actions.messages import send_message
+from parley.errors import Conflict, Forbidden
+from parley.events import Event, EventBus, emit_after_commit
+from parley.extensions import db
+from parley.models import Message, User
+from support import make_room, send
+
+API = "/api/v1"
+
+
+def join(member, room_id: int) -> None:
+    assert member.post(f"{API}/rooms/{room_id}/join").status_code == 201
+
+
+def types(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
+
+
+@pytest.fixture
+def room(alice, bob) -> dict:
+    made = make_room(alice, "general")
+    join(bob, made["id"])
+    return made
+
+
+# --- message events --------------------------------------------------------------------
+
+
+def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(alice, room, events):
+    events.clear()
+    response = send(alice, room["id"], "hello **there**", client_id="e-1")
+    assert response.status_code == 201
+    (event,) = events
+    assert event.type == "message:new"
+    assert event.payload == {"message": response.get_json()}
+    assert event.room_id == room["id"]
+    assert event.user_ids == ()
+
+
+def test_message_new_is_published_only_after_the_commit(app, alice, room):
+    seen_committed: list[bool] = []
+
+    def probe(event: Event) -> None:
+        if event.type != "message:new":
+            return
+        # A separate connection sees only committed rows.
+        with db.engine.connect() as conn:
+            body = conn.scalar(
+                sa.select(Message.body).where(Message.id == event.payload["message"]["id"])
+            )
+        seen_committed.append(body == "committed?")
+
+    unsubscribe = app.extensions["parley.bus"].subscribe(probe)
+    try:
+        assert send(alice, room["id"], "committed?").status_code == 201
+    finally:
+        unsubscribe()
+    assert seen_committed == [True]
+
+
+def test_idempotent_resend_publishes_nothing(alice, room, events):
+    send(alice, room["id"], "once", client_id="same")
+    events.clear()
+    response = send(alice, room["id"], "once", client_id="same")
+    assert response.status_code == 200
+    assert events == []
+
+
+def test_posting_to_a_room_i_am_not_in_publishes_nothing(alice, make_user, events):
+    carol = make_user("carol")
+    public = make_room(alice, "open")
+    private = make_room(alice, "closed", kind="private")
+    events.clear()
+    assert send(carol, public["id"], "hi").status_code == 403
+    assert send(carol, private["id"], "hi").status_code == 404
+    assert events == []
+
+
+def test_a_muted_member_posting_publishes_nothing(alice, bob, room, events):
+    alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
+    events.clear()
+    assert send(bob, room["id"], "let me talk").status_code == 403
+    assert events == []
+
+
+def test_other_failed_actions_publish_nothing(alice, bob, make_user, room, events):
+    carol = make_user("carol")
+    message = send(alice, room["id"], "mine").get_json()
+    events.clear()
+    assert send(bob, room["id"], "   ").status_code == 422
+    assert send(bob, room["id"], "x", client_id="bad id").status_code == 422
+    assert bob.patch(f"{API}/messages/{message['id']}", json={"body": "x"}).status_code == 403
+    assert bob.delete(f"{API}/messages/{message['id']}").status_code == 403
+    assert bob.patch(f"{API}/rooms/{room['id']}", json={"topic": "x"}).status_code == 403
+    assert bob.post(f"{API}/rooms/{room['id']}/members/{alice.id}/ban").status_code == 403
+    assert alice.post(f"{API}/rooms", json={"name": "GENERAL"}).status_code == 409
+    assert carol.post(f"{API}/rooms/{room['id']}/read", json={"message_id": 1}).status_code == 403
+    assert alice.post(f"{API}/dm", json={"user_id": alice.id}).status_code == 400
+    assert events == []
+
+
+def test_editing_publishes_message_edit(alice, room, events):
+    message = send(alice, room["id"], "draft").get_json()
+    events.clear()
+    response = alice.patch(f"{API}/messages/{message['id']}", json={"body": "final"})
+    (event,) = events
+    assert event.type == "message:edit"
+    assert event.payload == {"message": response.get_json()}
+    assert event.payload["message"]["body"] == "final"
+    assert event.room_id == room["id"]
+
+
+def test_editing_to_the_same_body_publishes_nothing(alice, room, events):
+    message = send(alice, room["id"], "same").get_json()
+    events.clear()
+    alice.patch(f"{API}/messages/{message['id']}", json={"body": "same"})
+    assert events == []
+
+
+def test_deleting_publishes_message_delete_once(alice, room, events):
+    message = send(alice, room["id"], "oops").get_json()
+    events.clear()
+    response = alice.delete(f"{API}/messages/{message['id']}")
+    alice.delete(f"{API}/messages/{message['id']}")
+    (event,) = events
+    assert event.type == "message:delete"
+    assert event.payload == {"message": response.get_json()}
+    assert event.payload["message"]["deleted"] is True
+    assert event.payload["message"]["body"] == ""
+    assert event.room_id == room["id"]
+
+
+# --- room events -----------------------------------------------------------------------
+
+
+def test_updating_a_room_publishes_room_update(alice, room, events):
+    events.clear()
+    response = alice.patch(f"{API}/rooms/{room['id']}", json={"topic": "news"})
+    (event,) = events
+    assert event.type == "room:update"
+    assert event.payload == {"room": response.get_json()}
+    assert event.room_id == room["id"]
+
+
+def test_creating_a_room_publishes_the_owner_joining(alice, events):
+    events.clear()
+    made = make_room(alice, "fresh")
+    (event,) = events
+    assert event.type == "room:member_join"
+    assert event.room_id == made["id"]
+    assert event.user_ids == (alice.id,)
+    assert event.payload["room_id"] == made["id"]
+    assert event.payload["member"]["user"]["id"] == alice.id
+    assert event.payload["member"]["role"] == "owner"
+
+
+def test_joining_publishes_room_member_join_for_the_joiner(alice, make_user, room, events):
+    carol = make_user("carol")
+    events.clear()
+    response = carol.post(f"{API}/rooms/{room['id']}/join")
+    (event,) = events
+    assert event.type == "room:member_join"
+    assert event.user_ids == (carol.id,)
+    assert event.room_id == room["id"]
+    assert event.payload == {"room_id": room["id"], "member": response.get_json()}
+    events.clear()
+    assert carol.post(f"{API}/rooms/{room['id']}/join").status_code == 200
+    assert events == []
+
+
+def test_inviting_publishes_room_member_join_for_the_invitee(alice, make_user, room, events):
+    carol = make_user("carol")
+    events.clear()
+    alice.post(f"{API}/rooms/{room['id']}/members", json={"user_id": carol.id})
+    alice.post(f"{API}/rooms/{room['id']}/members", json={"user_id": carol.id})
+    (event,) = events
+    assert event.type == "room:member_join"
+    assert event.user_ids == (carol.id,)
+    assert event.room_id == room["id"]
+
+
+def test_opening_a_direct_room_publishes_both_joins_once(alice, bob, events):
+    events.clear()
+    dm = alice.post(f"{API}/dm", json={"user_id": bob.id}).get_json()
+    bob.post(f"{API}/dm", json={"user_id": alice.id})
+    assert types(events) == ["room:member_join", "room:member_join"]
+    assert {e.user_ids for e in events} == {(alice.id,), (bob.id,)}
+    assert {e.room_id for e in events} == {dm["id"]}
+
+
+def test_leaving_publishes_room_member_leave_left(bob, room, events):
+    events.clear()
+    bob.post(f"{API}/rooms/{room['id']}/leave")
+    (event,) = events
+    assert event.type == "room:member_leave"
+    assert event.payload == {"room_id": room["id"], "user_id": bob.id, "reason": "left"}
+    assert event.room_id == room["id"]
+    assert event.user_ids == (bob.id,)
+
+
+def test_the_last_owner_leaving_also_publishes_the_heirs_update(alice, bob, room, events):
+    events.clear()
+    alice.post(f"{API}/rooms/{room['id']}/leave")
+    assert types(events) == ["room:member_leave", "room:member_update"]
+    leave, update = events
+    assert leave.payload["reason"] == "left"
+    assert leave.user_ids == (alice.id,)
+    assert update.user_ids == (bob.id,)
+    assert update.payload["member"]["role"] == "owner"
+
+
+def test_removing_publishes_room_member_leave_removed(alice, bob, room, events):
+    events.clear()
+    alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}")
+    (event,) = events
+    assert event.type == "room:member_leave"
+    assert event.payload == {"room_id": room["id"], "user_id": bob.id, "reason": "removed"}
+    assert event.user_ids == (bob.id,)
+
+
+def test_banning_publishes_room_member_leave_banned(alice, bob, room, events):
+    events.clear()
+    alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
+    alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
+    (event,) = events
+    assert event.type == "room:member_leave"
+    assert event.payload == {"room_id": room["id"], "user_id": bob.id, "reason": "banned"}
+    assert event.user_ids == (bob.id,)
+    assert event.room_id == room["id"]
+
+
+def test_role_changes_publish_room_member_update(alice, bob, room, events):
+    events.clear()
+    response = alice.patch(f"{API}/rooms/{room['id']}/members/{bob.id}", json={"role": "moderator"})
+    (event,) = events
+    assert event.type == "room:member_update"
+    assert event.payload == {"room_id": room["id"], "member": response.get_json()}
+    assert event.user_ids == (bob.id,)
+    assert event.room_id == room["id"]
+
+
+def test_mute_and_unmute_publish_room_member_update(alice, bob, room, events):
+    events.clear()
+    muted = alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 3})
+    unmuted = alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}/mute")
+    assert types(events) == ["room:member_update", "room:member_update"]
+    assert events[0].payload["member"] == muted.get_json()
+    assert events[0].payload["member"]["muted_until"] is not None
+    assert events[1].payload["member"] == unmuted.get_json()
+    assert events[1].payload["member"]["muted_until"] is None
+    assert all(e.user_ids == (bob.id,) for e in events)
+
+
+# --- unread ----------------------------------------------------------------------------
+
+
+def test_marking_read_publishes_unread_to_the_reader_only(alice, bob, room, events):
+    first = send(alice, room["id"], "one").get_json()
+    send(alice, room["id"], "two")
+    events.clear()
+    bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": first["id"]})
+    (event,) = events
+    assert event.type == "unread"
+    assert event.payload == {
+        "room_id": room["id"],
+        "count": 1,
+        "last_read_message_id": first["id"],
+    }
+    assert event.user_ids == (bob.id,)
+    assert event.room_id is None
+
+
+def test_marking_read_without_moving_the_mark_publishes_nothing(alice, bob, room, events):
+    message = send(alice, room["id"], "one").get_json()
+    bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": message["id"]})
+    events.clear()
+    bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": message["id"]})
+    bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": 0})
+    assert events == []
+
+
+# --- the bus ---------------------------------------------------------------------------
+
+
+def test_a_subscriber_that_raises_does_not_stop_the_others(caplog):
+    bus = EventBus()
+    seen: list[str] = []
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("listener bug")
+
+    bus.subscribe(lambda e: seen.append("before:" + e.type))
+    bus.subscribe(broken)
+    bus.subscribe(lambda e: seen.append("after:" + e.type))
+    with caplog.at_level(logging.ERROR, logger="parley.events"):
+        bus.publish([Event("a", {}), Event("b", {})])
+    assert seen == ["before:a", "after:a", "before:b", "after:b"]
+    assert [r.message for r in caplog.records] == [
+        "event subscriber failed on a",
+        "event subscriber failed on b",
+    ]
+
+
+def test_unsubscribe_stops_delivery_and_may_be_called_twice():
+    bus = EventBus()
+    kept: list[Event] = []
+    dropped: list[Event] = []
+    bus.subscribe(kept.append)
+    unsubscribe = bus.subscribe(dropped.append)
+    bus.publish([Event("one", {})])
+    unsubscribe()
+    unsubscribe()
+    bus.publish([Event("two", {})])
+    assert types(kept) == ["one", "two"]
+    assert types(dropped) == ["one"]
+
+
+def test_the_bus_delivers_events_in_order_to_subscribers_in_order():
+    bus = EventBus()
+    log: list[tuple[str, str]] = []
+    bus.subscribe(lambda e: log.append(("first", e.type)))
+    bus.subscribe(lambda e: log.append(("second", e.type)))
+    bus.publish([Event("x", {}), Event("y", {})])
+    assert log == [("first", "x"), ("second", "x"), ("first", "y"), ("second", "y")]
+
+
+def test_queued_events_wait_for_the_commit(app, events):
+    with app.app_context():
+        emit_after_commit(Event("test:queued", {"n": 1}))
+        assert events == []
+        db.session.commit()
+        assert events == [Event("test:queued", {"n": 1})]
+        db.session.commit()
+        assert len(events) == 1  # published once, not again on the next commit
+        db.session.remove()
+
+
+def test_events_queued_in_a_rolled_back_transaction_are_never_published(app, alice, events):
+    made = make_room(alice, "general")
+    events.clear()
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        emit_after_commit(Event("test:ghost", {}))
+        db.session.add(Message(room_id=made["id"], author=user, body="ghost", html=""))
+        db.session.flush()
+        db.session.rollback()
+        assert events == []
+        message, created = send_message(user, made["id"], "real")
+        assert created
+        assert types(events) == ["message:new"]
+        assert events[0].payload["message"]["id"] == message.id
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 1
+        db.session.remove()
+
+
+def test_a_failed_domain_action_publishes_nothing_then_or_later(app, alice, bob, events):
+    made = make_room(alice, "general")
+    make_room(alice, "taken")
+    events.clear()
+    with app.app_context():
+        owner = db.session.get(User, alice.id)
+        outsider = db.session.get(User, bob.id)
+        with pytest.raises(Conflict):
+            room_actions.update_room(owner, made["id"], name="TAKEN")
+        with pytest.raises(Forbidden):
+            send_message(outsider, made["id"], "not a member")
+        assert events == []
+        room_actions.update_room(owner, made["id"], topic="fine")
+        assert types(events) == ["room:update"]
+        assert events[0].payload["room"]["name"] == "general"
+        db.session.remove()
