@@ -89,3 +89,34 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
         assert body["error"]["code"] == code, body
     error: dict[str, Any] = body["error"]
     return error
+
+
+def fullwidth(text: str) -> str:
+    """The same ASCII letters in their fullwidth forms (U+FF01..U+FF5E); NFKC folds them back."""
+    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def login_token(client: FlaskClient, username: str, password: str = PASSWORD) -> str:
+    response = login(client, username, password)
+    assert response.status_code == 200, response.get_json()
+    token: str = response.get_json()["token"]
+    return token
+
+
+def stored_user(app: Flask, user_id: int) -> Any:
+    """The user's row as stored, detached from the session."""
+    from parley.models import User
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        db.session.expunge(user)
+        return user

@@ -11,41 +11,13 @@ import sqlalchemy as sa
 from parley.extensions import db
 from parley.models import ApiToken, User
 from parley.models.types import utcnow
-from support import PASSWORD, assert_error
+from support import PASSWORD, assert_error, bearer, fullwidth, login, login_token, stored_user
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
 TOKENS = "/api/v1/auth/tokens"
 ME = "/api/v1/users/me"
-
-
-def fullwidth(text: str) -> str:
-    """The same ASCII letters in their fullwidth forms (U+FF01..U+FF5E); NFKC folds them back."""
-    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post(LOGIN, json={"username": username, "password": password})
-
-
-def login_token(client, username: str, password: str = PASSWORD) -> str:
-    response = login(client, username, password)
-    assert response.status_code == 200, response.get_json()
-    token: str = response.get_json()["token"]
-    return token
-
-
-def stored_user(app, user_id: int) -> User:
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        assert user is not None
-        db.session.expunge(user)
-        return user
 
 
 def stored_tokens(app, user_id: int) -> list[ApiToken]:

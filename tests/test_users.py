@@ -8,40 +8,12 @@ import sqlalchemy as sa
 from parley.actions.tokens import issue_token
 from parley.extensions import db
 from parley.models import ApiToken, User
-from support import PASSWORD, assert_error
+from support import PASSWORD, assert_error, bearer, fullwidth, login, login_token, stored_user
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
 LOGIN = "/api/v1/auth/login"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def fullwidth(text: str) -> str:
-    """The same ASCII letters in their fullwidth forms (U+FF01..U+FF5E); NFKC folds them back."""
-    return "".join(chr(ord(ch) + 0xFEE0) for ch in text)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def login(client, username: str, password: str = PASSWORD):
-    return client.post(LOGIN, json={"username": username, "password": password})
-
-
-def login_token(client, username: str, password: str = PASSWORD) -> str:
-    response = login(client, username, password)
-    assert response.status_code == 200, response.get_json()
-    token: str = response.get_json()["token"]
-    return token
-
-
-def stored_user(app, user_id: int) -> User:
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        assert user is not None
-        db.session.expunge(user)
-        return user
 
 
 def role_of(app, user_id: int) -> str:

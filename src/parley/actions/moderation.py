@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..errors import Forbidden, NotFound
 from ..events import emit_after_commit
@@ -24,16 +24,16 @@ def _target(actor: User, room_id: int, user_id: int) -> tuple[Room, Membership]:
 
 
 def mute_member(actor: User, room_id: int, user_id: int, minutes: int) -> Membership:
-    _, target = _target(actor, room_id, user_id)
-    target.muted_until = utcnow() + timedelta(minutes=minutes)
-    emit_after_commit(member_update_event(target))
-    db.session.commit()
-    return target
+    return _set_muted_until(actor, room_id, user_id, utcnow() + timedelta(minutes=minutes))
 
 
 def unmute_member(actor: User, room_id: int, user_id: int) -> Membership:
+    return _set_muted_until(actor, room_id, user_id, None)
+
+
+def _set_muted_until(actor: User, room_id: int, user_id: int, until: datetime | None) -> Membership:
     _, target = _target(actor, room_id, user_id)
-    target.muted_until = None
+    target.muted_until = until
     emit_after_commit(member_update_event(target))
     db.session.commit()
     return target
