@@ -43,7 +43,7 @@ def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(alice, ro
     assert response.status_code == 201
     (event,) = events
     assert event.type == "message:new"
-    assert event.payload == {"message": response.get_json()}
+    assert event.payload == {"message": response.get_json(), "seq": 1}
     assert event.room_id == room["id"]
     assert event.user_ids == ()
 
@@ -116,7 +116,8 @@ def test_editing_publishes_message_edit(alice, room, events):
     response = alice.patch(f"{API}/messages/{message['id']}", json={"body": "final"})
     (event,) = events
     assert event.type == "message:edit"
-    assert event.payload == {"message": response.get_json()}
+    assert event.payload == {"message": response.get_json(), "seq": 2}
+    assert response.get_json()["changed_seq"] == 2
     assert event.payload["message"]["body"] == "final"
     assert event.room_id == room["id"]
 
@@ -135,7 +136,7 @@ def test_deleting_publishes_message_delete_once(alice, room, events):
     alice.delete(f"{API}/messages/{message['id']}")
     (event,) = events
     assert event.type == "message:delete"
-    assert event.payload == {"message": response.get_json()}
+    assert event.payload == {"message": response.get_json(), "seq": 2}
     assert event.payload["message"]["deleted"] is True
     assert event.payload["message"]["body"] == ""
     assert event.room_id == room["id"]

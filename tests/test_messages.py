@@ -99,8 +99,11 @@ def test_send_returns_201_with_the_stored_message(app, alice, room):
         "created_at",
         "edited_at",
         "deleted",
+        "seq",
+        "changed_seq",
     }
     assert message["room_id"] == room["id"]
+    assert message["seq"] == 1 and message["changed_seq"] is None
     assert message["author"] == {"id": alice.id, "username": "alice", "display_name": "alice"}
     assert message["body"] == "hello"
     assert message["html"] == "<p>hello</p>"

@@ -93,3 +93,32 @@ def test_downgrade_base_removes_every_table(fresh_app):
         assert left == set()
         upgrade()
         assert schema_differences() == []
+
+
+def test_upgrade_numbers_existing_messages_per_room(fresh_app):
+    """0002 gives messages already stored their room sequence, in id order."""
+    with fresh_app.app_context():
+        upgrade(revision="0001")
+        statements = [
+            "INSERT INTO users (id, username, username_key, display_name, password_hash,"
+            " role_id, active, created_at) VALUES (1, 'a', 'a', 'a', 'x', 1, true,"
+            " CURRENT_TIMESTAMP)",
+            "INSERT INTO rooms (id, name, name_key, topic, kind, archived, created_at)"
+            " VALUES (1, 'one', 'one', '', 'public', false, CURRENT_TIMESTAMP),"
+            " (2, 'two', 'two', '', 'public', false, CURRENT_TIMESTAMP)",
+        ]
+        for message_id, room_id in [(1, 1), (2, 2), (3, 1), (4, 1), (5, 2)]:
+            statements.append(
+                "INSERT INTO messages (id, room_id, author_id, body, html, created_at)"
+                f" VALUES ({message_id}, {room_id}, 1, 'm', 'm', CURRENT_TIMESTAMP)"
+            )
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+        upgrade()
+        with db.engine.connect() as connection:
+            seqs = connection.execute(sa.text("SELECT id, seq FROM messages ORDER BY id")).all()
+            rooms = connection.execute(sa.text("SELECT id, last_seq FROM rooms ORDER BY id")).all()
+        assert [tuple(row) for row in seqs] == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
+        assert [tuple(row) for row in rooms] == [(1, 3), (2, 2)]
+        assert schema_differences() == []

@@ -15,6 +15,7 @@ from ..models.types import utcnow
 from ..presenters import dump, message_out
 from ..rendering import render_markdown
 from .access import can_moderate, readable_room, require_can_post
+from .sequence import next_room_seq, room_order
 
 
 def find_by_client_id(author: User, client_id: str) -> Message | None:
@@ -23,8 +24,8 @@ def find_by_client_id(author: User, client_id: str) -> Message | None:
     )
 
 
-def _message_event(kind: str, message: Message) -> Event:
-    return Event(kind, {"message": dump(message_out(message))}, room_id=message.room_id)
+def _message_event(kind: str, message: Message, seq: int) -> Event:
+    return Event(kind, {"message": dump(message_out(message)), "seq": seq}, room_id=message.room_id)
 
 
 def send_message(
@@ -37,27 +38,29 @@ def send_message(
         earlier = find_by_client_id(actor, client_id)
         if earlier is not None:
             return _same_resend(earlier, room_id), False
-    message = Message(
-        room_id=room.id,
-        author=actor,
-        body=body,
-        html=render_markdown(body),
-        client_id=client_id,
-    )
-    db.session.add(message)
+    html = render_markdown(body)
     try:
-        db.session.flush()
+        with room_order(room.id):
+            message = Message(
+                room_id=room.id,
+                author=actor,
+                body=body,
+                html=html,
+                client_id=client_id,
+                seq=next_room_seq(room.id),
+            )
+            db.session.add(message)
+            db.session.flush()
+            # The author has read their own message.
+            membership.last_read_message_id = max(membership.last_read_message_id, message.id)
+            emit_after_commit(_message_event("message:new", message, message.seq))
+            db.session.commit()
     except IntegrityError:
         # The same client_id raced in on another connection: that one is the message.
-        db.session.rollback()
         earlier = find_by_client_id(actor, client_id) if client_id else None
         if earlier is None:
             raise
         return _same_resend(earlier, room_id), False
-    # The author has read their own message.
-    membership.last_read_message_id = max(membership.last_read_message_id, message.id)
-    emit_after_commit(_message_event("message:new", message))
-    db.session.commit()
     return message, True
 
 
@@ -91,11 +94,14 @@ def edit_message(actor: User, message_id: int, body: str) -> Message:
     require_can_post(actor, room, membership)
     if body == message.body:
         return message
-    message.body = body
-    message.html = render_markdown(body)
-    message.edited_at = utcnow()
-    emit_after_commit(_message_event("message:edit", message))
-    db.session.commit()
+    html = render_markdown(body)
+    with room_order(room.id):
+        message.changed_seq = next_room_seq(room.id)
+        message.body = body
+        message.html = html
+        message.edited_at = utcnow()
+        emit_after_commit(_message_event("message:edit", message, message.changed_seq))
+        db.session.commit()
     return message
 
 
@@ -107,11 +113,13 @@ def delete_message(actor: User, message_id: int) -> Message:
         raise Forbidden("You may delete only your own messages.", code="not_the_author")
     if message.deleted:
         return message
-    message.body = ""
-    message.html = ""
-    message.deleted_at = utcnow()
-    emit_after_commit(_message_event("message:delete", message))
-    db.session.commit()
+    with room_order(message.room_id):
+        message.changed_seq = next_room_seq(message.room_id)
+        message.body = ""
+        message.html = ""
+        message.deleted_at = utcnow()
+        emit_after_commit(_message_event("message:delete", message, message.changed_seq))
+        db.session.commit()
     return message
 
 

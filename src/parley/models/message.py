@@ -21,6 +21,7 @@ class Message(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("author_id", "client_id"),
         Index("ix_messages_room_id_id", "room_id", "id"),
+        Index("ix_messages_room_id_changed_seq", "room_id", "changed_seq"),
         {"sqlite_autoincrement": True},
     )
 
@@ -33,6 +34,10 @@ class Message(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The room sequence number taken when the message was posted, and by its latest edit
+    # or delete.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    changed_seq: Mapped[int | None] = mapped_column(BigInteger)
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 

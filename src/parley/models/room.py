@@ -41,6 +41,9 @@ class Room(db.Model):  # type: ignore[name-defined]
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived: Mapped[bool] = mapped_column(default=False)
+    # The room's change sequence: every new, edited or deleted message takes the next
+    # number, so a client can tell it missed one (see docs/realtime.md).
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     created_by: Mapped[User | None] = relationship()
 

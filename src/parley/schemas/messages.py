@@ -22,6 +22,9 @@ class MessageOut(Response):
     created_at: datetime
     edited_at: datetime | None
     deleted: bool
+    # The room sequence numbers of this message's posting and of its latest edit or delete.
+    seq: int
+    changed_seq: int | None
 
 
 class SendIn(RequestBody):
