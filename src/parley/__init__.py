@@ -15,6 +15,8 @@ from .converters import IdConverter
 from .errors import register_error_handlers
 from .events import EventBus
 from .extensions import db, migrate
+from .ratelimits import init_rate_limits
+from .realtime import init_realtime
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -41,6 +43,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
 
     register_error_handlers(app)
     _register_blueprints(app)
+    init_rate_limits(app)
+    init_realtime(app)
 
     from .identity import forget_request_identity
 

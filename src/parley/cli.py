@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
-from werkzeug.serving import run_simple
 
 from . import create_app
 from .config import ConfigError
@@ -36,15 +36,28 @@ cli.add_command(routes_command)
 @cli.command("run")
 @click.option("--host", default=None, help="Address to listen on (default PARLEY_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default PARLEY_PORT).")
-@click.option("--debug/--no-debug", default=None, help="Reload on change, show tracebacks.")
+@click.option("--debug/--no-debug", default=None, help="Show tracebacks in the log.")
 @with_appcontext
 def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
-    """Serve Parley with the development server."""
+    """Serve Parley: HTTP, WebSocket and long-polling on one port."""
+    from .extensions import socketio
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     host = host or app.config["PARLEY_HOST"]
     port = port or app.config["PARLEY_PORT"]
-    click.echo(f"Parley is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-    run_simple(host, port, app, threaded=True, use_debugger=app.debug if debug is None else debug)
+    mode = app.config["PARLEY_ASYNC_MODE"]
+    click.echo(f"Parley is serving on http://{host}:{port}/ ({mode} mode; Ctrl+C stops it)")
+    # Flask refuses app.run() under its CLI; this command is the server, so let it run.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    socketio.run(
+        app,
+        host=host,
+        port=port,
+        debug=app.debug if debug is None else debug,
+        use_reloader=False,
+        log_output=True,
+        allow_unsafe_werkzeug=True,
+    )
 
 
 @cli.command("create-admin")

@@ -39,6 +39,19 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # Rate limits (PARLEY_RATE_LIMITS=off turns every one off: for load tests only).
+    PARLEY_RATE_LIMITS = True
+    PARLEY_RATE_LIMIT_STORAGE = "memory://"
+    PARLEY_EVENT_RATE_LIMIT = "20/10 seconds"
+    PARLEY_LOGIN_RATE_LIMIT = "10/minute"
+    PARLEY_REGISTER_RATE_LIMIT = "20/hour"
+    # Realtime: threading serves WebSocket with no extra server (make run); gevent is
+    # the production mode (gunicorn's gevent worker, one worker per process).
+    PARLEY_ASYNC_MODE = "threading"
+    PARLEY_MESSAGE_QUEUE: str | None = None
+    PARLEY_CORS_ORIGINS = ""
+    PARLEY_PRESENCE_GRACE_SECONDS = 10.0
+    PARLEY_SOCKET_MAX_PAYLOAD = 1024 * 1024
     TESTING = False
     DEBUG = False
 
@@ -55,10 +68,13 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
+    # Tests that check a limit turn it on for their own app.
+    PARLEY_RATE_LIMITS = False
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    PARLEY_ASYNC_MODE = "gevent"
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -79,7 +95,19 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_ARGON2_PARALLELISM": ("ARGON2_PARALLELISM", int),
     "PARLEY_TOKEN_TOUCH_SECONDS": ("TOKEN_TOUCH_SECONDS", int),
     "PARLEY_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", bool),
+    "PARLEY_RATE_LIMITS": ("PARLEY_RATE_LIMITS", bool),
+    "PARLEY_RATE_LIMIT_STORAGE": ("PARLEY_RATE_LIMIT_STORAGE", str),
+    "PARLEY_EVENT_RATE_LIMIT": ("PARLEY_EVENT_RATE_LIMIT", str),
+    "PARLEY_LOGIN_RATE_LIMIT": ("PARLEY_LOGIN_RATE_LIMIT", str),
+    "PARLEY_REGISTER_RATE_LIMIT": ("PARLEY_REGISTER_RATE_LIMIT", str),
+    "PARLEY_ASYNC_MODE": ("PARLEY_ASYNC_MODE", str),
+    "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
+    "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
+    "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
+    "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
 }
+
+ASYNC_MODES = ("threading", "gevent")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -98,6 +126,11 @@ def _cast(name: str, raw: str, kind: type) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     return raw
 
 
@@ -129,6 +162,11 @@ def load_config(
     if not 0 < settings["PARLEY_PORT"] < 65536:
         raise ConfigError(
             f"PARLEY_PORT must be a port from 1 to 65535, not {settings['PARLEY_PORT']}"
+        )
+    if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
+        raise ConfigError(
+            f"PARLEY_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
+            f"not {settings['PARLEY_ASYNC_MODE']!r}"
         )
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         db_path = Path(instance_path) / "parley.db"

@@ -27,14 +27,17 @@ PENDING_KEY = "parley.pending_events"
 class Event:
     """One change, told to the clients that may see it.
 
-    ``room_id`` addresses everyone who may read that room; ``user_ids`` addresses those
-    users wherever they are connected. An event can have both.
+    ``room_id`` addresses the room's members; ``user_ids`` addresses those users wherever
+    they are connected (an event can have both); ``broadcast`` addresses everyone
+    connected. ``exclude_user_ids`` are left out (a typist does not hear their own typing).
     """
 
     type: str
     payload: dict[str, Any]
     room_id: int | None = None
     user_ids: tuple[int, ...] = field(default_factory=tuple)
+    broadcast: bool = False
+    exclude_user_ids: tuple[int, ...] = field(default_factory=tuple)
 
 
 Subscriber = Callable[[Event], None]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from .extensions import db
 from .models import Membership, Message, Room, User
 from .schemas.messages import MessageOut
-from .schemas.rooms import MemberOut, RoomOut
+from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
 from .schemas.users import UserOut, UserPublic
+
+if TYPE_CHECKING:
+    from .actions.rooms import MyRoom
 
 
 def user_public(user: User) -> UserPublic:
@@ -84,6 +87,7 @@ def room_fields(room: Room) -> dict[str, Any]:
         "created_by": room.created_by_id,
         "created_at": room.created_at,
         "archived": room.archived,
+        "last_seq": room.last_seq,
     }
 
 
@@ -91,3 +95,17 @@ def dump(model: Any) -> dict[str, Any]:
     """A response model as JSON-ready data, the form event payloads travel in."""
     data: dict[str, Any] = model.model_dump(mode="json")
     return data
+
+
+def my_room_out(item: MyRoom) -> MyRoomOut:
+    m = item.membership
+    return MyRoomOut(
+        **room_fields(m.room),
+        member_count=item.member_count,
+        last_message_id=item.last_message_id,
+        role=m.role,
+        unread_count=item.unread_count,
+        last_read_message_id=m.last_read_message_id,
+        muted_until=m.muted_until,
+        peer=user_public(item.peer) if item.peer else None,
+    )

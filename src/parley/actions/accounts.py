@@ -15,7 +15,7 @@ from ..passwords import burn_verify, hash_password, needs_rehash, verify_passwor
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
 from .access import require_active, require_permission
-from .tokens import issue_token
+from .tokens import issue_token, token_revoked_event
 
 
 def default_role() -> Role:
@@ -83,6 +83,7 @@ def login(username: str, password: str, kind: str = "login") -> tuple[User, str]
 
 
 def logout(token: ApiToken) -> None:
+    emit_after_commit(token_revoked_event(token))
     db.session.delete(token)
     db.session.commit()
 
@@ -105,13 +106,16 @@ def update_profile(
             )
         actor.password_hash = hash_password(password)
         # A new password ends every other login; hand-made API tokens keep working.
-        db.session.execute(
-            delete(ApiToken).where(
+        ended = db.session.scalars(
+            select(ApiToken).where(
                 ApiToken.user_id == actor.id,
                 ApiToken.kind != "api",
                 ApiToken.id != (keep_token_id or 0),
             )
-        )
+        ).all()
+        for token in ended:
+            emit_after_commit(token_revoked_event(token))
+            db.session.delete(token)
     if display_name is not None:
         actor.display_name = display_name
     emit_after_commit(

@@ -286,6 +286,17 @@ def list_my_rooms(actor: User) -> list[MyRoom]:
     ]
 
 
+def member_room_ids(user: User) -> list[int]:
+    """The rooms a user belongs to (and is not banned from): the ones they hear."""
+    return list(
+        db.session.scalars(
+            select(Membership.room_id).where(
+                Membership.user_id == user.id, Membership.banned.is_(False)
+            )
+        )
+    )
+
+
 def directory(actor: User) -> list[Room]:
     require_permission(actor, Permission.READ)
     return list(

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..errors import NotFound
+from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import utcnow
@@ -49,6 +50,11 @@ def authenticate(raw: str) -> ApiToken | None:
     return token
 
 
+def token_revoked_event(token: ApiToken) -> Event:
+    """Tells the realtime layer to drop the sockets that logged in with this token."""
+    return Event("token:revoked", {"token_id": token.id}, user_ids=(token.user_id,))
+
+
 def create_token(actor: User, name: str) -> tuple[ApiToken, str]:
     require_active(actor)
     token, raw = issue_token(actor, name, "api")
@@ -70,5 +76,6 @@ def revoke_token(actor: User, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != actor.id:
         raise NotFound("No such token.", details={"token_id": token_id})
+    emit_after_commit(token_revoked_event(token))
     db.session.delete(token)
     db.session.commit()

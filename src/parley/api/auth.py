@@ -9,6 +9,7 @@ from ..errors import Unauthorized
 from ..identity import SESSION_KEY, current_token
 from ..models import User
 from ..presenters import user_out
+from ..ratelimits import login_limit, register_limit
 from ..schemas.auth import (
     AuthOut,
     LoginIn,
@@ -22,7 +23,14 @@ from .blueprint import api
 
 
 @api.route(
-    "POST", "/auth/register", tag="auth", body=RegisterIn, response=AuthOut, status=201, auth=False
+    "POST",
+    "/auth/register",
+    tag="auth",
+    body=RegisterIn,
+    response=AuthOut,
+    status=201,
+    auth=False,
+    limit=register_limit,
 )
 def register(body: RegisterIn) -> AuthOut:
     """Create an account.
@@ -33,7 +41,15 @@ def register(body: RegisterIn) -> AuthOut:
     return AuthOut(user=user_out(user), token=token)
 
 
-@api.route("POST", "/auth/login", tag="auth", body=LoginIn, response=AuthOut, auth=False)
+@api.route(
+    "POST",
+    "/auth/login",
+    tag="auth",
+    body=LoginIn,
+    response=AuthOut,
+    auth=False,
+    limit=login_limit,
+)
 def login(body: LoginIn) -> AuthOut:
     """Log in with a username and password; answers with a new API token."""
     user, token = accounts.login(body.username, body.password)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ..actions import moderation, rooms
-from ..actions.rooms import MyRoom
 from ..models import User
-from ..presenters import member_out, room_fields, room_out, room_stats, user_public
+from ..presenters import member_out, my_room_out, room_out, room_stats
 from ..schemas.rooms import (
     DirectIn,
     DirectoryList,
@@ -14,27 +13,12 @@ from ..schemas.rooms import (
     MemberOut,
     MemberRoleIn,
     MuteIn,
-    MyRoomOut,
     RoomCreateIn,
     RoomList,
     RoomOut,
     RoomUpdateIn,
 )
 from .blueprint import api
-
-
-def my_room_out(item: MyRoom) -> MyRoomOut:
-    m = item.membership
-    return MyRoomOut(
-        **room_fields(m.room),
-        member_count=item.member_count,
-        last_message_id=item.last_message_id,
-        role=m.role,
-        unread_count=item.unread_count,
-        last_read_message_id=m.last_read_message_id,
-        muted_until=m.muted_until,
-        peer=user_public(item.peer) if item.peer else None,
-    )
 
 
 @api.route("GET", "/rooms", tag="rooms", response=RoomList)

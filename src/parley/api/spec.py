@@ -19,6 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..errors import ApiError, validation_failed
 from ..identity import current_user
+from ..ratelimits import limiter
 from ..schemas.base import ErrorOut
 
 JSON_MIMETYPES = ("application/json",)
@@ -91,6 +92,7 @@ class ApiSpec:
         response: type[BaseModel] | None = None,
         status: int = 200,
         auth: bool = True,
+        limit: Callable[[], str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             doc = (fn.__doc__ or fn.__name__).strip().split("\n\n", 1)
@@ -119,11 +121,14 @@ class ApiSpec:
                     kwargs["query"] = parse_query(query)
                 return reply(fn(**kwargs), status)
 
+            view_func: Callable[..., Any] = view
+            if limit is not None:
+                view_func = limiter.limit(limit)(view)
             self.blueprint.add_url_rule(
-                rule, endpoint=fn.__name__, view_func=view, methods=[operation.method]
+                rule, endpoint=fn.__name__, view_func=view_func, methods=[operation.method]
             )
             self.operations.append(operation)
-            return view
+            return view_func
 
         return decorator
 

@@ -34,6 +34,8 @@ class RoomOut(Response):
     archived: bool
     member_count: int
     last_message_id: int
+    # The room's change sequence number so far (see docs/realtime.md).
+    last_seq: int
 
 
 class MyRoomOut(RoomOut):

@@ -1,0 +1,41 @@
+"""Socket.IO: the realtime transport over the same domain layer as REST.
+
+Handlers parse, call an action and ack; the bus subscriber in ``fanout`` turns every
+committed change into Socket.IO events for the rooms and users it concerns.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..actions.presence import PresenceTracker, TypingThrottle
+from ..extensions import socketio
+
+
+def init_realtime(app: Flask) -> None:
+    from . import handlers  # noqa: F401  (registers the event handlers on socketio)
+    from .fanout import Fanout
+    from .sockets import SocketRegistry
+
+    config = app.config
+    origins = config["PARLEY_CORS_ORIGINS"].strip()
+    socketio.init_app(
+        app,
+        async_mode=config["PARLEY_ASYNC_MODE"],
+        message_queue=config["PARLEY_MESSAGE_QUEUE"] or None,
+        cors_allowed_origins=(
+            None if not origins else "*" if origins == "*" else origins.split(",")
+        ),
+        max_http_buffer_size=config["PARLEY_SOCKET_MAX_PAYLOAD"],
+        manage_session=False,
+    )
+    bus = app.extensions["parley.bus"]
+    app.extensions["parley.sockets"] = SocketRegistry()
+    app.extensions["parley.typing"] = TypingThrottle()
+    app.extensions["parley.presence"] = PresenceTracker(
+        app,
+        bus,
+        spawn=socketio.start_background_task,
+        sleep=socketio.sleep,
+    )
+    bus.subscribe(Fanout(app))

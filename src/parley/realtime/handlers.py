@@ -1,0 +1,217 @@
+"""Socket.IO event handlers: authenticate, parse, call one action, ack.
+
+Every client event is answered by an ack: {"ok": true, ...} or
+{"ok": false, "error": {"code", "message", "details"}}, the REST error shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, join_room
+from pydantic import BaseModel, ValidationError
+
+from ..actions import messages, rooms
+from ..actions.presence import PresenceTracker, TypingThrottle, typing
+from ..actions.sync import sync
+from ..actions.tokens import authenticate
+from ..errors import ApiError, Unauthorized, validation_failed
+from ..events import get_bus
+from ..extensions import db, socketio
+from ..identity import SESSION_KEY
+from ..models import ApiToken, User
+from ..presenters import dump, member_out, message_out, my_room_out
+from ..ratelimits import event_limiter
+from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from .sockets import SocketUser, registry, room_channel, user_channel
+
+log = logging.getLogger(__name__)
+
+Payload = TypeVar("Payload", bound=BaseModel)
+Ack = dict[str, Any]
+
+
+def presence() -> PresenceTracker:
+    tracker: PresenceTracker = current_app.extensions["parley.presence"]
+    return tracker
+
+
+def _token_from_handshake(auth: Any) -> ApiToken | None:
+    """The token in the connect payload ({"token": ...}), else the web session cookie."""
+    if isinstance(auth, dict) and auth.get("token") is not None:
+        raw = auth["token"]
+        return authenticate(raw) if isinstance(raw, str) else None
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return authenticate(header[7:].strip())
+    from flask import session
+
+    raw_session = session.get(SESSION_KEY)
+    return authenticate(raw_session) if isinstance(raw_session, str) else None
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    token = _token_from_handshake(auth)
+    if token is None:
+        raise ConnectionRefusedError(
+            {
+                "code": "unauthorized",
+                "message": "Connect with auth={'token': '<api token>'} "
+                "or a logged-in session cookie.",
+            }
+        )
+    user = token.user
+    sid = request.sid  # type: ignore[attr-defined]
+    registry().add(sid, SocketUser(user.id, token.id))
+    join_room(user_channel(user.id))
+    for room_id in rooms.member_room_ids(user):
+        join_room(room_channel(room_id))
+    presence().connected(user.id, sid)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_reason: Any) -> None:
+    sid = request.sid  # type: ignore[attr-defined]
+    user = registry().remove(sid)
+    if user is not None:
+        presence().disconnected(user.user_id, sid)
+
+
+def socket_actor() -> User:
+    """The socket's user, checked again on every event: revoked or deactivated is out."""
+    found = registry().get(request.sid)  # type: ignore[attr-defined]
+    token = db.session.get(ApiToken, found.token_id) if found else None
+    if token is None or not token.user.active:
+        raise Unauthorized(
+            "The token was revoked or the account deactivated.", code="invalid_token"
+        )
+    return token.user
+
+
+def error_ack(error: ApiError) -> Ack:
+    return {"ok": False, **error.to_dict()}
+
+
+def parse(model: type[Payload], data: Any) -> Payload:
+    if not isinstance(data, dict):
+        raise ApiError("The payload must be a JSON object.", code="invalid_payload", status=422)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc, "payload") from None
+
+
+def event(
+    name: str, model: type[Payload]
+) -> Callable[[Callable[[User, Payload], Ack]], Callable[..., Ack]]:
+    """Register a client event: rate-limited per user, parsed, acked in one shape."""
+
+    def decorator(fn: Callable[[User, Payload], Ack]) -> Callable[..., Ack]:
+        @functools.wraps(fn)
+        def handler(data: Any = None, *_extra: Any) -> Ack:
+            try:
+                actor = socket_actor()
+                wait = event_limiter().retry_after(f"user:{actor.id}")
+                if wait is not None:
+                    raise ApiError(
+                        "Too many events; slow down.",
+                        code="rate_limited",
+                        status=429,
+                        details={"retry_after": round(wait, 3)},
+                    )
+                return {"ok": True, **fn(actor, parse(model, data))}
+            except ApiError as exc:
+                db.session.rollback()
+                return error_ack(exc)
+            except Exception:
+                db.session.rollback()
+                log.exception("socket event %s failed", name)
+                return error_ack(
+                    ApiError(
+                        "Something went wrong on the server.", code="internal_error", status=500
+                    )
+                )
+
+        socketio.on_event(name, handler)
+        return handler
+
+    return decorator
+
+
+@socketio.on("*")
+def unknown_event(name: str, *_data: Any) -> Ack:
+    return error_ack(
+        ApiError(
+            f"There is no event named {name!r}.",
+            code="unknown_event",
+            status=404,
+            details={"event": name},
+        )
+    )
+
+
+@event("message:send", SendEvent)
+def send_message(actor: User, data: SendEvent) -> Ack:
+    message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
+    return {"message": dump(message_out(message)), "created": created}
+
+
+@event("message:edit", EditEvent)
+def edit_message(actor: User, data: EditEvent) -> Ack:
+    return {"message": dump(message_out(messages.edit_message(actor, data.message_id, data.body)))}
+
+
+@event("message:delete", MessageRef)
+def delete_message(actor: User, data: MessageRef) -> Ack:
+    return {"message": dump(message_out(messages.delete_message(actor, data.message_id)))}
+
+
+@event("room:join", RoomRef)
+def join(actor: User, data: RoomRef) -> Ack:
+    membership, created = rooms.join_room(actor, data.room_id)
+    return {"member": dump(member_out(membership)), "created": created}
+
+
+@event("room:leave", RoomRef)
+def leave(actor: User, data: RoomRef) -> Ack:
+    rooms.leave_room(actor, data.room_id)
+    return {}
+
+
+@event("room:read", ReadEvent)
+def read(actor: User, data: ReadEvent) -> Ack:
+    state = messages.mark_read(actor, data.room_id, data.message_id)
+    return {
+        "room_id": state.room_id,
+        "last_read_message_id": state.last_read_message_id,
+        "unread_count": state.unread_count,
+    }
+
+
+@event("typing", RoomRef)
+def typing_event(actor: User, data: RoomRef) -> Ack:
+    throttle: TypingThrottle = current_app.extensions["parley.typing"]
+    sent = typing(actor, data.room_id, throttle, get_bus())
+    return {"sent": sent}
+
+
+@event("sync", SyncEvent)
+def sync_event(actor: User, data: SyncEvent) -> Ack:
+    result = sync(actor, data.rooms, data.limit)
+    return {
+        "rooms": [dump(my_room_out(item)) for item in result.rooms],
+        "messages": {
+            str(room_id): [dump(message_out(m)) for m in found]
+            for room_id, found in result.messages.items()
+        },
+        "more": {str(room_id): more for room_id, more in result.more.items()},
+        "changes": [dump(message_out(m)) for m in result.changes],
+        "removed": result.removed,
+        "reset": result.reset,
+        "online": presence().online_user_ids(),
+    }

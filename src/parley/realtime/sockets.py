@@ -1,0 +1,51 @@
+"""Which user and token each connected socket speaks for, and the Socket.IO room names."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from flask import current_app
+
+
+def room_channel(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass(frozen=True)
+class SocketUser:
+    user_id: int
+    token_id: int
+
+
+class SocketRegistry:
+    """sid -> the user and token it authenticated with, for the sockets of this process."""
+
+    def __init__(self) -> None:
+        self._by_sid: dict[str, SocketUser] = {}
+        self._lock = threading.Lock()
+
+    def add(self, sid: str, user: SocketUser) -> None:
+        with self._lock:
+            self._by_sid[sid] = user
+
+    def remove(self, sid: str) -> SocketUser | None:
+        with self._lock:
+            return self._by_sid.pop(sid, None)
+
+    def get(self, sid: str) -> SocketUser | None:
+        with self._lock:
+            return self._by_sid.get(sid)
+
+    def sids_with_token(self, token_id: int) -> list[str]:
+        with self._lock:
+            return [sid for sid, user in self._by_sid.items() if user.token_id == token_id]
+
+
+def registry() -> SocketRegistry:
+    found: SocketRegistry = current_app.extensions["parley.sockets"]
+    return found

@@ -1,0 +1,44 @@
+"""Payloads of the Socket.IO events clients send (see docs/realtime.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from .base import RequestBody
+from .fields import ClientId, Id, MessageBody, MessageCursor
+
+MAX_SYNC_ROOMS = 1000
+
+
+class SendEvent(RequestBody):
+    room_id: Id
+    body: MessageBody
+    client_id: ClientId | None = None
+
+
+class EditEvent(RequestBody):
+    message_id: Id
+    body: MessageBody
+
+
+class MessageRef(RequestBody):
+    message_id: Id
+
+
+class RoomRef(RequestBody):
+    room_id: Id
+
+
+class ReadEvent(RequestBody):
+    room_id: Id
+    message_id: MessageCursor
+
+
+class SyncEvent(RequestBody):
+    # JSON object keys are strings: "12" is room 12, so this one converts.
+    model_config = ConfigDict(strict=False, extra="forbid")
+
+    rooms: Annotated[dict[Id, MessageCursor], Field(max_length=MAX_SYNC_ROOMS)] = {}
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
