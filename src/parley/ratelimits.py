@@ -7,14 +7,17 @@ of them off, for load tests and benchmarks only.
 
 from __future__ import annotations
 
+import math
 import time
 
-from flask import Flask, current_app
-from flask_limiter import Limiter
+from flask import Flask, Response, current_app
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from .errors import ApiError, error_response
 
 limiter = Limiter(key_func=get_remote_address)
 
@@ -45,11 +48,27 @@ class EventRateLimiter:
         return max(0.0, stats.reset_time - time.time())
 
 
+def rate_limited(exc: RateLimitExceeded) -> tuple[Response, int]:
+    """429 in the API's error shape, saying how long to wait."""
+    current = limiter.current_limit
+    wait = max(0.0, current.reset_at - time.time()) if current else 1.0
+    error = ApiError(
+        f"Too many requests ({exc.description}); try again later.",
+        code="rate_limited",
+        status=429,
+        details={"retry_after": round(wait, 3)},
+    )
+    response, status = error_response(error)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response, status
+
+
 def init_rate_limits(app: Flask) -> None:
     app.config["RATELIMIT_ENABLED"] = app.config["PARLEY_RATE_LIMITS"]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["PARLEY_RATE_LIMIT_STORAGE"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, rate_limited)
     app.extensions["parley.event_limiter"] = EventRateLimiter(
         app.config["PARLEY_EVENT_RATE_LIMIT"],
         app.config["PARLEY_RATE_LIMIT_STORAGE"],
