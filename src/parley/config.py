@@ -52,6 +52,10 @@ class Config:
     PARLEY_CORS_ORIGINS = ""
     PARLEY_PRESENCE_GRACE_SECONDS = 10.0
     PARLEY_SOCKET_MAX_PAYLOAD = 1024 * 1024
+    # How often the server pings each socket, and how long it waits for the answer: a
+    # dead transport (a long-poll whose other half failed) is noticed within their sum.
+    PARLEY_SOCKET_PING_INTERVAL = 25.0
+    PARLEY_SOCKET_PING_TIMEOUT = 20.0
     TESTING = False
     DEBUG = False
 
@@ -105,6 +109,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
     "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
+    "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),
+    "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),
 }
 
 ASYNC_MODES = ("threading", "gevent")

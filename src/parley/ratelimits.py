@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -59,14 +59,26 @@ def rate_limited(exc: RateLimitExceeded) -> tuple[Response, int]:
         details={"retry_after": round(wait, 3)},
     )
     response, status = error_response(error)
-    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    seconds = str(max(1, math.ceil(wait)))
+    response.headers["Retry-After"] = g.parley_retry_after = seconds
     return response, status
+
+
+def _keep_retry_after(response: Response) -> Response:
+    """Put back the 429's Retry-After: Flask-Limiter's header hook rewrites it rounded
+    down, which sends clients back before the window has reset (even as 0)."""
+    seconds = g.pop("parley_retry_after", None)
+    if seconds is not None:
+        response.headers["Retry-After"] = seconds
+    return response
 
 
 def init_rate_limits(app: Flask) -> None:
     app.config["RATELIMIT_ENABLED"] = app.config["PARLEY_RATE_LIMITS"]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["PARLEY_RATE_LIMIT_STORAGE"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # Registered before Flask-Limiter's hooks, so it runs after them.
+    app.after_request(_keep_retry_after)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, rate_limited)
     app.extensions["parley.event_limiter"] = EventRateLimiter(

@@ -20,13 +20,43 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def live_server_on_each_database(database_kind: str, tmp_path: Path) -> Iterator[LiveServer]:
+def server_env() -> dict[str, str]:
+    """Extra environment for the server under test; a test overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server_on_each_database(
+    database_kind: str, tmp_path: Path, server_env: dict[str, str]
+) -> Iterator[LiveServer]:
     """The same, once on SQLite and once on a fresh PostgreSQL schema."""
     with database_url_for(database_kind, tmp_path) as url:
-        yield from start_server(tmp_path, database_url=url)
+        yield from start_server(tmp_path, database_url=url, extra_env=server_env)
 
 
-def start_server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module")
+def shared_server(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server per test module and database; tests make their own users and rooms.
+
+    It runs with a 1 s presence grace period, rate limits off (a load of its own) and a
+    fast ping, so a transport that died half-way is noticed in seconds.
+    """
+    tmp_path = tmp_path_factory.mktemp("server")
+    env = {
+        "PARLEY_PRESENCE_GRACE_SECONDS": "1",
+        "PARLEY_RATE_LIMITS": "off",
+        "PARLEY_SOCKET_PING_INTERVAL": "2",
+        "PARLEY_SOCKET_PING_TIMEOUT": "2",
+    }
+    with database_url_for(database_kind, tmp_path) as url:
+        yield from start_server(tmp_path, database_url=url, extra_env=env)
+
+
+def start_server(
+    tmp_path: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
     port = free_port()
     env = {
         **os.environ,
@@ -34,10 +64,15 @@ def start_server(tmp_path: Path, database_url: str | None) -> Iterator[LiveServe
         "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
         "PARLEY_HOST": "127.0.0.1",
         "PARLEY_PORT": str(port),
+        # Cheap password hashes: these tests measure the server, not argon2.
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_ARGON2_MEMORY_COST": "1024",
+        "PARLEY_ARGON2_PARALLELISM": "1",
     }
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
     process = subprocess.Popen(

@@ -27,6 +27,8 @@ def init_realtime(app: Flask) -> None:
             None if not origins else "*" if origins == "*" else origins.split(",")
         ),
         max_http_buffer_size=config["PARLEY_SOCKET_MAX_PAYLOAD"],
+        ping_interval=config["PARLEY_SOCKET_PING_INTERVAL"],
+        ping_timeout=config["PARLEY_SOCKET_PING_TIMEOUT"],
         manage_session=False,
     )
     bus = app.extensions["parley.bus"]

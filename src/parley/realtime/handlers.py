@@ -58,13 +58,10 @@ def _token_from_handshake(auth: Any) -> ApiToken | None:
 def on_connect(auth: Any = None) -> None:
     token = _token_from_handshake(auth)
     if token is None:
-        raise ConnectionRefusedError(
-            {
-                "code": "unauthorized",
-                "message": "Connect with auth={'token': '<api token>'} "
-                "or a logged-in session cookie.",
-            }
-        )
+        # The client's connect_error gets {"message": ..., "data": {"code", "message"}}
+        # (one dict argument alone would arrive as its Python repr in "message").
+        message = "Connect with auth={'token': '<api token>'} or a logged-in session cookie."
+        raise ConnectionRefusedError(message, {"code": "unauthorized", "message": message})
     user = token.user
     sid = request.sid  # type: ignore[attr-defined]
     registry().add(sid, SocketUser(user.id, token.id))

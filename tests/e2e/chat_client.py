@@ -1,0 +1,172 @@
+"""A python-socketio client that keeps rooms the way docs/realtime.md tells clients to.
+
+It applies events idempotently by message id (the newest version wins), and on every
+(re)connect it calls `sync` from the last message id it had before the connection
+dropped, repeating while `more` says so. Tests compare what it ends with to the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import defaultdict
+from typing import Any
+
+import socketio
+
+
+def version(message: dict[str, Any]) -> int:
+    return int(message.get("changed_seq") or message["seq"])
+
+
+class ChatClient:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        transports: list[str],
+        name: str = "",
+        reconnection: bool = True,
+    ) -> None:
+        self.url = url
+        self.token = token
+        self.transports = transports
+        self.name = name
+        self.sio = socketio.Client(
+            reconnection=reconnection,
+            reconnection_attempts=0,
+            reconnection_delay=0.05,
+            reconnection_delay_max=0.5,
+            randomization_factor=0.3,
+        )
+        self.lock = threading.Lock()
+        self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # Where to sync from after a drop: the ids held when the connection was lost,
+        # kept until a sync completes (events after reconnecting can run ahead of it).
+        self._resume: dict[int, int] | None = None
+        self.rooms: set[int] = set()
+        self.connects = 0
+        self.syncs = 0
+        self.out_of_order: list[tuple[int, int]] = []
+        self._last_new_id: dict[int, int] = {}
+        self.synced = threading.Event()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._worker = threading.Thread(target=self._sync_worker, daemon=True)
+        self.events: list[tuple[str, Any]] = []
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        for name_ in ("message:new", "message:edit", "message:delete"):
+            self.sio.on(name_, self._handler(name_))
+        self.sio.on("*", lambda event, data=None: self.events.append((event, data)))
+
+    def connect(self, rooms: list[int]) -> None:
+        self.rooms.update(rooms)
+        self._worker.start()
+        self.sio.connect(
+            self.url, auth={"token": self.token}, transports=self.transports, wait_timeout=10
+        )
+
+    def close(self) -> None:
+        self._stopped = True
+        ws = getattr(self.sio.eio, "ws", None)
+        if ws is not None:
+            # websocket-client waits up to 3 s for a close frame that its own read loop
+            # may already have taken (the server closes first); do not wait on that race.
+            ws.close = functools.partial(ws.close, timeout=0.2)
+        self.sio.disconnect()
+        http = getattr(self.sio.eio, "http", None)
+        if http is not None:
+            http.close()  # the polling transport's requests session
+        if self._worker.is_alive():
+            self._worker.join(timeout=5)
+
+    def _handler(self, name: str) -> Any:
+        def handle(payload: dict[str, Any]) -> None:
+            self.events.append((name, payload))
+            message = payload["message"]
+            with self.lock:
+                if name == "message:new":
+                    room = message["room_id"]
+                    if message["id"] <= self._last_new_id.get(room, 0):
+                        self.out_of_order.append((self._last_new_id[room], message["id"]))
+                    self._last_new_id[room] = message["id"]
+                self._apply(message)
+
+        return handle
+
+    def _apply(self, message: dict[str, Any]) -> None:
+        room = self.messages[message["room_id"]]
+        current = room.get(message["id"])
+        if current is None or version(message) >= version(current):
+            room[message["id"]] = message
+
+    def last_ids(self) -> dict[int, int]:
+        with self.lock:
+            return {room: max(self.messages[room], default=0) for room in self.rooms}
+
+    def _on_connect(self) -> None:
+        self.connects += 1
+        with self.lock:
+            self._last_new_id.clear()
+        self._wake.set()
+
+    def _on_disconnect(self, *_reason: Any) -> None:
+        self.synced.clear()
+        ids = self.last_ids()
+        with self.lock:
+            if self._resume is None:
+                self._resume = ids
+
+    def _sync_worker(self) -> None:
+        """Runs a sync after every (re)connect, retrying until one completes."""
+        while not self._stopped:
+            self._wake.wait(0.5)
+            if self._stopped:
+                return
+            if not self._wake.is_set() or not self.sio.connected:
+                continue
+            self._wake.clear()
+            if not self._sync_once():
+                self._wake.set()  # dropped or timed out: try again once connected
+
+    def _sync_once(self) -> bool:
+        with self.lock:
+            resume = dict(self._resume) if self._resume is not None else None
+        if resume is None:
+            resume = self.last_ids()
+        try:
+            while True:
+                ack = self.sio.call(
+                    "sync",
+                    {"rooms": {str(r): i for r, i in resume.items()}, "limit": 100},
+                    timeout=5,
+                )
+                if not ack or not ack.get("ok"):
+                    return False
+                with self.lock:
+                    for room, found in ack["messages"].items():
+                        for message in found:
+                            self._apply(message)
+                        if found:
+                            resume[int(room)] = found[-1]["id"]
+                    for message in ack["changes"]:
+                        self._apply(message)
+                    if self._resume is not None:
+                        self._resume = dict(resume)
+                if not any(ack["more"].values()):
+                    break
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            return False
+        with self.lock:
+            self._resume = None
+            self.syncs += 1
+        self.synced.set()
+        return True
+
+    def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
+        with self.lock:
+            return {
+                message_id: (message["body"], message["deleted"])
+                for message_id, message in sorted(self.messages[room_id].items())
+            }

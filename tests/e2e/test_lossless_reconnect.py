@@ -1,0 +1,172 @@
+"""Lossless reconnect: listeners whose transports are killed at random moments end with
+exactly the committed messages, in id order, with every edit and delete applied.
+
+Seeds are fixed (PARLEY_CHAOS_SEEDS overrides them, to run many in a row).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+
+import pytest
+from api_client import Api
+from chaos import ChaosProxy
+from chat_client import ChatClient
+
+SEEDS = [int(s) for s in os.environ.get("PARLEY_CHAOS_SEEDS", "7,42").split(",")]
+LISTENERS = 5
+REST_SENDERS = 2
+SOCKET_SENDERS = 1
+MESSAGES_EACH = 170  # 3 senders: 510 messages
+
+
+def server_port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+class Sender(threading.Thread):
+    """Posts messages and now and then edits or deletes one of its own."""
+
+    def __init__(self, name: str, rng: random.Random, post, edit, delete) -> None:
+        super().__init__(daemon=True, name=name)
+        self.rng = rng
+        self.post, self.edit, self.delete = post, edit, delete
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            mine: list[int] = []
+            for n in range(MESSAGES_EACH):
+                mine.append(self.post(f"{self.name} says {n}", f"{self.name}-{n}"))
+                roll = self.rng.random()
+                if roll < 0.12:
+                    self.edit(self.rng.choice(mine), f"{self.name} edited at {n}")
+                elif roll < 0.20:
+                    self.delete(mine.pop(self.rng.randrange(len(mine))))
+                if not mine:
+                    continue
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+
+def rest_sender(name: str, api: Api, room_id: int, rng: random.Random) -> Sender:
+    def post(body: str, client_id: str) -> int:
+        return api.call(
+            "POST", f"/rooms/{room_id}/messages", 201, json={"body": body, "client_id": client_id}
+        )["id"]
+
+    def edit(message_id: int, body: str) -> None:
+        api.call("PATCH", f"/messages/{message_id}", 200, json={"body": body})
+
+    def delete(message_id: int) -> None:
+        api.call("DELETE", f"/messages/{message_id}", 200)
+
+    return Sender(name, rng, post, edit, delete)
+
+
+def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Random) -> Sender:
+    def call(event: str, data: dict) -> dict:
+        ack = client.sio.call(event, data, timeout=15)
+        assert ack["ok"], ack
+        return ack
+
+    def post(body: str, client_id: str) -> int:
+        return call("message:send", {"room_id": room_id, "body": body, "client_id": client_id})[
+            "message"
+        ]["id"]
+
+    def edit(message_id: int, body: str) -> None:
+        call("message:edit", {"message_id": message_id, "body": body})
+
+    def delete(message_id: int) -> None:
+        call("message:delete", {"message_id": message_id})
+
+    return Sender(name, rng, post, edit, delete)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_server, seed):
+    rng = random.Random(seed)
+    url = shared_server.url
+    tag = uuid.uuid4().hex[:6]
+    owner, _ = Api.register(url, f"owner-{tag}")
+    room_id = owner.call("POST", "/rooms", 201, json={"name": f"chaos-{tag}"})["id"]
+
+    def member(name: str) -> Api:
+        api, _ = Api.register(url, f"{name}-{tag}")
+        api.call("POST", f"/rooms/{room_id}/join", 201)
+        return api
+
+    proxies: list[ChaosProxy] = []
+    listeners: list[ChatClient] = []
+    apis: list[Api] = [owner]
+    socket_clients: list[ChatClient] = []
+    try:
+        for index in range(LISTENERS):
+            api = member(f"listener{index}")
+            apis.append(api)
+            proxy = ChaosProxy(server_port(url))
+            proxies.append(proxy)
+            transports = ["websocket"] if index % 2 == 0 else ["polling"]
+            client = ChatClient(
+                proxy.url,
+                api.http.headers["Authorization"][7:],
+                transports,
+                name=f"listener{index}",
+            )
+            client.connect([room_id])
+            assert client.synced.wait(10)
+            listeners.append(client)
+
+        senders = []
+        for index in range(REST_SENDERS):
+            api = member(f"rest{index}")
+            apis.append(api)
+            senders.append(rest_sender(f"rest{index}", api, room_id, random.Random(rng.random())))
+        for index in range(SOCKET_SENDERS):
+            api = member(f"sock{index}")
+            apis.append(api)
+            client = ChatClient(url, api.http.headers["Authorization"][7:], ["websocket"])
+            client.connect([room_id])
+            socket_clients.append(client)
+            senders.append(
+                socket_sender(f"sock{index}", client, room_id, random.Random(rng.random()))
+            )
+
+        for sender in senders:
+            sender.start()
+        while any(sender.is_alive() for sender in senders):
+            time.sleep(rng.uniform(0.05, 0.4))
+            rng.choice(proxies).cut()
+        for sender in senders:
+            sender.join()
+            assert sender.error is None, repr(sender.error)
+
+        truth = {m["id"]: (m["body"], m["deleted"]) for m in owner.history(room_id)}
+        assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS)
+        deadline = time.monotonic() + 45
+        pending = list(listeners)
+        while pending and time.monotonic() < deadline:
+            pending = [c for c in pending if c.snapshot(room_id) != truth]
+            time.sleep(0.1)
+        for client in listeners:
+            assert client.snapshot(room_id) == truth, (
+                f"{client.name}: {len(client.snapshot(room_id))} of {len(truth)} messages, "
+                f"{client.connects} connects, {client.syncs} syncs"
+            )
+            assert client.out_of_order == [], client.out_of_order
+            assert list(client.snapshot(room_id)) == sorted(truth)
+        assert sum(proxy.cuts for proxy in proxies) >= 5
+        assert sum(client.connects for client in listeners) > LISTENERS
+    finally:
+        for client in listeners + socket_clients:
+            client.close()
+        for proxy in proxies:
+            proxy.close()
+        for api in apis:
+            api.close()

@@ -1,0 +1,154 @@
+"""Real server, real python-socketio clients, over WebSocket and over long-polling."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from api_client import Api
+from chaos import ChaosProxy
+from chat_client import ChatClient
+
+TRANSPORTS = [["websocket"], ["polling"]]
+
+
+def wait_for(predicate, timeout: float = 10.0, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def chat(shared_server):
+    url = shared_server.url
+    tag = uuid.uuid4().hex[:8]
+    alice, alice_user = Api.register(url, f"alice-{tag}")
+    bob, bob_user = Api.register(url, f"bob-{tag}")
+    room = alice.call("POST", "/rooms", 201, json={"name": f"general-{tag}"})
+    bob.call("POST", f"/rooms/{room['id']}/join", 201)
+    clients: list[ChatClient] = []
+
+    def connect(api: Api, transports: list[str]) -> ChatClient:
+        client = ChatClient(url, api.http.headers["Authorization"][7:], transports)
+        client.connect([room["id"]])
+        clients.append(client)
+        assert client.synced.wait(10)
+        return client
+
+    yield {
+        "url": url,
+        "alice": alice,
+        "bob": bob,
+        "room": room,
+        "connect": connect,
+        "ids": (alice_user["user"]["id"], bob_user["user"]["id"]),
+    }
+    for client in clients:
+        client.close()
+    alice.close()
+    bob.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
+def test_two_users_chat_both_ways(chat, transports):
+    room_id = chat["room"]["id"]
+    alice = chat["connect"](chat["alice"], transports)
+    bob = chat["connect"](chat["bob"], transports)
+    assert alice.sio.transport() == transports[0]
+
+    ack = alice.sio.call("message:send", {"room_id": room_id, "body": "hi bob", "client_id": "a1"})
+    assert ack["ok"] and ack["created"]
+    wait_for(lambda: ack["message"]["id"] in bob.messages[room_id], message="bob hears alice")
+    reply = bob.sio.call("message:send", {"room_id": room_id, "body": "hi alice"})
+    wait_for(lambda: reply["message"]["id"] in alice.messages[room_id], message="alice hears")
+
+    again = alice.sio.call(
+        "message:send", {"room_id": room_id, "body": "hi bob", "client_id": "a1"}
+    )
+    assert again["ok"] and not again["created"]
+    assert again["message"]["id"] == ack["message"]["id"]
+    assert alice.snapshot(room_id) == bob.snapshot(room_id)
+    assert len(bob.snapshot(room_id)) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
+def test_rest_post_edit_and_delete_reach_every_socket(chat, transports):
+    room_id = chat["room"]["id"]
+    alice = chat["connect"](chat["alice"], transports)
+    bob = chat["connect"](chat["bob"], transports)
+
+    posted = chat["alice"].call("POST", f"/rooms/{room_id}/messages", 201, json={"body": "rest"})
+    for client in (alice, bob):
+        wait_for(lambda c=client: posted["id"] in c.messages[room_id], message="REST post")
+    new_events = [p for name, p in bob.events if name == "message:new"]
+    assert new_events[-1]["message"] == posted
+
+    edited = chat["alice"].call(
+        "PATCH", f"/messages/{posted['id']}", 200, json={"body": "rest, edited"}
+    )
+    for client in (alice, bob):
+        wait_for(
+            lambda c=client: c.messages[room_id][posted["id"]]["body"] == "rest, edited",
+            message="edit",
+        )
+    assert edited["changed_seq"] == posted["seq"] + 1
+
+    deleted = bob.sio.call("message:delete", {"message_id": posted["id"]})
+    assert deleted["ok"] is False and deleted["error"]["code"] == "not_the_author"
+    deleted = alice.sio.call("message:delete", {"message_id": posted["id"]})
+    assert deleted["ok"]
+    for client in (alice, bob):
+        wait_for(lambda c=client: c.messages[room_id][posted["id"]]["deleted"], message="delete")
+    assert alice.snapshot(room_id) == bob.snapshot(room_id) == {posted["id"]: ("", True)}
+
+
+@pytest.mark.slow
+def test_presence_stays_online_while_one_tab_is_open(chat):
+    alice_id, bob_id = chat["ids"]
+    watcher = chat["connect"](chat["alice"], ["websocket"])
+    tab_one = chat["connect"](chat["bob"], ["websocket"])
+    tab_two = chat["connect"](chat["bob"], ["polling"])
+
+    def bob_presence() -> list[str]:
+        return [
+            d["status"] for n, d in watcher.events if n == "presence" and d["user_id"] == bob_id
+        ]
+
+    wait_for(lambda: bob_presence() == ["online"], message="bob online once")
+    tab_one.close()
+    time.sleep(2.0)  # twice the grace period
+    assert bob_presence() == ["online"]
+    sync = watcher.sio.call("sync", {"rooms": {}})
+    assert bob_id in sync["online"] and alice_id in sync["online"]
+
+    tab_two.close()
+    wait_for(lambda: bob_presence() == ["online", "offline"], timeout=5, message="offline")
+    assert bob_id not in watcher.sio.call("sync", {"rooms": {}})["online"]
+
+
+@pytest.mark.slow
+def test_a_reload_within_the_grace_period_does_not_flap(chat, shared_server):
+    _, bob_id = chat["ids"]
+    watcher = chat["connect"](chat["alice"], ["websocket"])
+    port = int(shared_server.url.rsplit(":", 1)[1])
+    proxy = ChaosProxy(port)
+    token = chat["bob"].http.headers["Authorization"][7:]
+    tab = ChatClient(proxy.url, token, ["websocket"], reconnection=False)
+    try:
+        tab.connect([chat["room"]["id"]])
+        assert tab.synced.wait(10)
+        proxy.cut()  # the tab is closed: its connection just goes away
+        chat["connect"](chat["bob"], ["websocket"])
+        time.sleep(1.5)
+    finally:
+        proxy.close()
+    statuses = [
+        d["status"] for n, d in watcher.events if n == "presence" and d["user_id"] == bob_id
+    ]
+    assert statuses == ["online"]
