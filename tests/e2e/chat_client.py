@@ -8,15 +8,45 @@ dropped, repeating while `more` says so. Tests compare what it ends with to the 
 from __future__ import annotations
 
 import functools
+import itertools
+import json
 import threading
 from collections import defaultdict
 from typing import Any
 
+import engineio
 import socketio
 
 
 def version(message: dict[str, Any]) -> int:
     return int(message.get("changed_seq") or message["seq"])
+
+
+class WireOrderEngineIO(engineio.Client):
+    """Notes the ids of message:new packets in the order they come off the wire.
+
+    python-engineio hands each message to its handler on a new thread, so handlers may
+    run out of order; the order the server sent is seen here, in the read loop.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wire_ids: list[list[int]] = []
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        self.wire_ids.append([])
+        return super().connect(*args, **kwargs)
+
+    def _receive_packet(self, pkt: Any) -> None:
+        data = pkt.data
+        if isinstance(data, str) and data.startswith('2["message:new"'):
+            self.wire_ids[-1].append(json.loads(data[1:])[1]["message"]["id"])
+        super()._receive_packet(pkt)
+
+
+class WireOrderClient(socketio.Client):
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return WireOrderEngineIO
 
 
 class ChatClient:
@@ -32,7 +62,7 @@ class ChatClient:
         self.token = token
         self.transports = transports
         self.name = name
-        self.sio = socketio.Client(
+        self.sio = WireOrderClient(
             reconnection=reconnection,
             reconnection_attempts=0,
             reconnection_delay=0.05,
@@ -47,8 +77,6 @@ class ChatClient:
         self.rooms: set[int] = set()
         self.connects = 0
         self.syncs = 0
-        self.out_of_order: list[tuple[int, int]] = []
-        self._last_new_id: dict[int, int] = {}
         self.synced = threading.Event()
         self._wake = threading.Event()
         self._stopped = False
@@ -86,11 +114,6 @@ class ChatClient:
             self.events.append((name, payload))
             message = payload["message"]
             with self.lock:
-                if name == "message:new":
-                    room = message["room_id"]
-                    if message["id"] <= self._last_new_id.get(room, 0):
-                        self.out_of_order.append((self._last_new_id[room], message["id"]))
-                    self._last_new_id[room] = message["id"]
                 self._apply(message)
 
         return handle
@@ -107,8 +130,6 @@ class ChatClient:
 
     def _on_connect(self) -> None:
         self.connects += 1
-        with self.lock:
-            self._last_new_id.clear()
         self._wake.set()
 
     def _on_disconnect(self, *_reason: Any) -> None:
@@ -163,6 +184,21 @@ class ChatClient:
             self.syncs += 1
         self.synced.set()
         return True
+
+    @property
+    def out_of_order(self) -> list[tuple[int, int]]:
+        """Pairs of message:new ids that came off one connection in falling order."""
+        found = []
+        for ids in self.sio.eio.wire_ids:
+            found.extend((a, b) for a, b in itertools.pairwise(ids) if b <= a)
+        return found
+
+    def state(self) -> str:
+        return (
+            f"{self.name}: connected={self.sio.connected} "
+            f"transport={self.sio.transport() if self.sio.connected else None} "
+            f"connects={self.connects} syncs={self.syncs} resume={self._resume}"
+        )
 
     def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
         with self.lock:

@@ -89,6 +89,10 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
 
 
 @pytest.mark.slow
+# python-socketio's client drops the sockets of transports we kill without closing them;
+# those warnings are about the client library's objects, not about the server.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_server, seed):
     rng = random.Random(seed)
@@ -149,15 +153,14 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_
 
         truth = {m["id"]: (m["body"], m["deleted"]) for m in owner.history(room_id)}
         assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS)
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 60
         pending = list(listeners)
         while pending and time.monotonic() < deadline:
             pending = [c for c in pending if c.snapshot(room_id) != truth]
             time.sleep(0.1)
         for client in listeners:
             assert client.snapshot(room_id) == truth, (
-                f"{client.name}: {len(client.snapshot(room_id))} of {len(truth)} messages, "
-                f"{client.connects} connects, {client.syncs} syncs"
+                f"{len(client.snapshot(room_id))} of {len(truth)} messages; {client.state()}"
             )
             assert client.out_of_order == [], client.out_of_order
             assert list(client.snapshot(room_id)) == sorted(truth)

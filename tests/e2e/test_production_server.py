@@ -1,0 +1,88 @@
+"""The production command from the README: gunicorn's gevent worker serving REST and
+Socket.IO (WebSocket and long-polling) from one process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from api_client import Api
+from chat_client import ChatClient
+from servers import BIN, free_port, wait_until_up
+
+
+@pytest.fixture
+def gunicorn_server(tmp_path: Path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "PARLEY_CONFIG": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_ARGON2_MEMORY_COST": "1024",
+        "PARLEY_ARGON2_PARALLELISM": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115  (closed after the server stops)
+    process = subprocess.Popen(
+        [
+            BIN / "gunicorn",
+            "--worker-class",
+            "gevent",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "parley.wsgi:app",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+@pytest.mark.slow
+def test_gunicorn_gevent_serves_rest_and_both_socket_transports(gunicorn_server):
+    url = gunicorn_server
+    alice, _ = Api.register(url, "alice")
+    bob, _ = Api.register(url, "bob")
+    room = alice.call("POST", "/rooms", 201, json={"name": "prod"})
+    bob.call("POST", f"/rooms/{room['id']}/join", 201)
+    clients = [
+        ChatClient(url, api.http.headers["Authorization"][7:], transports)
+        for api, transports in ((alice, ["websocket"]), (bob, ["polling"]))
+    ]
+    try:
+        for client in clients:
+            client.connect([room["id"]])
+            assert client.synced.wait(10)
+        ack = clients[0].sio.call("message:send", {"room_id": room["id"], "body": "over ws"})
+        assert ack["ok"]
+        alice.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "over REST"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(clients[1].snapshot(room["id"])) < 2:
+            time.sleep(0.05)
+        assert [body for body, _ in clients[1].snapshot(room["id"]).values()] == [
+            "over ws",
+            "over REST",
+        ]
+    finally:
+        for client in clients:
+            client.close()
+        alice.close()
+        bob.close()
