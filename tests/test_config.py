@@ -87,7 +87,7 @@ def test_environment_overrides_apply_with_their_casts(tmp_path):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False), ("", False)],
+    [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False), ("off", False)],
 )
 def test_boolean_overrides_accept_the_usual_spellings(tmp_path, raw, expected):
     settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": raw})
@@ -238,3 +238,9 @@ def test_a_port_out_of_range_is_a_config_error(tmp_path, port):
 def test_production_refuses_a_secret_key_of_blanks(tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config("production", str(tmp_path), {"SECRET_KEY": " " * 40})
+
+
+def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path):
+    """PARLEY_RATE_LIMITS= (empty) must not turn the limits off by accident."""
+    with pytest.raises(ConfigError, match="PARLEY_RATE_LIMITS"):
+        load_config("development", str(tmp_path), {"PARLEY_RATE_LIMITS": ""})

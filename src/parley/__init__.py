@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (installs the SQLite connection settings)
 from .config import load_config
@@ -32,6 +33,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         app.config.from_mapping(overrides)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PARLEY_TRUSTED_PROXIES"] > 0:
+        hops = app.config["PARLEY_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.converters["id"] = IdConverter
 

@@ -56,6 +56,9 @@ class Config:
     # dead transport (a long-poll whose other half failed) is noticed within their sum.
     PARLEY_SOCKET_PING_INTERVAL = 25.0
     PARLEY_SOCKET_PING_TIMEOUT = 20.0
+    # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,
+    # so rate limits key on the real client address. 0 trusts none.
+    PARLEY_TRUSTED_PROXIES = 0
     TESTING = False
     DEBUG = False
 
@@ -111,12 +114,13 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
     "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),
     "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),
+    "PARLEY_TRUSTED_PROXIES": ("PARLEY_TRUSTED_PROXIES", int),
 }
 
 ASYNC_MODES = ("threading", "gevent")
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _cast(name: str, raw: str, kind: type) -> Any:

@@ -24,7 +24,11 @@ def init_realtime(app: Flask) -> None:
         async_mode=config["PARLEY_ASYNC_MODE"],
         message_queue=config["PARLEY_MESSAGE_QUEUE"] or None,
         cors_allowed_origins=(
-            None if not origins else "*" if origins == "*" else origins.split(",")
+            None
+            if not origins
+            else "*"
+            if origins == "*"
+            else [o.strip() for o in origins.split(",") if o.strip()]
         ),
         max_http_buffer_size=config["PARLEY_SOCKET_MAX_PAYLOAD"],
         ping_interval=config["PARLEY_SOCKET_PING_INTERVAL"],

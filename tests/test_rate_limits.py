@@ -1,0 +1,270 @@
+"""Rate limits: REST login and registration per address, socket events per user.
+
+The session app runs with limits off (the testing config), so the REST tests build a
+second app with them on, over the same database. Flask-Limiter and Flask-SocketIO keep
+what ``init_app`` binds on their one module-level object, so building that app rebinds
+them; `another_app` gives them back their exact state on the way out.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from limits.storage import storage_from_string
+
+from databases import unavailable
+from parley import create_app
+from parley.events import Event
+from parley.extensions import db, socketio
+from parley.ratelimits import EventRateLimiter, limiter
+from support import PASSWORD, assert_error, login
+
+REGISTER = "/api/v1/auth/register"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+@contextmanager
+def another_app(app: Flask, **settings: Any) -> Iterator[Flask]:
+    """An app over the session app's database with these settings; afterwards the shared
+    extensions are bound to exactly what they were bound to before."""
+    kept = {extension: dict(vars(extension)) for extension in (limiter, socketio)}
+    other: Flask | None = None
+    try:
+        other = create_app(
+            "testing",
+            {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], **settings},
+        )
+        yield other
+    finally:
+        if other is not None:
+            with other.app_context():
+                db.engine.dispose()
+        for extension, state in kept.items():
+            vars(extension).clear()
+            vars(extension).update(state)
+
+
+@pytest.fixture
+def limited_app(app: Flask) -> Iterator[Flask]:
+    with another_app(
+        app,
+        PARLEY_RATE_LIMITS=True,
+        PARLEY_LOGIN_RATE_LIMIT="3/minute",
+        PARLEY_REGISTER_RATE_LIMIT="3/hour",
+        PARLEY_EVENT_RATE_LIMIT="2/10 seconds",
+        PARLEY_PRESENCE_GRACE_SECONDS=0,
+    ) as limited:
+        yield limited
+
+
+def assert_rate_limited(response: Any) -> float:
+    """A 429 in the one error shape whose Retry-After never sends a client back early."""
+    error = assert_error(response, 429, "rate_limited")
+    wait = error["details"]["retry_after"]
+    assert wait > 0, error
+    header = response.headers["Retry-After"]
+    assert header.isdigit(), header
+    assert int(header) >= max(1, math.ceil(wait)), (header, wait)
+    return float(wait)
+
+
+@contextmanager
+def going_offline(app: Flask, user_id: int) -> Iterator[None]:
+    """Wait, after the block, for the presence tracker to tell the user went offline: it
+    writes last_seen_at first, and must be done before the database is cleaned."""
+    offline = threading.Event()
+
+    def hear(event: Event) -> None:
+        if event.type == "presence" and event.payload == {"user_id": user_id, "status": "offline"}:
+            offline.set()
+
+    unsubscribe = app.extensions["parley.bus"].subscribe(hear)
+    try:
+        yield
+        assert offline.wait(5), "the user never went offline"
+    finally:
+        unsubscribe()
+
+
+def register_body(username: str) -> dict[str, str]:
+    return {"username": username, "password": PASSWORD}
+
+
+# --- REST: login and registration -------------------------------------------------------
+
+
+def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(limited_app, alice):
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
+    # Even the right password: the budget is spent, so guessing cannot go on.
+    wait = assert_rate_limited(login(client, "alice"))
+    # Flask-Limiter rounds the window's end up to the next whole second.
+    assert wait <= 61
+
+
+def test_the_login_limit_counts_each_address_apart(limited_app, alice):
+    client = limited_app.test_client()
+    for _ in range(3):
+        assert login(client, "alice").status_code == 200
+    assert_rate_limited(login(client, "alice"))
+
+    elsewhere = limited_app.test_client()
+    elsewhere.environ_base.update(ELSEWHERE)
+    response = login(elsewhere, "alice")
+    assert response.status_code == 200, response.get_json()
+
+
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(app, alice):
+    with another_app(
+        app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="2/minute", PARLEY_TRUSTED_PROXIES=1
+    ) as proxied:
+        client = proxied.test_client()
+
+        def via(address: str) -> Any:
+            return client.post(
+                "/api/v1/auth/login",
+                json={"username": "alice", "password": PASSWORD},
+                headers={"X-Forwarded-For": address},
+            )
+
+        assert via("203.0.113.7").status_code == 200
+        assert via("203.0.113.7").status_code == 200
+        assert_rate_limited(via("203.0.113.7"))
+        assert via("198.51.100.9").status_code == 200
+
+
+def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429(app, limited_app):
+    client = limited_app.test_client()
+    for name in ("erin", "frank", "grace"):
+        assert client.post(REGISTER, json=register_body(name)).status_code == 201
+    wait = assert_rate_limited(client.post(REGISTER, json=register_body("heidi")))
+    assert wait <= 3601
+    # The refused registration made no account.
+    assert_error(login(app.test_client(), "heidi"), 401, "invalid_credentials")
+
+
+def test_the_registration_limit_counts_each_address_apart(limited_app):
+    client = limited_app.test_client()
+    for name in ("erin", "frank", "grace"):
+        assert client.post(REGISTER, json=register_body(name)).status_code == 201
+    assert_rate_limited(client.post(REGISTER, json=register_body("heidi")))
+
+    elsewhere = limited_app.test_client()
+    elsewhere.environ_base.update(ELSEWHERE)
+    response = elsewhere.post(REGISTER, json=register_body("heidi"))
+    assert response.status_code == 201, response.get_json()
+
+
+def test_rate_limits_off_let_fifty_logins_through(app, alice):
+    with another_app(app, PARLEY_RATE_LIMITS=False, PARLEY_LOGIN_RATE_LIMIT="3/minute") as off:
+        client = off.test_client()
+        statuses = [login(client, "alice").status_code for _ in range(50)]
+    assert statuses == [200] * 50
+
+
+def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(app, alice, monkeypatch):
+    server = socketio.server
+    with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="1/minute") as other:
+        client = other.test_client()
+        login(client, "alice")
+        assert_rate_limited(login(client, "alice"))
+    assert socketio.server is server
+
+    # The session app's REST limits are still off, on the same address.
+    statuses = [login(app.test_client(), "alice").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+
+    # And its sockets still connect, hear their events and get their acks.
+    monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", 0)
+    with going_offline(app, alice.id):
+        socket = socketio.test_client(app, auth={"token": alice.token})
+        assert socket.is_connected()
+        received = [event["name"] for event in socket.get_received()]
+        assert "presence" in received
+        ack = socket.emit("sync", {}, callback=True)
+        socket.disconnect()
+    assert ack["ok"] is True, ack
+
+
+# --- Socket.IO: the event budget ------------------------------------------------------
+
+
+def test_socket_events_past_the_budget_get_a_rate_limited_ack(limited_app, alice):
+    with going_offline(limited_app, alice.id):
+        socket = socketio.test_client(limited_app, auth={"token": alice.token})
+        assert socket.is_connected()
+        acks = [socket.emit("sync", {}, callback=True) for _ in range(3)]
+        socket.disconnect()
+    assert [ack["ok"] for ack in acks] == [True, True, False]
+    error = acks[2]["error"]
+    assert error["code"] == "rate_limited"
+    assert 0 < error["details"]["retry_after"] <= 10
+
+
+# --- EventRateLimiter -----------------------------------------------------------------
+
+
+def test_event_limiter_allows_the_limit_then_says_how_long_to_wait():
+    events = EventRateLimiter("3/10 seconds", "memory://", True)
+    assert [events.retry_after("user:1") for _ in range(3)] == [None, None, None]
+    wait = events.retry_after("user:1")
+    assert wait is not None
+    assert 0 < wait <= 10
+
+
+def test_event_limiter_allows_again_once_the_window_has_moved_on():
+    events = EventRateLimiter("1/second", "memory://", True)
+    assert events.retry_after("user:1") is None
+    wait = events.retry_after("user:1")
+    assert wait is not None
+    time.sleep(wait + 0.05)
+    assert events.retry_after("user:1") is None
+
+
+def test_event_limiter_turned_off_never_limits():
+    events = EventRateLimiter("1/hour", "memory://", False)
+    assert {events.retry_after("user:1") for _ in range(100)} == {None}
+
+
+def test_event_limiter_keys_have_budgets_of_their_own():
+    events = EventRateLimiter("1/minute", "memory://", True)
+    assert events.retry_after("user:1") is None
+    assert events.retry_after("user:1") is not None
+    assert events.retry_after("user:2") is None
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not storage_from_string(REDIS_URL).check():
+        unavailable(f"No Redis answers at {REDIS_URL}; start one to test shared counters")
+    return REDIS_URL
+
+
+def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redis_url):
+    events = EventRateLimiter("2/10 seconds", redis_url, True)
+    key = f"user:{uuid.uuid4().hex}"
+    assert [events.retry_after(key) for _ in range(2)] == [None, None]
+    wait = events.retry_after(key)
+    assert wait is not None
+    assert 0 < wait <= 10
+
+
+def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_url):
+    first = EventRateLimiter("2/10 seconds", redis_url, True)
+    second = EventRateLimiter("2/10 seconds", redis_url, True)
+    key = f"user:{uuid.uuid4().hex}"
+    assert first.retry_after(key) is None
+    assert second.retry_after(key) is None
+    assert first.retry_after(key) is not None
+    assert second.retry_after(key) is not None
+    assert second.retry_after(f"user:{uuid.uuid4().hex}") is None
