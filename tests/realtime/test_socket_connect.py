@@ -1,0 +1,276 @@
+"""Connecting: who may, which Socket.IO rooms a socket hears, and how it is cut off
+(logout, token revocation, deactivation, a token gone between events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from realtime_support import emit, error, names, ok, payloads, without_presence
+from socketio import packet
+
+from parley.extensions import db, socketio
+from parley.models import ApiToken, Message
+from support import PASSWORD, bearer, login_token, make_room, send
+
+API = "/api/v1"
+
+
+def refusal(client: Any, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
+    """Connect again as given and return what the server sent: the CONNECT_ERROR data."""
+    sent: list[Any] = []
+    original = socketio.server._send_packet
+
+    def record(eio_sid: str, pkt: Any) -> None:
+        sent.append(pkt)
+        original(eio_sid, pkt)
+
+    monkeypatch.setattr(socketio.server, "_send_packet", record)
+    client.connect(**kwargs)
+    monkeypatch.setattr(socketio.server, "_send_packet", original)
+    assert not client.is_connected()
+    (sent_packet,) = sent
+    assert sent_packet.packet_type == packet.CONNECT_ERROR
+    return sent_packet.data
+
+
+# --- who may connect ---------------------------------------------------------------------
+
+
+def test_a_socket_with_a_valid_token_connects(connect, alice):
+    assert connect(alice).is_connected()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"auth": {}},
+        {"auth": {"token": None}},
+        {"auth": {"token": "prly_not-a-real-token"}},
+        {"auth": {"token": 12345}},
+        {"auth": {"token": "x" * 10_000}},
+        {"headers": {"Authorization": "Bearer prly_not-a-real-token"}},
+        {"headers": {"Authorization": "Basic YWxpY2U6cHc="}},
+    ],
+    ids=[
+        "nothing",
+        "empty-auth",
+        "null-token",
+        "unknown-token",
+        "number-token",
+        "huge-token",
+        "bad-bearer",
+        "basic-auth",
+    ],
+)
+def test_a_socket_without_a_valid_token_is_refused(connect, kwargs):
+    assert not connect(**kwargs).is_connected()
+
+
+def test_the_refusal_carries_a_code_and_a_readable_message(connect, monkeypatch):
+    client = connect(auth={"token": "prly_wrong"})
+    data = refusal(client, monkeypatch, auth={"token": "prly_wrong"})
+    # What socket.io clients show as connect_error's err.message and err.data.
+    assert set(data) == {"message", "data"}
+    assert "token" in data["message"] and not data["message"].startswith("{")
+    assert data["data"] == {"code": "unauthorized", "message": data["message"]}
+
+
+def test_a_refused_socket_sends_no_presence(connect, alice):
+    watcher = connect(alice)
+    watcher.get_received()
+    connect(auth={"token": "prly_wrong"})
+    assert watcher.get_received() == []
+
+
+def test_a_socket_connects_with_a_bearer_header(connect, alice):
+    assert connect(headers=bearer(alice.token)).is_connected()
+
+
+def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["token"] = alice.token
+    sock = connect(flask_test_client=browser)
+    assert sock.is_connected()
+    room = make_room(alice, "general")
+    assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
+
+
+def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["token"] = alice.token
+    wrong = {"token": "prly_wrong"}
+    assert not connect(auth=wrong, headers=bearer(alice.token)).is_connected()
+    assert not connect(auth=wrong, flask_test_client=browser).is_connected()
+    assert not connect(headers=bearer("prly_wrong"), flask_test_client=browser).is_connected()
+
+
+def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connect, alice):
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["token"] = alice.token
+    basic = {"Authorization": "Basic YWxpY2U6cHc="}
+    assert connect(headers=basic, flask_test_client=browser).is_connected()
+
+
+def test_a_session_cookie_without_a_live_token_is_refused(app, connect):
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["token"] = "prly_expired"
+    assert not connect(flask_test_client=browser).is_connected()
+
+
+def test_a_deactivated_users_token_is_refused(connect, make_user, bob):
+    root = make_user("root", role="Administrator")
+    token = login_token(bob.client, "bob")
+    assert root.patch(f"{API}/users/{bob.id}", json={"active": False}).status_code == 200
+    assert not connect(auth={"token": token}).is_connected()
+    assert not connect(bob).is_connected()
+
+
+# --- the rooms a socket hears ------------------------------------------------------------
+
+
+def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(connect, alice, bob):
+    public = make_room(alice, "general")
+    private = make_room(alice, "secret", kind="private")
+    make_room(bob, "bobs-own")
+    sock = connect(alice)
+    sock.get_received()
+    send(alice, public["id"], "one")
+    send(alice, private["id"], "two")
+    alice.patch(f"{API}/users/me", json={"display_name": "Alice A."})
+    received = without_presence(sock.get_received())
+    assert [m["message"]["body"] for m in payloads(received, "message:new")] == ["one", "two"]
+    (update,) = payloads(received, "user:update")
+    assert update["user"]["display_name"] == "Alice A."
+
+
+def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(connect, alice, bob):
+    room = make_room(alice, "general")
+    assert bob.post(f"{API}/rooms/{room['id']}/join").status_code == 201
+    assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban").status_code == 200
+    sock = connect(bob)
+    sock.get_received()
+    send(alice, room["id"], "bob is gone")
+    assert without_presence(sock.get_received()) == []
+
+
+def test_connecting_announces_the_user_online_to_everyone_and_sends_nothing_else(
+    connect, alice, bob
+):
+    make_room(bob, "general")
+    watcher = connect(alice)
+    watcher.get_received()
+    sock = connect(bob)
+    online = {
+        "name": "presence",
+        "args": [{"user_id": bob.id, "status": "online"}],
+        "namespace": "/",
+    }
+    assert watcher.get_received() == [online]
+    assert sock.get_received() == [online]
+    connect(bob)
+    assert watcher.get_received() == []
+
+
+# --- being cut off -----------------------------------------------------------------------
+
+
+def test_logout_disconnects_only_the_sockets_of_that_token(connect, alice, bob):
+    second = login_token(bob.client, "bob", PASSWORD)
+    first_a, first_b = connect(bob), connect(bob)
+    other = connect(auth={"token": second})
+    bystander = connect(alice)
+    assert bob.post(f"{API}/auth/logout").status_code == 204
+    assert not first_a.is_connected() and not first_b.is_connected()
+    assert other.is_connected() and bystander.is_connected()
+    assert ok(emit(other, "sync", {}))
+
+
+def test_revoking_a_token_disconnects_its_sockets(connect, alice):
+    made = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()
+    bot = connect(auth={"token": made["token"]})
+    web = connect(alice)
+    tokens = alice.get(f"{API}/auth/tokens").get_json()
+    bot_id = next(t["id"] for t in tokens["tokens"] if t["name"] == "bot")
+    assert alice.delete(f"{API}/auth/tokens/{bot_id}").status_code == 204
+    assert not bot.is_connected()
+    assert web.is_connected()
+    assert not connect(auth={"token": made["token"]}).is_connected()
+
+
+def test_deactivation_disconnects_every_socket_of_the_user(connect, make_user, alice, bob):
+    root = make_user("root", role="Administrator")
+    second = login_token(bob.client, "bob")
+    tabs = [connect(bob), connect(bob), connect(auth={"token": second})]
+    bystander = connect(alice)
+    assert root.patch(f"{API}/users/{bob.id}", json={"active": False}).status_code == 200
+    assert [tab.is_connected() for tab in tabs] == [False, False, False]
+    assert bystander.is_connected()
+
+
+def test_an_event_on_a_socket_whose_token_is_gone_is_refused(app, connect, alice):
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    # Revoked where this process did not hear of it (another server process).
+    with app.app_context():
+        db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == alice.id))
+        db.session.commit()
+    for name, data in [
+        ("message:send", {"room_id": room["id"], "body": "still here?"}),
+        ("sync", {}),
+        ("typing", {"room_id": room["id"]}),
+    ]:
+        error(emit(sock, name, data), "invalid_token")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
+
+
+def test_user_update_reaches_only_that_users_sockets(connect, alice, bob):
+    mine, other_tab, theirs = connect(alice), connect(alice), connect(bob)
+    for sock in (mine, other_tab, theirs):
+        sock.get_received()
+    alice.patch(f"{API}/users/me", json={"display_name": "Al"})
+    assert names(without_presence(mine.get_received())) == ["user:update"]
+    assert names(without_presence(other_tab.get_received())) == ["user:update"]
+    assert without_presence(theirs.get_received()) == []
+
+
+def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(connect, alice):
+    other_login = login_token(alice.client, "alice")
+    bot = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
+    this_session, other_session, bot_sock = (
+        connect(alice),
+        connect(auth={"token": other_login}),
+        connect(auth={"token": bot}),
+    )
+    response = alice.patch(
+        f"{API}/users/me", json={"password": "a brand new passphrase", "old_password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert not other_session.is_connected()
+    assert this_session.is_connected() and bot_sock.is_connected()
+
+
+def test_a_role_change_is_told_to_that_users_sockets(connect, make_user, alice):
+    root = make_user("root", role="Administrator")
+    sock = connect(alice)
+    sock.get_received()
+    assert root.patch(f"{API}/users/{alice.id}", json={"role": "Moderator"}).status_code == 200
+    (update,) = payloads(sock.get_received(), "user:update")
+    assert update["role"] == "Moderator" and update["user"]["id"] == alice.id
+
+
+def test_deactivation_is_told_to_the_users_sockets_before_they_are_cut(connect, make_user, bob):
+    root = make_user("root", role="Administrator")
+    sock = connect(bob)
+    sock.get_received()
+    root.patch(f"{API}/users/{bob.id}", json={"active": False})
+    assert [item for item in sock.queue if item["name"] == "user:deactivated"] == [
+        {"name": "user:deactivated", "args": [{"user_id": bob.id}], "namespace": "/"}
+    ]

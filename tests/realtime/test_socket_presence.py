@@ -1,0 +1,91 @@
+"""Presence: a user is online while any socket of theirs is open, and is announced
+offline only once all have been closed for the grace period (a reload does not flap)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from realtime_support import emit, ok, payloads, wait_for
+
+from support import stored_user
+
+GRACE = 0.2
+
+
+@pytest.fixture(autouse=True)
+def grace(app, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", GRACE)
+
+
+def statuses_of(received: list[dict], user_id: int) -> list[str]:
+    return [p["status"] for p in payloads(received, "presence") if p["user_id"] == user_id]
+
+
+def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
+    watcher = connect(bob)
+    tab, other_tab = connect(alice), connect(alice)
+    assert statuses_of(watcher.get_received(), alice.id) == ["online"]
+    tab.disconnect()
+    time.sleep(GRACE * 2.5)
+    assert statuses_of(watcher.get_received(), alice.id) == []
+    assert alice.id in ok(emit(watcher, "sync", {}))["online"]
+    assert other_tab.is_connected()
+
+
+def test_closing_every_tab_announces_offline_after_the_grace_period(app, connect, alice, bob):
+    watcher = connect(bob)
+    tab, other_tab = connect(alice), connect(alice)
+    seen_before = stored_user(app, alice.id).last_seen_at
+    watcher.get_received()
+    tab.disconnect()
+    other_tab.disconnect()
+    closed = time.monotonic()
+    assert statuses_of(watcher.get_received(), alice.id) == []
+    wait_for(watcher, "presence", lambda p: p == {"user_id": alice.id, "status": "offline"})
+    assert time.monotonic() - closed >= GRACE * 0.9
+    assert statuses_of(watcher.get_received(), alice.id) == ["offline"]
+    assert alice.id not in ok(emit(watcher, "sync", {}))["online"]
+    assert stored_user(app, alice.id).last_seen_at >= seen_before
+
+
+def test_reconnecting_within_the_grace_period_announces_nothing(
+    app, connect, alice, bob, monkeypatch
+):
+    # Longer here, so a slow reconnect on a busy machine still falls within it.
+    monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", 0.6)
+    watcher = connect(bob)
+    tab = connect(alice)
+    watcher.get_received()
+    tab.disconnect()
+    reloaded = connect(alice)
+    time.sleep(0.9)
+    assert statuses_of(watcher.get_received(), alice.id) == []
+    assert reloaded.is_connected()
+    assert alice.id in ok(emit(watcher, "sync", {}))["online"]
+
+
+def test_coming_back_after_going_offline_is_announced_online_again(connect, alice, bob):
+    watcher = connect(bob)
+    connect(alice).disconnect()
+    wait_for(watcher, "presence", lambda p: p == {"user_id": alice.id, "status": "offline"})
+    watcher.get_received()
+    connect(alice)
+    assert statuses_of(watcher.get_received(), alice.id) == ["online"]
+
+
+def test_sync_lists_who_is_online(connect, alice, bob, make_user):
+    make_user("carol")
+    watcher = connect(bob)
+    connect(alice)
+    online = ok(emit(watcher, "sync", {}))["online"]
+    assert online == sorted(online)
+    assert {alice.id, bob.id} <= set(online)
+
+
+def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob):
+    root = make_user("root", role="Administrator")
+    watcher = connect(alice)
+    connect(bob)
+    assert root.patch(f"/api/v1/users/{bob.id}", json={"active": False}).status_code == 200
+    wait_for(watcher, "presence", lambda p: p == {"user_id": bob.id, "status": "offline"})
