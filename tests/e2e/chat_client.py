@@ -7,10 +7,12 @@ dropped, repeating while `more` says so. Tests compare what it ends with to the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -140,7 +142,13 @@ class ChatClient:
                 self._resume = ids
 
     def _sync_worker(self) -> None:
-        """Runs a sync after every (re)connect, retrying until one completes."""
+        """Runs a sync after every (re)connect, retrying until one completes.
+
+        A connection that says it is up but answers no sync twice in a row is treated as
+        dead (a long-poll transport can lose one of its two halves): drop it and
+        connect again, as docs/realtime.md advises.
+        """
+        failures = 0
         while not self._stopped:
             self._wake.wait(0.5)
             if self._stopped:
@@ -148,8 +156,29 @@ class ChatClient:
             if not self._wake.is_set() or not self.sio.connected:
                 continue
             self._wake.clear()
-            if not self._sync_once():
-                self._wake.set()  # dropped or timed out: try again once connected
+            if self._sync_once():
+                failures = 0
+                continue
+            failures += 1
+            self._wake.set()  # dropped or timed out: try again once connected
+            if failures >= 2 and self.sio.connected and not self._stopped:
+                failures = 0
+                self._reconnect()
+
+    def _reconnect(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sio.disconnect()
+        while not self._stopped:
+            try:
+                self.sio.connect(
+                    self.url,
+                    auth={"token": self.token},
+                    transports=self.transports,
+                    wait_timeout=10,
+                )
+                return
+            except socketio.exceptions.ConnectionError:
+                time.sleep(0.2)
 
     def _sync_once(self) -> bool:
         with self.lock:
