@@ -13,6 +13,21 @@ from parley.extensions import db
 
 PASSWORD = "correct horse battery"
 
+# A message as REST, events and acks show it: the public contract.
+MESSAGE_KEYS = {
+    "id",
+    "room_id",
+    "author",
+    "body",
+    "html",
+    "client_id",
+    "created_at",
+    "edited_at",
+    "deleted",
+    "seq",
+    "changed_seq",
+}
+
 
 @dataclass
 class Member:

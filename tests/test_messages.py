@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import Membership, Message, User
-from support import assert_error, make_room, send
+from support import MESSAGE_KEYS, assert_error, make_room, send
 
 API = "/api/v1"
 
@@ -89,19 +89,7 @@ def test_send_returns_201_with_the_stored_message(app, alice, room):
     response = send(alice, room["id"], "hello")
     assert response.status_code == 201
     message = response.get_json()
-    assert set(message) == {
-        "id",
-        "room_id",
-        "author",
-        "body",
-        "html",
-        "client_id",
-        "created_at",
-        "edited_at",
-        "deleted",
-        "seq",
-        "changed_seq",
-    }
+    assert set(message) == MESSAGE_KEYS
     assert message["room_id"] == room["id"]
     assert message["seq"] == 1 and message["changed_seq"] is None
     assert message["author"] == {"id": alice.id, "username": "alice", "display_name": "alice"}

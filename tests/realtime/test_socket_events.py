@@ -10,22 +10,9 @@ from realtime_support import emit, error, message_events, ok, payloads, without_
 
 from parley.actions.presence import TypingThrottle
 from parley.ratelimits import EventRateLimiter
-from support import make_room, send
+from support import MESSAGE_KEYS, make_room, send
 
 API = "/api/v1"
-MESSAGE_KEYS = {
-    "id",
-    "room_id",
-    "author",
-    "body",
-    "html",
-    "client_id",
-    "created_at",
-    "edited_at",
-    "deleted",
-    "seq",
-    "changed_seq",
-}
 
 
 @pytest.fixture
