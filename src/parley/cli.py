@@ -55,6 +55,9 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
         port=port,
         debug=app.debug if debug is None else debug,
         use_reloader=False,
+        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
+        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
+        use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
     )
