@@ -46,10 +46,13 @@ system-deps:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 		else echo "Please install:$$missing"; exit 1; fi; fi
 
-# PostgreSQL is a system service; start it if it is installed but down.
+# PostgreSQL and Redis are system services; start them if installed but down.
 check-services:
 	@if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; fi
+	@if command -v redis-server >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+			|| true; fi
 
 test: $(INSTALLED) system-deps check-services lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
