@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
@@ -41,15 +41,14 @@ def presence() -> PresenceTracker:
 
 
 def _token_from_handshake(auth: Any) -> ApiToken | None:
-    """The token in the connect payload ({"token": ...}), else the web session cookie."""
+    """The token in the connect payload ({"token": ...}), else a Bearer header, else the
+    web session cookie."""
     if isinstance(auth, dict) and auth.get("token") is not None:
         raw = auth["token"]
         return authenticate(raw) if isinstance(raw, str) else None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return authenticate(header[7:].strip())
-    from flask import session
-
     raw_session = session.get(SESSION_KEY)
     return authenticate(raw_session) if isinstance(raw_session, str) else None
 
