@@ -156,7 +156,11 @@ class ChatClient:
             if not self._wake.is_set() or not self.sio.connected:
                 continue
             self._wake.clear()
-            if self._sync_once():
+            try:
+                done = self._sync_once()
+            except Exception:  # the worker must outlive any one failed attempt
+                done = False
+            if done:
                 failures = 0
                 continue
             failures += 1
@@ -168,7 +172,7 @@ class ChatClient:
     def _reconnect(self) -> None:
         with contextlib.suppress(Exception):
             self.sio.disconnect()
-        while not self._stopped:
+        while not self._stopped and not self.sio.connected:
             try:
                 self.sio.connect(
                     self.url,
@@ -176,7 +180,6 @@ class ChatClient:
                     transports=self.transports,
                     wait_timeout=10,
                 )
-                return
             except socketio.exceptions.ConnectionError:
                 time.sleep(0.2)
 
