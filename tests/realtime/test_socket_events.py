@@ -16,13 +16,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def room(alice, bob) -> dict:
-    made = make_room(alice, "general")
-    assert bob.post(f"{API}/rooms/{made['id']}/join").status_code == 201
-    return made
-
-
-@pytest.fixture
 def carol(make_user):
     return make_user("carol")
 

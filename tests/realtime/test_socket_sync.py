@@ -13,13 +13,6 @@ from support import make_room, send
 API = "/api/v1"
 
 
-@pytest.fixture
-def room(alice, bob) -> dict:
-    made = make_room(alice, "general")
-    assert bob.post(f"{API}/rooms/{made['id']}/join").status_code == 201
-    return made
-
-
 def history(member, room_id: int) -> list[dict]:
     messages: list[dict] = member.get(f"{API}/rooms/{room_id}/messages?limit=100").get_json()[
         "messages"
