@@ -16,6 +16,7 @@ from .converters import IdConverter
 from .errors import register_error_handlers
 from .events import EventBus
 from .extensions import db, migrate
+from .headers import init_security_headers
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
 
@@ -46,6 +47,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.extensions["parley.bus"] = EventBus()
 
     register_error_handlers(app)
+    init_security_headers(app)
     _register_blueprints(app)
     init_rate_limits(app)
     init_realtime(app)
