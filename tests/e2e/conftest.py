@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 from collections.abc import Iterator
@@ -90,3 +91,24 @@ def start_server(
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(autouse=True)
+def _finalize_client_objects() -> Iterator[None]:
+    """Collect the test's dropped client objects now, while its warning filters apply,
+    rather than in whichever test (or at the session's end) the collector runs next."""
+    yield
+    gc.collect()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The servers here run in their own processes, so a socket left unclosed in this one
+    belongs to a client library (python-socketio and requests drop the connections of
+    transports that failed or were replaced without closing them), not to Parley."""
+    e2e = Path(__file__).parent
+    for item in items:
+        if e2e in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
+            item.add_marker(
+                pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+            )

@@ -89,10 +89,6 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
 
 
 @pytest.mark.slow
-# python-socketio's client drops the sockets of transports we kill without closing them;
-# those warnings are about the client library's objects, not about the server.
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_server, seed):
     rng = random.Random(seed)
