@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Forbidden, NotFound
@@ -130,18 +131,18 @@ class ReadState:
     unread_count: int
 
 
-def unread_count(user_id: int, room_id: int, after_id: int) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(Message.id)).where(
-                Message.room_id == room_id,
-                Message.id > after_id,
-                Message.deleted_at.is_(None),
-                Message.author_id != user_id,
-            )
-        )
-        or 0
+def count_unread(user_id: int, room_id: Any, after_id: Any) -> Select[Any]:
+    """Others' messages, not deleted, above the read mark: for one room, or correlated."""
+    return select(func.count(Message.id)).where(
+        Message.room_id == room_id,
+        Message.id > after_id,
+        Message.deleted_at.is_(None),
+        Message.author_id != user_id,
     )
+
+
+def unread_count(user_id: int, room_id: int, after_id: int) -> int:
+    return db.session.scalar(count_unread(user_id, room_id, after_id)) or 0
 
 
 def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:

@@ -80,14 +80,6 @@ class PresenceTracker:
                 db.session.commit()
         self._publish(user_id, "offline")
 
-    def sids_of(self, user_id: int) -> set[str]:
-        with self._lock:
-            return set(self._sockets.get(user_id, ()))
-
-    def is_online(self, user_id: int) -> bool:
-        with self._lock:
-            return user_id in self._online
-
     def online_user_ids(self) -> list[int]:
         with self._lock:
             return sorted(self._online)

@@ -21,6 +21,7 @@ from .access import (
     require_moderator,
     require_permission,
 )
+from .messages import count_unread
 
 
 def _name_taken(name: str) -> Conflict:
@@ -237,24 +238,13 @@ class MyRoom:
     peer: User | None
 
 
-def unread_count_query(user_id: int, room_id_column, last_read_column):  # type: ignore[no-untyped-def]
-    return (
-        select(func.count(Message.id))
-        .where(
-            Message.room_id == room_id_column,
-            Message.id > last_read_column,
-            Message.deleted_at.is_(None),
-            Message.author_id != user_id,
-        )
-        .scalar_subquery()
-    )
-
-
 def list_my_rooms(actor: User) -> list[MyRoom]:
     """Every room the actor belongs to, with unread counts, in a fixed number of queries."""
     require_permission(actor, Permission.READ)
     others = aliased(Membership)
-    unread = unread_count_query(actor.id, Membership.room_id, Membership.last_read_message_id)
+    unread = count_unread(
+        actor.id, Membership.room_id, Membership.last_read_message_id
+    ).scalar_subquery()
     last_id = (
         select(func.coalesce(func.max(Message.id), 0))
         .where(Message.room_id == Membership.room_id)
