@@ -21,7 +21,7 @@ from parley import create_app
 from parley.events import Event
 from parley.extensions import db
 from parley.models import insert_roles
-from support import Member, register
+from support import Member, make_room, register
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -83,6 +83,15 @@ def alice(make_user: Callable[..., Member]) -> Member:
 @pytest.fixture
 def bob(make_user: Callable[..., Member]) -> Member:
     return make_user("bob")
+
+
+@pytest.fixture
+def room(alice: Member, bob: Member) -> dict[str, Any]:
+    """A public room alice owns and bob has joined."""
+    made = make_room(alice, "general")
+    response = bob.post(f"/api/v1/rooms/{made['id']}/join")
+    assert response.status_code == 201, response.get_json()
+    return made
 
 
 @pytest.fixture

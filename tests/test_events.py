@@ -27,13 +27,6 @@ def types(events: list[Event]) -> list[str]:
     return [e.type for e in events]
 
 
-@pytest.fixture
-def room(alice, bob) -> dict:
-    made = make_room(alice, "general")
-    join(bob, made["id"])
-    return made
-
-
 # --- message events --------------------------------------------------------------------
 
 

@@ -73,14 +73,6 @@ def room_state(member, room_id: int) -> dict:
     return next(r for r in rooms if r["id"] == room_id)
 
 
-@pytest.fixture
-def room(alice, bob) -> dict:
-    """A public room alice owns and bob has joined."""
-    made = make_room(alice, "general")
-    join(bob, made["id"])
-    return made
-
-
 # --- sending ---------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from flask_socketio import SocketIOTestClient
 from parley.actions.presence import TypingThrottle
 from parley.events import Event
 from parley.extensions import socketio
-from support import Member, make_room
+from support import Member
 
 GRACE_SECONDS = 0.05
 SETTLE_SECONDS = 5.0
@@ -73,11 +73,3 @@ def connect(app: Flask, short_presence_grace: None) -> Iterator[Connect]:
         unsubscribe()
         still_online = sorted(user for user, state in status.items() if state == "online")
         assert not still_online, f"users {still_online} were never announced offline"
-
-
-@pytest.fixture
-def room(alice, bob) -> dict:
-    """A public room alice owns and bob has joined."""
-    made = make_room(alice, "general")
-    assert bob.post(f"/api/v1/rooms/{made['id']}/join").status_code == 201
-    return made
