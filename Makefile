@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install run db-upgrade test test-fast lint typecheck system-deps check-services clean
+.PHONY: help install web run db-upgrade test test-fast lint typecheck system-deps browser check-services clean
 
 help:
 	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
@@ -20,12 +20,29 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-install: $(INSTALLED)
+# The web page's browser libraries come from npm (package-lock.json pins them) and are
+# copied into the served static folder, which git ignores.
+WEB_VENDOR := src/parley/static/vendor
+WEB_READY := $(WEB_VENDOR)/.installed
+
+$(WEB_READY): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
+		else echo "Please install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB_VENDOR)
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(WEB_VENDOR)/
+	touch $@
+
+web: $(WEB_READY)
+
+install: $(INSTALLED) $(WEB_READY)
 
 db-upgrade: $(INSTALLED)
 	$(BIN)/parley db upgrade
 
-run: db-upgrade
+run: db-upgrade $(WEB_READY)
 	$(BIN)/parley run
 
 lint: $(INSTALLED)
@@ -46,6 +63,15 @@ system-deps:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 		else echo "Please install:$$missing"; exit 1; fi; fi
 
+# The browser tests drive Debian's Chromium, never a downloaded browser.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-dejavu-core; \
+		else echo "Chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; fi
+
 # PostgreSQL and Redis are system services; start them if installed but down.
 check-services:
 	@if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
@@ -54,11 +80,11 @@ check-services:
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
 			|| true; fi
 
-test: $(INSTALLED) system-deps check-services lint typecheck
+test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test-fast: $(INSTALLED)
+test-fast: $(INSTALLED) $(WEB_READY)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache node_modules $(WEB_VENDOR)

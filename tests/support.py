@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +11,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from parley.extensions import db
+from parley import create_app
+from parley.extensions import db, socketio
+from parley.ratelimits import limiter
 
 PASSWORD = "correct horse battery"
 
@@ -135,3 +139,27 @@ def stored_user(app: Flask, user_id: int) -> Any:
         assert user is not None
         db.session.expunge(user)
         return user
+
+
+@contextmanager
+def another_app(app: Flask, **settings: Any) -> Iterator[Flask]:
+    """An app over the session app's database with these settings (rate limits on, say).
+
+    Flask-Limiter and Flask-SocketIO keep what ``init_app`` binds on their one module-level
+    object, so building this app rebinds them; afterwards they are bound to exactly what
+    they were bound to before."""
+    kept = {extension: dict(vars(extension)) for extension in (limiter, socketio)}
+    other: Flask | None = None
+    try:
+        other = create_app(
+            "testing",
+            {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], **settings},
+        )
+        yield other
+    finally:
+        if other is not None:
+            with other.app_context():
+                db.engine.dispose()
+        for extension, state in kept.items():
+            vars(extension).clear()
+            vars(extension).update(state)

@@ -423,11 +423,13 @@ def test_session_cookie_token_authenticates_without_a_header(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
         session["token"] = alice.token
+        session["csrf"] = "the-csrf-token"
+    csrf = {"X-CSRF-Token": "the-csrf-token"}
     assert web.get(ME).get_json()["id"] == alice.id
-    created = web.post(TOKENS, json={"name": "from the web"})
+    created = web.post(TOKENS, json={"name": "from the web"}, headers=csrf)
     assert created.status_code == 201
     assert [t["name"] for t in web.get(TOKENS).get_json()["tokens"]] == ["login", "from the web"]
-    assert web.delete(f"{TOKENS}/{created.get_json()['id']}").status_code == 204
+    assert web.delete(f"{TOKENS}/{created.get_json()['id']}", headers=csrf).status_code == 204
 
 
 def test_session_cookie_logout_revokes_the_session_token(app, alice):
@@ -435,9 +437,12 @@ def test_session_cookie_logout_revokes_the_session_token(app, alice):
     other = login_token(web, "alice")
     with web.session_transaction() as session:
         session["token"] = alice.token
-    assert web.post(LOGOUT).status_code == 204
+        session["csrf"] = "the-csrf-token"
+    assert_error(web.post(LOGOUT), 403, "csrf_failed")
+    assert web.post(LOGOUT, headers={"X-CSRF-Token": "the-csrf-token"}).status_code == 204
     with web.session_transaction() as session:
         assert "token" not in session
+        assert "csrf" not in session
     assert_error(web.get(ME), 401, "unauthorized")
     assert_error(web.get(ME, headers=bearer(alice.token)), 401, "invalid_token")
     assert web.get(ME, headers=bearer(other)).status_code == 200

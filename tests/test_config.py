@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,21 @@ def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
     assert settings["PARLEY_CONFIG_NAME"] == "production"
     assert settings["SECRET_KEY"] == REAL_SECRET
     assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert settings["DEBUG"] is False
+
+
+def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path):
+    assert load_config(None, str(tmp_path), {})["PERMANENT_SESSION_LIFETIME"] == timedelta(days=30)
+    settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": "7"})
+    assert settings["PERMANENT_SESSION_LIFETIME"] == timedelta(days=7)
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "a week"])
+def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path, days):
+    with pytest.raises(ConfigError, match="PARLEY_SESSION_DAYS"):
+        load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": days})
 
 
 def test_secret_repr_hides_its_value(tmp_path):

@@ -1,9 +1,7 @@
 """Rate limits: REST login and registration per address, socket events per user.
 
 The session app runs with limits off (the testing config), so the REST tests build a
-second app with them on, over the same database. Flask-Limiter and Flask-SocketIO keep
-what ``init_app`` binds on their one module-level object, so building that app rebinds
-them; `another_app` gives them back their exact state on the way out.
+second app with them on, over the same database (`support.another_app`).
 """
 
 from __future__ import annotations
@@ -21,36 +19,14 @@ from flask import Flask
 from limits.storage import storage_from_string
 
 from databases import unavailable
-from parley import create_app
 from parley.events import Event
-from parley.extensions import db, socketio
-from parley.ratelimits import EventRateLimiter, limiter
-from support import PASSWORD, assert_error, login
+from parley.extensions import socketio
+from parley.ratelimits import EventRateLimiter
+from support import PASSWORD, another_app, assert_error, login
 
 REGISTER = "/api/v1/auth/register"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 ELSEWHERE = {"REMOTE_ADDR": "203.0.113.9"}
-
-
-@contextmanager
-def another_app(app: Flask, **settings: Any) -> Iterator[Flask]:
-    """An app over the session app's database with these settings; afterwards the shared
-    extensions are bound to exactly what they were bound to before."""
-    kept = {extension: dict(vars(extension)) for extension in (limiter, socketio)}
-    other: Flask | None = None
-    try:
-        other = create_app(
-            "testing",
-            {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], **settings},
-        )
-        yield other
-    finally:
-        if other is not None:
-            with other.app_context():
-                db.engine.dispose()
-        for extension, state in kept.items():
-            vars(extension).clear()
-            vars(extension).update(state)
 
 
 @pytest.fixture

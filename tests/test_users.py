@@ -170,7 +170,12 @@ def test_password_change_through_the_session_cookie_keeps_that_session(app, alic
     web = app.test_client()
     with web.session_transaction() as session:
         session["token"] = web_session
-    response = web.patch(ME, json={"password": NEW_PASSWORD, "old_password": PASSWORD})
+        session["csrf"] = "the-csrf-token"
+    response = web.patch(
+        ME,
+        json={"password": NEW_PASSWORD, "old_password": PASSWORD},
+        headers={"X-CSRF-Token": "the-csrf-token"},
+    )
     assert response.status_code == 200
     assert web.get(ME).get_json()["id"] == alice.id
     assert_error(alice.get(ME), 401, "invalid_token")

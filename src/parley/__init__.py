@@ -66,8 +66,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, docs, health
+    from . import api, docs, health, web
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(web.bp)

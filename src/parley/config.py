@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # The web session cookie, and its token, last this long after the page's last request.
+    PARLEY_SESSION_DAYS = 30
     # Rate limits (PARLEY_RATE_LIMITS=off turns every one off: for load tests only).
     PARLEY_RATE_LIMITS = True
     PARLEY_RATE_LIMIT_STORAGE = "memory://"
@@ -102,6 +105,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_ARGON2_PARALLELISM": ("ARGON2_PARALLELISM", int),
     "PARLEY_TOKEN_TOUCH_SECONDS": ("TOKEN_TOUCH_SECONDS", int),
     "PARLEY_SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", bool),
+    "PARLEY_SESSION_DAYS": ("PARLEY_SESSION_DAYS", int),
     "PARLEY_RATE_LIMITS": ("PARLEY_RATE_LIMITS", bool),
     "PARLEY_RATE_LIMIT_STORAGE": ("PARLEY_RATE_LIMIT_STORAGE", str),
     "PARLEY_EVENT_RATE_LIMIT": ("PARLEY_EVENT_RATE_LIMIT", str),
@@ -173,6 +177,11 @@ def load_config(
         raise ConfigError(
             f"PARLEY_PORT must be a port from 1 to 65535, not {settings['PARLEY_PORT']}"
         )
+    if settings["PARLEY_SESSION_DAYS"] < 1:
+        raise ConfigError(
+            f"PARLEY_SESSION_DAYS must be 1 or more, not {settings['PARLEY_SESSION_DAYS']}"
+        )
+    settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(
             f"PARLEY_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import BIN, LiveServer, free_port, wait_until_up
+from servers import LiveServer, start_server
 
 from databases import database_url_for
 
@@ -53,44 +51,6 @@ def shared_server(
     }
     with database_url_for(database_kind, tmp_path) as url:
         yield from start_server(tmp_path, database_url=url, extra_env=env)
-
-
-def start_server(
-    tmp_path: Path, database_url: str | None, extra_env: dict[str, str] | None = None
-) -> Iterator[LiveServer]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PARLEY_CONFIG": "development",
-        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
-        "PARLEY_HOST": "127.0.0.1",
-        "PARLEY_PORT": str(port),
-        # Cheap password hashes: these tests measure the server, not argon2.
-        "PARLEY_ARGON2_TIME_COST": "1",
-        "PARLEY_ARGON2_MEMORY_COST": "1024",
-        "PARLEY_ARGON2_PARALLELISM": "1",
-    }
-    env.pop("DATABASE_URL", None)
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    env.update(extra_env or {})
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
-    process = subprocess.Popen(
-        [BIN / "parley", "run", "--no-debug"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield LiveServer(url, process, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(autouse=True)

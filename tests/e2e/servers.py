@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +54,41 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"the server at {url} did not come up in {timeout} s")
+
+
+def start_server(
+    tmp_path: Path, database_url: str | None, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PARLEY_CONFIG": "development",
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PARLEY_HOST": "127.0.0.1",
+        "PARLEY_PORT": str(port),
+        # Cheap password hashes: these tests measure the server, not argon2.
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_ARGON2_MEMORY_COST": "1024",
+        "PARLEY_ARGON2_PARALLELISM": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    env.update(extra_env or {})
+    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
+    process = subprocess.Popen(
+        [BIN / "parley", "run", "--no-debug"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield LiveServer(url, process, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -99,6 +99,16 @@ def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
     assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
 
 
+def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, alice):
+    browser = app.test_client()
+    response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    sock = connect(flask_test_client=browser)
+    assert sock.is_connected()
+    room = make_room(alice, "general")
+    assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
+
+
 def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
@@ -190,6 +200,17 @@ def test_logout_disconnects_only_the_sockets_of_that_token(connect, alice, bob):
     assert not first_a.is_connected() and not first_b.is_connected()
     assert other.is_connected() and bystander.is_connected()
     assert ok(emit(other, "sync", {}))
+
+
+def test_ending_the_web_session_disconnects_its_sockets(app, connect, alice):
+    browser = app.test_client()
+    response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
+    csrf = response.get_json()["csrf_token"]
+    page, other = connect(flask_test_client=browser), connect(alice)
+    assert page.is_connected()
+    assert browser.delete(f"{API}/auth/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert not page.is_connected()
+    assert other.is_connected()
 
 
 def test_revoking_a_token_disconnects_its_sockets(connect, alice):

@@ -55,17 +55,32 @@ def create_user(
     return user
 
 
-def register(username: str, password: str, display_name: str | None = None) -> tuple[User, str]:
+def register(
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    *,
+    kind: str = "login",
+    replacing: ApiToken | None = None,
+) -> tuple[User, str]:
+    """Create an account and log it in with a new token of this kind ("login" for the API,
+    "session" for the web cookie), ending the token it replaces, if any."""
     if not current_app.config.get("REGISTRATION_OPEN", True):
         raise Forbidden("Registration is closed on this server.", code="registration_closed")
     user = create_user(username, password, display_name)
     user.last_seen_at = utcnow()
-    _, raw = issue_token(user, "login", "login")
+    _, raw = issue_token(user, kind, kind)
+    if replacing is not None:
+        _end_token(replacing)
     db.session.commit()
     return user, raw
 
 
-def login(username: str, password: str, kind: str = "login") -> tuple[User, str]:
+def login(
+    username: str, password: str, kind: str = "login", *, replacing: ApiToken | None = None
+) -> tuple[User, str]:
+    """Check the password and issue a new token of this kind, ending the token it replaces
+    (the web session's previous one), if any."""
     user = find_user(username)
     if user is None:
         burn_verify(password)
@@ -78,14 +93,21 @@ def login(username: str, password: str, kind: str = "login") -> tuple[User, str]
         user.password_hash = hash_password(password)
     user.last_seen_at = utcnow()
     _, raw = issue_token(user, kind, kind)
+    if replacing is not None:
+        _end_token(replacing)
     db.session.commit()
     return user, raw
 
 
 def logout(token: ApiToken) -> None:
+    _end_token(token)
+    db.session.commit()
+
+
+def _end_token(token: ApiToken) -> None:
+    """Delete the token (the caller commits); its sockets are disconnected after the commit."""
     emit_after_commit(token_revoked_event(token))
     db.session.delete(token)
-    db.session.commit()
 
 
 def update_profile(

@@ -34,14 +34,29 @@ def issue_token(user: User, name: str, kind: str = "api") -> tuple[ApiToken, str
     return token, raw
 
 
-def authenticate(raw: str) -> ApiToken | None:
-    """The live token for this secret, or None; marks it used (at most once a minute)."""
+def find_token(raw: str) -> ApiToken | None:
+    """The stored token for this secret, live or not, without marking it used."""
     if not raw or len(raw) > MAX_TOKEN_LENGTH:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    token: ApiToken | None = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+    )
+    return token
+
+
+def authenticate(raw: str) -> ApiToken | None:
+    """The live token for this secret, or None; marks it used (at most once a minute).
+
+    A web session's token lapses when unused for as long as its cookie lives, so a copy
+    read out of an old cookie does not outlive the cookie."""
+    token = find_token(raw)
     if token is None or not token.user.active:
         return None
     now = utcnow()
+    if token.kind == "session":
+        idle_since = token.last_used_at or token.created_at
+        if now - idle_since > current_app.permanent_session_lifetime:
+            return None
     every = timedelta(seconds=current_app.config["TOKEN_TOUCH_SECONDS"])
     if token.last_used_at is None or now - token.last_used_at >= every:
         token.last_used_at = now

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import request
 
 from ..actions import accounts, tokens
 from ..errors import Unauthorized
-from ..identity import SESSION_KEY, current_token
+from ..identity import current_token, end_session
 from ..models import User
 from ..presenters import user_out
 from ..ratelimits import login_limit, register_limit
@@ -58,13 +58,16 @@ def login(body: LoginIn) -> AuthOut:
 
 @api.route("POST", "/auth/logout", tag="auth", status=204)
 def logout(actor: User) -> None:
-    """Revoke the token this request was made with."""
+    """Revoke the token this request was made with.
+
+    Made with the session cookie, it also clears the cookie (and needs X-CSRF-Token).
+    """
     token = current_token()
     if token is None:
         raise Unauthorized()
     accounts.logout(token)
     if "Authorization" not in request.headers:
-        session.pop(SESSION_KEY, None)
+        end_session()
 
 
 @api.route("GET", "/auth/tokens", tag="auth", response=TokenList)

@@ -11,19 +11,22 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from ..errors import ApiError, validation_failed
-from ..identity import current_user
+from ..identity import CSRF_HEADER, SAFE_METHODS, current_session_token, current_user
 from ..ratelimits import limiter
 from ..schemas.base import ErrorOut
 
 JSON_MIMETYPES = ("application/json",)
 _RULE_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+# True: a Bearer token or the session cookie; "session": the cookie only; False: none.
+Auth = bool | Literal["session"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class Operation:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
-    auth: bool
+    auth: Auth
 
 
 def parse_json_body(model: type[BaseModel]) -> BaseModel:
@@ -91,7 +94,7 @@ class ApiSpec:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
-        auth: bool = True,
+        auth: Auth = True,
         limit: Callable[[], str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -113,7 +116,9 @@ class ApiSpec:
             @functools.wraps(fn)
             def view(**path_args: Any) -> Response | tuple[Response, int]:
                 kwargs = dict(path_args)
-                if auth:
+                if auth == "session":
+                    kwargs["actor"] = current_session_token().user
+                elif auth:
                     kwargs["actor"] = current_user()
                 if body is not None:
                     kwargs["body"] = parse_json_body(body)
@@ -123,7 +128,9 @@ class ApiSpec:
 
             view_func: Callable[..., Any] = view
             if limit is not None:
-                view_func = limiter.limit(limit)(view)
+                # Routes with the same limit share one budget: /auth/login and
+                # /auth/session draw on the same login attempts.
+                view_func = limiter.shared_limit(limit, scope=limit.__name__)(view)
             self.blueprint.add_url_rule(
                 rule, endpoint=fn.__name__, view_func=view_func, methods=[operation.method]
             )
@@ -157,6 +164,8 @@ class ApiSpec:
                 "securitySchemes": {
                     "bearer": {"type": "http", "scheme": "bearer"},
                     "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                    # What a state-changing request with the cookie sends beside it.
+                    "csrf": {"type": "apiKey", "in": "header", "name": CSRF_HEADER},
                 },
             },
         }
@@ -202,5 +211,13 @@ class ApiSpec:
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
-        spec["security"] = [{"bearer": []}, {"session": []}] if op.auth else []
+        cookie: dict[str, list[str]] = {"session": []}
+        if op.method not in SAFE_METHODS:
+            cookie["csrf"] = []
+        if op.auth == "session":
+            spec["security"] = [cookie]
+        elif op.auth:
+            spec["security"] = [{"bearer": []}, cookie]
+        else:
+            spec["security"] = []
         return spec

@@ -1,4 +1,4 @@
-"""Registration, login and API tokens."""
+"""Registration, login, the web session and API tokens."""
 
 from __future__ import annotations
 
@@ -27,6 +27,14 @@ class LoginIn(RequestBody):
 class AuthOut(Response):
     user: UserOut
     token: str
+
+
+class SessionOut(Response):
+    """The web session's user, and the CSRF token its state-changing requests send in
+    the X-CSRF-Token header."""
+
+    user: UserOut
+    csrf_token: str
 
 
 class TokenCreateIn(RequestBody):

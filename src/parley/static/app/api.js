@@ -1,0 +1,64 @@
+// The public REST API, called with the session cookie and its CSRF token.
+
+const PREFIX = "/api/v1";
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+let csrfToken = null;
+
+export class ApiError extends Error {
+  constructor(status, error) {
+    super(error?.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = error?.code || "http_error";
+    this.details = error?.details || {};
+  }
+}
+
+export function setCsrfToken(token) {
+  csrfToken = token;
+}
+
+export async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(PREFIX + path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { code: "network_error", message: "Cannot reach the server." });
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data?.error);
+  return data;
+}
+
+export const api = {
+  session: () => request("GET", "/auth/session"),
+  login: (username, password) => request("POST", "/auth/session", { username, password }),
+  register: (fields) => request("POST", "/auth/session/register", fields),
+  logout: () => request("DELETE", "/auth/session"),
+  history: (roomId, { before, limit = 50 } = {}) => {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set("before", String(before));
+    return request("GET", `/rooms/${roomId}/messages?${query}`);
+  },
+  room: (roomId) => request("GET", `/rooms/${roomId}`),
+  members: (roomId) => request("GET", `/rooms/${roomId}/members`),
+  directory: () => request("GET", "/rooms/directory"),
+  createRoom: (fields) => request("POST", "/rooms", fields),
+  joinRoom: (roomId) => request("POST", `/rooms/${roomId}/join`),
+  users: (q) => request("GET", `/users?${new URLSearchParams({ q, limit: "20" })}`),
+  openDirect: (userId) => request("POST", "/dm", { user_id: userId }),
+};

@@ -1,0 +1,483 @@
+// The chat state and the Socket.IO connection, following docs/realtime.md: events are
+// applied idempotently, every (re)connect syncs from the ids held when the link was lost,
+// and a message keeps its client_id across retries so it is never stored twice.
+
+import { io } from "../vendor/socket.io.esm.min.js";
+import { api } from "./api.js";
+import { newClientId } from "./dom.js";
+
+const ACK_TIMEOUT_MS = 10000;
+const SYNC_LIMIT = 200;
+const TYPING_EVERY_MS = 2000;
+
+const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
+
+export class RoomState {
+  constructor(summary) {
+    this.summary = summary;
+    this.messages = new Map(); // id -> message
+    this.loaded = false; // the newest page was fetched: sync keeps it complete from there
+    this.hasOlder = true;
+    this.lastSeq = summary.last_seq || 0;
+    this.typing = new Map(); // user id -> timeout handle
+    this.members = null; // Map user id -> member, once fetched
+  }
+
+  get id() {
+    return this.summary.id;
+  }
+
+  lastId() {
+    let last = 0;
+    for (const id of this.messages.keys()) if (id > last) last = id;
+    return last;
+  }
+
+  oldestId() {
+    let oldest = 0;
+    for (const id of this.messages.keys()) if (!oldest || id < oldest) oldest = id;
+    return oldest;
+  }
+
+  sorted() {
+    return [...this.messages.values()].sort((a, b) => a.id - b.id);
+  }
+
+  // Stores a copy unless the one held is newer; answers whether anything changed.
+  store(message) {
+    const held = this.messages.get(message.id);
+    if (held && freshness(held) >= freshness(message)) return false;
+    this.messages.set(message.id, message);
+    return true;
+  }
+}
+
+export class Chat extends EventTarget {
+  constructor(me) {
+    super();
+    this.me = me;
+    this.rooms = new Map(); // room id -> RoomState (memberships only)
+    this.online = new Set();
+    this.pending = new Map(); // client id -> {clientId, roomId, body, state, error}
+    this.connected = false;
+    this.everConnected = false;
+    this.snapshot = null; // room id -> last id held when the link went down
+    this.syncing = null;
+    this.lastTypingSent = new Map();
+    this.reading = new Set(); // rooms with a room:read on its way
+    this.outbox = Promise.resolve();
+    this.socket = null;
+  }
+
+  emitChange(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  connect() {
+    const socket = io({ withCredentials: true, reconnectionDelayMax: 4000 });
+    this.socket = socket;
+    socket.on("connect", () => this.onConnect());
+    socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    socket.on("connect_error", (err) => {
+      if (err?.data?.code === "unauthorized") this.emitChange("signedout");
+      else this.emitChange("connection", { state: "reconnecting" });
+    });
+    socket.on("message:new", (data) => this.onMessageEvent(data));
+    socket.on("message:edit", (data) => this.onMessageEvent(data));
+    socket.on("message:delete", (data) => this.onMessageEvent(data));
+    socket.on("room:update", ({ room }) => this.onRoomUpdate(room));
+    socket.on("room:member_join", (data) => this.onMemberJoin(data));
+    socket.on("room:member_leave", (data) => this.onMemberLeave(data));
+    socket.on("room:member_update", (data) => this.onMemberUpdate(data));
+    socket.on("presence", ({ user_id: userId, status }) => {
+      if (status === "online") this.online.add(userId);
+      else this.online.delete(userId);
+      this.emitChange("presence", { userId });
+    });
+    socket.on("typing", (data) => this.onTyping(data));
+    socket.on("unread", (data) => this.onUnread(data));
+    socket.on("user:update", ({ user }) => {
+      if (user.id === this.me.id) Object.assign(this.me, user);
+      this.emitChange("me");
+    });
+    socket.on("user:deactivated", () => this.emitChange("signedout"));
+  }
+
+  disconnect() {
+    this.socket?.disconnect();
+  }
+
+  call(event, payload, timeout = ACK_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      if (!this.connected) {
+        reject(Object.assign(new Error("Not connected."), { code: "offline" }));
+        return;
+      }
+      this.socket.timeout(timeout).emit(event, payload, (err, ack) => {
+        if (err) reject(Object.assign(new Error("No answer from the server."), { code: "timeout" }));
+        else if (ack?.ok) resolve(ack);
+        else {
+          const error = ack?.error || {};
+          reject(Object.assign(new Error(error.message || "Refused."), error));
+        }
+      });
+    });
+  }
+
+  // --- connection and catch-up ---------------------------------------------------------
+
+  onConnect() {
+    this.connected = true;
+    this.everConnected = true;
+    this.emitChange("connection", { state: "syncing" });
+    this.catchUp();
+  }
+
+  onDisconnect(reason) {
+    this.connected = false;
+    if (!this.snapshot) this.snapshot = this.heldIds();
+    if (reason === "io client disconnect") return;
+    this.emitChange("connection", { state: "reconnecting" });
+  }
+
+  heldIds() {
+    const ids = new Map();
+    for (const room of this.rooms.values()) if (room.loaded) ids.set(room.id, room.lastId());
+    return ids;
+  }
+
+  async catchUp() {
+    const from = this.snapshot || this.heldIds();
+    this.snapshot = from;
+    try {
+      await this.syncFrom(from, true);
+      this.snapshot = null;
+      this.emitChange("connection", { state: "online" });
+    } catch (err) {
+      // A link that reports itself up but answers no sync is dead: start over.
+      if (err.code === "rate_limited") {
+        setTimeout(() => this.connected && this.catchUp(), (err.details?.retry_after || 1) * 1000);
+      } else if (this.connected) {
+        this.socket.disconnect().connect();
+      }
+    }
+  }
+
+  // Runs sync until no room says `more`; `full` also reconciles the list of rooms.
+  async syncFrom(from, full) {
+    let starts = new Map(from);
+    let first = true;
+    while (first || starts.size) {
+      const payload = { limit: SYNC_LIMIT, rooms: Object.fromEntries(starts) };
+      const ack = await this.call("sync", payload, 5000);
+      if (first && full) this.applyRooms(ack);
+      first = false;
+      const next = new Map();
+      for (const [key, messages] of Object.entries(ack.messages)) {
+        const room = this.rooms.get(Number(key));
+        if (!room) continue;
+        for (const message of messages) this.applyMessage(room, message, { live: false });
+        if (ack.more[key] && messages.length) next.set(room.id, messages[messages.length - 1].id);
+      }
+      for (const message of ack.changes) {
+        const room = this.rooms.get(message.room_id);
+        if (room) this.applyMessage(room, message, { live: false });
+      }
+      for (const key of ack.reset) await this.reload(Number(key));
+      for (const key of ack.removed) this.dropRoom(Number(key));
+      starts = next;
+    }
+  }
+
+  applyRooms(ack) {
+    const seen = new Set();
+    for (const summary of ack.rooms) {
+      seen.add(summary.id);
+      const room = this.rooms.get(summary.id);
+      if (room) {
+        room.summary = summary;
+        room.lastSeq = Math.max(room.lastSeq, summary.last_seq);
+      } else {
+        this.rooms.set(summary.id, new RoomState(summary));
+      }
+    }
+    for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.dropRoom(id);
+    this.online = new Set(ack.online);
+    this.emitChange("rooms");
+    this.emitChange("presence", {});
+  }
+
+  async reload(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.messages.clear();
+    room.loaded = false;
+    await this.loadNewest(roomId);
+  }
+
+  // The newest page of a room from REST; from then on sync keeps it complete.
+  async loadNewest(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room || room.loaded) return;
+    const page = await api.history(roomId, { limit: 50 });
+    for (const message of page.messages) room.store(message);
+    room.hasOlder = page.has_more;
+    room.loaded = true;
+    // Events that came while the page was on its way are in the map; anything between
+    // the page and them is fetched by a sync from the page's newest id.
+    const newest = page.messages.length ? page.messages[page.messages.length - 1].id : 0;
+    this.emitChange("messages", { roomId, reset: true });
+    if (this.connected) {
+      try {
+        await this.syncFrom(new Map([[roomId, newest]]), false);
+      } catch {
+        /* the next reconnect syncs it */
+      }
+    }
+  }
+
+  async loadOlder(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room || !room.hasOlder) return 0;
+    const page = await api.history(roomId, { before: room.oldestId() || undefined, limit: 50 });
+    let added = 0;
+    for (const message of page.messages) if (room.store(message)) added += 1;
+    room.hasOlder = page.has_more;
+    this.emitChange("older", { roomId, messages: page.messages });
+    return added;
+  }
+
+  dropRoom(roomId) {
+    if (!this.rooms.delete(roomId)) return;
+    this.emitChange("rooms");
+    this.emitChange("left", { roomId });
+  }
+
+  // --- events ---------------------------------------------------------------------------
+
+  onMessageEvent({ message, seq }) {
+    const room = this.rooms.get(message.room_id);
+    if (!room) return;
+    const summary = room.summary;
+    summary.last_message_id = Math.max(summary.last_message_id || 0, message.id);
+    if (room.loaded && seq > room.lastSeq + 1 && !this.snapshot) {
+      // A number was skipped: something was missed, so sync from what is held.
+      const from = new Map([[room.id, room.lastId()]]);
+      this.syncFrom(from, false).catch(() => {});
+    }
+    room.lastSeq = Math.max(room.lastSeq, seq);
+    summary.last_seq = room.lastSeq;
+    this.applyMessage(room, message, { live: true });
+  }
+
+  applyMessage(room, message, { live }) {
+    const isNew = !room.messages.has(message.id);
+    if (message.client_id && message.author.id === this.me.id) {
+      if (this.pending.delete(message.client_id)) this.emitChange("pending", { roomId: room.id });
+    }
+    if (room.loaded || room.messages.size) {
+      if (!room.store(message)) return;
+    }
+    if (isNew && !message.deleted && message.author.id !== this.me.id && live) {
+      if (message.id > room.summary.last_read_message_id) room.summary.unread_count += 1;
+      this.stopTyping(room, message.author.id);
+      this.emitChange("rooms");
+    }
+    room.summary.last_message_id = Math.max(room.summary.last_message_id || 0, message.id);
+    this.emitChange("message", { roomId: room.id, message, isNew, live });
+  }
+
+  onRoomUpdate(summary) {
+    const room = this.rooms.get(summary.id);
+    if (!room) return;
+    Object.assign(room.summary, summary);
+    this.emitChange("rooms");
+    this.emitChange("room", { roomId: room.id });
+  }
+
+  async onMemberJoin({ room_id: roomId, member }) {
+    const room = this.rooms.get(roomId);
+    if (member.user.id === this.me.id && !room) {
+      // A new membership (created, joined, invited, a new direct message): adopt it.
+      await this.refreshRooms();
+      this.emitChange("joined", { roomId });
+      return;
+    }
+    if (room?.members) room.members.set(member.user.id, member);
+    if (room) {
+      room.summary.member_count = Math.max(room.summary.member_count, room.members?.size || 0);
+      this.emitChange("members", { roomId });
+    }
+  }
+
+  onMemberLeave({ room_id: roomId, user_id: userId, reason }) {
+    if (userId === this.me.id) {
+      this.dropRoom(roomId);
+      if (reason !== "left") this.emitChange("notice", { text: `You were ${reason} from a room.` });
+      return;
+    }
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.members?.delete(userId);
+    room.summary.member_count = Math.max(0, room.summary.member_count - 1);
+    this.emitChange("members", { roomId });
+  }
+
+  onMemberUpdate({ room_id: roomId, member }) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.members?.set(member.user.id, member);
+    if (member.user.id === this.me.id) {
+      room.summary.role = member.role;
+      room.summary.muted_until = member.muted_until;
+      this.emitChange("room", { roomId });
+    }
+    this.emitChange("members", { roomId });
+  }
+
+  onTyping({ room_id: roomId, user_id: userId, expires_in: expiresIn }) {
+    const room = this.rooms.get(roomId);
+    if (!room || userId === this.me.id) return;
+    clearTimeout(room.typing.get(userId));
+    room.typing.set(
+      userId,
+      setTimeout(() => this.stopTyping(room, userId), (expiresIn || 5) * 1000),
+    );
+    this.emitChange("typing", { roomId });
+  }
+
+  stopTyping(room, userId) {
+    if (!room.typing.has(userId)) return;
+    clearTimeout(room.typing.get(userId));
+    room.typing.delete(userId);
+    this.emitChange("typing", { roomId: room.id });
+  }
+
+  onUnread({ room_id: roomId, count, last_read_message_id: lastRead }) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.summary.unread_count = count;
+    room.summary.last_read_message_id = lastRead;
+    this.emitChange("rooms");
+  }
+
+  async refreshRooms() {
+    const ack = await this.call("sync", {});
+    this.applyRooms(ack);
+  }
+
+  // --- actions --------------------------------------------------------------------------
+
+  send(roomId, body) {
+    const entry = { clientId: newClientId(), roomId, body, state: "pending", error: null };
+    this.pending.set(entry.clientId, entry);
+    this.emitChange("pending", { roomId });
+    this.queue(entry);
+    return entry;
+  }
+
+  // One send at a time: the server handles events concurrently, so messages typed in
+  // quick succession would otherwise be stored in whichever order their commits won.
+  queue(entry) {
+    this.outbox = this.outbox.then(() => this.attempt(entry));
+  }
+
+  retry(clientId) {
+    const entry = this.pending.get(clientId);
+    if (!entry) return;
+    entry.state = "pending";
+    entry.error = null;
+    this.emitChange("pending", { roomId: entry.roomId });
+    this.queue(entry);
+  }
+
+  discard(clientId) {
+    const entry = this.pending.get(clientId);
+    if (entry && this.pending.delete(clientId)) this.emitChange("pending", { roomId: entry.roomId });
+  }
+
+  async attempt(entry) {
+    try {
+      const ack = await this.call("message:send", {
+        room_id: entry.roomId,
+        body: entry.body,
+        client_id: entry.clientId,
+      });
+      const room = this.rooms.get(entry.roomId);
+      if (room) this.applyMessage(room, ack.message, { live: true });
+      this.pending.delete(entry.clientId);
+      this.emitChange("pending", { roomId: entry.roomId });
+    } catch (err) {
+      if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
+      entry.state = "failed";
+      entry.error = err.code === "offline" || err.code === "timeout" ? null : err.message;
+      this.emitChange("pending", { roomId: entry.roomId });
+    }
+  }
+
+  pendingIn(roomId) {
+    return [...this.pending.values()].filter((entry) => entry.roomId === roomId);
+  }
+
+  edit(messageId, body) {
+    return this.call("message:edit", { message_id: messageId, body });
+  }
+
+  remove(messageId) {
+    return this.call("message:delete", { message_id: messageId });
+  }
+
+  typing(roomId) {
+    const now = Date.now();
+    if (!this.connected || now - (this.lastTypingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
+    this.lastTypingSent.set(roomId, now);
+    this.call("typing", { room_id: roomId }).catch(() => {});
+  }
+
+  // Moves the read mark to the newest message held; answers whether it moved.
+  async markRead(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room || !this.connected) return false;
+    const newest = room.lastId();
+    if (!newest || newest <= room.summary.last_read_message_id) {
+      if (room.summary.unread_count && newest >= room.summary.last_message_id) {
+        room.summary.unread_count = 0;
+        this.emitChange("rooms");
+      }
+      return false;
+    }
+    if (this.reading.has(roomId)) return false;
+    this.reading.add(roomId);
+    try {
+      const ack = await this.call("room:read", { room_id: roomId, message_id: newest });
+      room.summary.last_read_message_id = ack.last_read_message_id;
+      room.summary.unread_count = ack.unread_count;
+      this.emitChange("rooms");
+      return true;
+    } catch {
+      return false; // the next scroll, message or reconnect tries again
+    } finally {
+      this.reading.delete(roomId);
+    }
+  }
+
+  async loadMembers(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const { members } = await api.members(roomId);
+    room.members = new Map(members.map((m) => [m.user.id, m]));
+    this.emitChange("members", { roomId });
+  }
+
+  // May this user delete a message in this room? The server decides; this only hides
+  // buttons that would be refused.
+  canModerate(roomId) {
+    const room = this.rooms.get(roomId);
+    const role = room?.summary.role;
+    return (
+      role === "owner" ||
+      role === "moderator" ||
+      (this.me.permissions || []).some((p) => p === "MODERATE" || p === "ADMIN")
+    );
+  }
+}

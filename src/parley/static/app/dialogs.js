@@ -1,0 +1,34 @@
+// Modal dialogs on <dialog>: the browser traps focus and closes on Escape; focus goes
+// back to the control that opened the dialog.
+
+import { $ } from "./dom.js";
+
+export function openDialog(dialog, opener, focusId) {
+  for (const error of dialog.querySelectorAll(".form-error")) error.textContent = "";
+  dialog.showModal();
+  if (focusId) $(focusId).focus();
+  dialog.addEventListener(
+    "close",
+    () => {
+      // The opener may be gone or hidden once the dialog took the user elsewhere.
+      if (opener?.isConnected && opener.getClientRects().length) opener.focus();
+    },
+    { once: true },
+  );
+}
+
+export function bindCloseButtons() {
+  for (const button of document.querySelectorAll("dialog [data-close]")) {
+    button.addEventListener("click", () => button.closest("dialog").close());
+  }
+}
+
+export function confirmDelete(opener) {
+  const dialog = $("confirm-dialog");
+  return new Promise((resolve) => {
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });
+    openDialog(dialog, opener);
+    $("confirm-ok").focus();
+  });
+}

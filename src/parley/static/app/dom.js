@@ -1,0 +1,59 @@
+// Small DOM helpers: elements are built with text nodes, never from strings of HTML,
+// except a message's html, which the server has already sanitized.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  month: "long",
+  day: "numeric",
+});
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+export const formatTime = (iso) => timeFormat.format(new Date(iso));
+export const formatDay = (iso) => dateFormat.format(new Date(iso));
+export const formatFull = (iso) => fullFormat.format(new Date(iso));
+
+export function displayName(user) {
+  return user?.display_name || user?.username || "someone";
+}
+
+// A stable hue per user, so a face is recognisable at a glance.
+export function avatar(user, size = "") {
+  const name = displayName(user);
+  const hue = ((user?.id ?? 0) * 47) % 360;
+  const el = h("span", { class: `avatar ${size}`, "aria-hidden": "true" }, name.charAt(0).toUpperCase());
+  el.style.setProperty("--hue", String(hue));
+  return el;
+}
+
+export function roomLabel(room) {
+  if (room.kind === "direct") return displayName(room.peer);
+  return room.name || "room";
+}
+
+// Client ids must be unique per author; crypto.randomUUID needs a secure context, which a
+// LAN address over plain http is not, so build one from getRandomValues.
+export function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  const random = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `web-${Date.now().toString(36)}-${random}`;
+}

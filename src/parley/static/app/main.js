@@ -1,0 +1,241 @@
+// Boot: find out who is logged in, then show the login screen or the chat.
+
+import { ApiError, api, setCsrfToken } from "./api.js";
+import { Chat } from "./chat.js";
+import { bindCloseButtons } from "./dialogs.js";
+import { Directory, fieldMessage } from "./directory.js";
+import { $, avatar, displayName } from "./dom.js";
+import { RoomView } from "./room_view.js";
+import { renderSidebar } from "./sidebar.js";
+
+let chat = null;
+let roomView = null;
+let directory = null;
+let activeRoomId = null;
+
+async function boot() {
+  bindCloseButtons();
+  bindAuthScreen();
+  try {
+    const session = await api.session();
+    startChat(session);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) showAuth();
+    else showFatal(err);
+  }
+}
+
+// --- logging in -------------------------------------------------------------------------
+
+function showAuth(message) {
+  $("app-screen").hidden = true;
+  $("auth-screen").hidden = false;
+  document.title = "Log in · Parley";
+  if (message) $("login-error").textContent = message;
+  $("login-username").focus();
+}
+
+function showFatal(err) {
+  showAuth(`The server did not answer as expected (${err.message}). Reload to try again.`);
+}
+
+function bindAuthScreen() {
+  const tabs = [$("tab-login"), $("tab-register")];
+  const select = (tab) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+    tab.focus();
+  };
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        select(tabs[(tabs.indexOf(tab) + 1) % tabs.length]);
+      }
+    });
+  }
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const username = $("login-username").value.trim();
+    const password = $("login-password").value;
+    if (!username || !password) {
+      $("login-error").textContent = "Enter your username and password.";
+      return;
+    }
+    await submitAuth(event.submitter, $("login-error"), () => api.login(username, password));
+  });
+  $("register-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const fields = {
+      username: $("register-username").value.trim(),
+      password: $("register-password").value,
+    };
+    const displayNameValue = $("register-display-name").value.trim();
+    if (displayNameValue) fields.display_name = displayNameValue;
+    await submitAuth(event.submitter, $("register-error"), () => api.register(fields));
+  });
+}
+
+async function submitAuth(button, errorEl, call) {
+  errorEl.textContent = "";
+  if (button) button.disabled = true;
+  try {
+    const session = await call();
+    for (const form of [$("login-form"), $("register-form")]) form.reset();
+    startChat(session);
+  } catch (err) {
+    errorEl.textContent = err.status === 401 ? "Wrong username or password." : fieldMessage(err);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+// --- the chat ---------------------------------------------------------------------------
+
+function startChat(session) {
+  setCsrfToken(session.csrf_token);
+  $("auth-screen").hidden = true;
+  $("app-screen").hidden = false;
+  chat = new Chat(session.user);
+  renderMe();
+  roomView = new RoomView(chat, announce);
+  directory = new Directory(chat, (roomId) => {
+    location.hash = `#/room/${roomId}`;
+  });
+  chat.addEventListener("rooms", () => renderSidebar(chat, activeRoomId));
+  chat.addEventListener("presence", () => renderSidebar(chat, activeRoomId));
+  chat.addEventListener("me", renderMe);
+  chat.addEventListener("connection", ({ detail }) => renderConnection(detail.state));
+  chat.addEventListener("signedout", () => signOut("Your session has ended. Please log in again."));
+  chat.addEventListener("notice", ({ detail }) => announce(detail.text));
+  chat.addEventListener("left", ({ detail }) => {
+    if (detail.roomId === activeRoomId) location.hash = "#/directory";
+  });
+  let routed = false;
+  chat.addEventListener("rooms", () => {
+    if (!routed) {
+      routed = true;
+      route();
+    }
+  });
+  window.addEventListener("hashchange", route);
+  document.addEventListener("visibilitychange", () => renderSidebar(chat, activeRoomId));
+  bindChrome();
+  renderConnection("connecting");
+  chat.connect();
+}
+
+function renderMe() {
+  $("me-name").textContent = displayName(chat.me);
+  $("me-avatar").replaceWith(Object.assign(avatar(chat.me, "small"), { id: "me-avatar" }));
+}
+
+let chromeBound = false;
+function bindChrome() {
+  if (chromeBound) return;
+  chromeBound = true;
+  $("logout-button").addEventListener("click", async () => {
+    try {
+      await api.logout();
+    } catch {
+      /* the session is gone either way */
+    }
+    signOut();
+  });
+  $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
+  $("scrim").addEventListener("click", () => toggleSidebar(false));
+  $("sidebar").addEventListener("click", (event) => {
+    if (event.target.closest("a")) toggleSidebar(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && $("sidebar").classList.contains("open")) toggleSidebar(false);
+  });
+}
+
+function toggleSidebar(open = !$("sidebar").classList.contains("open")) {
+  $("sidebar").classList.toggle("open", open);
+  $("scrim").hidden = !open;
+  $("sidebar-toggle").setAttribute("aria-expanded", String(open));
+  if (open) $("sidebar").querySelector("a, button")?.focus();
+}
+
+function signOut(message) {
+  chat?.disconnect();
+  location.hash = "";
+  // A fresh page drops every piece of the old session's state.
+  if (message) sessionStorage.setItem("parley.notice", message);
+  location.reload();
+}
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  reconnecting: "Reconnecting…",
+  syncing: "Catching up…",
+  online: "",
+};
+
+function renderConnection(state) {
+  const banner = $("connection-banner");
+  // The first connect is quiet unless it takes long; a lost link always shows.
+  banner.textContent = state === "syncing" && !chat.everConnected ? "" : CONNECTION_TEXT[state];
+  banner.dataset.state = state;
+  $("app-screen").classList.toggle("offline", state === "reconnecting");
+}
+
+function announce(text) {
+  const region = $("announcer");
+  region.textContent = "";
+  // A separate tick makes screen readers treat the same text twice as two announcements.
+  setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+// --- routing ----------------------------------------------------------------------------
+
+function route() {
+  const match = location.hash.match(/^#\/room\/(\d+)$/);
+  const roomId = match ? Number(match[1]) : null;
+  if (roomId !== null && chat.rooms.has(roomId)) {
+    showView("room-view");
+    if (activeRoomId !== roomId) {
+      activeRoomId = roomId;
+      roomView.open(roomId);
+    }
+  } else if (location.hash === "#/directory" || roomId !== null) {
+    leaveRoom();
+    showView("directory-view");
+    document.title = "Browse rooms · Parley";
+    directory.show();
+  } else {
+    const first = [...chat.rooms.values()].sort((a, b) => b.summary.last_message_id - a.summary.last_message_id)[0];
+    if (first) {
+      location.replace(`#/room/${first.id}`);
+      return;
+    }
+    leaveRoom();
+    showView("empty-view");
+    document.title = "Parley";
+  }
+  renderSidebar(chat, activeRoomId);
+}
+
+function leaveRoom() {
+  if (activeRoomId !== null) roomView.close();
+  activeRoomId = null;
+}
+
+function showView(id) {
+  for (const view of ["room-view", "directory-view", "empty-view"]) $(view).hidden = view !== id;
+}
+
+const notice = sessionStorage.getItem("parley.notice");
+if (notice) {
+  sessionStorage.removeItem("parley.notice");
+  queueMicrotask(() => ($("login-error").textContent = notice));
+}
+boot();

@@ -1,0 +1,534 @@
+// The open room: its timeline (history paged by scrolling up, live messages, pending
+// sends), the composer with per-room drafts, typing, members and read marks.
+
+import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
+import { confirmDelete } from "./dialogs.js";
+
+const NEAR_BOTTOM_PX = 80;
+const NEAR_TOP_PX = 150;
+const DRAFT_KEY = "parley.draft.";
+
+export class RoomView {
+  constructor(chat, announce) {
+    this.chat = chat;
+    this.announce = announce;
+    this.roomId = null;
+    this.dividerAfter = null; // the read mark when the room was opened
+    this.loadingOlder = false;
+    this.scroller = $("message-scroller");
+    this.list = $("message-list");
+    this.input = $("composer-input");
+    this.bindComposer();
+    this.bindTimeline();
+    this.bindChat();
+  }
+
+  // --- opening a room -------------------------------------------------------------------
+
+  async open(roomId) {
+    this.saveDraft();
+    this.roomId = roomId;
+    const room = this.chat.rooms.get(roomId);
+    if (!room) return;
+    this.dividerAfter = room.summary.unread_count ? room.summary.last_read_message_id : null;
+    this.renderHeader();
+    this.list.replaceChildren();
+    $("history-status").textContent = "Loading messages…";
+    this.input.value = localStorage.getItem(DRAFT_KEY + roomId) || "";
+    this.autosize();
+    this.renderComposerState();
+    this.renderTyping();
+    if ($("members-toggle").getAttribute("aria-expanded") === "true") this.showMembers(true);
+    try {
+      if (!room.loaded) await this.chat.loadNewest(roomId);
+    } catch (err) {
+      $("history-status").textContent = `Could not load messages: ${err.message}`;
+      return;
+    }
+    if (this.roomId !== roomId) return;
+    this.renderAll();
+    this.scrollToStart();
+    if (!document.querySelector("dialog[open]")) this.input.focus({ preventScroll: true });
+    this.fillViewport();
+    this.maybeRead();
+  }
+
+  close() {
+    this.saveDraft();
+    this.roomId = null;
+  }
+
+  get room() {
+    return this.chat.rooms.get(this.roomId);
+  }
+
+  renderHeader() {
+    const room = this.room;
+    if (!room) return;
+    const label = roomLabel(room.summary);
+    $("room-title").textContent = room.summary.kind === "direct" ? label : `# ${label}`;
+    $("room-topic").textContent =
+      room.summary.kind === "direct"
+        ? `Direct message with @${room.summary.peer?.username ?? ""}`
+        : room.summary.topic || (room.summary.kind === "private" ? "Private room" : "");
+    this.scroller.setAttribute("aria-label", `Messages in ${label}`);
+    this.input.placeholder = `Message ${room.summary.kind === "direct" ? label : "#" + label}`;
+    document.title = `${label} · Parley`;
+  }
+
+  // --- the timeline ---------------------------------------------------------------------
+
+  renderAll() {
+    const room = this.room;
+    if (!room) return;
+    const items = [];
+    let previous = null;
+    let dividerPlaced = false;
+    for (const message of room.sorted()) {
+      if (
+        this.dividerAfter !== null &&
+        !dividerPlaced &&
+        message.id > this.dividerAfter &&
+        message.author.id !== this.chat.me.id
+      ) {
+        items.push(h("li", { class: "new-divider", role: "separator" }, h("span", {}, "New messages")));
+        dividerPlaced = true;
+      }
+      if (!previous || formatDay(previous.created_at) !== formatDay(message.created_at)) {
+        items.push(h("li", { class: "day-divider", role: "separator" }, h("span", {}, formatDay(message.created_at))));
+      }
+      items.push(this.messageNode(message, previous));
+      previous = message;
+    }
+    for (const entry of this.chat.pendingIn(this.roomId)) items.push(this.pendingNode(entry));
+    this.list.replaceChildren(...items);
+    this.renderHistoryStatus();
+  }
+
+  renderHistoryStatus() {
+    const room = this.room;
+    const status = $("history-status");
+    if (!room) return;
+    if (!room.messages.size && !room.hasOlder) {
+      status.textContent = "No messages yet. Say hello!";
+    } else if (!room.hasOlder) {
+      status.textContent = `This is the start of ${roomLabel(room.summary)}.`;
+    } else {
+      status.textContent = this.loadingOlder ? "Loading older messages…" : "";
+    }
+  }
+
+  // Consecutive messages by one author within a few minutes share one header.
+  messageNode(message, previous) {
+    const grouped =
+      previous &&
+      previous.author.id === message.author.id &&
+      !previous.deleted &&
+      new Date(message.created_at) - new Date(previous.created_at) < 5 * 60 * 1000 &&
+      formatDay(previous.created_at) === formatDay(message.created_at);
+    const mine = message.author.id === this.chat.me.id;
+    const body = h("div", { class: "message-body" });
+    if (message.deleted) {
+      body.append(h("p", { class: "deleted-note" }, "This message was deleted."));
+    } else {
+      body.innerHTML = message.html; // rendered and sanitized by the server
+    }
+    const actions = [];
+    if (!message.deleted && mine) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "edit", "aria-label": "Edit message" }, "Edit"),
+      );
+    }
+    if (!message.deleted && (mine || this.chat.canModerate(this.roomId))) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "delete", "aria-label": "Delete message" }, "Delete"),
+      );
+    }
+    const time = h("time", { datetime: message.created_at, title: formatFull(message.created_at) }, formatTime(message.created_at));
+    return h(
+      "li",
+      {
+        class: `message${grouped ? " grouped" : ""}${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`,
+        dataset: { id: String(message.id), clientId: message.client_id || "", author: String(message.author.id) },
+        id: `message-${message.id}`,
+      },
+      grouped ? h("span", { class: "gutter-time" }, time) : avatar(message.author),
+      h(
+        "div",
+        { class: "message-main" },
+        grouped
+          ? null
+          : h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(message.author)), time),
+        body,
+        message.edited_at && !message.deleted ? h("span", { class: "edited", title: formatFull(message.edited_at) }, "(edited)") : null,
+      ),
+      actions.length ? h("div", { class: "message-actions" }, actions) : null,
+    );
+  }
+
+  pendingNode(entry) {
+    const failed = entry.state === "failed";
+    return h(
+      "li",
+      { class: `message mine pending${failed ? " failed" : ""}`, dataset: { clientId: entry.clientId } },
+      avatar(this.chat.me),
+      h(
+        "div",
+        { class: "message-main" },
+        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : "Sending…")),
+        h("div", { class: "message-body" }, h("p", { class: "plain" }, entry.body)),
+        failed
+          ? h(
+              "p",
+              { class: "send-failed", role: "alert" },
+              entry.error ? `Not sent: ${entry.error} ` : "Not sent. ",
+              h("button", { type: "button", class: "link", "data-action": "retry" }, "Retry"),
+              " ",
+              h("button", { type: "button", class: "link", "data-action": "discard" }, "Discard"),
+            )
+          : null,
+      ),
+    );
+  }
+
+  // Puts one message where its id belongs, replacing an older copy.
+  placeMessage(message) {
+    const existing = this.list.querySelector(`li.message[data-id="${message.id}"]`);
+    if (existing) {
+      const previous = this.previousMessage(message);
+      existing.replaceWith(this.messageNode(message, previous));
+      return;
+    }
+    const room = this.room;
+    const sorted = room.sorted();
+    const index = sorted.findIndex((m) => m.id === message.id);
+    const after = sorted[index + 1];
+    if (!after) {
+      // Usually the newest: a day change or simple append keeps the layout right.
+      const last = sorted[index - 1];
+      if (!last || formatDay(last.created_at) !== formatDay(message.created_at)) {
+        this.list.querySelector("li.pending")
+          ? this.list.insertBefore(this.dayNode(message), this.list.querySelector("li.pending"))
+          : this.list.append(this.dayNode(message));
+      }
+      const node = this.messageNode(message, last);
+      const firstPending = this.list.querySelector("li.pending");
+      if (firstPending) this.list.insertBefore(node, firstPending);
+      else this.list.append(node);
+      return;
+    }
+    this.renderAll(); // an older message arrived late (catch-up): redraw in order
+  }
+
+  dayNode(message) {
+    return h("li", { class: "day-divider", role: "separator" }, h("span", {}, formatDay(message.created_at)));
+  }
+
+  previousMessage(message) {
+    const sorted = this.room.sorted();
+    const index = sorted.findIndex((m) => m.id === message.id);
+    return index > 0 ? sorted[index - 1] : null;
+  }
+
+  atBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  scrollToStart() {
+    const divider = this.list.querySelector(".new-divider");
+    if (divider) divider.scrollIntoView({ block: "center" });
+    else this.scrollToBottom();
+  }
+
+  // Loads older pages until the list overflows, so scrolling up has somewhere to go.
+  async fillViewport() {
+    while (this.room?.hasOlder && this.scroller.scrollHeight <= this.scroller.clientHeight) {
+      if (!(await this.loadOlder())) break;
+    }
+  }
+
+  async loadOlder() {
+    const room = this.room;
+    if (!room || !room.hasOlder || this.loadingOlder) return 0;
+    this.loadingOlder = true;
+    this.renderHistoryStatus();
+    const roomId = this.roomId;
+    const before = this.scroller.scrollHeight - this.scroller.scrollTop;
+    let added = 0;
+    try {
+      added = await this.chat.loadOlder(roomId);
+    } catch (err) {
+      $("history-status").textContent = `Could not load older messages: ${err.message}`;
+      return 0;
+    } finally {
+      this.loadingOlder = false;
+    }
+    if (this.roomId !== roomId) return 0;
+    this.renderAll();
+    // Keep the message that was on screen where it was.
+    this.scroller.scrollTop = this.scroller.scrollHeight - before;
+    return added || (room.hasOlder ? 1 : 0);
+  }
+
+  bindTimeline() {
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
+      if (this.atBottom()) this.maybeRead();
+    });
+    this.list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button) return;
+      const item = button.closest("li");
+      const action = button.dataset.action;
+      if (action === "retry") this.chat.retry(item.dataset.clientId);
+      else if (action === "discard") this.chat.discard(item.dataset.clientId);
+      else if (action === "edit") this.startEdit(item);
+      else if (action === "delete") this.deleteMessage(item, button);
+    });
+    document.addEventListener("visibilitychange", () => this.maybeRead());
+    window.addEventListener("focus", () => this.maybeRead());
+  }
+
+  maybeRead() {
+    if (this.roomId === null || document.visibilityState !== "visible" || !this.atBottom()) return;
+    const roomId = this.roomId;
+    this.chat.markRead(roomId).then((moved) => {
+      if (moved && this.roomId === roomId) this.maybeRead();
+    });
+  }
+
+  // --- edit and delete ------------------------------------------------------------------
+
+  startEdit(item) {
+    const message = this.room?.messages.get(Number(item.dataset.id));
+    if (!message || item.querySelector("textarea")) return;
+    const body = item.querySelector(".message-body");
+    const editor = h("textarea", { class: "edit-input", "aria-label": "Edit message", rows: "2" });
+    editor.value = message.body;
+    const error = h("p", { class: "form-error", role: "alert" });
+    const form = h(
+      "form",
+      { class: "edit-form" },
+      editor,
+      h("p", { class: "hint" }, "Enter to save, Escape to cancel"),
+      error,
+    );
+    const cancel = () => {
+      this.placeMessage(this.room.messages.get(message.id));
+      this.list.querySelector(`li.message[data-id="${message.id}"] button[data-action="edit"]`)?.focus();
+    };
+    const save = async () => {
+      const text = editor.value.trim();
+      if (!text) return;
+      if (text === message.body) return cancel();
+      try {
+        const ack = await this.chat.edit(message.id, text);
+        this.chat.applyMessage(this.room, ack.message, { live: false });
+        this.input.focus();
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    };
+    editor.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        cancel();
+      }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      save();
+    });
+    body.replaceWith(form);
+    editor.focus();
+    editor.setSelectionRange(editor.value.length, editor.value.length);
+  }
+
+  async deleteMessage(item, button) {
+    const id = Number(item.dataset.id);
+    if (!(await confirmDelete(button))) return;
+    try {
+      const ack = await this.chat.remove(id);
+      this.chat.applyMessage(this.room, ack.message, { live: false });
+    } catch (err) {
+      this.announce(`Could not delete: ${err.message}`);
+    }
+  }
+
+  // --- the composer ---------------------------------------------------------------------
+
+  bindComposer() {
+    const form = $("composer");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendDraft();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.sendDraft();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.autosize();
+      this.saveDraft();
+      if (this.roomId !== null && this.input.value.trim()) this.chat.typing(this.roomId);
+    });
+  }
+
+  autosize() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 200)}px`;
+  }
+
+  saveDraft() {
+    if (this.roomId === null) return;
+    const key = DRAFT_KEY + this.roomId;
+    if (this.input.value) localStorage.setItem(key, this.input.value);
+    else localStorage.removeItem(key);
+  }
+
+  sendDraft() {
+    const body = this.input.value.trim();
+    if (!body || this.roomId === null) return;
+    this.chat.send(this.roomId, body);
+    this.input.value = "";
+    this.saveDraft();
+    this.autosize();
+    this.scrollToBottom();
+  }
+
+  renderComposerState() {
+    const room = this.room;
+    const status = $("composer-status");
+    const muted = room?.summary.muted_until && new Date(room.summary.muted_until) > new Date();
+    if (room?.summary.archived) status.textContent = "This room is archived; it is read-only.";
+    else if (muted) status.textContent = `You are muted here until ${formatFull(room.summary.muted_until)}.`;
+    else status.textContent = "";
+  }
+
+  renderPending() {
+    for (const node of this.list.querySelectorAll("li.pending")) node.remove();
+    const stick = this.atBottom();
+    for (const entry of this.chat.pendingIn(this.roomId)) this.list.append(this.pendingNode(entry));
+    if (stick) this.scrollToBottom();
+  }
+
+  // --- typing and members ---------------------------------------------------------------
+
+  renderTyping() {
+    const room = this.room;
+    const el = $("typing-indicator");
+    if (!room || !room.typing.size) {
+      el.textContent = "";
+      return;
+    }
+    const names = [...room.typing.keys()].map((id) => this.userName(id));
+    el.textContent =
+      names.length === 1
+        ? `${names[0]} is typing…`
+        : names.length === 2
+          ? `${names[0]} and ${names[1]} are typing…`
+          : "Several people are typing…";
+  }
+
+  userName(userId) {
+    const room = this.room;
+    const member = room?.members?.get(userId);
+    if (member) return displayName(member.user);
+    if (room?.summary.peer?.id === userId) return displayName(room.summary.peer);
+    for (const message of room?.messages.values() ?? []) {
+      if (message.author.id === userId) return displayName(message.author);
+    }
+    return "Someone";
+  }
+
+  async showMembers(visible) {
+    $("members-panel").hidden = !visible;
+    $("members-toggle").setAttribute("aria-expanded", String(visible));
+    if (visible && this.roomId !== null) {
+      if (!this.room?.members) await this.chat.loadMembers(this.roomId).catch(() => {});
+      this.renderMembers();
+    }
+  }
+
+  renderMembers() {
+    const room = this.room;
+    if (!room?.members || $("members-panel").hidden) return;
+    const order = { owner: 0, moderator: 1, member: 2 };
+    const members = [...room.members.values()]
+      .filter((m) => !m.banned)
+      .sort(
+        (a, b) =>
+          Number(this.chat.online.has(b.user.id)) - Number(this.chat.online.has(a.user.id)) ||
+          order[a.role] - order[b.role] ||
+          displayName(a.user).localeCompare(displayName(b.user)),
+      );
+    $("member-list").replaceChildren(
+      ...members.map((m) => {
+        const online = this.chat.online.has(m.user.id);
+        return h(
+          "li",
+          { class: "member" },
+          h("span", { class: `presence ${online ? "online" : "offline"}`, role: "img", "aria-label": online ? "online" : "offline" }),
+          avatar(m.user, "small"),
+          h("span", { class: "member-name" }, displayName(m.user)),
+          m.role !== "member" ? h("span", { class: "role-tag" }, m.role) : null,
+        );
+      }),
+    );
+  }
+
+  // --- reacting to the chat state -------------------------------------------------------
+
+  bindChat() {
+    const chat = this.chat;
+    chat.addEventListener("message", ({ detail }) => {
+      if (detail.roomId !== this.roomId || !this.room?.loaded) return;
+      const stick = this.atBottom();
+      this.placeMessage(detail.message);
+      this.renderHistoryStatus();
+      if (detail.isNew && detail.live && detail.message.author.id !== chat.me.id) {
+        const text = detail.message.body.length > 140 ? detail.message.body.slice(0, 140) + "…" : detail.message.body;
+        this.announce(`${displayName(detail.message.author)}: ${text}`);
+      }
+      if (stick || detail.message.author.id === chat.me.id) this.scrollToBottom();
+      this.maybeRead();
+    });
+    chat.addEventListener("messages", ({ detail }) => {
+      if (detail.roomId === this.roomId && this.room?.loaded) {
+        this.renderAll();
+        this.scrollToStart();
+      }
+    });
+    chat.addEventListener("pending", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.renderPending();
+    });
+    chat.addEventListener("typing", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.renderTyping();
+    });
+    chat.addEventListener("members", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.renderMembers();
+    });
+    chat.addEventListener("presence", () => this.renderMembers());
+    chat.addEventListener("room", ({ detail }) => {
+      if (detail.roomId !== this.roomId) return;
+      this.renderHeader();
+      this.renderComposerState();
+    });
+    chat.addEventListener("connection", ({ detail }) => {
+      if (detail.state === "online") this.maybeRead();
+    });
+    $("members-toggle").addEventListener("click", () =>
+      this.showMembers($("members-panel").hidden),
+    );
+  }
+}

@@ -1,0 +1,63 @@
+// The sidebar: rooms and direct messages with unread badges and presence dots.
+
+import { $, displayName, h, roomLabel } from "./dom.js";
+
+export function renderSidebar(chat, activeRoomId) {
+  const rooms = [...chat.rooms.values()];
+  const channels = rooms
+    .filter((r) => r.summary.kind !== "direct")
+    .sort((a, b) => roomLabel(a.summary).localeCompare(roomLabel(b.summary)));
+  const directs = rooms
+    .filter((r) => r.summary.kind === "direct")
+    .sort((a, b) => (b.summary.last_message_id || 0) - (a.summary.last_message_id || 0));
+  $("room-list").replaceChildren(
+    ...(channels.length
+      ? channels.map((room) => roomItem(chat, room, activeRoomId))
+      : [h("li", { class: "sidebar-empty" }, "No rooms yet")]),
+  );
+  $("dm-list").replaceChildren(
+    ...(directs.length
+      ? directs.map((room) => roomItem(chat, room, activeRoomId))
+      : [h("li", { class: "sidebar-empty" }, "No conversations yet")]),
+  );
+  const total = rooms.reduce((sum, room) => sum + (room.id === activeRoomId ? 0 : room.summary.unread_count), 0);
+  document.title = document.title.replace(/^\(\d+\) /, "");
+  if (total) document.title = `(${total}) ${document.title}`;
+}
+
+function roomItem(chat, room, activeRoomId) {
+  const summary = room.summary;
+  const active = room.id === activeRoomId;
+  const unread = active && document.visibilityState === "visible" ? 0 : summary.unread_count;
+  const label = roomLabel(summary);
+  let marker;
+  if (summary.kind === "direct") {
+    const online = chat.online.has(summary.peer?.id);
+    marker = h("span", {
+      class: `presence ${online ? "online" : "offline"}`,
+      role: "img",
+      "aria-label": online ? "online" : "offline",
+    });
+  } else {
+    marker = h("span", { class: "room-hash", "aria-hidden": "true" }, summary.kind === "private" ? "🔒" : "#");
+  }
+  const description = [label, unread ? `${unread} unread` : null].filter(Boolean).join(", ");
+  return h(
+    "li",
+    {},
+    h(
+      "a",
+      {
+        href: `#/room/${room.id}`,
+        class: `room-link${active ? " active" : ""}${unread ? " has-unread" : ""}`,
+        "aria-current": active ? "page" : undefined,
+        "aria-label": description,
+        dataset: { roomId: String(room.id) },
+        title: summary.kind === "direct" ? `@${summary.peer?.username}` : summary.topic || label,
+      },
+      marker,
+      h("span", { class: "room-name" }, summary.kind === "direct" ? displayName(summary.peer) : label),
+      unread ? h("span", { class: "badge", "aria-hidden": "true" }, unread > 99 ? "99+" : String(unread)) : null,
+    ),
+  );
+}

@@ -1,0 +1,32 @@
+"""The web page a member chats in: a Jinja shell and static ES modules.
+
+The page talks to the server only through the public REST API and the Socket.IO
+protocol, so it holds no route of its own beyond the shell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, make_response, render_template
+
+from ..headers import PAGE_CSP
+
+bp = Blueprint("web", __name__)
+
+# Copied from npm by `make web` (git-ignored); the page cannot run without it.
+SOCKET_CLIENT = Path("vendor") / "socket.io.esm.min.js"
+
+
+def assets_ready() -> bool:
+    static = current_app.static_folder
+    return static is not None and (Path(static) / SOCKET_CLIENT).is_file()
+
+
+@bp.get("/")
+def index() -> Response:
+    ready = assets_ready()
+    response = make_response(render_template("app.html", assets_ready=ready), 200 if ready else 503)
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Cache-Control"] = "no-cache"
+    return response
