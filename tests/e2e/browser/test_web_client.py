@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from people import Person
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, WebSocketRoute, expect
 from servers import LiveServer
 
 RECONNECT_TIMEOUT_MS = 20_000
@@ -203,6 +203,15 @@ def test_edit_and_delete_appear_live_for_the_other_person(
     expect(bob.page.get_by_text("the first draft")).to_have_count(0)
     expect(ann.messages.first).to_contain_text("This message was deleted.")
 
+    # Ann owns the room, so she may delete Bob's message too, but not edit it.
+    bob.send("off topic")
+    theirs = ann.message("off topic")
+    theirs.hover()
+    expect(theirs.get_by_role("button", name="Edit message")).to_have_count(0)
+    theirs.get_by_role("button", name="Delete message").click()
+    ann.page.get_by_role("button", name="Delete", exact=True).click()
+    expect(bob.messages.last).to_contain_text("This message was deleted.")
+
 
 def test_xss_message_renders_as_inert_text(person: MakePerson, room_of: MakeRoom) -> None:
     ann, bob = person("ann"), person("bob")
@@ -341,3 +350,53 @@ def test_narrow_screen_uses_a_sliding_sidebar(
     overflow = ann.page.evaluate("document.documentElement.scrollWidth")
     assert overflow <= 360
     screenshot(ann.page, "narrow-room")
+
+
+def test_a_send_whose_answer_was_lost_is_retried_without_a_duplicate(
+    person: MakePerson, room_of: MakeRoom
+) -> None:
+    """The server stores the message but its ack and event never reach the page: the page
+    shows it as not sent, and the retry, with the same client_id, stores nothing new."""
+    ann = person("ann")
+    room = room_of(ann, name="lost-ack")
+    lose = {"answers": True, "upgraded": False}
+    sends: set[str] = set()
+
+    def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if message == "5":  # Engine.IO's upgrade: from now on all goes through here
+                lose["upgraded"] = True
+            if isinstance(message, str) and '["message:send"' in message:
+                sends.add(message[2 : message.index("[")])
+            server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            if lose["answers"] and isinstance(message, str):
+                ack_id = message[2 : message.find("[")] if message.startswith("43") else None
+                if ack_id in sends or message.startswith('42["message:new"'):
+                    return
+            ws.send(message)
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    ann.page.route_web_socket(re.compile(r".*/socket\.io/.*"), relay)
+    ann.open_room(room)
+    wait_for(lambda: lose.get("upgraded", False))
+    ann.send("answer goes missing")
+    pending = ann.page.locator("#message-list li.pending")
+    expect(pending).to_contain_text("Not sent.", timeout=RECONNECT_TIMEOUT_MS)
+    assert [m["body"] for m in ann.api.history(room["id"])] == ["answer goes missing"]
+
+    lose["answers"] = False
+    pending.get_by_role("button", name="Retry").click()
+    expect(ann.message("answer goes missing")).to_be_visible()
+    expect(pending).to_have_count(0)
+    expect(ann.messages).to_have_count(1)
+    stored = ann.api.history(room["id"])
+    assert len(stored) == 1
+    assert stored[0]["client_id"] == ann.message_by_id(stored[0]["id"]).get_attribute(
+        "data-client-id"
+    )

@@ -231,6 +231,8 @@ function leaveRoom() {
 
 function showView(id) {
   for (const view of ["room-view", "directory-view", "empty-view"]) $(view).hidden = view !== id;
+  if (id === "directory-view") $("directory-link").setAttribute("aria-current", "page");
+  else $("directory-link").removeAttribute("aria-current");
 }
 
 const notice = sessionStorage.getItem("parley.notice");

@@ -38,6 +38,8 @@ export class RoomView {
     this.autosize();
     this.renderComposerState();
     this.renderTyping();
+    // Members give names to typing events and presence to the panel.
+    if (!room.members) this.chat.loadMembers(roomId).catch(() => {});
     if ($("members-toggle").getAttribute("aria-expanded") === "true") this.showMembers(true);
     try {
       if (!room.loaded) await this.chat.loadNewest(roomId);
@@ -91,11 +93,11 @@ export class RoomView {
         message.id > this.dividerAfter &&
         message.author.id !== this.chat.me.id
       ) {
-        items.push(h("li", { class: "new-divider", role: "separator" }, h("span", {}, "New messages")));
+        items.push(h("li", { class: "new-divider" }, h("span", {}, "New messages")));
         dividerPlaced = true;
       }
       if (!previous || formatDay(previous.created_at) !== formatDay(message.created_at)) {
-        items.push(h("li", { class: "day-divider", role: "separator" }, h("span", {}, formatDay(message.created_at))));
+        items.push(h("li", { class: "day-divider" }, h("span", {}, formatDay(message.created_at))));
       }
       items.push(this.messageNode(message, previous));
       previous = message;
@@ -221,7 +223,7 @@ export class RoomView {
   }
 
   dayNode(message) {
-    return h("li", { class: "day-divider", role: "separator" }, h("span", {}, formatDay(message.created_at)));
+    return h("li", { class: "day-divider" }, h("span", {}, formatDay(message.created_at)));
   }
 
   previousMessage(message) {
