@@ -244,13 +244,24 @@ def test_unread_badge_counts_up_and_clears_when_the_room_is_read(
     bob.open_room(here)
     badge = bob.room_link(there).locator(".badge")
     expect(badge).to_have_count(0)
+    pings = []
     for n in range(3):
-        ann.api.call("POST", f"/rooms/{there['id']}/messages", 201, json={"body": f"ping {n}"})
+        pings.append(
+            ann.api.call("POST", f"/rooms/{there['id']}/messages", 201, json={"body": f"ping {n}"})
+        )
         expect(badge).to_have_text(str(n + 1))
-    expect(bob.room_link(there)).to_have_attribute("aria-label", re.compile("3 unread"))
+    # An edit is no new message; a deleted one no longer counts, as on the server.
+    ann.api.call("PATCH", f"/messages/{pings[0]['id']}", 200, json={"body": "ping zero"})
+    ann.api.call("DELETE", f"/messages/{pings[0]['id']}", 200)
+    ann.api.call("POST", f"/rooms/{here['id']}/messages", 201, json={"body": "marker"})
+    expect(bob.message("marker")).to_be_visible()
+    expect(badge).to_have_text("2")
+    assert unread_on_server(bob, there) == 2
+    expect(bob.room_link(there)).to_have_attribute("aria-label", re.compile("2 unread"))
 
     bob.room_link(there).click()
     expect(bob.message("ping 2")).to_be_visible()
+    expect(bob.message("This message was deleted.")).to_be_visible()
     expect(bob.page.locator(".new-divider")).to_be_visible()
     expect(badge).to_have_count(0)
     wait_for(lambda: unread_on_server(bob, there) == 0)

@@ -82,9 +82,9 @@ export class Chat extends EventTarget {
       if (err?.data?.code === "unauthorized") this.emitChange("signedout");
       else this.emitChange("connection", { state: "reconnecting" });
     });
-    socket.on("message:new", (data) => this.onMessageEvent(data));
-    socket.on("message:edit", (data) => this.onMessageEvent(data));
-    socket.on("message:delete", (data) => this.onMessageEvent(data));
+    socket.on("message:new", (data) => this.onMessageEvent(data, true));
+    socket.on("message:edit", (data) => this.onMessageEvent(data, false));
+    socket.on("message:delete", (data) => this.onMessageEvent(data, false));
     socket.on("room:update", ({ room }) => this.onRoomUpdate(room));
     socket.on("room:member_join", (data) => this.onMemberJoin(data));
     socket.on("room:member_leave", (data) => this.onMemberLeave(data));
@@ -255,7 +255,7 @@ export class Chat extends EventTarget {
 
   // --- events ---------------------------------------------------------------------------
 
-  onMessageEvent({ message, seq }) {
+  onMessageEvent({ message, seq }, posted) {
     const room = this.rooms.get(message.room_id);
     if (!room) return;
     const summary = room.summary;
@@ -267,9 +267,20 @@ export class Chat extends EventTarget {
     }
     room.lastSeq = Math.max(room.lastSeq, seq);
     summary.last_seq = room.lastSeq;
-    this.applyMessage(room, message, { live: true });
+    if (
+      message.deleted &&
+      message.author.id !== this.me.id &&
+      message.id > summary.last_read_message_id &&
+      summary.unread_count > 0
+    ) {
+      // The server counts unread messages that are not deleted; follow it.
+      summary.unread_count -= 1;
+      this.emitChange("rooms");
+    }
+    this.applyMessage(room, message, { live: posted });
   }
 
+  // `live` means just posted: it may count as unread and be announced.
   applyMessage(room, message, { live }) {
     const isNew = !room.messages.has(message.id);
     if (message.client_id && message.author.id === this.me.id) {
