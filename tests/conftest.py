@@ -21,6 +21,7 @@ from parley import create_app
 from parley.events import Event
 from parley.extensions import db
 from parley.models import insert_roles
+from parley.video.broadcasts import Broadcasts
 from support import Member, make_room, register
 
 
@@ -131,3 +132,14 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             sa.event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def broadcasts(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Broadcasts]:
+    """A registry of live broadcasts for this test alone (the app lives for the run, and
+    room ids start again after each test's cleanup); every one still live is ended."""
+    fresh = Broadcasts()
+    monkeypatch.setitem(app.extensions, "parley.video", fresh)
+    yield fresh
+    for room_id in fresh.live_room_ids():
+        fresh.remove(room_id)

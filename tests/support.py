@@ -163,3 +163,14 @@ def another_app(app: Flask, **settings: Any) -> Iterator[Flask]:
         for extension, state in kept.items():
             vars(extension).clear()
             vars(extension).update(state)
+
+
+def jpeg(width: int = 64, height: int = 48, color: str = "teal", quality: int = 80) -> bytes:
+    """A real JPEG frame, made with Pillow."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG", quality=quality)
+    return out.getvalue()

@@ -19,6 +19,7 @@ from .extensions import db, migrate
 from .headers import init_security_headers
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
+from .video.broadcasts import Broadcasts
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -45,6 +46,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
     )
     app.extensions["parley.bus"] = EventBus()
+    app.extensions["parley.video"] = Broadcasts()
 
     register_error_handlers(app)
     init_security_headers(app)
@@ -67,8 +69,10 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
 
 def _register_blueprints(app: Flask) -> None:
     from . import api, docs, health, web
+    from .video import routes as video_routes
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(video_routes.bp)

@@ -62,6 +62,11 @@ class Config:
     # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,
     # so rate limits key on the real client address. 0 trusts none.
     PARLEY_TRUSTED_PROXIES = 0
+    # Live video: a broadcast with no frame for this long ends; frames per second a
+    # broadcaster may send; the largest frame accepted.
+    PARLEY_VIDEO_IDLE_SECONDS = 10.0
+    PARLEY_VIDEO_MAX_FPS = 30
+    PARLEY_VIDEO_MAX_FRAME_BYTES = 512 * 1024
     TESTING = False
     DEBUG = False
 
@@ -115,6 +120,9 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
     "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
+    "PARLEY_VIDEO_IDLE_SECONDS": ("PARLEY_VIDEO_IDLE_SECONDS", float),
+    "PARLEY_VIDEO_MAX_FPS": ("PARLEY_VIDEO_MAX_FPS", int),
+    "PARLEY_VIDEO_MAX_FRAME_BYTES": ("PARLEY_VIDEO_MAX_FRAME_BYTES", int),
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
     "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),
     "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),

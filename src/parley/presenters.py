@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -12,6 +13,8 @@ from .models import Membership, Message, Room, User
 from .schemas.messages import MessageOut
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
 from .schemas.users import UserOut, UserPublic
+from .schemas.video import LiveOut
+from .video.broadcasts import Broadcast
 
 if TYPE_CHECKING:
     from .actions.rooms import MyRoom
@@ -88,7 +91,28 @@ def room_fields(room: Room) -> dict[str, Any]:
         "created_at": room.created_at,
         "archived": room.archived,
         "last_seq": room.last_seq,
+        "live": live_in(room.id),
     }
+
+
+def live_out(broadcast: Broadcast) -> LiveOut:
+    return LiveOut.model_validate(
+        {
+            "room_id": broadcast.room_id,
+            "broadcaster": broadcast.broadcaster,
+            "width": broadcast.width,
+            "height": broadcast.height,
+            "fps": broadcast.fps,
+            "started_at": broadcast.started_at,
+            "viewers": broadcast.viewers,
+        }
+    )
+
+
+def live_in(room_id: int) -> LiveOut | None:
+    """The room's broadcast in this server process, if it is live."""
+    found = current_app.extensions["parley.video"].get(room_id)
+    return live_out(found) if found else None
 
 
 def dump(model: Any) -> dict[str, Any]:

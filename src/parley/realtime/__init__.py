@@ -13,9 +13,10 @@ from ..extensions import socketio
 
 
 def init_realtime(app: Flask) -> None:
-    from . import handlers  # noqa: F401  (registers the event handlers on socketio)
+    from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
     from .fanout import Fanout
     from .sockets import SocketRegistry
+    from .video import Watches
 
     config = app.config
     origins = config["PARLEY_CORS_ORIGINS"].strip()
@@ -37,6 +38,7 @@ def init_realtime(app: Flask) -> None:
     )
     bus = app.extensions["parley.bus"]
     app.extensions["parley.sockets"] = SocketRegistry()
+    app.extensions["parley.watches"] = Watches()
     app.extensions["parley.typing"] = TypingThrottle()
     app.extensions["parley.presence"] = PresenceTracker(
         app,

@@ -70,9 +70,15 @@ def on_connect(auth: Any = None) -> None:
     presence().connected(user.id, sid)
 
 
+# Other realtime modules (video) clean up a socket's state here when it goes away.
+disconnect_hooks: list[Callable[[str], None]] = []
+
+
 @socketio.on("disconnect")
 def on_disconnect(*_reason: Any) -> None:
     sid = request.sid  # type: ignore[attr-defined]
+    for hook in disconnect_hooks:
+        hook(sid)
     user = registry().remove(sid)
     if user is not None:
         presence().disconnected(user.user_id, sid)
@@ -103,16 +109,21 @@ def parse(model: type[Payload], data: Any) -> Payload:
 
 
 def event(
-    name: str, model: type[Payload]
-) -> Callable[[Callable[[User, Payload], Ack]], Callable[..., Ack]]:
-    """Register a client event: rate-limited per user, parsed, acked in one shape."""
+    name: str, model: type[Payload], *, counted: bool = True, binary: bool = False
+) -> Callable[[Callable[..., Ack]], Callable[..., Ack]]:
+    """Register a client event: rate-limited per user, parsed, acked in one shape.
 
-    def decorator(fn: Callable[[User, Payload], Ack]) -> Callable[..., Ack]:
+    `counted=False` leaves the event out of the per-user event budget (video frames have
+    a cap of their own); `binary=True` passes the event's second argument, the bytes,
+    to the action as a third one.
+    """
+
+    def decorator(fn: Callable[..., Ack]) -> Callable[..., Ack]:
         @functools.wraps(fn)
-        def handler(data: Any = None, *_extra: Any) -> Ack:
+        def handler(data: Any = None, *extra: Any) -> Ack:
             try:
                 actor = socket_actor()
-                wait = event_limiter().retry_after(f"user:{actor.id}")
+                wait = event_limiter().retry_after(f"user:{actor.id}") if counted else None
                 if wait is not None:
                     raise ApiError(
                         "Too many events; slow down.",
@@ -120,7 +131,10 @@ def event(
                         status=429,
                         details={"retry_after": round(wait, 3)},
                     )
-                return {"ok": True, **fn(actor, parse(model, data))}
+                payload = parse(model, data)
+                if binary:
+                    return {"ok": True, **fn(actor, payload, extra[0] if extra else None)}
+                return {"ok": True, **fn(actor, payload)}
             except ApiError as exc:
                 db.session.rollback()
                 return error_ack(exc)

@@ -10,6 +10,7 @@ from pydantic import Field
 from .base import RequestBody, Response
 from .fields import Id, RoomName, Topic
 from .users import UserPublic
+from .video import LiveOut
 
 
 class RoomCreateIn(RequestBody):
@@ -36,6 +37,8 @@ class RoomOut(Response):
     last_message_id: int
     # The room's change sequence number so far (see docs/realtime.md).
     last_seq: int
+    # The room's live broadcast, or null when it is not live (see docs/video.md).
+    live: LiveOut | None = None
 
 
 class MyRoomOut(RoomOut):

@@ -1,0 +1,174 @@
+"""Socket.IO events of live video: go live, send frames, stop, and watch as binary frames.
+
+A watching socket gets `video:frame` {room_id, seq, width, height} + the JPEG and acks
+it; the next frame it gets is the newest one when that ack comes, so a slow socket skips
+frames instead of queueing them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app, request
+from socketio.exceptions import TimeoutError as AckTimeout
+
+from ..actions import video
+from ..extensions import socketio
+from ..models import User
+from ..presenters import dump, live_out
+from ..schemas.realtime import RoomRef
+from ..schemas.video import VideoStartEvent
+from ..video.broadcasts import Broadcast
+from ..video.hub import HubClosed
+from .handlers import Ack, disconnect_hooks, event
+
+log = logging.getLogger(__name__)
+
+# A watcher that does not ack a frame within this long is dropped.
+FRAME_ACK_TIMEOUT = 10.0
+WAKE_SECONDS = 1.0
+
+
+@dataclass
+class Watch:
+    sid: str
+    broadcast: Broadcast
+    stopped: threading.Event = field(default_factory=threading.Event)
+    _released: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release(self, app: Flask) -> None:
+        """Counts the viewer out, once, however the watch ended."""
+        self.stopped.set()
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        with app.app_context():
+            video.stop_watching(self.broadcast)
+
+
+class Watches:
+    """(sid, room id) -> the socket's watch of that room's broadcast."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_key: dict[tuple[str, int], Watch] = {}
+
+    def add(self, watch: Watch) -> Watch | None:
+        """Registers the watch; answers the one already there instead, if any."""
+        key = (watch.sid, watch.broadcast.room_id)
+        with self._lock:
+            held = self._by_key.get(key)
+            if held is not None and not held.stopped.is_set():
+                return held
+            self._by_key[key] = watch
+            return None
+
+    def pop(self, sid: str, room_id: int) -> Watch | None:
+        with self._lock:
+            return self._by_key.pop((sid, room_id), None)
+
+    def discard(self, watch: Watch) -> None:
+        key = (watch.sid, watch.broadcast.room_id)
+        with self._lock:
+            if self._by_key.get(key) is watch:
+                del self._by_key[key]
+
+    def pop_all(self, sid: str) -> list[Watch]:
+        with self._lock:
+            keys = [key for key in self._by_key if key[0] == sid]
+            return [self._by_key.pop(key) for key in keys]
+
+
+def watches() -> Watches:
+    found: Watches = current_app.extensions["parley.watches"]
+    return found
+
+
+def current_sid() -> str:
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid
+
+
+@event("video:start", VideoStartEvent)
+def video_start(actor: User, data: VideoStartEvent) -> Ack:
+    broadcast = video.start_broadcast(actor, data.room_id, data.width, data.height, data.fps)
+    return {"live": dump(live_out(broadcast))}
+
+
+@event("video:stop", RoomRef)
+def video_stop(actor: User, data: RoomRef) -> Ack:
+    video.stop_broadcast(actor, data.room_id)
+    return {}
+
+
+@event("video:frame", RoomRef, counted=False, binary=True)
+def video_frame(actor: User, data: RoomRef, frame: Any) -> Ack:
+    return {"seq": video.push_frame(actor, data.room_id, frame)}
+
+
+@event("video:watch", RoomRef)
+def video_watch(actor: User, data: RoomRef) -> Ack:
+    broadcast = video.readable_broadcast(actor, data.room_id)
+    sid = current_sid()
+    watch = Watch(sid, broadcast)
+    if watches().add(watch) is None:
+        try:
+            video.start_watching(actor, data.room_id)
+        except Exception:
+            watches().pop(sid, data.room_id)
+            raise
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        socketio.start_background_task(_send_frames, app, watch)
+    return {"live": dump(live_out(broadcast))}
+
+
+@event("video:unwatch", RoomRef)
+def video_unwatch(actor: User, data: RoomRef) -> Ack:
+    watch = watches().pop(current_sid(), data.room_id)
+    if watch is not None:
+        watch.release(current_app._get_current_object())  # type: ignore[attr-defined]
+    return {}
+
+
+def stop_watches_of(sid: str) -> None:
+    """The socket went away: its viewers are counted out at once."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for watch in watches().pop_all(sid):
+        watch.release(app)
+
+
+disconnect_hooks.append(stop_watches_of)
+
+
+def _send_frames(app: Flask, watch: Watch) -> None:
+    broadcast = watch.broadcast
+    registry = app.extensions["parley.video"]
+    seq = 0
+    try:
+        while not watch.stopped.is_set() and not registry.closing:
+            try:
+                got = broadcast.hub.wait_newer(seq, WAKE_SECONDS)
+            except HubClosed:
+                break
+            if got is None:
+                continue
+            seq, frame = got
+            meta = {
+                "room_id": broadcast.room_id,
+                "seq": seq,
+                "width": broadcast.width,
+                "height": broadcast.height,
+            }
+            socketio.call("video:frame", (meta, frame), to=watch.sid, timeout=FRAME_ACK_TIMEOUT)
+    except AckTimeout:
+        log.info("socket %s stopped acking video frames; dropping it as a viewer", watch.sid)
+    except Exception:
+        log.exception("sending video frames to %s failed", watch.sid)
+    finally:
+        app.extensions["parley.watches"].discard(watch)
+        watch.release(app)

@@ -1,0 +1,1 @@
+"""Live video rooms: the frame hub, its sources and the MJPEG routes."""

@@ -1,0 +1,99 @@
+"""The live broadcasts of this server process, one per room at most."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .hub import FrameHub
+
+
+@dataclass
+class Broadcast:
+    room_id: int
+    broadcaster_id: int
+    broadcaster: dict[str, object]
+    width: int
+    height: int
+    fps: int
+    started_at: datetime
+    hub: FrameHub = field(default_factory=FrameHub)
+    viewers: int = 0
+    # When the broadcaster's right to post was last checked (monotonic seconds).
+    checked_at: float = field(default_factory=time.monotonic)
+    _recent: deque[float] = field(default_factory=deque)
+
+    def frame_wait(self, max_fps: int, now: float) -> float | None:
+        """Seconds until one more frame fits in the last second's budget, or None (and
+        the frame is counted) when it fits now."""
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= max_fps:
+            return 1.0 - (now - self._recent[0])
+        self._recent.append(now)
+        return None
+
+
+class Broadcasts:
+    """Live broadcasts by room. Thread-safe; ending one closes its hub."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_room: dict[int, Broadcast] = {}
+        self._reaper_running = False
+        self.closing = False  # the server is stopping: streams end
+
+    def add(self, broadcast: Broadcast) -> Broadcast:
+        """Registers the broadcast, or answers the one already live in its room."""
+        with self._lock:
+            return self._by_room.setdefault(broadcast.room_id, broadcast)
+
+    def get(self, room_id: int) -> Broadcast | None:
+        return self._by_room.get(room_id)
+
+    def remove(self, room_id: int, only: Broadcast | None = None) -> Broadcast | None:
+        """Ends the room's broadcast (only that one, when `only` is given)."""
+        with self._lock:
+            found = self._by_room.get(room_id)
+            if found is None or (only is not None and found is not only):
+                return None
+            del self._by_room[room_id]
+        found.hub.close()
+        return found
+
+    def change_viewers(self, broadcast: Broadcast, delta: int) -> int:
+        with self._lock:
+            broadcast.viewers = max(0, broadcast.viewers + delta)
+            return broadcast.viewers
+
+    def claim_reaper(self) -> bool:
+        """True for the one caller that should start the idle reaper now."""
+        with self._lock:
+            if self._reaper_running:
+                return False
+            self._reaper_running = True
+            return True
+
+    def release_reaper_if_empty(self) -> bool:
+        """True when the reaper may stop: no broadcast is left (checked under the lock
+        that `add` takes, so a broadcast starting now gets a new reaper)."""
+        with self._lock:
+            if self._by_room:
+                return False
+            self._reaper_running = False
+            return True
+
+    def idle(self, seconds: float) -> list[Broadcast]:
+        now = time.monotonic()
+        with self._lock:
+            return [b for b in self._by_room.values() if now - b.hub.last_frame_at > seconds]
+
+    def live_room_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._by_room)
+
+    def __len__(self) -> int:
+        return len(self._by_room)

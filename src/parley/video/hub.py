@@ -1,0 +1,65 @@
+"""One broadcast's frames: the latest JPEG, its number, and the viewers waiting for it.
+
+A publisher replaces the frame and wakes the waiters; each viewer asks for a frame newer
+than the last it took and gets the latest, so a slow viewer skips frames and never holds
+up a fast one or the broadcaster. The condition variable is threading's, which gevent's
+monkey-patching makes cooperative, so the hub is safe in both server modes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class HubClosed(Exception):
+    """The broadcast ended: there will be no newer frame."""
+
+
+class FrameHub:
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._frame: bytes | None = None
+        self._seq = 0
+        self._closed = False
+        self.last_frame_at = time.monotonic()
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def publish(self, frame: bytes) -> int:
+        """Make this the latest frame; answers its number."""
+        with self._changed:
+            if self._closed:
+                raise HubClosed()
+            self._frame = frame
+            self._seq += 1
+            self.last_frame_at = time.monotonic()
+            self._changed.notify_all()
+            return self._seq
+
+    def latest(self) -> tuple[int, bytes] | None:
+        with self._changed:
+            return None if self._frame is None else (self._seq, self._frame)
+
+    def wait_newer(self, after: int, timeout: float) -> tuple[int, bytes] | None:
+        """The latest frame if its number is above `after`, waiting up to `timeout`
+        seconds for one; None when none came. Raises HubClosed once the broadcast ended."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._seq > after, timeout)
+            if self._closed:
+                raise HubClosed()
+            if self._seq > after and self._frame is not None:
+                return self._seq, self._frame
+            return None
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._frame = None
+            self._changed.notify_all()

@@ -1,0 +1,70 @@
+"""Watching a room's broadcast over plain HTTP: an MJPEG stream and the latest frame.
+
+MJPEG (multipart/x-mixed-replace) plays in an <img> tag and passes any HTTP proxy; each
+viewer's response takes the newest frame whenever it is ready for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app
+
+from ..actions import video
+from ..identity import current_user
+from ..video.hub import HubClosed
+
+bp = Blueprint("video", __name__)
+
+BOUNDARY = "parleyframe"
+# A waiting stream wakes this often to notice a server shutting down.
+WAKE_SECONDS = 1.0
+NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+@bp.get("/rooms/<id:room_id>/live.jpg")
+def latest_frame(room_id: int) -> Response:
+    seq, frame = video.latest_frame(current_user(), room_id)
+    return Response(frame, mimetype="image/jpeg", headers={**NO_STORE, "X-Frame-Seq": str(seq)})
+
+
+@bp.get("/rooms/<id:room_id>/live.mjpg")
+def live_stream(room_id: int) -> Response:
+    actor = current_user()
+    broadcast = video.start_watching(actor, room_id)
+    registry = video.broadcasts()
+
+    def parts() -> Iterator[bytes]:
+        seq = 0
+        while not registry.closing:
+            try:
+                got = broadcast.hub.wait_newer(seq, WAKE_SECONDS)
+            except HubClosed:
+                break
+            if got is None:
+                continue
+            seq, frame = got
+            yield (
+                (
+                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                    f"Content-Length: {len(frame)}\r\nX-Frame-Seq: {seq}\r\n\r\n"
+                ).encode()
+                + frame
+                + b"\r\n"
+            )
+        yield f"--{BOUNDARY}--\r\n".encode()
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def released() -> None:
+        with app.app_context():
+            video.stop_watching(broadcast)
+
+    response = Response(
+        parts(),
+        mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers=NO_STORE,
+    )
+    # Runs when the server closes the response: the stream ended or the viewer left.
+    response.call_on_close(released)
+    return response
