@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from api_client import Api
 from people import Person
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserType, Page
 from servers import IN_CI, LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 HERE = Path(__file__).parent
 
@@ -55,16 +56,26 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 _names = itertools.count(1)
 
 
-@pytest.fixture
-def person(browser: Browser, web_server: LiveServer) -> Iterator[Callable[..., Person]]:
+@pytest.fixture(scope="module")
+def camera_browser(
+    browser_type: BrowserType, browser_type_launch_args: dict[str, Any]
+) -> Iterator[Browser]:
+    """Chromium with a fake camera whose permission prompt answers yes."""
+    args = [*browser_type_launch_args["args"], *FAKE_CAMERA_ARGS]
+    launched = browser_type.launch(**{**browser_type_launch_args, "args": args})
+    yield launched
+    launched.close()
+
+
+def people_on(browser: Browser, server: LiveServer) -> Iterator[Callable[..., Person]]:
     """Makes people: each an account, its REST client and a logged-in browser page."""
     made: list[Person] = []
 
     def make(name: str = "user", *, width: int = 1200, height: int = 800) -> Person:
         username = f"{name}{os.getpid()}x{next(_names)}"
-        api, _ = Api.register(web_server.url, username)
+        api, _ = Api.register(server.url, username)
         context = browser.new_context(
-            base_url=web_server.url, viewport={"width": width, "height": height}
+            base_url=server.url, viewport={"width": width, "height": height}
         )
         login = context.request.post(
             "/api/v1/auth/session", data={"username": username, "password": "e2e-password-1"}
@@ -82,6 +93,18 @@ def person(browser: Browser, web_server: LiveServer) -> Iterator[Callable[..., P
         for someone in made:
             someone.context.close()
             someone.api.close()
+
+
+@pytest.fixture
+def person(browser: Browser, web_server: LiveServer) -> Iterator[Callable[..., Person]]:
+    yield from people_on(browser, web_server)
+
+
+@pytest.fixture
+def person_with_camera(
+    camera_browser: Browser, web_server: LiveServer
+) -> Iterator[Callable[..., Person]]:
+    yield from people_on(camera_browser, web_server)
 
 
 @pytest.fixture

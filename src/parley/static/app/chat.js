@@ -101,6 +101,12 @@ export class Chat extends EventTarget {
       this.emitChange("me");
     });
     socket.on("user:deactivated", () => this.emitChange("signedout"));
+    socket.on("video:start", (data) => this.onLive(data.room_id, { ...data, viewers: 0 }));
+    socket.on("video:stop", (data) => this.onLive(data.room_id, null, data.reason));
+    socket.on("video:viewers", ({ room_id: roomId, count }) => {
+      const live = this.rooms.get(roomId)?.summary.live;
+      if (live) this.onLive(roomId, { ...live, viewers: count });
+    });
   }
 
   disconnect() {
@@ -113,7 +119,9 @@ export class Chat extends EventTarget {
         reject(Object.assign(new Error("Not connected."), { code: "offline" }));
         return;
       }
-      this.socket.timeout(timeout).emit(event, payload, (err, ack) => {
+      // An array sends several arguments (video frames: the payload, then the bytes).
+      const args = Array.isArray(payload) ? payload : [payload];
+      this.socket.timeout(timeout).emit(event, ...args, (err, ack) => {
         if (err) reject(Object.assign(new Error("No answer from the server."), { code: "timeout" }));
         else if (ack?.ok) resolve(ack);
         else {
@@ -344,6 +352,15 @@ export class Chat extends EventTarget {
       this.emitChange("room", { roomId });
     }
     this.emitChange("members", { roomId });
+  }
+
+  onLive(roomId, live, reason) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const wasLive = Boolean(room.summary.live);
+    room.summary.live = live;
+    if (wasLive !== Boolean(live)) this.emitChange("rooms");
+    this.emitChange("live", { roomId, live, reason });
   }
 
   onTyping({ room_id: roomId, user_id: userId, expires_in: expiresIn }) {

@@ -7,10 +7,12 @@ import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
 import { RoomView } from "./room_view.js";
 import { renderSidebar } from "./sidebar.js";
+import { VideoPanel } from "./video.js";
 
 let chat = null;
 let roomView = null;
 let directory = null;
+let videoPanel = null;
 let activeRoomId = null;
 
 async function boot() {
@@ -103,6 +105,7 @@ function startChat(session) {
   chat = new Chat(session.user);
   renderMe();
   roomView = new RoomView(chat, announce);
+  videoPanel = new VideoPanel(chat);
   directory = new Directory(chat, (roomId) => {
     location.hash = `#/room/${roomId}`;
   });
@@ -205,6 +208,7 @@ function route() {
     if (activeRoomId !== roomId) {
       activeRoomId = roomId;
       roomView.open(roomId);
+      videoPanel.show(roomId);
     }
   } else if (location.hash === "#/directory" || roomId !== null) {
     leaveRoom();
@@ -226,6 +230,7 @@ function route() {
 
 function leaveRoom() {
   if (activeRoomId !== null) roomView.close();
+  videoPanel.hide();
   activeRoomId = null;
 }
 

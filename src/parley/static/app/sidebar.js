@@ -41,7 +41,10 @@ function roomItem(chat, room, activeRoomId) {
   } else {
     marker = h("span", { class: "room-hash", "aria-hidden": "true" }, summary.kind === "private" ? "🔒" : "#");
   }
-  const description = [label, unread ? `${unread} unread` : null].filter(Boolean).join(", ");
+  const live = Boolean(summary.live);
+  const description = [label, live ? "live" : null, unread ? `${unread} unread` : null]
+    .filter(Boolean)
+    .join(", ");
   return h(
     "li",
     {},
@@ -57,6 +60,7 @@ function roomItem(chat, room, activeRoomId) {
       },
       marker,
       h("span", { class: "room-name" }, summary.kind === "direct" ? displayName(summary.peer) : label),
+      live ? h("span", { class: "live-tag small", "aria-hidden": "true" }, "LIVE") : null,
       unread ? h("span", { class: "badge", "aria-hidden": "true" }, unread > 99 ? "99+" : String(unread)) : null,
     ),
   );
