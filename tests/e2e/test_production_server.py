@@ -10,13 +10,22 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
+import socketio
 from api_client import Api
 from chat_client import ChatClient
 from servers import BIN, free_port, wait_until_up
 
+from support import jpeg
+
 
 @pytest.fixture
-def gunicorn_server(tmp_path: Path):
+def gunicorn_server(gunicorn_process):
+    return gunicorn_process[0]
+
+
+@pytest.fixture
+def gunicorn_process(tmp_path: Path):
     port = free_port()
     env = {
         **os.environ,
@@ -49,7 +58,7 @@ def gunicorn_server(tmp_path: Path):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -86,3 +95,47 @@ def test_gunicorn_gevent_serves_rest_and_both_socket_transports(gunicorn_server)
             client.close()
         alice.close()
         bob.close()
+
+
+@pytest.mark.slow
+def test_gevent_streams_live_video_and_a_shutdown_ends_the_streams_cleanly(gunicorn_process):
+    """Frames over Socket.IO reach MJPEG viewers under gevent; SIGTERM ends each stream
+    with its final boundary at once instead of after gunicorn's graceful timeout."""
+    url, process = gunicorn_process
+    alice, _ = Api.register(url, "alice")
+    room = alice.call("POST", "/rooms", 201, json={"name": "studio"})
+    token = alice.http.headers["Authorization"][7:]
+    broadcaster = socketio.Client()
+    broadcaster.connect(url, auth={"token": token}, transports=["websocket"])
+    try:
+        assert broadcaster.call(
+            "video:start", {"room_id": room["id"], "width": 64, "height": 48, "fps": 15}
+        )["ok"]
+        frame = jpeg(64, 48)
+        assert broadcaster.call("video:frame", ({"room_id": room["id"]}, frame))["ok"]
+        viewers = [
+            requests.get(
+                f"{url}/rooms/{room['id']}/live.mjpg",
+                headers={"Authorization": f"Bearer {token}"},
+                stream=True,
+                timeout=10,
+            )
+            for _ in range(2)
+        ]
+        for _ in range(5):
+            assert broadcaster.call("video:frame", ({"room_id": room["id"]}, frame))["ok"]
+            time.sleep(0.05)
+        for viewer in viewers:
+            assert viewer.status_code == 200
+            assert viewer.raw.read(200).startswith(b"--parleyframe\r\nContent-Type: image/jpeg")
+        broadcaster.disconnect()
+        started = time.monotonic()
+        process.terminate()
+        for viewer in viewers:
+            rest = viewer.raw.read()  # to the end of the response
+            assert rest.endswith(b"--parleyframe--\r\n")
+            viewer.close()
+        process.wait(timeout=15)
+        assert time.monotonic() - started < 10  # gunicorn's graceful timeout is 30 s
+    finally:
+        broadcaster.disconnect()
