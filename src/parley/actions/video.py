@@ -19,6 +19,7 @@ from ..models.types import utcnow
 from ..presenters import dump, user_public
 from ..video.broadcasts import Broadcast, Broadcasts
 from ..video.frames import check_frame
+from ..video.hub import HubClosed
 from .access import can_moderate, readable_room, require_can_post
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,14 @@ def _tell(event_type: str, room_id: int, **payload: object) -> None:
     get_bus().publish([Event(event_type, {"room_id": room_id, **payload}, room_id=room_id)])
 
 
+def not_live(room_id: int) -> NotFound:
+    return NotFound("The room is not live.", code="not_live", details={"room_id": room_id})
+
+
 def live_broadcast(room_id: int) -> Broadcast:
     found = broadcasts().get(room_id)
     if found is None:
-        raise NotFound("The room is not live.", code="not_live", details={"room_id": room_id})
+        raise not_live(room_id)
     return found
 
 
@@ -116,7 +121,10 @@ def push_frame(actor: User, room_id: int, frame: object) -> int:
             raise
     check_frame(frame, config["PARLEY_VIDEO_MAX_FRAME_BYTES"])
     assert isinstance(frame, bytes | bytearray)
-    return broadcast.hub.publish(bytes(frame))
+    try:
+        return broadcast.hub.publish(bytes(frame))
+    except HubClosed:
+        raise not_live(room_id) from None
 
 
 def readable_broadcast(actor: User, room_id: int) -> Broadcast:
