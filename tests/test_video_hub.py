@@ -134,3 +134,16 @@ def test_a_frame_over_the_byte_limit_is_refused():
     with pytest.raises(ApiError) as refused:
         check_frame(jpeg(), 100)
     assert refused.value.code == "frame_too_large" and refused.value.status == 413
+
+
+def test_following_yields_each_newest_frame_until_stopped_or_closed():
+    hub = FrameHub()
+    hub.publish(b"a")
+    followed = hub.follow(lambda: False, wake=0.01)
+    assert next(followed) == (1, b"a")
+    hub.publish(b"b")
+    hub.publish(b"c")
+    assert next(followed) == (3, b"c")
+    hub.close()
+    assert list(followed) == []
+    assert list(FrameHub().follow(lambda: True)) == []

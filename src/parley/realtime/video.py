@@ -22,7 +22,6 @@ from ..presenters import dump, live_out
 from ..schemas.realtime import RoomRef
 from ..schemas.video import VideoStartEvent
 from ..video.broadcasts import Broadcast
-from ..video.hub import HubClosed
 from .handlers import Ack, disconnect_hooks, event
 
 log = logging.getLogger(__name__)
@@ -148,16 +147,12 @@ disconnect_hooks.append(stop_watches_of)
 def _send_frames(app: Flask, watch: Watch) -> None:
     broadcast = watch.broadcast
     registry = app.extensions["parley.video"]
-    seq = 0
+
+    def stopped() -> bool:
+        return watch.stopped.is_set() or bool(registry.closing)
+
     try:
-        while not watch.stopped.is_set() and not registry.closing:
-            try:
-                got = broadcast.hub.wait_newer(seq, WAKE_SECONDS)
-            except HubClosed:
-                break
-            if got is None:
-                continue
-            seq, frame = got
+        for seq, frame in broadcast.hub.follow(stopped, WAKE_SECONDS):
             meta = {
                 "room_id": broadcast.room_id,
                 "seq": seq,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 
 class HubClosed(Exception):
@@ -57,6 +58,19 @@ class FrameHub:
             if self._seq > after and self._frame is not None:
                 return self._seq, self._frame
             return None
+
+    def follow(self, stopped: Callable[[], bool], wake: float = 1.0) -> Iterator[tuple[int, bytes]]:
+        """Each newest frame as the viewer is ready for it, until the broadcast ends or
+        `stopped()` says so (checked at least every `wake` seconds)."""
+        seq = 0
+        while not stopped():
+            try:
+                got = self.wait_newer(seq, wake)
+            except HubClosed:
+                return
+            if got is not None:
+                seq = got[0]
+                yield got
 
     def close(self) -> None:
         with self._changed:

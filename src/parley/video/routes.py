@@ -12,7 +12,6 @@ from flask import Blueprint, Response, current_app
 
 from ..actions import video
 from ..identity import current_user
-from ..video.hub import HubClosed
 
 bp = Blueprint("video", __name__)
 
@@ -35,15 +34,7 @@ def live_stream(room_id: int) -> Response:
     registry = video.broadcasts()
 
     def parts() -> Iterator[bytes]:
-        seq = 0
-        while not registry.closing:
-            try:
-                got = broadcast.hub.wait_newer(seq, WAKE_SECONDS)
-            except HubClosed:
-                break
-            if got is None:
-                continue
-            seq, frame = got
+        for seq, frame in broadcast.hub.follow(lambda: registry.closing, WAKE_SECONDS):
             yield (
                 (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
