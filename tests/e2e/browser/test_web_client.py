@@ -91,10 +91,7 @@ def test_create_a_room_from_the_directory_with_the_keyboard(
 def test_two_people_chat_both_ways_live(
     person: MakePerson, room_of: MakeRoom, screenshot: Callable[..., None]
 ) -> None:
-    ann, bob = person("ann"), person("bob")
-    room = room_of(ann, bob, name="lobby")
-    ann.open_room(room)
-    bob.open_room(room)
+    ann, bob, _ = two_in_a_room(person, room_of, "lobby")
 
     ann.composer.press_sequentially("Hi Bob")
     expect(bob.page.locator("#typing-indicator")).to_have_text(re.compile(r"is typing"))
@@ -148,10 +145,7 @@ def test_scrolling_up_pages_back_through_300_messages_in_order(
 def test_offline_reader_gets_every_missed_message_in_order_without_reload(
     person: MakePerson, room_of: MakeRoom
 ) -> None:
-    ann, bob = person("ann"), person("bob")
-    room = room_of(ann, bob, name="flaky")
-    ann.open_room(room)
-    bob.open_room(room)
+    ann, bob, room = two_in_a_room(person, room_of, "flaky")
     ann.send("before the cut")
     expect(bob.message("before the cut")).to_be_visible()
     bob.page.evaluate("window.sameDocument = true")
@@ -174,10 +168,7 @@ def test_offline_reader_gets_every_missed_message_in_order_without_reload(
 def test_edit_and_delete_appear_live_for_the_other_person(
     person: MakePerson, room_of: MakeRoom
 ) -> None:
-    ann, bob = person("ann"), person("bob")
-    room = room_of(ann, bob, name="edits")
-    ann.open_room(room)
-    bob.open_room(room)
+    ann, bob, _ = two_in_a_room(person, room_of, "edits")
     ann.send("teh first draft")
     expect(bob.message("teh first draft")).to_be_visible()
     expect(bob.message("teh first draft").get_by_role("button", name="Edit message")).to_have_count(
@@ -270,6 +261,17 @@ def test_unread_badge_counts_up_and_clears_when_the_room_is_read(
     bob.page.reload()
     expect(bob.room_link(there)).to_be_visible()
     expect(badge).to_have_count(0)
+
+
+def two_in_a_room(
+    person: MakePerson, room_of: MakeRoom, name: str
+) -> tuple[Person, Person, dict[str, Any]]:
+    """Ann and Bob, both members of a new room, each looking at it in a browser."""
+    ann, bob = person("ann"), person("bob")
+    room = room_of(ann, bob, name=name)
+    ann.open_room(room)
+    bob.open_room(room)
+    return ann, bob, room
 
 
 def unread_on_server(someone: Person, room: dict[str, Any]) -> int:
@@ -370,15 +372,14 @@ def test_a_send_whose_answer_was_lost_is_retried_without_a_duplicate(
     shows it as not sent, and the retry, with the same client_id, stores nothing new."""
     ann = person("ann")
     room = room_of(ann, name="lost-ack")
-    lose = {"answers": True, "upgraded": False}
+    lose = {"answers": True, "relayed": False}
     sends: set[str] = set()
 
     def relay(ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
 
         def from_page(message: str | bytes) -> None:
-            if message == "5":  # Engine.IO's upgrade: from now on all goes through here
-                lose["upgraded"] = True
+            lose["relayed"] = True
             if isinstance(message, str) and '["message:send"' in message:
                 sends.add(message[2 : message.index("[")])
             server.send(message)
@@ -390,12 +391,14 @@ def test_a_send_whose_answer_was_lost_is_retried_without_a_duplicate(
                     return
             ws.send(message)
 
-        ws.on_message(from_page)
+        # The server's side first: its answer to the page's first message must not
+        # arrive before there is a handler to pass it on.
         server.on_message(from_server)
+        ws.on_message(from_page)
 
     ann.page.route_web_socket(re.compile(r".*/socket\.io/.*"), relay)
     ann.open_room(room)
-    wait_for(lambda: lose.get("upgraded", False))
+    assert lose["relayed"]  # the page talks over the WebSocket from the start
     ann.send("answer goes missing")
     pending = ann.page.locator("#message-list li.pending")
     expect(pending).to_contain_text("Not sent.", timeout=RECONNECT_TIMEOUT_MS)

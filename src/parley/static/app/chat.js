@@ -74,7 +74,14 @@ export class Chat extends EventTarget {
   }
 
   connect() {
-    const socket = io({ withCredentials: true, reconnectionDelayMax: 4000 });
+    // WebSocket first (no long-polling handshake and upgrade), long-polling only where
+    // WebSocket cannot get through.
+    const socket = io({
+      withCredentials: true,
+      reconnectionDelayMax: 4000,
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+    });
     this.socket = socket;
     socket.on("connect", () => this.onConnect());
     socket.on("disconnect", (reason) => this.onDisconnect(reason));
