@@ -8,10 +8,10 @@ from typing import Any
 from api_client import Api
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, expect
 
-# Chromium logs every HTTP error answer and every request cut by going offline as a
-# failed resource; the page handles those (tests provoke them). Anything else on the
-# console, a Content-Security-Policy refusal above all, is a fault.
-EXPECTED_CONSOLE = ("Failed to load resource",)
+# Chromium logs every HTTP error answer and every request or WebSocket cut by going
+# offline; the page handles those (tests provoke them). Anything else on the console, a
+# Content-Security-Policy refusal above all, is a fault.
+EXPECTED_CONSOLE = ("Failed to load resource", "net::ERR_INTERNET_DISCONNECTED")
 
 
 @dataclass
