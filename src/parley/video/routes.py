@@ -6,9 +6,11 @@ viewer's response takes the newest frame whenever it is ready for one.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 
 from ..actions import video
 from ..identity import current_user
@@ -19,6 +21,22 @@ BOUNDARY = "parleyframe"
 # A waiting stream wakes this often to notice a server shutting down.
 WAKE_SECONDS = 1.0
 NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+# A viewer's socket holds about one frame in the kernel: past that, writing waits, and the
+# next part is the newest frame. Left to autotuning the buffer grows to megabytes, and a
+# slow viewer would be fed seconds of old frames in order instead of skipping them.
+VIEWER_SEND_BUFFER = 64 * 1024
+# Where the servers Parley runs on put the client's socket in the WSGI environ.
+SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket", "gunicorn.sock")
+
+
+def small_send_buffer(environ: dict[str, object]) -> None:
+    for key in SOCKET_KEYS:
+        sock = environ.get(key)
+        setsockopt = getattr(sock, "setsockopt", None)
+        if setsockopt is not None:
+            with contextlib.suppress(OSError):
+                setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, VIEWER_SEND_BUFFER)
+            return
 
 
 @bp.get("/rooms/<id:room_id>/live.jpg")
@@ -33,7 +51,10 @@ def live_stream(room_id: int) -> Response:
     broadcast = video.start_watching(actor, room_id)
     registry = video.broadcasts()
 
+    small_send_buffer(request.environ)
+
     def parts() -> Iterator[bytes]:
+        yield b""  # sends the headers now, before the first frame exists
         for seq, frame in broadcast.hub.follow(lambda: registry.closing, WAKE_SECONDS):
             yield (
                 (
