@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from . import create_app
 from .config import ConfigError
+
+if TYPE_CHECKING:
+    from .models import User
 
 
 def _load_app() -> Flask:
@@ -131,6 +139,163 @@ def seed_demo_command(password: str) -> None:
             click.echo(line)
     except ApiError as exc:
         raise click.ClickException(f"seed-demo stopped: {exc.message}") from None
+
+
+class SourceProblem(click.ClickException):
+    """A --source that cannot be opened or read; exits 2, like a bad argument."""
+
+    exit_code = 2
+
+
+@cli.command("stream", with_appcontext=False)
+@click.option("--room", "room_name", required=True, help="The room to go live in, by name.")
+@click.option(
+    "--source",
+    "source_spec",
+    required=True,
+    metavar="test|DIR|FILE.mjpg|camera:N",
+    help="A test pattern, a folder of JPEGs, an MJPEG file, or an OpenCV camera.",
+)
+@click.option(
+    "--fps", type=click.IntRange(1, 30), default=15, show_default=True, help="Frames a second."
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Stop after this many seconds (default: at Ctrl+C).",
+)
+@click.option(
+    "--server", default=None, help="The server's URL (default: PARLEY_HOST and PARLEY_PORT)."
+)
+@click.option(
+    "--token",
+    envvar="PARLEY_TOKEN",
+    default=None,
+    help="An API token (or PARLEY_TOKEN); without one, a temporary token is made in "
+    "this install's database.",
+)
+@click.option(
+    "--user",
+    "username",
+    default=None,
+    help="Who streams when there is no token (default: the first active administrator).",
+)
+def stream_command(
+    room_name: str,
+    source_spec: str,
+    fps: int,
+    duration: float | None,
+    server: str | None,
+    token: str | None,
+    username: str | None,
+) -> None:
+    """Broadcast live video into a room until --duration ends or Ctrl+C."""
+    from .video.sources import FolderSource, SourceError, open_source
+    from .video.streamer import StreamError, stream
+
+    if token and username:
+        raise click.UsageError("--user chooses who a temporary token is for; not with --token.")
+    try:
+        source = open_source(source_spec, fps)
+    except SourceError as exc:
+        raise SourceProblem(str(exc)) from None
+    if isinstance(source, FolderSource):
+        for skipped in source.skipped:
+            click.echo(f"Skipping {skipped}", err=True)
+    try:
+        app = None
+        if server is None or token is None:
+            app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        if server is None:
+            assert app is not None
+            server = _local_server_url(app.config["PARLEY_HOST"], app.config["PARLEY_PORT"])
+        with _stopped_by_sigterm(), _api_token(app, token, username) as raw_token:
+            stream(server, raw_token, room_name, source, fps, duration=duration, log=click.echo)
+    except SourceError as exc:
+        raise SourceProblem(str(exc)) from None
+    except StreamError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        source.close()
+
+
+def _local_server_url(host: str, port: int) -> str:
+    # A server listening on every address is reached on loopback.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM ends the stream like Ctrl+C: the broadcast stops, a temporary token goes."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _api_token(app: Flask | None, token: str | None, username: str | None) -> Iterator[str]:
+    """The given token, or one made for the stream in the database and revoked after it."""
+    if token:
+        yield token
+        return
+    assert app is not None
+    from .actions.tokens import create_token, revoke_token
+    from .errors import ApiError
+
+    with app.app_context():
+        user = _streaming_user(username)
+        try:
+            made, raw = create_token(user, "parley stream (temporary)")
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+        user_id, token_id = user.id, made.id
+        click.echo(f"Streaming as {user.username} with a temporary token.")
+    try:
+        yield raw
+    finally:
+        from .extensions import db
+        from .models import User
+
+        with app.app_context(), suppress(ApiError):  # already revoked by hand
+            owner = db.session.get(User, user_id)
+            if owner is not None and owner.active:
+                revoke_token(owner, token_id)
+
+
+def _streaming_user(username: str | None) -> User:
+    import sqlalchemy as sa
+
+    from .actions.accounts import find_user
+    from .extensions import db
+    from .models import Permission, Role, User
+
+    if username is not None:
+        user = find_user(username)
+        if user is None or not user.active:
+            raise click.ClickException(f"No active user named {username!r}.")
+        return user
+    admin = int(Permission.ADMIN)
+    first_admin: User | None = db.session.scalar(
+        sa.select(User)
+        .join(Role)
+        .where(User.active.is_(True), Role.permissions.op("&")(admin) == admin)
+        .order_by(User.id)
+        .limit(1)
+    )
+    if first_admin is None:
+        raise click.ClickException(
+            "No active administrator to stream as: pass --token or --user, "
+            "or make one with `parley create-admin`."
+        )
+    return first_admin
 
 
 def main() -> None:

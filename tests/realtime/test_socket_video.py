@@ -129,3 +129,14 @@ def test_watching_needs_a_live_room_you_may_read(connect, alice, bob, make_user,
     error(emit(hers, "video:watch", {"room_id": room["id"]}), "not_live")
     ok(emit(mine, "video:start", {"room_id": secret["id"], **LIVE}))
     error(emit(hers, "video:watch", {"room_id": secret["id"]}), "not_found")
+
+
+def test_a_broadcast_ends_when_the_socket_that_went_live_disconnects(connect, alice, bob, room):
+    mine, theirs = connect(alice), connect(bob)
+    ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
+    theirs.get_received()
+    mine.disconnect()
+    assert payloads(theirs.get_received(), "video:stop") == [
+        {"room_id": room["id"], "reason": "disconnected"}
+    ]
+    assert bob.get(f"{API}/rooms/{room['id']}").get_json()["live"] is None

@@ -48,12 +48,17 @@ def live_broadcast(room_id: int) -> Broadcast:
     return found
 
 
-def start_broadcast(actor: User, room_id: int, width: int, height: int, fps: int) -> Broadcast:
-    """Goes live in a room where the actor may post; one broadcast per room."""
+def start_broadcast(
+    actor: User, room_id: int, width: int, height: int, fps: int, origin_sid: str | None = None
+) -> Broadcast:
+    """Goes live in a room where the actor may post; one broadcast per room. A broadcast
+    started from a socket ends when that socket disconnects."""
     room, membership = readable_room(actor, room_id)
     require_can_post(actor, room, membership)
     publisher = dump(user_public(actor))
-    candidate = Broadcast(room.id, actor.id, publisher, width, height, fps, utcnow())
+    candidate = Broadcast(
+        room.id, actor.id, publisher, width, height, fps, utcnow(), origin_sid=origin_sid
+    )
     broadcast = broadcasts().add(candidate)
     if broadcast is not candidate:
         raise ApiError(
@@ -182,6 +187,11 @@ def _reap_idle_broadcasts(app: Flask, registry: Broadcasts) -> None:
             log.exception("the video idle reaper failed")
         if registry.release_reaper_if_empty():
             return
+
+
+def end_broadcasts_of_socket(sid: str) -> None:
+    for broadcast in broadcasts().started_by(sid):
+        end_broadcast(broadcast.room_id, "disconnected", only=broadcast)
 
 
 def end_all_broadcasts(reason: str = "shutdown") -> None:

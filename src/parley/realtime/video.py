@@ -95,7 +95,9 @@ def current_sid() -> str:
 
 @event("video:start", VideoStartEvent)
 def video_start(actor: User, data: VideoStartEvent) -> Ack:
-    broadcast = video.start_broadcast(actor, data.room_id, data.width, data.height, data.fps)
+    broadcast = video.start_broadcast(
+        actor, data.room_id, data.width, data.height, data.fps, origin_sid=current_sid()
+    )
     return {"live": dump(live_out(broadcast))}
 
 
@@ -141,7 +143,7 @@ def stop_watches_of(sid: str) -> None:
         watch.release(app)
 
 
-disconnect_hooks.append(stop_watches_of)
+disconnect_hooks.extend([stop_watches_of, video.end_broadcasts_of_socket])
 
 
 def _send_frames(app: Flask, watch: Watch) -> None:

@@ -20,6 +20,8 @@ class Broadcast:
     height: int
     fps: int
     started_at: datetime
+    # The socket that went live, when one did: the broadcast ends when it disconnects.
+    origin_sid: str | None = None
     hub: FrameHub = field(default_factory=FrameHub)
     viewers: int = 0
     # When the broadcaster's right to post was last checked (monotonic seconds).
@@ -90,6 +92,10 @@ class Broadcasts:
         now = time.monotonic()
         with self._lock:
             return [b for b in self._by_room.values() if now - b.hub.last_frame_at > seconds]
+
+    def started_by(self, sid: str) -> list[Broadcast]:
+        with self._lock:
+            return [b for b in self._by_room.values() if b.origin_sid == sid]
 
     def live_room_ids(self) -> list[int]:
         with self._lock:

@@ -15,10 +15,11 @@ from typing import Any, Protocol
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from .frames import MAX_HEIGHT, MAX_WIDTH
+
 JPEG_QUALITY = 80
-# What the server accepts in a frame (see the video:frame contract).
+# The largest frame a server takes by default (PARLEY_VIDEO_MAX_FRAME_BYTES).
 MAX_FRAME_BYTES = 512 * 1024
-MAX_WIDTH, MAX_HEIGHT = 1920, 1080
 
 SOURCE_FORMS = (
     "test (a generated test pattern), a folder of .jpg/.jpeg files, "
@@ -203,7 +204,7 @@ class FolderSource:
         sizes: list[tuple[int, int]] = []
         for path in candidates:
             try:
-                sizes.append(check_frame(path.read_bytes()))
+                sizes.append(check_frame(whole_jpeg(path.read_bytes())))
             except (SourceError, OSError) as exc:
                 self.skipped.append(f"{path.name}: {exc}")
                 continue
@@ -219,9 +220,9 @@ class FolderSource:
             sent = 0
             for path in self.paths:
                 try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue  # gone or unreadable since it was checked: play the rest
+                    data = whole_jpeg(path.read_bytes())
+                except (OSError, SourceError):
+                    continue  # gone or changed since it was checked: play the rest
                 sent += 1
                 yield data
             if not sent:
@@ -282,6 +283,16 @@ def jpeg_end(data: bytes | mmap.mmap, start: int) -> int | None:
                 continue
             break
     return None
+
+
+def whole_jpeg(data: bytes) -> bytes:
+    """The JPEG in `data` up to its EOI: the server takes nothing after it (some cameras
+    pad their files)."""
+    end = jpeg_end(data, 0) if data.startswith(SOI + b"\xff") else None
+    if end is None:
+        jpeg_size(data)  # says what the data is instead, when Pillow can tell
+        raise SourceError("a cut-off or malformed JPEG")
+    return data[:end]
 
 
 def split_jpegs(data: bytes | mmap.mmap) -> list[tuple[int, int]]:

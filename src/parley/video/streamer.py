@@ -27,6 +27,7 @@ STATUS_EVERY = 5.0
 CONNECT_TIMEOUT = 10.0
 ACK_TIMEOUT = 10.0
 LOST_CHECK_EVERY = 0.2
+CLOSE_WAIT = 0.5
 # The server counts a broadcaster's frames per second as they arrive; pacing a hair
 # slower than asked keeps network jitter from tripping that cap at the top rate.
 PACE_MARGIN = 1.01
@@ -38,6 +39,8 @@ SLOW_DOWN_NOTICE = 0.5
 # Why a broadcast may end that going live again cures: the server restarting, or a
 # stall of ours long enough for the server to call the broadcast idle.
 RESTARTABLE_ENDS = {"shutdown", "idle"}
+TOKEN_REFUSED = {"unauthorized", "invalid_token"}
+TOKEN_NOT_VALID = "the token is not valid (revoked, or its account deactivated)"
 # Frames the server refuses in a row (invalid_frame, frame_too_large) before giving up.
 MAX_REFUSED_IN_A_ROW = 30
 
@@ -80,8 +83,14 @@ class RestClient:
         url = f"{self.base}/api/v1{path}"
         try:
             response = self.http.request(method, url, timeout=CONNECT_TIMEOUT)
+        except requests.ConnectionError:
+            raise StreamError(
+                f"Cannot reach the Parley server at {self.base}: is it running there?"
+            ) from None
+        except requests.Timeout:
+            raise StreamError(f"The server at {self.base} did not answer in time.") from None
         except requests.RequestException as exc:
-            raise StreamError(f"Cannot reach the Parley server at {self.base}: {exc}") from None
+            raise StreamError(f"Cannot talk to the server at {self.base}: {exc}") from None
         if response.status_code == 401:
             raise StreamError(
                 f"The server at {self.base} refused the token (401): {error_message(response)}"
@@ -161,10 +170,10 @@ class Channel:
 
     def __init__(self, server_url: str, token: str, room_id: int) -> None:
         self.room_id = room_id
-        self.ended_by_server: str | None = None
-        self._ended = threading.Event()
         self.viewers = 0
+        self.ended_by_server: str | None = None
         self.refusal: str | None = None
+        self._ended = threading.Event()
         self._lost = threading.Event()
         # The stream stops itself on Ctrl+C; the library's own handler would disconnect
         # first, before video:stop could be sent.
@@ -194,21 +203,30 @@ class Channel:
         if isinstance(data, dict):
             inner = data.get("data")
             error = inner if isinstance(inner, dict) else data
-            self.refusal = str(error.get("message") or data)
+            if error.get("code") in TOKEN_REFUSED:
+                self.refusal = TOKEN_NOT_VALID
+            else:
+                self.refusal = str(error.get("message") or data)
 
     def _on_video_stop(self, data: Any = None) -> None:
         if isinstance(data, dict) and data.get("room_id") == self.room_id:
             self.ended_by_server = str(data.get("reason") or "stopped")
             self._ended.set()
 
+    def _on_viewers(self, data: Any = None) -> None:
+        if isinstance(data, dict) and data.get("room_id") == self.room_id:
+            self.viewers = int(data.get("count") or 0)
+
+    def forget_end(self, wait: float) -> None:
+        """Let the video:stop of a broadcast we ended ourselves arrive, then forget it."""
+        self._ended.wait(wait)
+        self._ended.clear()
+        self.ended_by_server = None
+
     def wait_for_end(self, timeout: float) -> str | None:
         """Why the server ended the broadcast, once its video:stop arrives (or None)."""
         self._ended.wait(timeout)
         return self.ended_by_server
-
-    def _on_viewers(self, data: Any = None) -> None:
-        if isinstance(data, dict) and data.get("room_id") == self.room_id:
-            self.viewers = int(data.get("count") or 0)
 
     @property
     def lost(self) -> bool:
@@ -241,7 +259,14 @@ class Channel:
         return Ack(answers[0])
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing a socket that may be gone already
+        """Disconnect, waiting a moment at most: the broadcast is over by now, and
+        websocket-client would sit out 3 s for a close frame the server never answers."""
+        closer = threading.Thread(target=self._disconnect, daemon=True)
+        closer.start()
+        closer.join(CLOSE_WAIT)
+
+    def _disconnect(self) -> None:
+        with contextlib.suppress(Exception):  # the socket may be gone already
             self.sio.disconnect()
 
 
@@ -259,10 +284,17 @@ class Broadcast:
     """One room's broadcast from this process: going live, again after a drop, stopping."""
 
     def __init__(
-        self, server_url: str, token: str, room: dict[str, Any], source: FrameSource, fps: int
+        self,
+        server_url: str,
+        token: str,
+        user_id: int,
+        room: dict[str, Any],
+        source: FrameSource,
+        fps: int,
     ) -> None:
         self.server_url = server_url
         self.token = token
+        self.user_id = user_id
         self.room_id = int(room["id"])
         self.room_name = str(room["name"])
         self.start_payload = {
@@ -273,11 +305,20 @@ class Broadcast:
         }
         self.channel: Channel | None = None
 
-    def go_live(self) -> None:
-        """Connect and start the broadcast; StreamError when the server says no."""
+    def go_live(self, resuming: bool = False) -> None:
+        """Connect and start the broadcast; StreamError when the server says no.
+
+        When `resuming`, a broadcast of our own still live in the room is the one our
+        dropped connection left (the server keeps it until it goes idle): it is stopped
+        and started afresh rather than waited out.
+        """
         channel = Channel(self.server_url, self.token, self.room_id)
         try:
             ack = channel.call("video:start", self.start_payload)
+            if resuming and ack.code == "already_live" and self.is_mine(ack.details):
+                channel.call("video:stop", {"room_id": self.room_id})
+                channel.forget_end(wait=1.0)
+                ack = channel.call("video:start", self.start_payload)
         except BaseException:
             channel.close()
             raise
@@ -288,8 +329,14 @@ class Broadcast:
                     f"{self.room_name} is already live: {broadcaster_name(ack.details)} is "
                     "broadcasting there. Only one broadcast runs in a room at a time."
                 )
-            raise StreamError(f"The server would not start the broadcast: {ack.message}")
+            raise StreamError(
+                f"The server would not start the broadcast: {ack.message} ({ack.code})"
+            )
         self.channel = channel
+
+    def is_mine(self, details: dict[str, Any]) -> bool:
+        who = details.get("broadcaster")
+        return isinstance(who, dict) and who.get("id") == self.user_id
 
     def start(self) -> None:
         """`go_live` for the first time: a server out of reach is a StreamError too."""
@@ -310,11 +357,10 @@ class Broadcast:
             log(f"{last}; going live again in {delay:g} s ({attempt}/{len(RECONNECT_DELAYS)})")
             time.sleep(delay)
             try:
-                self.go_live()
+                self.go_live(resuming=True)
                 log("Live again.")
                 return
             except (ConnectionLost, AlreadyLive) as exc:
-                # Our old broadcast may linger until the server notices the dead socket.
                 last = str(exc)
         raise StreamError(f"Could not go live again at {self.server_url}: {last}")
 
@@ -323,7 +369,7 @@ class Broadcast:
         if channel is None:
             return
         try:
-            if not channel.lost and channel.ended_by_server is None:
+            if not channel.lost:
                 ack = channel.call("video:stop", {"room_id": self.room_id}, timeout=5)
                 if not ack.ok and ack.code != "not_live":
                     log(f"video:stop: {ack.message}")
@@ -343,6 +389,7 @@ def paced(frames: Iterator[bytes], fps: int, until: float | None) -> Iterator[by
     next_tick = time.monotonic()
     for frame in frames:
         if until is not None and next_tick >= until:
+            time.sleep(max(0.0, until - time.monotonic()))  # the last frame's tick, too
             return
         delay = next_tick - time.monotonic()
         if delay > 0:
@@ -398,6 +445,8 @@ def send_frames(
             if reason not in RESTARTABLE_ENDS:
                 raise StreamError(ended_message(reason))
             broadcast.reconnect(f"The server ended the broadcast ({reason})", log, until)
+        elif ack.code in TOKEN_REFUSED:
+            raise StreamError(f"The server refused a frame: {TOKEN_NOT_VALID}")
         elif ack.code in ("invalid_frame", "frame_too_large"):
             result.frames_refused += 1
             refused_in_a_row += 1
@@ -436,10 +485,11 @@ def stream(
     """
     rest = RestClient(server_url, token)
     try:
+        me = rest.call("GET", "/users/me")
         room = find_room(rest, room_name, log)
     finally:
         rest.close()
-    broadcast = Broadcast(server_url, token, room, source, fps)
+    broadcast = Broadcast(server_url, token, int(me["id"]), room, source, fps)
     result = StreamResult()
     started = time.monotonic()
     try:
@@ -454,8 +504,8 @@ def stream(
     except KeyboardInterrupt:
         log("Stopping.")
     finally:
+        result.seconds = time.monotonic() - started
         broadcast.stop(log)
-    result.seconds = time.monotonic() - started
     log(
         f"Stopped: {result.frames_sent} frames in {result.seconds:.1f} s "
         f"({result.fps:.1f} fps on average)."
