@@ -19,6 +19,7 @@ from .extensions import db, migrate
 from .headers import init_security_headers
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
+from .tcp import NoDelay
 from .video.broadcasts import Broadcasts
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -53,6 +54,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     _register_blueprints(app)
     init_rate_limits(app)
     init_realtime(app)
+    # Outermost, so Socket.IO's own requests (handled by its middleware) get it too.
+    app.wsgi_app = NoDelay(app.wsgi_app)  # type: ignore[method-assign]
 
     from .identity import forget_request_identity
 

@@ -6,7 +6,6 @@ viewer's response takes the newest frame whenever it is ready for one.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..actions import video
 from ..identity import current_user
+from ..tcp import set_socket_option
 
 bp = Blueprint("video", __name__)
 
@@ -25,18 +25,10 @@ NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 # next part is the newest frame. Left to autotuning the buffer grows to megabytes, and a
 # slow viewer would be fed seconds of old frames in order instead of skipping them.
 VIEWER_SEND_BUFFER = 64 * 1024
-# Where the servers Parley runs on put the client's socket in the WSGI environ.
-SOCKET_KEYS = ("werkzeug.socket", "gunicorn.socket", "gunicorn.sock")
 
 
 def small_send_buffer(environ: dict[str, object]) -> None:
-    for key in SOCKET_KEYS:
-        sock = environ.get(key)
-        setsockopt = getattr(sock, "setsockopt", None)
-        if setsockopt is not None:
-            with contextlib.suppress(OSError):
-                setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, VIEWER_SEND_BUFFER)
-            return
+    set_socket_option(environ, socket.SOL_SOCKET, socket.SO_SNDBUF, VIEWER_SEND_BUFFER)
 
 
 @bp.get("/rooms/<id:room_id>/live.jpg")

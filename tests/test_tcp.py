@@ -1,0 +1,39 @@
+"""Socket options set on the client's connection through the WSGI environ."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from parley.tcp import SOCKET_KEYS, NoDelay
+
+
+@pytest.fixture
+def connection():
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    yield accepted
+    for sock in (accepted, client, listener):
+        sock.close()
+
+
+@pytest.mark.parametrize("key", SOCKET_KEYS)
+def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(connection, key):
+    assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+    seen = []
+    app = NoDelay(lambda environ, start_response: seen.append(environ) or [b"ok"])
+    assert app({key: connection}, lambda *a: None) == [b"ok"]
+    assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    assert len(seen) == 1
+
+
+def test_an_environ_without_a_socket_is_served_as_is():
+    app = NoDelay(lambda environ, start_response: [b"ok"])
+    assert app({}, lambda *a: None) == [b"ok"]
+
+
+def test_it_wraps_the_whole_app_socketio_included(app):
+    assert isinstance(app.wsgi_app, NoDelay)
+    assert type(app.wsgi_app.app).__name__ == "_SocketIOMiddleware"
