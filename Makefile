@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install web run db-upgrade test test-fast lint typecheck system-deps browser check-services clean
+.PHONY: help install web run db-upgrade test test-fast lint typecheck system-deps browser check-services bench bench-smoke clean
 
 help:
 	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
 	@echo "make test   set up and run every test (SQLite and PostgreSQL)"
 	@echo "make lint   ruff;  make typecheck   mypy"
+	@echo "make bench  the benchmark suite (minutes); make bench-smoke  every scenario, tiny"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +47,8 @@ run: db-upgrade $(WEB_READY)
 	$(BIN)/parley run
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
@@ -82,6 +83,17 @@ check-services:
 
 test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory bench-smoke
+
+# The benchmark suite (bench/, docs/performance.md): the full set takes many minutes and
+# writes bench/results/<time>/; the smoke run does every scenario tiny, so it never rots.
+BENCH_SMOKE_OUT ?= $(shell mktemp -d /tmp/parley-bench-smoke.XXXXXX)
+
+bench: $(INSTALLED) check-services
+	$(BIN)/python -m bench
+
+bench-smoke: $(INSTALLED) check-services
+	$(BIN)/python -m bench --smoke --out $(BENCH_SMOKE_OUT)
 
 test-fast: $(INSTALLED) $(WEB_READY)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)

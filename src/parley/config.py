@@ -25,7 +25,13 @@ class Secret(str):
 class Config:
     SECRET_KEY: str = DEV_SECRET
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Threading mode serves each request and socket event on its own thread: a burst
+    # (hundreds of sockets reconnecting at once) needs more than SQLAlchemy's 5 + 10.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 40,
+    }
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_SORT_KEYS = False

@@ -1,0 +1,192 @@
+"""Runs the benchmark suite and writes bench/results/<timestamp>/.
+
+python -m bench            # the full set (make bench): minutes
+python -m bench --smoke    # every scenario tiny (make bench-smoke): seconds
+python -m bench --only fanout,connections
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import resource
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .plan import FULL, SMOKE, Plan
+from .servers import MODES, Server, baseline, parley
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SCENARIO_MODULES = {
+    "fanout": "fanout",
+    "one_room": "fanout",
+    "connections": "connections",
+    "persisted": "persisted",
+    "rest": "rest",
+    "reconnect": "reconnect",
+    "video": "video",
+}
+SCENARIOS = tuple(SCENARIO_MODULES)
+
+
+def raise_open_files_limit() -> None:
+    """Thousands of sockets need thousands of descriptors, here and in the servers."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def servers_for(chosen: list[str]) -> list[tuple[str, str, str | None]]:
+    """(kind, mode, database) of every server the chosen scenarios need; each starts once
+    and serves all of its scenarios in turn."""
+    wanted = [("parley", mode, None) for mode in MODES]
+    wanted += [("baseline", mode, None) for mode in MODES]
+    if "persisted" in chosen:
+        wanted += [("parley", mode, "postgresql") for mode in MODES]
+    return wanted
+
+
+def applies(scenario: str, kind: str, mode: str, database: str | None) -> bool:
+    if database == "postgresql":
+        return scenario == "persisted"
+    if kind == "baseline":
+        return scenario in ("fanout", "one_room", "connections") or (
+            scenario == "persisted" and mode == "gevent"
+        )
+    return True
+
+
+@contextlib.contextmanager
+def server_for(kind: str, mode: str, database_url: str | None = None) -> Iterator[Server]:
+    if kind == "baseline":
+        with baseline(mode) as server:
+            yield server
+    else:
+        with parley(mode, database_url) as server:
+            yield server
+
+
+def runner(scenario: str, plan: Plan) -> Callable[[Server], Any]:
+    """The scenario's coroutine for one server, at the plan's size."""
+    module = importlib.import_module(f"bench.scenarios.{SCENARIO_MODULES[scenario]}")
+    calls: dict[str, Callable[[Server], Any]] = {
+        "fanout": lambda s: module.rooms_of_ten(
+            s, plan.rooms, plan.per_room, plan.rates, plan.step_seconds, plan.rise
+        ),
+        "one_room": lambda s: one_room_sizes(s, plan),
+        "connections": lambda s: module.open_sockets(
+            s, plan.sockets, plan.socket_step, plan.socket_accounts
+        ),
+        "persisted": lambda s: module.persisted_sends(s, plan.senders, plan.persist_seconds),
+        "rest": lambda s: module.rest_load(
+            s, plan.rest_concurrency, plan.rest_seconds, plan.rest_messages
+        ),
+        "reconnect": lambda s: module.reconnect_storm(
+            s, plan.storm_clients, plan.storm_rooms, plan.storm_messages
+        ),
+        "video": lambda s: module.video_viewers(s, plan.viewers, plan.video_seconds),
+    }
+    return calls[scenario]
+
+
+async def one_room_sizes(server: Server, plan: Plan) -> dict[str, Any]:
+    from .scenarios.fanout import one_room
+
+    runs = []
+    for size in plan.room_sizes:
+        rate = max(1.0, plan.one_room_deliveries / size)
+        runs.append(await one_room(server, size, rate, plan.step_seconds))
+    return {"runs": runs}
+
+
+def run_server(
+    kind: str,
+    mode: str,
+    database: str | None,
+    chosen: list[str],
+    plan: Plan,
+    log: Callable[[str], None],
+) -> list[tuple[str, dict[str, Any]]]:
+    """Starts one server and runs every chosen scenario that applies to it."""
+    scenarios = [s for s in chosen if applies(s, kind, mode, database)]
+    if not scenarios:
+        return []
+    found = []
+    with contextlib.ExitStack() as stack:
+        url = None
+        if database == "postgresql":
+            from .scenarios.persisted import fresh_postgres_url
+
+            url = stack.enter_context(fresh_postgres_url())
+        server = stack.enter_context(server_for(kind, mode, url))
+        for scenario in scenarios:
+            started = time.perf_counter()
+            entry: dict[str, Any] = {
+                "server": kind,
+                "mode": mode,
+                "database": server.database if kind == "parley" else None,
+            }
+            try:
+                entry["figures"] = asyncio.run(runner(scenario, plan)(server))
+                entry["rss_mb_after"] = round(server.rss_bytes() / 2**20, 1)
+            except Exception as exc:
+                entry["error"] = f"{type(exc).__name__}: {exc}"
+                entry["traceback"] = traceback.format_exc()
+            entry["seconds"] = round(time.perf_counter() - started, 1)
+            outcome = "FAILED " + entry["error"] if "error" in entry else "ok"
+            log(f"  {scenario:12} {server.label:28} {outcome} ({entry['seconds']} s)")
+            found.append((scenario, entry))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="every scenario, tiny")
+    parser.add_argument("--only", help=f"comma-separated: {', '.join(SCENARIOS)}")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where result folders go")
+    args = parser.parse_args()
+    plan = SMOKE if args.smoke else FULL
+    chosen = args.only.split(",") if args.only else list(SCENARIOS)
+    unknown = sorted(set(chosen) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
+    raise_open_files_limit()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = args.out / (stamp + ("-smoke" if args.smoke else ""))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"bench: {'smoke' if args.smoke else 'full'} run into {folder}", flush=True)
+    results: dict[str, Any] = {
+        "started_at": stamp,
+        "smoke": args.smoke,
+        "plan": plan.as_dict(),
+        "machine": report.machine(),
+    }
+    results["scenarios"] = {scenario: [] for scenario in chosen}
+    for kind, mode, database in servers_for(chosen):
+        for scenario, entry in run_server(
+            kind, mode, database, chosen, plan, lambda line: print(line, flush=True)
+        ):
+            results["scenarios"][scenario].append(entry)
+    report.write(folder, results)
+    print(f"bench: wrote {folder}/results.json, summary.md and charts", flush=True)
+    failed = [
+        f"{name} on {entry['server']} {entry['mode']}"
+        for name, entries in results["scenarios"].items()
+        for entry in entries
+        if "error" in entry
+    ]
+    if failed:
+        print("bench: failed: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""results.json, summary.md (figures as ratios to the baseline of the same run, with the
+absolute figures and the machine) and charts."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "flask",
+    "flask-socketio",
+    "python-socketio",
+    "python-engineio",
+    "gevent",
+    "gunicorn",
+    "werkzeug",
+    "sqlalchemy",
+    "aiohttp",
+)
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        memory_kb = 0
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_kb / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "git_commit": commit,
+        "versions": versions,
+    }
+
+
+def write(folder: Path, results: dict[str, Any]) -> None:
+    (folder / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    charts = draw_charts(folder, results)
+    (folder / "summary.md").write_text(summary(results, charts))
+
+
+def entries(results: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
+    return [e for e in results["scenarios"].get(scenario, []) if "figures" in e]
+
+
+def label(entry: dict[str, Any]) -> str:
+    database = f", {entry['database']}" if entry.get("database") else ""
+    return f"{entry['server']} ({entry['mode']}{database})"
+
+
+def find(results: dict[str, Any], scenario: str, server: str, mode: str) -> dict[str, Any] | None:
+    for entry in entries(results, scenario):
+        if entry["server"] == server and entry["mode"] == mode:
+            return entry
+    return None
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "n/a"
+    return f"{a / b:.2f}"
+
+
+def step_at(entry: dict[str, Any] | None, rate: float) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    for step in entry["figures"]["steps"]:
+        if step["rate"] == rate:
+            return step
+    return None
+
+
+def fmt(value: Any) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def summary(results: dict[str, Any], charts: list[str]) -> str:
+    m = results["machine"]
+    lines = [
+        f"# Benchmark results ({'smoke' if results['smoke'] else 'full'} run, "
+        f"{results['started_at']})",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB, {m['os']}, "
+        f"Python {m['python']}; git {m['git_commit'][:12]}. The load generator runs on the "
+        "same machine as the server.",
+        "",
+    ]
+    lines += fanout_section(results)
+    lines += connections_section(results)
+    lines += other_sections(results)
+    lines += video_section(results)
+    if not results["smoke"]:
+        lines += targets_section(results)
+    failures = [
+        f"- {name} on {label(e)}: {e['error']}"
+        for name, es in results["scenarios"].items()
+        for e in es
+        if "error" in e
+    ]
+    if failures:
+        lines += ["## Failures", "", *failures, ""]
+    if charts:
+        lines += ["## Charts", "", *(f"![{c}]({c})" for c in charts), ""]
+    return "\n".join(lines)
+
+
+def fanout_section(results: dict[str, Any]) -> list[str]:
+    found = entries(results, "fanout")
+    if not found:
+        return []
+    lines = [
+        "## Fan-out, open loop (rooms of 10, one sender per room)",
+        "",
+        "| server | rate msg/s | deliveries/s | latency p50 / p95 / p99 ms | ack p50 / p99 ms "
+        "| lost | sustained |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for entry in found:
+        for step in entry["figures"]["steps"]:
+            lat, ack = step["latency_ms"], step["ack_ms"]
+            lines.append(
+                f"| {label(entry)} | {step['rate']:g} | {step['deliveries_per_s']} | "
+                f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])} | "
+                f"{fmt(ack['p50'])} / {fmt(ack['p99'])} | {step['lost']} | "
+                f"{'yes' if step['sustained'] else 'no'} |"
+            )
+    lines += [
+        "",
+        "Highest sustained rate (nothing lost, p99 < 100 ms), as a ratio to the baseline:",
+        "",
+    ]
+    for mode in ("gevent", "threading"):
+        ours, base = (
+            find(results, "fanout", "parley", mode),
+            find(results, "fanout", "baseline", mode),
+        )
+        if ours and base:
+            a, b = ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
+            lines.append(f"- {mode}: Parley {a} msg/s, baseline {b} msg/s, ratio {ratio(a, b)}")
+    lines.append("")
+    one_room = entries(results, "one_room")
+    if one_room:
+        lines += [
+            "## Fan-out in one room",
+            "",
+            "| server | clients | rate msg/s | deliveries/s | latency p50 / p99 ms | ack p50 ms "
+            "| lost |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for entry in one_room:
+            for run in entry["figures"]["runs"]:
+                lines.append(
+                    f"| {label(entry)} | {run['clients']} | {run['rate']:g} | "
+                    f"{run['deliveries_per_s']} | {fmt(run['latency_ms']['p50'])} / "
+                    f"{fmt(run['latency_ms']['p99'])} | {fmt(run['ack_ms']['p50'])} | "
+                    f"{run['lost']} |"
+                )
+        lines.append("")
+    return lines
+
+
+def connections_section(results: dict[str, Any]) -> list[str]:
+    found = entries(results, "connections")
+    if not found:
+        return []
+    lines = [
+        "## Connections",
+        "",
+        "| server | opened / asked | errors | RSS start → end MB | RSS per socket KB |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in found:
+        f = entry["figures"]
+        lines.append(
+            f"| {label(entry)} | {f['opened']} / {f['asked']} | {f['errors']} | "
+            f"{f['rss_start_mb']} → {f['rss_end_mb']} | {f['rss_per_socket_kb']} |"
+        )
+    lines.append("")
+    return lines
+
+
+def other_sections(results: dict[str, Any]) -> list[str]:
+    """Persisted sends, REST, reconnect storm and video: their headline figures."""
+    titles = {
+        "persisted": "Persisted sends (closed loop, ack after commit)",
+        "rest": "REST",
+        "reconnect": "Reconnect storm",
+    }
+    lines: list[str] = []
+    for scenario, title in titles.items():
+        found = entries(results, scenario)
+        if not found:
+            continue
+        lines += [f"## {title}", ""]
+        for entry in found:
+            headline = {k: v for k, v in entry["figures"].items() if not isinstance(v, list | dict)}
+            nested = {k: v for k, v in entry["figures"].items() if isinstance(v, dict)}
+            lines.append(f"- {label(entry)}: " + ", ".join(f"{k} {v}" for k, v in headline.items()))
+            for key, value in nested.items():
+                lines.append(f"  - {key}: {json.dumps(value, default=str)}")
+        lines.append("")
+    return lines
+
+
+def video_section(results: dict[str, Any]) -> list[str]:
+    found = entries(results, "video")
+    if not found:
+        return []
+    lines = [
+        "## Video (640x480 JPEG at 15 fps, viewers on live.mjpg)",
+        "",
+        "| server | viewers | fps min / p50 | broadcaster fps | server CPU per viewer (cores) |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in found:
+        for step in entry["figures"].get("steps", []):
+            if not step.get("viewers"):
+                continue
+            lines.append(
+                f"| {label(entry)} | {step['viewers']} | {fmt(step.get('fps_min'))} / "
+                f"{fmt(step.get('fps_p50'))} | {fmt(step.get('broadcaster_fps'))} | "
+                f"{fmt(step.get('server_cpu_s_per_s_per_viewer'))} |"
+            )
+    return [*lines, ""]
+
+
+def targets_section(results: dict[str, Any]) -> list[str]:
+    """Issue 7's targets, each with the figure measured in this run."""
+    rows = []
+    for mode in ("gevent", "threading"):
+        ours, base = (
+            find(results, "fanout", "parley", mode),
+            find(results, "fanout", "baseline", mode),
+        )
+        if ours and base:
+            a, b = ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
+            met = bool(b) and a >= 0.7 * b
+            rows.append(
+                (
+                    f"highest sustained rate ≥ 70% of baseline ({mode})",
+                    f"{a} / {b} = {ratio(a, b)}",
+                    met,
+                )
+            )
+        step = step_at(ours, 500)
+        if step:
+            p99, ack = step["latency_ms"]["p99"], step["ack_ms"]["p50"]
+            rows.append(
+                (
+                    f"p99 at 500 msg/s ≤ 50 ms ({mode})",
+                    f"{fmt(p99)} ms",
+                    p99 is not None and p99 <= 50 and step["lost"] == 0,
+                )
+            )
+            rows.append(
+                (
+                    f"ack p50 at 500 msg/s ≤ 10 ms ({mode})",
+                    f"{fmt(ack)} ms",
+                    ack is not None and ack <= 10,
+                )
+            )
+    conn = find(results, "connections", "parley", "gevent")
+    if conn:
+        f = conn["figures"]
+        rows.append(
+            (
+                "5,000 sockets, RSS ≤ 600 MB (gevent)",
+                f"{f['opened']} sockets, {f['rss_end_mb']} MB",
+                f["opened"] >= 5000 and f["rss_end_mb"] <= 600,
+            )
+        )
+    for entry in entries(results, "persisted"):
+        if entry["server"] == "parley" and entry.get("database") == "sqlite":
+            rate = entry["figures"].get("committed_per_s")
+            rows.append(
+                (
+                    f"≥ 1,000 persisted sends/s on SQLite ({entry['mode']})",
+                    f"{fmt(rate)}/s",
+                    rate is not None and rate >= 1000,
+                )
+            )
+    for entry in entries(results, "video"):
+        for run in entry["figures"].get("steps", []):
+            if run.get("viewers") == 50:
+                low = run.get("fps_min")
+                rows.append(
+                    (
+                        f"50 viewers each ≥ 14 of 15 fps ({entry['mode']})",
+                        f"min {fmt(low)} fps",
+                        low is not None and low >= 14,
+                    )
+                )
+    if not rows:
+        return []
+    lines = ["## Targets (issue 7)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {'yes' if met else 'no'} |" for name, value, met in rows]
+    return [*lines, ""]
+
+
+def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    fanout = entries(results, "fanout")
+    if fanout:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for entry in fanout:
+            steps = entry["figures"]["steps"]
+            ax.plot(
+                [s["rate"] for s in steps],
+                [s["latency_ms"]["p99"] or 0 for s in steps],
+                marker="o",
+                label=label(entry),
+            )
+        ax.set(
+            xlabel="messages/s (500 clients, 50 rooms)",
+            ylabel="p99 send→receive (ms)",
+            yscale="log",
+            title="Latency against load",
+        )
+        ax.axhline(100, color="grey", linestyle=":")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(folder / "latency.png", dpi=110)
+        plt.close(fig)
+        made.append("latency.png")
+    one_room = entries(results, "one_room")
+    if one_room:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for entry in one_room:
+            runs = entry["figures"]["runs"]
+            ax.plot(
+                [r["clients"] for r in runs],
+                [r["deliveries_per_s"] for r in runs],
+                marker="o",
+                label=label(entry),
+            )
+        ax.set(
+            xlabel="clients in one room", ylabel="deliveries/s", title="Deliveries against clients"
+        )
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(folder / "deliveries.png", dpi=110)
+        plt.close(fig)
+        made.append("deliveries.png")
+    connections = entries(results, "connections")
+    if connections:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for entry in connections:
+            curve = entry["figures"]["curve"]
+            ax.plot(
+                [c["sockets"] for c in curve],
+                [c["rss_mb"] for c in curve],
+                marker=".",
+                label=label(entry),
+            )
+        ax.set(xlabel="open sockets", ylabel="server RSS (MB)", title="Memory against sockets")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(folder / "memory.png", dpi=110)
+        plt.close(fig)
+        made.append("memory.png")
+    return made

@@ -1,0 +1,185 @@
+"""The servers under test, each started as its own process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+
+# The Parley modes `make bench` measures, and the baseline in the same async mode.
+MODES = ("gevent", "threading")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    kind: str  # "parley" or "baseline"
+    mode: str  # "gevent" or "threading"
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    database: str = "sqlite"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        db = f", {self.database}" if self.kind == "parley" else ""
+        return f"{self.kind} ({self.mode}{db})"
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process (and its gunicorn worker, if any)."""
+        return sum(_rss(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
+    def cpu_seconds(self) -> float:
+        return sum(_cpu(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _wait_up(url: str, process: subprocess.Popen[bytes], log: Path, path: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(url + path, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def parley(
+    mode: str, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run`
+    (threading), rate limits off, on SQLite in a temporary folder unless given a URL."""
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PARLEY_INSTANCE_PATH": tmp,
+            "PARLEY_RATE_LIMITS": "off",
+            "PARLEY_ARGON2_TIME_COST": "1",
+            "PARLEY_ARGON2_MEMORY_COST": "1024",
+            "PARLEY_ARGON2_PARALLELISM": "1",
+            "PARLEY_HOST": "127.0.0.1",
+            "PARLEY_PORT": str(port),
+            **(extra_env or {}),
+        }
+        env.pop("DATABASE_URL", None)
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        if mode == "gevent":
+            env.update(PARLEY_CONFIG="production", SECRET_KEY=secrets.token_urlsafe(48))
+            command = [
+                str(BIN / "gunicorn"),
+                "--worker-class",
+                "gevent",
+                "--workers",
+                "1",
+                "--worker-connections",
+                "10000",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "parley.wsgi:app",
+            ]
+        else:
+            env.update(PARLEY_CONFIG="development", PARLEY_ASYNC_MODE="threading")
+            command = [str(BIN / "parley"), "run", "--no-debug"]
+        subprocess.run(
+            [str(BIN / "parley"), "db", "upgrade"], env=env, check=True, capture_output=True
+        )
+        log = Path(tmp) / "server.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_up(url, process, log, "/readyz")
+                yield Server(
+                    "parley",
+                    mode,
+                    url,
+                    process,
+                    log,
+                    "postgresql" if database_url else "sqlite",
+                )
+            finally:
+                _stop(process)
+
+
+@contextmanager
+def baseline(mode: str) -> Iterator[Server]:
+    """The bare relay (bench/baseline.py) in the same async mode."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="parley-baseline-") as tmp:
+        log = Path(tmp) / "baseline.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bench.baseline", "--mode", mode, "--port", str(port)],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_up(url, process, log, "/ping")
+                yield Server("baseline", mode, url, process, log)
+            finally:
+                _stop(process)
