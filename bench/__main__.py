@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import logging
 import resource
 import sys
 import time
@@ -158,6 +159,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}")
     raise_open_files_limit()
+    # A client closing its own socket makes python-engineio log an error; it is not one.
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = args.out / (stamp + ("-smoke" if args.smoke else ""))
     folder.mkdir(parents=True, exist_ok=True)
@@ -174,6 +177,8 @@ def main() -> int:
             kind, mode, database, chosen, plan, lambda line: print(line, flush=True)
         ):
             results["scenarios"][scenario].append(entry)
+        # Written after each server, so a long run cut short still leaves its figures.
+        report.write(folder, results)
     report.write(folder, results)
     print(f"bench: wrote {folder}/results.json, summary.md and charts", flush=True)
     failed = [
