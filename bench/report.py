@@ -325,70 +325,85 @@ def targets_section(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+Series = list[tuple[str, list[float], list[float]]]
+
+
 def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
+    charts: list[tuple[str, Series, dict[str, Any], float | None]] = [
+        (
+            "latency.png",
+            [
+                (
+                    label(e),
+                    [s["rate"] for s in e["figures"]["steps"]],
+                    [s["latency_ms"]["p99"] or 0 for s in e["figures"]["steps"]],
+                )
+                for e in entries(results, "fanout")
+            ],
+            {
+                "xlabel": "messages/s (500 clients, 50 rooms)",
+                "ylabel": "p99 send→receive (ms)",
+                "yscale": "log",
+                "title": "Latency against load",
+            },
+            100.0,
+        ),
+        (
+            "deliveries.png",
+            [
+                (
+                    label(e),
+                    [r["clients"] for r in e["figures"]["runs"]],
+                    [r["deliveries_per_s"] for r in e["figures"]["runs"]],
+                )
+                for e in entries(results, "one_room")
+            ],
+            {
+                "xlabel": "clients in one room",
+                "ylabel": "deliveries/s",
+                "title": "Deliveries against clients",
+            },
+            None,
+        ),
+        (
+            "memory.png",
+            [
+                (
+                    label(e),
+                    [c["sockets"] for c in e["figures"]["curve"]],
+                    [c["rss_mb"] for c in e["figures"]["curve"]],
+                )
+                for e in entries(results, "connections")
+            ],
+            {
+                "xlabel": "open sockets",
+                "ylabel": "server RSS (MB)",
+                "title": "Memory against sockets",
+            },
+            None,
+        ),
+    ]
+    return [
+        name
+        for name, series, axes, line in charts
+        if series and draw_chart(folder / name, series, axes, line)
+    ]
+
+
+def draw_chart(path: Path, series: Series, axes: dict[str, Any], line: float | None) -> bool:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    made = []
-    fanout = entries(results, "fanout")
-    if fanout:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for entry in fanout:
-            steps = entry["figures"]["steps"]
-            ax.plot(
-                [s["rate"] for s in steps],
-                [s["latency_ms"]["p99"] or 0 for s in steps],
-                marker="o",
-                label=label(entry),
-            )
-        ax.set(
-            xlabel="messages/s (500 clients, 50 rooms)",
-            ylabel="p99 send→receive (ms)",
-            yscale="log",
-            title="Latency against load",
-        )
-        ax.axhline(100, color="grey", linestyle=":")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(folder / "latency.png", dpi=110)
-        plt.close(fig)
-        made.append("latency.png")
-    one_room = entries(results, "one_room")
-    if one_room:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for entry in one_room:
-            runs = entry["figures"]["runs"]
-            ax.plot(
-                [r["clients"] for r in runs],
-                [r["deliveries_per_s"] for r in runs],
-                marker="o",
-                label=label(entry),
-            )
-        ax.set(
-            xlabel="clients in one room", ylabel="deliveries/s", title="Deliveries against clients"
-        )
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(folder / "deliveries.png", dpi=110)
-        plt.close(fig)
-        made.append("deliveries.png")
-    connections = entries(results, "connections")
-    if connections:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for entry in connections:
-            curve = entry["figures"]["curve"]
-            ax.plot(
-                [c["sockets"] for c in curve],
-                [c["rss_mb"] for c in curve],
-                marker=".",
-                label=label(entry),
-            )
-        ax.set(xlabel="open sockets", ylabel="server RSS (MB)", title="Memory against sockets")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(folder / "memory.png", dpi=110)
-        plt.close(fig)
-        made.append("memory.png")
-    return made
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, xs, ys in series:
+        ax.plot(xs, ys, marker="o", label=name)
+    ax.set(**axes)
+    if line is not None:
+        ax.axhline(line, color="grey", linestyle=":")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
