@@ -179,15 +179,8 @@ def main() -> int:
             results["scenarios"][scenario].append(entry)
         # Written after each server, so a long run cut short still leaves its figures.
         report.write(folder, results)
-    report.write(folder, results)
     print(f"bench: wrote {folder}/results.json, summary.md and charts", flush=True)
-    failed = [
-        f"{name} on {entry['server']} {entry['mode']}"
-        for name, entries in results["scenarios"].items()
-        for entry in entries
-        if "error" in entry
-    ]
-    if failed:
+    if failed := report.failures(results):
         print("bench: failed: " + "; ".join(failed), file=sys.stderr)
         return 1
     return 0

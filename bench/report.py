@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,16 @@ def entries(results: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
     return [e for e in results["scenarios"].get(scenario, []) if "figures" in e]
 
 
+def failures(results: dict[str, Any]) -> list[str]:
+    """'<scenario> on <server>: <error>' for every scenario run that failed."""
+    return [
+        f"{name} on {label(e)}: {e['error']}"
+        for name, found in results["scenarios"].items()
+        for e in found
+        if "error" in e
+    ]
+
+
 def label(entry: dict[str, Any]) -> str:
     database = f", {entry['database']}" if entry.get("database") else ""
     return f"{entry['server']} ({entry['mode']}{database})"
@@ -119,14 +130,8 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
     lines += video_section(results)
     if not results["smoke"]:
         lines += targets_section(results)
-    failures = [
-        f"- {name} on {label(e)}: {e['error']}"
-        for name, es in results["scenarios"].items()
-        for e in es
-        if "error" in e
-    ]
-    if failures:
-        lines += ["## Failures", "", *failures, ""]
+    if failed := failures(results):
+        lines += ["## Failures", "", *(f"- {line}" for line in failed), ""]
     if charts:
         lines += ["## Charts", "", *(f"![{c}]({c})" for c in charts), ""]
     return "\n".join(lines)
@@ -328,18 +333,21 @@ def targets_section(results: dict[str, Any]) -> list[str]:
 Series = list[tuple[str, list[float], list[float]]]
 
 
+def series(
+    results: dict[str, Any], scenario: str, points: str, x: str, y: Callable[[dict[str, Any]], Any]
+) -> Series:
+    """(server, xs, ys) for each server a scenario ran on, from one list of its figures."""
+    return [
+        (label(e), [p[x] for p in e["figures"][points]], [y(p) or 0 for p in e["figures"][points]])
+        for e in entries(results, scenario)
+    ]
+
+
 def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
     charts: list[tuple[str, Series, dict[str, Any], float | None]] = [
         (
             "latency.png",
-            [
-                (
-                    label(e),
-                    [s["rate"] for s in e["figures"]["steps"]],
-                    [s["latency_ms"]["p99"] or 0 for s in e["figures"]["steps"]],
-                )
-                for e in entries(results, "fanout")
-            ],
+            series(results, "fanout", "steps", "rate", lambda p: p["latency_ms"]["p99"]),
             {
                 "xlabel": "messages/s (500 clients, 50 rooms)",
                 "ylabel": "p99 send→receive (ms)",
@@ -350,14 +358,7 @@ def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
         ),
         (
             "deliveries.png",
-            [
-                (
-                    label(e),
-                    [r["clients"] for r in e["figures"]["runs"]],
-                    [r["deliveries_per_s"] for r in e["figures"]["runs"]],
-                )
-                for e in entries(results, "one_room")
-            ],
+            series(results, "one_room", "runs", "clients", lambda p: p["deliveries_per_s"]),
             {
                 "xlabel": "clients in one room",
                 "ylabel": "deliveries/s",
@@ -367,14 +368,7 @@ def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
         ),
         (
             "memory.png",
-            [
-                (
-                    label(e),
-                    [c["sockets"] for c in e["figures"]["curve"]],
-                    [c["rss_mb"] for c in e["figures"]["curve"]],
-                )
-                for e in entries(results, "connections")
-            ],
+            series(results, "connections", "curve", "sockets", lambda p: p["rss_mb"]),
             {
                 "xlabel": "open sockets",
                 "ylabel": "server RSS (MB)",
@@ -385,8 +379,8 @@ def draw_charts(folder: Path, results: dict[str, Any]) -> list[str]:
     ]
     return [
         name
-        for name, series, axes, line in charts
-        if series and draw_chart(folder / name, series, axes, line)
+        for name, found, axes, line in charts
+        if found and draw_chart(folder / name, found, axes, line)
     ]
 
 

@@ -4,6 +4,7 @@ MJPEG stream, on a test client (the real-server tests are in tests/e2e/)."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from PIL import Image
@@ -179,8 +180,6 @@ def test_a_viewer_who_leaves_is_counted_out_at_once(app, alice, bob, room, event
 def test_a_broadcast_without_frames_ends_by_itself(app, alice, room, events, monkeypatch):
     monkeypatch.setitem(app.config, "PARLEY_VIDEO_IDLE_SECONDS", 0.3)
     assert go_live(alice, room["id"]).status_code == 201
-    import time
-
     deadline = time.monotonic() + 5
     while alice.get(f"{API}/rooms/{room['id']}").get_json()["live"] and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import LiveServer, start_server
+from servers import SHARED_SERVER_ENV, LiveServer, start_server
 
 from databases import database_url_for
 
@@ -43,14 +43,8 @@ def shared_server(
     fast ping, so a transport that died half-way is noticed in seconds.
     """
     tmp_path = tmp_path_factory.mktemp("server")
-    env = {
-        "PARLEY_PRESENCE_GRACE_SECONDS": "1",
-        "PARLEY_RATE_LIMITS": "off",
-        "PARLEY_SOCKET_PING_INTERVAL": "2",
-        "PARLEY_SOCKET_PING_TIMEOUT": "2",
-    }
     with database_url_for(database_kind, tmp_path) as url:
-        yield from start_server(tmp_path, database_url=url, extra_env=env)
+        yield from start_server(tmp_path, database_url=url, extra_env=SHARED_SERVER_ENV)
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,15 @@ import pytest
 BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# Servers that tests share: a 1 s presence grace, rate limits off (a load of their own)
+# and a fast ping, so a transport that died half-way is noticed in seconds.
+SHARED_SERVER_ENV = {
+    "PARLEY_PRESENCE_GRACE_SECONDS": "1",
+    "PARLEY_RATE_LIMITS": "off",
+    "PARLEY_SOCKET_PING_INTERVAL": "2",
+    "PARLEY_SOCKET_PING_TIMEOUT": "2",
+}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

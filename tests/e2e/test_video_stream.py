@@ -28,7 +28,7 @@ import requests
 import socketio
 from api_client import Api
 from PIL import Image, ImageDraw
-from servers import LiveServer, start_server
+from servers import SHARED_SERVER_ENV, LiveServer, start_server
 
 WIDTH, HEIGHT = 640, 480
 RATE = 15  # the broadcaster's frames a second
@@ -38,10 +38,7 @@ RATE = 15  # the broadcaster's frames a second
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One SQLite server for the module; each test makes its own users and rooms."""
     env = {
-        "PARLEY_RATE_LIMITS": "off",
-        "PARLEY_PRESENCE_GRACE_SECONDS": "1",
-        "PARLEY_SOCKET_PING_INTERVAL": "2",
-        "PARLEY_SOCKET_PING_TIMEOUT": "2",
+        **SHARED_SERVER_ENV,
         # No broadcast here should end for idling while a slow machine catches up.
         "PARLEY_VIDEO_IDLE_SECONDS": "60",
     }

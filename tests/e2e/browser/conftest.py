@@ -16,7 +16,7 @@ import pytest
 from api_client import Api
 from people import Person
 from playwright.sync_api import Browser, BrowserType, Page
-from servers import IN_CI, LiveServer, start_server
+from servers import IN_CI, SHARED_SERVER_ENV, LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -44,13 +44,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per module on SQLite; a fast ping so a cut link is noticed in seconds."""
-    env = {
-        "PARLEY_PRESENCE_GRACE_SECONDS": "1",
-        "PARLEY_RATE_LIMITS": "off",
-        "PARLEY_SOCKET_PING_INTERVAL": "2",
-        "PARLEY_SOCKET_PING_TIMEOUT": "2",
-    }
-    yield from start_server(tmp_path_factory.mktemp("web"), database_url=None, extra_env=env)
+    yield from start_server(
+        tmp_path_factory.mktemp("web"), database_url=None, extra_env=SHARED_SERVER_ENV
+    )
 
 
 _names = itertools.count(1)
