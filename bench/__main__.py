@@ -3,6 +3,7 @@
 python -m bench            # the full set (make bench): minutes
 python -m bench --smoke    # every scenario tiny (make bench-smoke): seconds
 python -m bench --only fanout,connections
+python -m bench --only persisted --servers parley --modes gevent --databases sqlite
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def raise_open_files_limit() -> None:
 def servers_for(chosen: list[str]) -> list[tuple[str, str, str | None]]:
     """(kind, mode, database) of every server the chosen scenarios need; each starts once
     and serves all of its scenarios in turn."""
-    wanted = [("parley", mode, None) for mode in MODES]
+    wanted: list[tuple[str, str, str | None]] = [("parley", mode, None) for mode in MODES]
     wanted += [("baseline", mode, None) for mode in MODES]
     if "persisted" in chosen:
         wanted += [("parley", mode, "postgresql") for mode in MODES]
@@ -79,7 +80,13 @@ def runner(scenario: str, plan: Plan) -> Callable[[Server], Any]:
     module = importlib.import_module(f"bench.scenarios.{SCENARIO_MODULES[scenario]}")
     calls: dict[str, Callable[[Server], Any]] = {
         "fanout": lambda s: module.rooms_of_ten(
-            s, plan.rooms, plan.per_room, plan.rates, plan.step_seconds, plan.rise
+            s,
+            plan.rooms,
+            plan.per_room,
+            plan.rates,
+            plan.step_seconds,
+            plan.rise,
+            plan.generator_processes,
         ),
         "one_room": lambda s: one_room_sizes(s, plan),
         "connections": lambda s: module.open_sockets(
@@ -103,7 +110,7 @@ async def one_room_sizes(server: Server, plan: Plan) -> dict[str, Any]:
     runs = []
     for size in plan.room_sizes:
         rate = max(1.0, plan.one_room_deliveries / size)
-        runs.append(await one_room(server, size, rate, plan.step_seconds))
+        runs.append(await one_room(server, size, rate, plan.step_seconds, plan.generator_processes))
     return {"runs": runs}
 
 
@@ -147,10 +154,17 @@ def run_server(
     return found
 
 
+def picked(choice: str | None, value: str) -> bool:
+    return choice is None or value in choice.split(",")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="every scenario, tiny")
     parser.add_argument("--only", help=f"comma-separated: {', '.join(SCENARIOS)}")
+    parser.add_argument("--servers", help="comma-separated: parley, baseline (default both)")
+    parser.add_argument("--modes", help=f"comma-separated: {', '.join(MODES)} (default all)")
+    parser.add_argument("--databases", help="comma-separated: sqlite, postgresql (default both)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where result folders go")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
@@ -173,6 +187,10 @@ def main() -> int:
     }
     results["scenarios"] = {scenario: [] for scenario in chosen}
     for kind, mode, database in servers_for(chosen):
+        if not picked(args.servers, kind) or not picked(args.modes, mode):
+            continue
+        if not picked(args.databases, database or "sqlite"):
+            continue
         for scenario, entry in run_server(
             kind, mode, database, chosen, plan, lambda line: print(line, flush=True)
         ):

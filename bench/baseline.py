@@ -62,7 +62,7 @@ def serve_gevent(port: int) -> None:
     monkey.patch_all()
     from gevent import pywsgi
 
-    class NoDelayServer(pywsgi.WSGIServer):  # type: ignore[misc]
+    class NoDelayServer(pywsgi.WSGIServer):
         def handle(self, sock: Any, address: Any) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle(sock, address)

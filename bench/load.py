@@ -9,7 +9,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import socketio
@@ -132,11 +132,21 @@ class Client:
     received: int = 0
 
 
+class Endpoint(Protocol):
+    """Where clients connect: a Server here, or its kind and URL in a worker process."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+
 @dataclass
 class Fleet:
     """Many Socket.IO clients in this process, each recording what it receives."""
 
-    server: Server
+    server: Endpoint
     clients: list[Client] = field(default_factory=list)
     on_message: Callable[[Client, dict[str, Any]], None] | None = None
     errors: list[str] = field(default_factory=list)

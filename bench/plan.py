@@ -15,6 +15,8 @@ class Plan:
     rates: list[float]
     step_seconds: float
     rise: bool
+    # fan-out: the clients are spread over this many load generator processes
+    generator_processes: int
     # fan-out (b): one room of each size, sending about this many deliveries a second
     room_sizes: list[int]
     one_room_deliveries: float
@@ -47,6 +49,7 @@ FULL = Plan(
     rates=[100, 200, 500, 1000],
     step_seconds=5,
     rise=True,
+    generator_processes=2,
     room_sizes=[100, 500, 2000],
     one_room_deliveries=5000,
     sockets=5000,
@@ -70,6 +73,7 @@ SMOKE = Plan(
     rates=[10],
     step_seconds=0.5,
     rise=False,
+    generator_processes=2,
     room_sizes=[5],
     one_room_deliveries=50,
     sockets=20,

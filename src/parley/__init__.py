@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (installs the SQLite connection settings)
+from .actions.message_writer import MessageWriter
 from .config import load_config
 from .converters import IdConverter
 from .errors import register_error_handlers
@@ -48,6 +49,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     )
     app.extensions["parley.bus"] = EventBus()
     app.extensions["parley.video"] = Broadcasts()
+    app.extensions["parley.message_writer"] = MessageWriter()
 
     register_error_handlers(app)
     init_security_headers(app)

@@ -49,6 +49,7 @@ cli.add_command(routes_command)
 def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
     from .extensions import socketio
+    from .memory import tune_garbage_collector
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     host = host or app.config["PARLEY_HOST"]
@@ -57,6 +58,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     click.echo(f"Parley is serving on http://{host}:{port}/ ({mode} mode; Ctrl+C stops it)")
     # Flask refuses app.run() under its CLI; this command is the server, so let it run.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    tune_garbage_collector()
     socketio.run(
         app,
         host=host,

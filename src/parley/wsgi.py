@@ -18,6 +18,7 @@ from flask import Flask
 from . import create_app
 from .actions.video import end_all_broadcasts
 from .extensions import socketio
+from .memory import tune_garbage_collector
 
 SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
@@ -54,3 +55,4 @@ def end_broadcasts_on_shutdown(app: Flask) -> None:
 
 app = create_app()
 end_broadcasts_on_shutdown(app)
+tune_garbage_collector()

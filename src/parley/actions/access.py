@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
@@ -49,8 +50,17 @@ def readable_room(actor: User, room_id: int) -> tuple[Room, Membership | None]:
     Rooms the actor may not know of answer exactly like rooms that do not exist.
     """
     require_permission(actor, Permission.READ)
-    room = get_room(room_id)
-    membership = membership_of(actor.id, room.id)
+    # One query for both: every message and read goes through here. The membership's
+    # room and user are the room just loaded and the actor, already in the session.
+    found = db.session.execute(
+        select(Room, Membership)
+        .outerjoin(Membership, (Membership.room_id == Room.id) & (Membership.user_id == actor.id))
+        .where(Room.id == room_id)
+        .options(lazyload(Membership.room), lazyload(Membership.user))
+    ).first()
+    if found is None:
+        raise NotFound("No such room.", details={"room_id": room_id})
+    room, membership = found
     if membership is not None and membership.banned:
         raise Forbidden("You are banned from this room.", code="banned")
     if membership is None and room.kind != RoomKind.PUBLIC:

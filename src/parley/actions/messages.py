@@ -5,24 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, Forbidden, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import Membership, Message, Permission, Room, User
 from ..models.types import utcnow
-from ..presenters import dump, message_out
+from ..presenters import dump, message_out, user_public
 from ..rendering import render_markdown
 from .access import can_moderate, readable_room, require_can_post
+from .message_writer import Draft, MessageWriter
 from .sequence import next_room_seq, room_order
-
-
-def find_by_client_id(author: User, client_id: str) -> Message | None:
-    return db.session.scalar(
-        select(Message).where(Message.author_id == author.id, Message.client_id == client_id)
-    )
 
 
 def _message_event(kind: str, message: Message, seq: int) -> Event:
@@ -32,37 +27,47 @@ def _message_event(kind: str, message: Message, seq: int) -> Event:
 def send_message(
     actor: User, room_id: int, body: str, client_id: str | None = None
 ) -> tuple[Message, bool]:
-    """Post a message; returns it and whether it is new (False for a resend)."""
+    """Post a message; returns it and whether it is new (False for a resend).
+
+    Concurrent sends are committed together (see message_writer); this returns once the
+    commit that stores the message has landed and its event is published.
+    """
     room, membership = readable_room(actor, room_id)
-    membership = require_can_post(actor, room, membership)
-    if client_id is not None:
-        earlier = find_by_client_id(actor, client_id)
-        if earlier is not None:
-            return _same_resend(earlier, room_id), False
-    html = render_markdown(body)
-    try:
-        with room_order(room.id):
-            message = Message(
-                room_id=room.id,
-                author=actor,
-                body=body,
-                html=html,
-                client_id=client_id,
-                seq=next_room_seq(room.id),
-            )
-            db.session.add(message)
-            db.session.flush()
-            # The author has read their own message.
-            membership.last_read_message_id = max(membership.last_read_message_id, message.id)
-            emit_after_commit(_message_event("message:new", message, message.seq))
-            db.session.commit()
-    except IntegrityError:
-        # The same client_id raced in on another connection: that one is the message.
-        earlier = find_by_client_id(actor, client_id) if client_id else None
-        if earlier is None:
-            raise
-        return _same_resend(earlier, room_id), False
-    return message, True
+    require_can_post(actor, room, membership)
+    draft = Draft(user_public(actor), room.id, body, render_markdown(body), client_id)
+    writer().write(draft)
+    if draft.error is not None:
+        raise draft.error
+    if draft.message_id is not None:
+        return _stored(draft, actor), True
+    earlier = db.session.get(Message, draft.earlier_id)
+    if earlier is None:
+        raise NotFound("No such message.", details={"message_id": draft.earlier_id})
+    return _same_resend(earlier, room_id), False
+
+
+def _stored(draft: Draft, author: User) -> Message:
+    """The new message as the writer stored it, without reading it back. It is not
+    added to the session: nothing is left to write."""
+    return Message(
+        id=draft.message_id,
+        room_id=draft.room_id,
+        author_id=author.id,
+        author=author,
+        body=draft.body,
+        html=draft.html,
+        client_id=draft.client_id,
+        created_at=draft.created_at,
+        edited_at=None,
+        deleted_at=None,
+        seq=draft.seq,
+        changed_seq=None,
+    )
+
+
+def writer() -> MessageWriter:
+    found: MessageWriter = current_app.extensions["parley.message_writer"]
+    return found
 
 
 def _same_resend(earlier: Message, room_id: int) -> Message:

@@ -22,7 +22,7 @@ _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _room_lock(room_id: int) -> threading.Lock:
+def room_lock(room_id: int) -> threading.Lock:
     with _locks_guard:
         lock = _locks.get(room_id)
         if lock is None:
@@ -33,7 +33,7 @@ def _room_lock(room_id: int) -> threading.Lock:
 @contextmanager
 def room_order(room_id: int) -> Iterator[None]:
     """Hold the room's order from taking a sequence number until commit and publish."""
-    with _room_lock(room_id):
+    with room_lock(room_id):
         try:
             yield
         except BaseException:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from ..actions import messages, rooms
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
@@ -87,12 +88,19 @@ def on_disconnect(*_reason: Any) -> None:
 def socket_actor() -> User:
     """The socket's user, checked again on every event: revoked or deactivated is out."""
     found = registry().get(request.sid)  # type: ignore[attr-defined]
-    token = db.session.get(ApiToken, found.token_id) if found else None
-    if token is None or not token.user.active:
+    user = None
+    if found is not None:
+        # One query (the user, and their role joined): this runs on every event.
+        user = db.session.scalar(
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.id == found.token_id, User.active.is_(True))
+        )
+    if user is None:
         raise Unauthorized(
             "The token was revoked or the account deactivated.", code="invalid_token"
         )
-    return token.user
+    return user
 
 
 def error_ack(error: ApiError) -> Ack:
