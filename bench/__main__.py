@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,9 +166,14 @@ def main() -> int:
     parser.add_argument("--servers", help="comma-separated: parley, baseline (default both)")
     parser.add_argument("--modes", help=f"comma-separated: {', '.join(MODES)} (default all)")
     parser.add_argument("--databases", help="comma-separated: sqlite, postgresql (default both)")
+    parser.add_argument(
+        "--rates", help="fan-out rates to run, comma-separated msg/s (no rising steps)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where result folders go")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
+    if args.rates:
+        plan = replace(plan, rates=[float(r) for r in args.rates.split(",")], rise=False)
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = sorted(set(chosen) - set(SCENARIOS))
     if unknown:

@@ -145,8 +145,8 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
         "## Fan-out, open loop (rooms of 10, one sender per room)",
         "",
         "| server | rate msg/s | deliveries/s | latency p50 / p95 / p99 ms | ack p50 / p99 ms "
-        "| lost | sustained |",
-        "|---|---|---|---|---|---|---|",
+        "| lost | server CPU | sustained |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for entry in found:
         for step in entry["figures"]["steps"]:
@@ -155,7 +155,7 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
                 f"| {label(entry)} | {step['rate']:g} | {step['deliveries_per_s']} | "
                 f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])} | "
                 f"{fmt(ack['p50'])} / {fmt(ack['p99'])} | {step['lost']} | "
-                f"{'yes' if step['sustained'] else 'no'} |"
+                f"{fmt(step.get('server_cpu_s_per_s'))} | {'yes' if step['sustained'] else 'no'} |"
             )
     lines += [
         "",

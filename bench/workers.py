@@ -158,9 +158,11 @@ class Generators:
     clients: int
     connect_errors: list[str]
 
-    def step(self, senders: list[tuple[int, int]], step: StepPlan) -> list[StepRaw]:
+    def start(self, senders: list[tuple[int, int]], step: StepPlan) -> None:
         for pipe in self.pipes:
             pipe.send(("step", senders, step))
+
+    def collect(self) -> list[StepRaw]:
         found = []
         for pipe in self.pipes:
             kind, raw = pipe.recv()

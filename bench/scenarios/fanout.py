@@ -55,12 +55,24 @@ def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, 
 
 
 def measure(
-    layout: Layout, fleet: Generators, senders: list[tuple[int, int]], rate: float, seconds: float
+    server: Server,
+    layout: Layout,
+    fleet: Generators,
+    senders: list[tuple[int, int]],
+    rate: float,
+    seconds: float,
 ) -> dict[str, Any]:
     """Sends `rate` messages a second for `seconds` from the senders (each in its room),
-    and measures every delivery to every member."""
+    and measures every delivery to every member, and the server's CPU meanwhile."""
     step = StepPlan(rate, seconds, time.perf_counter() + 0.5, f"{time.monotonic_ns()}")
-    return summarize(layout, step, fleet.step(senders, step))
+    fleet.start(senders, step)
+    # The server's CPU while the sends go out (not while deliveries settle).
+    time.sleep(max(0.0, step.start_at - time.perf_counter()))
+    cpu_before = server.cpu_seconds()
+    time.sleep(seconds)
+    cpu = server.cpu_seconds() - cpu_before
+    raws = fleet.collect()
+    return {**summarize(layout, step, raws), "server_cpu_s_per_s": round(cpu / seconds, 3)}
 
 
 def target_of(server: Server) -> Target:
@@ -81,11 +93,14 @@ async def rooms_of_ten(
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        steps = [await _in_thread(measure, layout, fleet, senders, rate, seconds) for rate in rates]
+        steps = [
+            await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
+            for rate in rates
+        ]
         rate = rates[-1]
         while rise and steps[-1]["sustained"] and rate < 20_000:
             rate = round(rate * 1.5)
-            steps.append(await _in_thread(measure, layout, fleet, senders, rate, seconds))
+            steps.append(await _in_thread(measure, server, layout, fleet, senders, rate, seconds))
     sustained = [s["rate"] for s in steps if s["sustained"]]
     return {
         "clients": fleet.clients,
@@ -104,7 +119,7 @@ async def one_room(
     room = layout.rooms[0]
     senders = [(index, room) for index in layout.members[room][:10]]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        step = await _in_thread(measure, layout, fleet, senders, rate, seconds)
+        step = await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
     return {
         "clients": fleet.clients,
         "generator_processes": processes,

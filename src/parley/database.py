@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 
 @event.listens_for(Engine, "connect")
@@ -21,3 +22,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def commit_keeping_loaded_objects(session: Session) -> None:
+    """Commit, and give the connection back to the pool, without expiring the objects
+    the session has loaded: the caller goes on using them and knows which rows it
+    changed behind the ORM's back (expiring all would read each one again)."""
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
 from ..errors import Forbidden, NotFound, Unauthorized
@@ -44,20 +44,27 @@ def get_room(room_id: int) -> Room:
     return room
 
 
+# One query for the room and the actor's membership, built once: every message and read
+# goes through here. The membership's room and user are the room just loaded and the
+# actor, already in the session.
+READABLE_ROOM = (
+    select(Room, Membership)
+    .outerjoin(
+        Membership,
+        (Membership.room_id == Room.id) & (Membership.user_id == bindparam("user_id")),
+    )
+    .where(Room.id == bindparam("room_id"))
+    .options(lazyload(Membership.room), lazyload(Membership.user))
+)
+
+
 def readable_room(actor: User, room_id: int) -> tuple[Room, Membership | None]:
     """The room if the actor may read it, with their membership (None in a public room).
 
     Rooms the actor may not know of answer exactly like rooms that do not exist.
     """
     require_permission(actor, Permission.READ)
-    # One query for both: every message and read goes through here. The membership's
-    # room and user are the room just loaded and the actor, already in the session.
-    found = db.session.execute(
-        select(Room, Membership)
-        .outerjoin(Membership, (Membership.room_id == Room.id) & (Membership.user_id == actor.id))
-        .where(Room.id == room_id)
-        .options(lazyload(Membership.room), lazyload(Membership.user))
-    ).first()
+    found = db.session.execute(READABLE_ROOM, {"room_id": room_id, "user_id": actor.id}).first()
     if found is None:
         raise NotFound("No such room.", details={"room_id": room_id})
     room, membership = found

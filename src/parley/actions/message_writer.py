@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, tuple_, update
+from sqlalchemy import Connection, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..database import commit_keeping_loaded_objects
+from ..errors import NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import Membership, Message, Room
@@ -39,6 +41,38 @@ ATTEMPTS = 3
 messages_table = Message.__table__
 rooms_table = Room.__table__
 memberships_table = Membership.__table__
+
+# Built once: constructing a statement costs more than running it on SQLite.
+STORED_CLIENT_IDS = (
+    select(messages_table.c.author_id, messages_table.c.client_id, messages_table.c.id)
+    # Two IN lists, not a row-value IN: SQLite scans the whole table for the latter.
+    # Both use the (author_id, client_id) unique index; the pairs are matched in Python.
+    .where(messages_table.c.author_id.in_(bindparam("author_ids", expanding=True)))
+    .where(messages_table.c.client_id.in_(bindparam("client_ids", expanding=True)))
+)
+TAKE_SEQS = (
+    update(rooms_table)
+    .where(rooms_table.c.id == bindparam("b_room_id"))
+    .values(last_seq=rooms_table.c.last_seq + bindparam("b_count"))
+    .returning(rooms_table.c.last_seq)
+)
+INSERT_MESSAGES = insert(messages_table).returning(
+    messages_table.c.id, sort_by_parameter_order=True
+)
+_read_mark = memberships_table.c.last_read_message_id
+MARK_READ = (
+    update(memberships_table)
+    .where(
+        memberships_table.c.room_id == bindparam("b_room_id"),
+        memberships_table.c.user_id == bindparam("b_user_id"),
+    )
+    .values(
+        last_read_message_id=case(
+            (_read_mark < bindparam("b_message_id"), bindparam("b_message_id")),
+            else_=_read_mark,
+        )
+    )
+)
 
 
 @dataclass(eq=False)
@@ -145,14 +179,12 @@ class MessageWriter:
                 held.enter_context(room_order(room_id))
             connection = db.session.connection()
             fresh = _fresh_drafts(connection, batch)
-            seqs = _take_seqs(connection, fresh)
+            firsts = {draft.key: draft for draft in fresh if draft.key is not None}
+            fresh, seqs = _take_seqs(connection, fresh)
             ids = _insert(connection, fresh, seqs)
             _mark_read(connection, fresh, ids)
-            firsts: dict[tuple[int, str], Draft] = {}
             for draft, seq, message_id in zip(fresh, seqs, ids, strict=True):
                 draft.message_id, draft.seq = message_id, seq
-                if draft.key is not None:
-                    firsts[draft.key] = draft
                 emit_after_commit(
                     Event(
                         "message:new",
@@ -161,10 +193,26 @@ class MessageWriter:
                     )
                 )
             for draft in batch:
-                if draft.message_id is None and draft.earlier_id is None and draft.key in firsts:
+                if draft.message_id is None and draft.earlier_id is None and draft.error is None:
                     # The same send twice in one batch: the second is a resend of the first.
-                    draft.earlier_id = firsts[draft.key].message_id
-            db.session.commit()
+                    assert draft.key is not None
+                    first = firsts[draft.key]
+                    draft.earlier_id, draft.error = first.message_id, first.error
+            _commit_keeping_loaded_objects(fresh)
+
+
+def _commit_keeping_loaded_objects(fresh: list[Draft]) -> None:
+    """Commit without expiring every object the writing request has loaded (its user
+    would be read back at once to answer it), expiring only those the batch changed."""
+    session = db.session()
+    commit_keeping_loaded_objects(session)
+    rooms = {draft.room_id for draft in fresh}
+    marks = {(draft.room_id, draft.author.id) for draft in fresh}
+    for loaded in list(session.identity_map.values()):
+        if (isinstance(loaded, Room) and loaded.id in rooms) or (
+            isinstance(loaded, Membership) and (loaded.room_id, loaded.user_id) in marks
+        ):
+            session.expire(loaded)
 
 
 def _fresh_drafts(connection: Connection, batch: list[Draft]) -> list[Draft]:
@@ -173,13 +221,17 @@ def _fresh_drafts(connection: Connection, batch: list[Draft]) -> list[Draft]:
     stored: dict[tuple[int, str], int] = {}
     if keys:
         rows = connection.execute(
-            messages_table.select()
-            .with_only_columns(
-                messages_table.c.author_id, messages_table.c.client_id, messages_table.c.id
-            )
-            .where(tuple_(messages_table.c.author_id, messages_table.c.client_id).in_(list(keys)))
+            STORED_CLIENT_IDS,
+            {
+                "author_ids": sorted({author_id for author_id, _ in keys}),
+                "client_ids": sorted({client_id for _, client_id in keys}),
+            },
         )
-        stored = {(author_id, client_id): id_ for author_id, client_id, id_ in rows}
+        stored = {
+            (author_id, client_id): id_
+            for author_id, client_id, id_ in rows
+            if (author_id, client_id) in keys
+        }
     fresh = []
     seen: set[tuple[int, str]] = set()
     for draft in batch:
@@ -193,8 +245,9 @@ def _fresh_drafts(connection: Connection, batch: list[Draft]) -> list[Draft]:
     return fresh
 
 
-def _take_seqs(connection: Connection, fresh: list[Draft]) -> list[int]:
-    """Each draft's room sequence number, in batch order within each room.
+def _take_seqs(connection: Connection, fresh: list[Draft]) -> tuple[list[Draft], list[int]]:
+    """Each draft's room sequence number, in batch order within each room; a draft whose
+    room was deleted while it waited gets its error and is left out.
 
     The update is the transaction's first write to each room, taken in id order: on
     PostgreSQL it locks the room's row until commit, so ids in a room follow commit order
@@ -207,17 +260,19 @@ def _take_seqs(connection: Connection, fresh: list[Draft]) -> list[int]:
     for room_id in sorted(per_room):
         count = per_room[room_id]
         last = connection.execute(
-            update(rooms_table)
-            .where(rooms_table.c.id == room_id)
-            .values(last_seq=rooms_table.c.last_seq + count)
-            .returning(rooms_table.c.last_seq)
-        ).scalar_one()
-        next_seq[room_id] = int(last) - count + 1
-    seqs = []
+            TAKE_SEQS, {"b_room_id": room_id, "b_count": count}
+        ).scalar_one_or_none()
+        if last is not None:
+            next_seq[room_id] = int(last) - count + 1
+    kept, seqs = [], []
     for draft in fresh:
+        if draft.room_id not in next_seq:
+            draft.error = NotFound("No such room.", details={"room_id": draft.room_id})
+            continue
+        kept.append(draft)
         seqs.append(next_seq[draft.room_id])
         next_seq[draft.room_id] += 1
-    return seqs
+    return kept, seqs
 
 
 def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list[int]:
@@ -235,10 +290,7 @@ def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list
         }
         for draft, seq in zip(fresh, seqs, strict=True)
     ]
-    result = connection.execute(
-        insert(messages_table).returning(messages_table.c.id, sort_by_parameter_order=True),
-        rows,
-    )
+    result = connection.execute(INSERT_MESSAGES, rows)
     return [int(message_id) for message_id in result.scalars()]
 
 
@@ -249,18 +301,8 @@ def _mark_read(connection: Connection, fresh: list[Draft], ids: list[int]) -> No
         newest[(draft.room_id, draft.author.id)] = message_id
     if not newest:
         return
-    mark = memberships_table.c.last_read_message_id
     connection.execute(
-        update(memberships_table)
-        .where(
-            memberships_table.c.room_id == bindparam("b_room_id"),
-            memberships_table.c.user_id == bindparam("b_user_id"),
-        )
-        .values(
-            last_read_message_id=case(
-                (mark < bindparam("b_message_id"), bindparam("b_message_id")), else_=mark
-            )
-        ),
+        MARK_READ,
         [
             {"b_room_id": room_id, "b_user_id": user_id, "b_message_id": message_id}
             for (room_id, user_id), message_id in newest.items()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, func, select
 
+from ..database import commit_keeping_loaded_objects
 from ..errors import Conflict, Forbidden, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
@@ -35,6 +36,10 @@ def send_message(
     room, membership = readable_room(actor, room_id)
     require_can_post(actor, room, membership)
     draft = Draft(user_public(actor), room.id, body, render_markdown(body), client_id)
+    # The checks are done: end their transaction and give the connection back, so the
+    # senders waiting on a batch hold no connections (the pool would open and close
+    # extra ones all the time under load).
+    commit_keeping_loaded_objects(db.session())
     writer().write(draft)
     if draft.error is not None:
         raise draft.error

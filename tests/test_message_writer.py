@@ -1,0 +1,207 @@
+"""Group commit: concurrent sends share a transaction, and each is acknowledged only once
+the commit that stores it has landed, with its events in the room's order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from parley.actions.message_writer import MessageWriter
+from parley.actions.messages import send_message
+from parley.actions.sequence import room_lock
+from parley.errors import ApiError, Conflict, NotFound
+from parley.events import Event
+from parley.extensions import db
+from parley.models import Message, Room, User
+from support import Member, make_room
+
+
+@pytest.fixture
+def writer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> MessageWriter:
+    """A writer of this test's own, so its counts are the test's."""
+    fresh = MessageWriter()
+    monkeypatch.setitem(app.extensions, "parley.message_writer", fresh)
+    return fresh
+
+
+def in_threads(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Runs each job on its own thread and app context, all released at once; returns
+    each job's result or the exception it raised."""
+    results: list[Any] = [None] * len(jobs)
+    start = threading.Barrier(len(jobs))
+
+    def run(index: int) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                results[index] = jobs[index]()
+            except Exception as exc:
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def sender(
+    user_id: int, room_id: int, body: str, client_id: str | None = None
+) -> Callable[[], Any]:
+    def job() -> tuple[int, bool, int, str]:
+        user = db.session.get(User, user_id)
+        assert user is not None
+        message, created = send_message(user, room_id, body, client_id)
+        return message.id, created, message.seq, message.author.username
+
+    return job
+
+
+def stored(app: Flask, room_id: int) -> list[tuple[int, int, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Message.id, Message.seq, Message.body)
+            .where(Message.room_id == room_id)
+            .order_by(Message.id)
+        ).all()
+        db.session.remove()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def hold_room(room_id: int) -> threading.Lock:
+    """Takes the room's order lock, as an edit in progress would: a batch for that room
+    waits, and the sends behind it queue up."""
+    lock = room_lock(room_id)
+    lock.acquire()
+    return lock
+
+
+def test_sends_queued_behind_a_commit_share_the_next_one(
+    app: Flask, alice: Member, writer: MessageWriter, events: list[Event]
+) -> None:
+    room = make_room(alice, "general")
+    events.clear()
+    held = hold_room(room["id"])
+    releaser = threading.Timer(0.5, held.release)
+    releaser.start()
+    results = in_threads(app, [sender(alice.id, room["id"], f"m{i}") for i in range(12)])
+    releaser.join()
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    rows = stored(app, room["id"])
+    assert sorted(r[0] for r in results) == [row[0] for row in rows]
+    assert all(created for _, created, _, _ in results)
+    # The first sender's batch waited on the room; the other eleven queued meanwhile
+    # and went in at most two more commits.
+    assert writer.written == 12
+    assert writer.batches <= 3
+    # Ids, sequence numbers and events all in one order.
+    assert [row[1] for row in rows] == list(range(1, 13))
+    assert [e.payload["message"]["id"] for e in events] == [row[0] for row in rows]
+    assert [e.payload["seq"] for e in events] == list(range(1, 13))
+    assert {r[3] for r in results} == {"alice"}
+
+
+def test_every_acknowledged_send_is_stored_once_when_many_rooms_write_at_once(
+    app: Flask, make_user: Callable[..., Member], writer: MessageWriter, events: list[Event]
+) -> None:
+    owners = [make_user(f"owner{i}") for i in range(4)]
+    rooms = [make_room(owner, f"room{i}")["id"] for i, owner in enumerate(owners)]
+    events.clear()
+    jobs = [
+        sender(owners[i % 4].id, rooms[i % 4], f"body {i}", client_id=f"c{i}") for i in range(40)
+    ]
+    results = in_threads(app, jobs)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for room_id in rooms:
+        rows = stored(app, room_id)
+        assert len(rows) == 10
+        assert [row[1] for row in rows] == list(range(1, 11))
+        published = [e.payload["message"]["id"] for e in events if e.room_id == room_id]
+        assert published == [row[0] for row in rows]
+    assert writer.written == 40
+
+
+def test_the_same_client_id_twice_in_one_batch_is_stored_once(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    room = make_room(alice, "general")
+    held = hold_room(room["id"])
+    releaser = threading.Timer(0.5, held.release)
+    releaser.start()
+    results = in_threads(app, [sender(alice.id, room["id"], "once", "same-id")] * 6)
+    releaser.join()
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len({message_id for message_id, _, _, _ in results}) == 1
+    assert sorted(created for _, created, _, _ in results) == [False] * 5 + [True]
+    assert len(stored(app, room["id"])) == 1
+
+
+def test_a_resend_after_the_commit_answers_with_the_stored_message(
+    app: Flask, alice: Member, writer: MessageWriter, events: list[Event]
+) -> None:
+    room = make_room(alice, "general")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        first, created = send_message(user, room["id"], "hello", "c-1")
+        assert created
+        events.clear()
+        again, created = send_message(user, room["id"], "hello, edited body ignored", "c-1")
+        assert not created
+        assert again.id == first.id
+        assert again.body == "hello"
+        assert events == []
+        db.session.remove()
+
+
+def test_a_client_id_used_in_another_room_is_refused(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    general = make_room(alice, "general")
+    other = make_room(alice, "other")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        send_message(user, general["id"], "hello", "c-1")
+        with pytest.raises(Conflict) as raised:
+            send_message(user, other["id"], "hello", "c-1")
+        assert raised.value.code == "client_id_reused"
+        db.session.remove()
+    assert stored(app, other["id"]) == []
+
+
+def test_a_room_deleted_while_its_send_waited_fails_only_that_send(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    doomed = make_room(alice, "doomed")
+    kept = make_room(alice, "kept")
+    held = hold_room(doomed["id"])
+
+    def delete_then_release() -> None:
+        with app.app_context():
+            db.session.execute(sa.delete(Room).where(Room.id == doomed["id"]))
+            db.session.commit()
+            db.session.remove()
+        held.release()
+
+    releaser = threading.Timer(0.5, delete_then_release)
+    releaser.start()
+    results = in_threads(
+        app,
+        [sender(alice.id, doomed["id"], "lost cause")]
+        + [sender(alice.id, kept["id"], f"fine {i}") for i in range(3)],
+    )
+    releaser.join()
+
+    assert isinstance(results[0], NotFound)
+    assert not [r for r in results[1:] if isinstance(r, ApiError)], results
+    assert len(stored(app, kept["id"])) == 3
