@@ -35,6 +35,13 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.config.from_mapping(load_config(config_name, app.instance_path))
     if overrides:
         app.config.from_mapping(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        # A database file has no server that could drop the connection: pinging it on
+        # every checkout would only cost time.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": False,
+        }
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PARLEY_TRUSTED_PROXIES"] > 0:

@@ -96,6 +96,7 @@ class Draft:
     earlier_id: int | None = None
     error: BaseException | None = None
     finished: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -120,33 +121,41 @@ class Draft:
 
 class MessageWriter:
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[Draft] = []
         self._writing = False
-        # Counts for the benchmark's figures: how many sends each commit carried.
+        # How many sends the commits carried, for tests and profiling.
         self.batches = 0
         self.written = 0
 
     def write(self, draft: Draft) -> Draft:
-        """Queue the send and return once a commit has stored it (or found it stored)."""
-        with self._changed:
+        """Queue the send and return once a commit has stored it (or found it stored).
+
+        A waiting sender is woken exactly once: when its send is written, or when the
+        batch before it is done and it is its turn to write the next one.
+        """
+        with self._lock:
             self._queue.append(draft)
-            while self._writing and not draft.finished:
-                self._changed.wait()
+            leading = not self._writing
+            self._writing = True
+        if not leading:
+            draft.wake.wait()
             if draft.finished:
                 return draft
-            self._writing = True
         try:
             # Let the sends already under way in other greenlets or threads reach the
             # queue first, so they share this commit; alone, this returns at once.
             time.sleep(0)
-            with self._changed:
+            with self._lock:
                 batch, self._queue = self._queue, []
             self._write_batch(batch)
         finally:
-            with self._changed:
-                self._writing = False
-                self._changed.notify_all()
+            with self._lock:
+                if self._queue:
+                    # Still writing: the first sender waiting writes the next batch.
+                    self._queue[0].wake.set()
+                else:
+                    self._writing = False
         return draft
 
     def _write_batch(self, batch: list[Draft]) -> None:
@@ -168,6 +177,7 @@ class MessageWriter:
         finally:
             for draft in batch:
                 draft.finished = True
+                draft.wake.set()
 
     def _store(self, batch: list[Draft]) -> None:
         """One transaction on the writing request's session; its commit publishes the

@@ -6,10 +6,18 @@ committed change into Socket.IO events for the rooms and users it concerns.
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import NoReturn
+
+from flask import Flask, abort
 
 from ..actions.presence import PresenceTracker, TypingThrottle
 from ..extensions import socketio
+
+SOCKETIO_PATH = "socket.io"
+
+
+def _answered_by_socketio() -> NoReturn:
+    abort(404)
 
 
 def init_realtime(app: Flask) -> None:
@@ -35,7 +43,21 @@ def init_realtime(app: Flask) -> None:
         ping_interval=config["PARLEY_SOCKET_PING_INTERVAL"],
         ping_timeout=config["PARLEY_SOCKET_PING_TIMEOUT"],
         manage_session=False,
+        # A client's events are handled one at a time, in the order it sent them, on the
+        # thread or greenlet that reads its connection: its messages are stored in the
+        # order it sent them, and no thread is started per event in threading mode.
+        # Different clients are still served concurrently.
+        async_handlers=False,
     )
+    # Flask-SocketIO runs every event inside a request context made from the socket's
+    # handshake request. With no route for that path (a WebSocket route for a
+    # WebSocket's), each event raised and kept a NotFound whose traceback tied the
+    # context into reference cycles: most of the garbage the cyclic collector had to
+    # find under load. The Socket.IO middleware answers this path before Flask would,
+    # so the view never runs.
+    path = f"/{SOCKETIO_PATH}/"
+    app.add_url_rule(path, "socketio", _answered_by_socketio, methods=["GET", "POST"])
+    app.add_url_rule(path, "socketio", _answered_by_socketio, websocket=True)
     bus = app.extensions["parley.bus"]
     app.extensions["parley.sockets"] = SocketRegistry()
     app.extensions["parley.watches"] = Watches()

@@ -146,6 +146,16 @@ def stop_watches_of(sid: str) -> None:
 disconnect_hooks.extend([stop_watches_of, video.end_broadcasts_of_socket])
 
 
+def send_acked(sid: str, name: str, data: tuple[Any, ...]) -> None:
+    """Emit to one socket and wait for its ack (socketio.call, which refuses to run when
+    events are handled inline: see init_realtime). This runs on a task of its own,
+    never on the socket's reader, so the ack can arrive meanwhile."""
+    acked = threading.Event()
+    socketio.emit(name, data, to=sid, namespace="/", callback=lambda *_: acked.set())
+    if not acked.wait(FRAME_ACK_TIMEOUT):
+        raise AckTimeout()
+
+
 def _send_frames(app: Flask, watch: Watch) -> None:
     broadcast = watch.broadcast
     registry = app.extensions["parley.video"]
@@ -161,7 +171,7 @@ def _send_frames(app: Flask, watch: Watch) -> None:
                 "width": broadcast.width,
                 "height": broadcast.height,
             }
-            socketio.call("video:frame", (meta, frame), to=watch.sid, timeout=FRAME_ACK_TIMEOUT)
+            send_acked(watch.sid, "video:frame", (meta, frame))
     except AckTimeout:
         log.info("socket %s stopped acking video frames; dropping it as a viewer", watch.sid)
     except Exception:
