@@ -24,6 +24,7 @@ from .tcp import NoDelay
 from .video.broadcasts import Broadcasts
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_POOL_SIZE = 50
 
 
 def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -37,10 +38,13 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         app.config.from_mapping(overrides)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
         # A database file has no server that could drop the connection: pinging it on
-        # every checkout would only cost time.
+        # every checkout would only cost time. Its connections are cheap to keep, and
+        # opening one costs its pragmas: keep as many as threading mode uses at once
+        # rather than opening and closing overflow ones under load.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": False,
+            "pool_size": SQLITE_POOL_SIZE,
         }
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
