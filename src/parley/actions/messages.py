@@ -141,7 +141,7 @@ class ReadState:
     unread_count: int
 
 
-def count_unread(user_id: int, room_id: Any, after_id: Any) -> Select[Any]:
+def count_unread(user_id: Any, room_id: Any, after_id: Any) -> Select[Any]:
     """Others' messages, not deleted, above the read mark: for one room, or correlated."""
     return select(func.count(Message.id)).where(
         Message.room_id == room_id,

@@ -56,8 +56,15 @@ def init_realtime(app: Flask) -> None:
     # find under load. The Socket.IO middleware answers this path before Flask would,
     # so the view never runs.
     path = f"/{SOCKETIO_PATH}/"
-    app.add_url_rule(path, "socketio", _answered_by_socketio, methods=["GET", "POST"])
-    app.add_url_rule(path, "socketio", _answered_by_socketio, websocket=True)
+    for websocket in (False, True):
+        app.add_url_rule(
+            path,
+            "socketio",
+            _answered_by_socketio,
+            methods=["GET"] if websocket else ["GET", "POST"],
+            websocket=websocket,
+            strict_slashes=False,
+        )
     bus = app.extensions["parley.bus"]
     app.extensions["parley.sockets"] = SocketRegistry()
     app.extensions["parley.watches"] = Watches()
