@@ -125,6 +125,7 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
         "",
     ]
     lines += fanout_section(results)
+    lines += one_room_section(results)
     lines += connections_section(results)
     lines += other_sections(results)
     lines += video_section(results)
@@ -171,24 +172,30 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
             a, b = ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
             lines.append(f"- {mode}: Parley {a} msg/s, baseline {b} msg/s, ratio {ratio(a, b)}")
     lines.append("")
-    one_room = entries(results, "one_room")
-    if one_room:
-        lines += [
-            "## Fan-out in one room",
-            "",
-            "| server | clients | rate msg/s | deliveries/s | latency p50 / p99 ms | ack p50 ms "
-            "| lost |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for entry in one_room:
-            for run in entry["figures"]["runs"]:
-                lines.append(
-                    f"| {label(entry)} | {run['clients']} | {run['rate']:g} | "
-                    f"{run['deliveries_per_s']} | {fmt(run['latency_ms']['p50'])} / "
-                    f"{fmt(run['latency_ms']['p99'])} | {fmt(run['ack_ms']['p50'])} | "
-                    f"{run['lost']} |"
-                )
-        lines.append("")
+    return lines
+
+
+def one_room_section(results: dict[str, Any]) -> list[str]:
+    found = entries(results, "one_room")
+    if not found:
+        return []
+    lines = [
+        "## Fan-out in one room",
+        "",
+        "| server | clients | rate msg/s | deliveries/s | latency p50 / p99 ms | ack p50 ms "
+        "| lost | send errors | server CPU | settled after s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in found:
+        for run in entry["figures"]["runs"]:
+            lines.append(
+                f"| {label(entry)} | {run['clients']} | {run['rate']:g} | "
+                f"{run['deliveries_per_s']} | {fmt(run['latency_ms']['p50'])} / "
+                f"{fmt(run['latency_ms']['p99'])} | {fmt(run['ack_ms']['p50'])} | "
+                f"{run['lost']} | {run['send_errors']} | {fmt(run.get('server_cpu_s_per_s'))} | "
+                f"{fmt(run.get('settle_seconds'))} |"
+            )
+    lines.append("")
     return lines
 
 

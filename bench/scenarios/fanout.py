@@ -17,6 +17,10 @@ from ..workers import Generators, StepPlan, StepRaw, Target, generators
 SUSTAINED_P99_MS = 100.0
 MAX_LAG_MS = 50.0
 WARM_UP_SECONDS = 2.0
+# The server counts as idle below this share of a core, for two samples in a row.
+IDLE_CPU = 0.15
+IDLE_SAMPLE_SECONDS = 0.5
+IDLE_TIMEOUT_SECONDS = 120.0
 
 
 def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, Any]:
@@ -94,7 +98,7 @@ async def rooms_of_ten(
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        await warm_up(server, layout, fleet, senders, rates[0], seconds)
+        settled = await warm_up(server, layout, fleet, senders, rates[0], seconds)
         steps = [
             await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
             for rate in rates
@@ -108,6 +112,7 @@ async def rooms_of_ten(
         "clients": fleet.clients,
         "generator_processes": processes,
         "connect_errors": fleet.connect_errors,
+        "settle_seconds": settled,
         "steps": steps,
         "max_sustained_rate": max(sustained) if sustained else 0,
     }
@@ -121,12 +126,13 @@ async def one_room(
     room = layout.rooms[0]
     senders = [(index, room) for index in layout.members[room][:10]]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        await warm_up(server, layout, fleet, senders, rate, seconds)
+        settled = await warm_up(server, layout, fleet, senders, rate, seconds)
         step = await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
     return {
         "clients": fleet.clients,
         "generator_processes": processes,
         "connect_errors": fleet.connect_errors,
+        "settle_seconds": settled,
         **step,
     }
 
@@ -138,11 +144,28 @@ async def warm_up(
     senders: list[tuple[int, int]],
     rate: float,
     seconds: float,
-) -> None:
+) -> float:
     """An unmeasured step first, alike for every server: the first sends after hundreds
     of clients connect meet cold caches (statements, database pages, the connection
-    pool) and the tail of the connection storm."""
+    pool) and the tail of the connection storm. Returns the seconds the server took to
+    settle after the clients arrived."""
+    settled: float = await _in_thread(wait_until_idle, server)
     await _in_thread(measure, server, layout, fleet, senders, rate, min(WARM_UP_SECONDS, seconds))
+    return settled
+
+
+def wait_until_idle(server: Server, timeout: float = IDLE_TIMEOUT_SECONDS) -> float:
+    """Waits until the server has finished with the clients' arrival (every new user's
+    presence goes to every socket already connected: quadratic in a storm of logins),
+    so the steps measure the steady state. Returns how long that took."""
+    started = time.perf_counter()
+    quiet = 0
+    while time.perf_counter() - started < timeout and quiet < 2:
+        before = server.cpu_seconds()
+        time.sleep(IDLE_SAMPLE_SECONDS)
+        busy = (server.cpu_seconds() - before) / IDLE_SAMPLE_SECONDS
+        quiet = quiet + 1 if busy < IDLE_CPU else 0
+    return round(time.perf_counter() - started, 1)
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:

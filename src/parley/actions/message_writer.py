@@ -102,21 +102,23 @@ class Draft:
     def key(self) -> tuple[int, str] | None:
         return None if self.client_id is None else (self.author.id, self.client_id)
 
-    def message_out(self) -> MessageOut:
+    def stored_fields(self) -> dict[str, Any]:
+        """The new message's columns as written, shared by its event and its reply."""
         assert self.message_id is not None and self.seq is not None
-        return MessageOut(
-            id=self.message_id,
-            room_id=self.room_id,
-            author=self.author,
-            body=self.body,
-            html=self.html,
-            client_id=self.client_id,
-            created_at=self.created_at,
-            edited_at=None,
-            deleted=False,
-            seq=self.seq,
-            changed_seq=None,
-        )
+        return {
+            "id": self.message_id,
+            "room_id": self.room_id,
+            "body": self.body,
+            "html": self.html,
+            "client_id": self.client_id,
+            "created_at": self.created_at,
+            "edited_at": None,
+            "seq": self.seq,
+            "changed_seq": None,
+        }
+
+    def message_out(self) -> MessageOut:
+        return MessageOut(**self.stored_fields(), author=self.author, deleted=False)
 
 
 class MessageWriter:

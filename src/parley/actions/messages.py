@@ -54,20 +54,7 @@ def send_message(
 def _stored(draft: Draft, author: User) -> Message:
     """The new message as the writer stored it, without reading it back. It is not
     added to the session: nothing is left to write."""
-    return Message(
-        id=draft.message_id,
-        room_id=draft.room_id,
-        author_id=author.id,
-        author=author,
-        body=draft.body,
-        html=draft.html,
-        client_id=draft.client_id,
-        created_at=draft.created_at,
-        edited_at=None,
-        deleted_at=None,
-        seq=draft.seq,
-        changed_seq=None,
-    )
+    return Message(**draft.stored_fields(), author_id=author.id, author=author, deleted_at=None)
 
 
 def writer() -> MessageWriter:
