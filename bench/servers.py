@@ -19,6 +19,11 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 
+# A server counts as idle below this share of a core, for two samples in a row.
+IDLE_CPU = 0.15
+IDLE_SAMPLE_SECONDS = 0.5
+IDLE_TIMEOUT_SECONDS = 120.0
+
 # The Parley modes `make bench` measures, and the baseline in the same async mode.
 MODES = ("gevent", "threading")
 
@@ -50,6 +55,19 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return sum(_cpu(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
+    def wait_until_idle(self, timeout: float = IDLE_TIMEOUT_SECONDS) -> float:
+        """Waits until the server has finished the work already given to it (every new
+        user's presence goes to every socket already connected: quadratic in a storm of
+        logins), so what follows measures itself. Returns how long that took."""
+        started = time.perf_counter()
+        quiet = 0
+        while time.perf_counter() - started < timeout and quiet < 2:
+            before = self.cpu_seconds()
+            time.sleep(IDLE_SAMPLE_SECONDS)
+            busy = (self.cpu_seconds() - before) / IDLE_SAMPLE_SECONDS
+            quiet = quiet + 1 if busy < IDLE_CPU else 0
+        return round(time.perf_counter() - started, 1)
 
 
 def _children(pid: int) -> list[int]:

@@ -17,10 +17,6 @@ from ..workers import Generators, StepPlan, StepRaw, Target, generators
 SUSTAINED_P99_MS = 100.0
 MAX_LAG_MS = 50.0
 WARM_UP_SECONDS = 2.0
-# The server counts as idle below this share of a core, for two samples in a row.
-IDLE_CPU = 0.15
-IDLE_SAMPLE_SECONDS = 0.5
-IDLE_TIMEOUT_SECONDS = 120.0
 
 
 def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, Any]:
@@ -149,23 +145,9 @@ async def warm_up(
     of clients connect meet cold caches (statements, database pages, the connection
     pool) and the tail of the connection storm. Returns the seconds the server took to
     settle after the clients arrived."""
-    settled: float = await _in_thread(wait_until_idle, server)
+    settled: float = await _in_thread(server.wait_until_idle)
     await _in_thread(measure, server, layout, fleet, senders, rate, min(WARM_UP_SECONDS, seconds))
     return settled
-
-
-def wait_until_idle(server: Server, timeout: float = IDLE_TIMEOUT_SECONDS) -> float:
-    """Waits until the server has finished with the clients' arrival (every new user's
-    presence goes to every socket already connected: quadratic in a storm of logins),
-    so the steps measure the steady state. Returns how long that took."""
-    started = time.perf_counter()
-    quiet = 0
-    while time.perf_counter() - started < timeout and quiet < 2:
-        before = server.cpu_seconds()
-        time.sleep(IDLE_SAMPLE_SECONDS)
-        busy = (server.cpu_seconds() - before) / IDLE_SAMPLE_SECONDS
-        quiet = quiet + 1 if busy < IDLE_CPU else 0
-    return round(time.perf_counter() - started, 1)
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:

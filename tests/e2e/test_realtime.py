@@ -152,3 +152,31 @@ def test_a_reload_within_the_grace_period_does_not_flap(chat, shared_server):
         d["status"] for n, d in watcher.events if n == "presence" and d["user_id"] == bob_id
     ]
     assert statuses == ["online"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
+def test_messages_sent_without_waiting_for_acks_are_stored_in_the_order_sent(chat, transports):
+    room_id = chat["room"]["id"]
+    alice = chat["connect"](chat["alice"], transports)
+    bob = chat["connect"](chat["bob"], transports)
+    # python-engineio's server refuses a long-polling POST of more than 16 packets, and
+    # its client puts every queued packet in one POST.
+    count = 40 if transports == ["websocket"] else 12
+    acks: dict[int, dict] = {}
+    for n in range(count):
+        alice.sio.emit(
+            "message:send",
+            {"room_id": room_id, "body": f"burst {n}", "client_id": f"burst-{n}"},
+            callback=lambda ack, n=n: acks.__setitem__(n, ack),
+        )
+    # Bob keeps typing meanwhile, so alice's sends share commits with others'.
+    for n in range(4):
+        bob.sio.emit("message:send", {"room_id": room_id, "body": f"bob {n}"})
+    wait_for(lambda: len(acks) == count, message="every ack")
+    assert all(ack["ok"] and ack["created"] for ack in acks.values())
+    ids = [acks[n]["message"]["id"] for n in range(count)]
+    assert ids == sorted(ids)
+    history = chat["alice"].call("GET", f"/rooms/{room_id}/messages?limit=100", 200)
+    bursts = [m["body"] for m in history["messages"] if m["body"].startswith("burst")]
+    assert bursts == [f"burst {n}" for n in range(count)]
