@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from parley.actions.message_writer import MessageWriter
+from parley.actions.message_writer import Draft, MessageWriter
 from parley.actions.messages import send_message
 from parley.actions.sequence import room_lock
 from parley.errors import ApiError, Conflict, NotFound
 from parley.events import Event
 from parley.extensions import db
 from parley.models import Message, Room, User
+from parley.schemas.users import UserPublic
 from support import Member, make_room
 
 
@@ -208,3 +209,34 @@ def test_a_room_deleted_while_its_send_waited_fails_only_that_send(
     assert isinstance(results[0], NotFound)
     assert not [r for r in results[1:] if isinstance(r, ApiError)], results
     assert len(stored(app, kept["id"])) == 3
+
+
+def draft_for(room_id: int) -> Draft:
+    return Draft(UserPublic(id=1, username="u", display_name="u"), room_id, "b", "<p>b</p>", None)
+
+
+def test_a_sender_interrupted_after_being_handed_the_next_batch_hands_it_on() -> None:
+    writer = MessageWriter()
+    first, second = draft_for(1), draft_for(1)
+    writer._writing = True
+    writer._queue = [first, second]
+    first.wake.set()  # its turn to write the next batch, as the last writer left it
+
+    writer._give_up(first)
+
+    assert writer._queue == [second]
+    assert second.wake.is_set()
+    assert writer._writing
+
+
+def test_the_last_sender_interrupted_leaves_the_writer_idle() -> None:
+    writer = MessageWriter()
+    only = draft_for(1)
+    writer._writing = True
+    writer._queue = [only]
+    only.wake.set()
+
+    writer._give_up(only)
+
+    assert writer._queue == []
+    assert not writer._writing

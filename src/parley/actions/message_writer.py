@@ -141,7 +141,11 @@ class MessageWriter:
             leading = not self._writing
             self._writing = True
         if not leading:
-            draft.wake.wait()
+            try:
+                draft.wake.wait()
+            except BaseException:
+                self._give_up(draft)
+                raise
             if draft.finished:
                 return draft
         try:
@@ -159,6 +163,18 @@ class MessageWriter:
                 else:
                     self._writing = False
         return draft
+
+    def _give_up(self, draft: Draft) -> None:
+        """A waiting sender was interrupted (its greenlet killed, say): take its send out
+        of the queue, and if it had just been handed the next batch, hand that on."""
+        with self._lock:
+            if draft in self._queue:
+                self._queue.remove(draft)
+            if draft.wake.is_set() and not draft.finished:
+                if self._queue:
+                    self._queue[0].wake.set()
+                else:
+                    self._writing = False
 
     def _write_batch(self, batch: list[Draft]) -> None:
         self.batches += 1
