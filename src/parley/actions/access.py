@@ -37,13 +37,6 @@ def membership_of(user_id: int, room_id: int) -> Membership | None:
     return db.session.get(Membership, (room_id, user_id))
 
 
-def get_room(room_id: int) -> Room:
-    room = db.session.get(Room, room_id)
-    if room is None:
-        raise NotFound("No such room.", details={"room_id": room_id})
-    return room
-
-
 # One query for the room and the actor's membership, built once: every message and read
 # goes through here. The membership's room and user are the room just loaded and the
 # actor, already in the session.
