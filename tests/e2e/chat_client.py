@@ -78,6 +78,7 @@ class ChatClient:
         self._resume: dict[int, int] | None = None
         self.rooms: set[int] = set()
         self.connects = 0
+        self.drops = 0
         self.syncs = 0
         self.synced = threading.Event()
         self._wake = threading.Event()
@@ -138,6 +139,7 @@ class ChatClient:
         self.synced.clear()
         ids = self.last_ids()
         with self.lock:
+            self.drops += 1
             if self._resume is None:
                 self._resume = ids
 
@@ -186,6 +188,7 @@ class ChatClient:
     def _sync_once(self) -> bool:
         with self.lock:
             resume = dict(self._resume) if self._resume is not None else None
+            drops = self.drops
         if resume is None:
             resume = self.last_ids()
         try:
@@ -212,6 +215,10 @@ class ChatClient:
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
             return False
         with self.lock:
+            if self.drops != drops:
+                # The connection dropped while this sync ran: events may have been lost
+                # after its read, so keep the resume point for the next sync.
+                return False
             self._resume = None
             self.syncs += 1
         self.synced.set()

@@ -159,7 +159,8 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_
             time.sleep(0.1)
         for client in listeners:
             assert client.snapshot(room_id) == truth, (
-                f"{len(client.snapshot(room_id))} of {len(truth)} messages; {client.state()}"
+                f"{len(client.snapshot(room_id))} of {len(truth)} messages; {client.state()}; "
+                f"ids that came off one connection in falling order: {client.out_of_order}"
             )
             assert client.out_of_order == [], client.out_of_order
             assert list(client.snapshot(room_id)) == sorted(truth)
