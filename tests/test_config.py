@@ -259,3 +259,27 @@ def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path):
     """PARLEY_RATE_LIMITS= (empty) must not turn the limits off by accident."""
     with pytest.raises(ConfigError, match="PARLEY_RATE_LIMITS"):
         load_config("development", str(tmp_path), {"PARLEY_RATE_LIMITS": ""})
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(tmp_path, monkeypatch, url):
+    from parley import create_app
+    from parley.extensions import db
+
+    monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        assert db.session.execute(db.text("SELECT 1")).scalar() == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(tmp_path):
+    from parley import SQLITE_POOL_SIZE, create_app
+    from parley.extensions import db
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+    with app.app_context():
+        assert db.engine.pool.size() == SQLITE_POOL_SIZE
+        assert not db.engine.pool._pre_ping
+        db.engine.dispose()

@@ -25,6 +25,7 @@ from .video.broadcasts import Broadcasts
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_POOL_SIZE = 50
+IN_MEMORY_SQLITE = ("sqlite://", "sqlite:///:memory:")
 
 
 def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -41,11 +42,15 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         # every checkout would only cost time. Its connections are cheap to keep, and
         # opening one costs its pragmas: keep as many as threading mode uses at once
         # rather than opening and closing overflow ones under load.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        options = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "pool_pre_ping": False,
             "pool_size": SQLITE_POOL_SIZE,
         }
+        if app.config["SQLALCHEMY_DATABASE_URI"] in IN_MEMORY_SQLITE:
+            # An in-memory database lives in its one connection: no pool to size.
+            options = {k: v for k, v in options.items() if k not in ("pool_size", "max_overflow")}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PARLEY_TRUSTED_PROXIES"] > 0:
