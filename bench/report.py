@@ -138,85 +138,110 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
     return "\n".join(lines)
 
 
-def fanout_section(results: dict[str, Any]) -> list[str]:
-    found = entries(results, "fanout")
-    if not found:
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> list[str]:
+    """A markdown section holding one table; nothing when there are no rows."""
+    if not rows:
         return []
-    lines = [
-        "## Fan-out, open loop (rooms of 10, one sender per room)",
+    return [
+        f"## {title}",
         "",
-        "| server | rate msg/s | deliveries/s | latency p50 / p95 / p99 ms | ack p50 / p99 ms "
-        "| lost | server CPU | sustained |",
-        "|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows),
+        "",
     ]
-    for entry in found:
+
+
+def sustained_rates(results: dict[str, Any], mode: str) -> tuple[Any, Any] | None:
+    """Parley's and the baseline's highest sustained fan-out rates in that mode."""
+    ours = find(results, "fanout", "parley", mode)
+    base = find(results, "fanout", "baseline", mode)
+    if not ours or not base:
+        return None
+    return ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
+
+
+def fanout_section(results: dict[str, Any]) -> list[str]:
+    rows = []
+    for entry in entries(results, "fanout"):
         for step in entry["figures"]["steps"]:
             lat, ack = step["latency_ms"], step["ack_ms"]
-            lines.append(
-                f"| {label(entry)} | {step['rate']:g} | {step['deliveries_per_s']} | "
-                f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])} | "
-                f"{fmt(ack['p50'])} / {fmt(ack['p99'])} | {step['lost']} | "
-                f"{fmt(step.get('server_cpu_s_per_s'))} | {'yes' if step['sustained'] else 'no'} |"
+            rows.append(
+                [
+                    label(entry),
+                    f"{step['rate']:g}",
+                    step["deliveries_per_s"],
+                    f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])}",
+                    f"{fmt(ack['p50'])} / {fmt(ack['p99'])}",
+                    step["lost"],
+                    fmt(step.get("server_cpu_s_per_s")),
+                    "yes" if step["sustained"] else "no",
+                ]
             )
+    lines = table(
+        "Fan-out, open loop (rooms of 10, one sender per room)",
+        [
+            "server",
+            "rate msg/s",
+            "deliveries/s",
+            "latency p50 / p95 / p99 ms",
+            "ack p50 / p99 ms",
+            "lost",
+            "server CPU",
+            "sustained",
+        ],
+        rows,
+    )
+    if not lines:
+        return []
     lines += [
-        "",
         "Highest sustained rate (nothing lost, p99 < 100 ms), as a ratio to the baseline:",
         "",
     ]
     for mode in ("gevent", "threading"):
-        ours, base = (
-            find(results, "fanout", "parley", mode),
-            find(results, "fanout", "baseline", mode),
-        )
-        if ours and base:
-            a, b = ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
+        if pair := sustained_rates(results, mode):
+            a, b = pair
             lines.append(f"- {mode}: Parley {a} msg/s, baseline {b} msg/s, ratio {ratio(a, b)}")
     lines.append("")
     return lines
 
 
 def one_room_section(results: dict[str, Any]) -> list[str]:
-    found = entries(results, "one_room")
-    if not found:
-        return []
-    lines = [
-        "## Fan-out in one room",
-        "",
-        "| server | clients | rate msg/s | deliveries/s | latency p50 / p99 ms | ack p50 ms "
-        "| lost | send errors | server CPU | settled after s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    rows = [
+        [
+            label(entry),
+            run["clients"],
+            f"{run['rate']:g}",
+            run["deliveries_per_s"],
+            f"{fmt(run['latency_ms']['p50'])} / {fmt(run['latency_ms']['p99'])}",
+            fmt(run["ack_ms"]["p50"]),
+            run["lost"],
+            run["send_errors"],
+            fmt(run.get("server_cpu_s_per_s")),
+            fmt(run.get("settle_seconds")),
+        ]
+        for entry in entries(results, "one_room")
+        for run in entry["figures"]["runs"]
     ]
-    for entry in found:
-        for run in entry["figures"]["runs"]:
-            lines.append(
-                f"| {label(entry)} | {run['clients']} | {run['rate']:g} | "
-                f"{run['deliveries_per_s']} | {fmt(run['latency_ms']['p50'])} / "
-                f"{fmt(run['latency_ms']['p99'])} | {fmt(run['ack_ms']['p50'])} | "
-                f"{run['lost']} | {run['send_errors']} | {fmt(run.get('server_cpu_s_per_s'))} | "
-                f"{fmt(run.get('settle_seconds'))} |"
-            )
-    lines.append("")
-    return lines
+    columns = ["server", "clients", "rate msg/s", "deliveries/s", "latency p50 / p99 ms"]
+    columns += ["ack p50 ms", "lost", "send errors", "server CPU", "settled after s"]
+    return table("Fan-out in one room", columns, rows)
 
 
 def connections_section(results: dict[str, Any]) -> list[str]:
-    found = entries(results, "connections")
-    if not found:
-        return []
-    lines = [
-        "## Connections",
-        "",
-        "| server | opened / asked | errors | RSS start → end MB | RSS per socket KB |",
-        "|---|---|---|---|---|",
+    rows = [
+        [
+            label(entry),
+            f"{f['opened']} / {f['asked']}",
+            f["errors"],
+            f"{f['rss_start_mb']} → {f['rss_end_mb']}",
+            f["rss_per_socket_kb"],
+        ]
+        for entry in entries(results, "connections")
+        for f in [entry["figures"]]
     ]
-    for entry in found:
-        f = entry["figures"]
-        lines.append(
-            f"| {label(entry)} | {f['opened']} / {f['asked']} | {f['errors']} | "
-            f"{f['rss_start_mb']} → {f['rss_end_mb']} | {f['rss_per_socket_kb']} |"
-        )
-    lines.append("")
-    return lines
+    columns = ["server", "opened / asked", "errors", "RSS start → end MB", "RSS per socket KB"]
+    return table("Connections", columns, rows)
 
 
 def other_sections(results: dict[str, Any]) -> list[str]:
@@ -243,37 +268,29 @@ def other_sections(results: dict[str, Any]) -> list[str]:
 
 
 def video_section(results: dict[str, Any]) -> list[str]:
-    found = entries(results, "video")
-    if not found:
-        return []
-    lines = [
-        "## Video (640x480 JPEG at 15 fps, viewers on live.mjpg)",
-        "",
-        "| server | viewers | fps min / p50 | broadcaster fps | server CPU per viewer (cores) |",
-        "|---|---|---|---|---|",
+    rows = [
+        [
+            label(entry),
+            step["viewers"],
+            f"{fmt(step.get('fps_min'))} / {fmt(step.get('fps_p50'))}",
+            fmt(step.get("broadcaster_fps")),
+            fmt(step.get("server_cpu_s_per_s_per_viewer")),
+        ]
+        for entry in entries(results, "video")
+        for step in entry["figures"].get("steps", [])
+        if step.get("viewers")
     ]
-    for entry in found:
-        for step in entry["figures"].get("steps", []):
-            if not step.get("viewers"):
-                continue
-            lines.append(
-                f"| {label(entry)} | {step['viewers']} | {fmt(step.get('fps_min'))} / "
-                f"{fmt(step.get('fps_p50'))} | {fmt(step.get('broadcaster_fps'))} | "
-                f"{fmt(step.get('server_cpu_s_per_s_per_viewer'))} |"
-            )
-    return [*lines, ""]
+    columns = ["server", "viewers", "fps min / p50", "broadcaster fps"]
+    columns += ["server CPU per viewer (cores)"]
+    return table("Video (640x480 JPEG at 15 fps, viewers on live.mjpg)", columns, rows)
 
 
 def targets_section(results: dict[str, Any]) -> list[str]:
     """Issue 7's targets, each with the figure measured in this run."""
     rows = []
     for mode in ("gevent", "threading"):
-        ours, base = (
-            find(results, "fanout", "parley", mode),
-            find(results, "fanout", "baseline", mode),
-        )
-        if ours and base:
-            a, b = ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
+        if pair := sustained_rates(results, mode):
+            a, b = pair
             met = bool(b) and a >= 0.7 * b
             rows.append(
                 (
@@ -282,7 +299,7 @@ def targets_section(results: dict[str, Any]) -> list[str]:
                     met,
                 )
             )
-        step = step_at(ours, 500)
+        step = step_at(find(results, "fanout", "parley", mode), 500)
         if step:
             p99, ack = step["latency_ms"]["p99"], step["ack_ms"]["p50"]
             rows.append(
@@ -330,11 +347,11 @@ def targets_section(results: dict[str, Any]) -> list[str]:
                         low is not None and low >= 14,
                     )
                 )
-    if not rows:
-        return []
-    lines = ["## Targets (issue 7)", "", "| target | measured | met |", "|---|---|---|"]
-    lines += [f"| {name} | {value} | {'yes' if met else 'no'} |" for name, value, met in rows]
-    return [*lines, ""]
+    return table(
+        "Targets (issue 7)",
+        ["target", "measured", "met"],
+        [[name, value, "yes" if met else "no"] for name, value, met in rows],
+    )
 
 
 Series = list[tuple[str, list[float], list[float]]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..load import Layout, lay_out, percentiles
@@ -55,25 +56,36 @@ def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, 
     }
 
 
-def measure(
-    server: Server,
-    layout: Layout,
-    fleet: Generators,
-    senders: list[tuple[int, int]],
-    rate: float,
-    seconds: float,
-) -> dict[str, Any]:
-    """Sends `rate` messages a second for `seconds` from the senders (each in its room),
-    and measures every delivery to every member, and the server's CPU meanwhile."""
-    step = StepPlan(rate, seconds, time.perf_counter() + 0.5, f"{time.monotonic_ns()}")
-    fleet.start(senders, step)
-    # The server's CPU while the sends go out (not while deliveries settle).
-    time.sleep(max(0.0, step.start_at - time.perf_counter()))
-    cpu_before = server.cpu_seconds()
-    time.sleep(seconds)
-    cpu = server.cpu_seconds() - cpu_before
-    raws = fleet.collect()
-    return {**summarize(layout, step, raws), "server_cpu_s_per_s": round(cpu / seconds, 3)}
+@dataclass(frozen=True)
+class Load:
+    """A server, its clients spread over the generators, and who sends to which room."""
+
+    server: Server
+    layout: Layout
+    fleet: Generators
+    senders: list[tuple[int, int]]
+
+    def measure(self, rate: float, seconds: float) -> dict[str, Any]:
+        """Sends `rate` messages a second for `seconds` from the senders (each in its
+        room), and measures every delivery to every member, and the server's CPU."""
+        step = StepPlan(rate, seconds, time.perf_counter() + 0.5, f"{time.monotonic_ns()}")
+        self.fleet.start(self.senders, step)
+        # The server's CPU while the sends go out (not while deliveries settle).
+        time.sleep(max(0.0, step.start_at - time.perf_counter()))
+        cpu_before = self.server.cpu_seconds()
+        time.sleep(seconds)
+        cpu = self.server.cpu_seconds() - cpu_before
+        figures = summarize(self.layout, step, self.fleet.collect())
+        return {**figures, "server_cpu_s_per_s": round(cpu / seconds, 3)}
+
+    def warm_up(self, rate: float, seconds: float) -> float:
+        """An unmeasured step first, alike for every server: the first sends after
+        hundreds of clients connect meet cold caches (statements, database pages, the
+        connection pool) and the tail of the connection storm. Returns the seconds the
+        server took to settle after the clients arrived."""
+        settled = self.server.wait_until_idle()
+        self.measure(rate, min(WARM_UP_SECONDS, seconds))
+        return settled
 
 
 def target_of(server: Server) -> Target:
@@ -94,15 +106,13 @@ async def rooms_of_ten(
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        settled = await warm_up(server, layout, fleet, senders, rates[0], seconds)
-        steps = [
-            await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
-            for rate in rates
-        ]
+        load = Load(server, layout, fleet, senders)
+        settled = await _in_thread(load.warm_up, rates[0], seconds)
+        steps = [await _in_thread(load.measure, rate, seconds) for rate in rates]
         rate = rates[-1]
         while rise and steps[-1]["sustained"] and rate < 20_000:
             rate = round(rate * 1.5)
-            steps.append(await _in_thread(measure, server, layout, fleet, senders, rate, seconds))
+            steps.append(await _in_thread(load.measure, rate, seconds))
     sustained = [s["rate"] for s in steps if s["sustained"]]
     return {
         "clients": fleet.clients,
@@ -122,8 +132,9 @@ async def one_room(
     room = layout.rooms[0]
     senders = [(index, room) for index in layout.members[room][:10]]
     with generators(target_of(server), layout, processes, senders) as fleet:
-        settled = await warm_up(server, layout, fleet, senders, rate, seconds)
-        step = await _in_thread(measure, server, layout, fleet, senders, rate, seconds)
+        load = Load(server, layout, fleet, senders)
+        settled = await _in_thread(load.warm_up, rate, seconds)
+        step = await _in_thread(load.measure, rate, seconds)
     return {
         "clients": fleet.clients,
         "generator_processes": processes,
@@ -131,23 +142,6 @@ async def one_room(
         "settle_seconds": settled,
         **step,
     }
-
-
-async def warm_up(
-    server: Server,
-    layout: Layout,
-    fleet: Generators,
-    senders: list[tuple[int, int]],
-    rate: float,
-    seconds: float,
-) -> float:
-    """An unmeasured step first, alike for every server: the first sends after hundreds
-    of clients connect meet cold caches (statements, database pages, the connection
-    pool) and the tail of the connection storm. Returns the seconds the server took to
-    settle after the clients arrived."""
-    settled: float = await _in_thread(server.wait_until_idle)
-    await _in_thread(measure, server, layout, fleet, senders, rate, min(WARM_UP_SECONDS, seconds))
-    return settled
 
 
 async def _in_thread(fn: Any, *args: Any) -> Any:

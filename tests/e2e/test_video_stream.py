@@ -402,42 +402,30 @@ def slow_and_fast(server: LiveServer) -> SlowAndFast:
     fast_parts: list[Part] = []
     slow_parts: list[Part] = []
 
-    def fast() -> None:
+    def read(parts: list[Part], pause: float, rcvbuf: int | None = None) -> None:
+        """Reads parts for the window, sleeping `pause` after each."""
         reader: MjpegReader | None = None
         try:
-            reader = MjpegReader(server, room["id"], token)
+            reader = MjpegReader(server, room["id"], token, rcvbuf=rcvbuf)
             end = time.monotonic() + window
             while time.monotonic() < end:
                 part = reader.read_part()
                 assert part is not None
                 assert part.body in heavy_frames()
+                time.sleep(pause)
         except BaseException as exc:
             failures.append(exc)
         finally:
             if reader is not None:
-                fast_parts.extend(reader.parts)
-                reader.close()
-
-    def slow() -> None:
-        reader: MjpegReader | None = None
-        try:
-            # A small receive buffer, so that little can wait for it on its side.
-            reader = MjpegReader(server, room["id"], token, rcvbuf=4096)
-            end = time.monotonic() + window
-            while time.monotonic() < end:
-                part = reader.read_part()
-                assert part is not None
-                assert part.body in heavy_frames()
-                time.sleep(1.0)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            if reader is not None:
-                slow_parts.extend(reader.parts)
+                parts.extend(reader.parts)
                 reader.close()
 
     with broadcasting(server, owner, room["id"], heavy_frames()) as broadcaster:
-        threads = [threading.Thread(target=fast), threading.Thread(target=slow)]
+        threads = [
+            threading.Thread(target=read, args=(fast_parts, 0.0)),
+            # A small receive buffer, so that little can wait for it on the slow side.
+            threading.Thread(target=read, args=(slow_parts, 1.0, 4096)),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

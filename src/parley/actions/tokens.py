@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..errors import NotFound
 from ..events import Event, emit_after_commit
@@ -63,6 +63,21 @@ def authenticate(raw: str) -> ApiToken | None:
         token.user.last_seen_at = now
         db.session.commit()
     return token
+
+
+# The user of a live token, with their role joined: one query, built once, as a socket
+# checks it on every event.
+ACTIVE_USER_OF_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.id == bindparam("token_id"), User.active.is_(True))
+)
+
+
+def active_user_of_token(token_id: int) -> User | None:
+    """The token's user, or None once the token is revoked or the user deactivated."""
+    user: User | None = db.session.scalar(ACTIVE_USER_OF_TOKEN, {"token_id": token_id})
+    return user
 
 
 def token_revoked_event(token: ApiToken) -> Event:

@@ -14,12 +14,11 @@ from typing import Any, TypeVar
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import bindparam, select
 
 from ..actions import messages, rooms
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
 from ..actions.sync import sync
-from ..actions.tokens import authenticate
+from ..actions.tokens import active_user_of_token, authenticate
 from ..errors import ApiError, Unauthorized, validation_failed
 from ..events import get_bus
 from ..extensions import db, socketio
@@ -85,21 +84,10 @@ def on_disconnect(*_reason: Any) -> None:
         presence().disconnected(user.user_id, sid)
 
 
-# The user of a live token, with their role joined: one query, built once, as it runs
-# on every event.
-SOCKET_USER = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.id == bindparam("token_id"), User.active.is_(True))
-)
-
-
 def socket_actor() -> User:
     """The socket's user, checked again on every event: revoked or deactivated is out."""
     found = registry().get(request.sid)  # type: ignore[attr-defined]
-    user = None
-    if found is not None:
-        user = db.session.scalar(SOCKET_USER, {"token_id": found.token_id})
+    user = active_user_of_token(found.token_id) if found is not None else None
     if user is None:
         raise Unauthorized(
             "The token was revoked or the account deactivated.", code="invalid_token"
