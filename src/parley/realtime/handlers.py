@@ -18,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 from ..actions import messages, rooms
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
 from ..actions.sync import sync
-from ..actions.tokens import active_user_of_token, authenticate
+from ..actions.tokens import authenticate
+from ..actions.user_snapshots import user_snapshots
 from ..errors import ApiError, Unauthorized, validation_failed
 from ..events import get_bus
 from ..extensions import db, socketio
@@ -85,9 +86,14 @@ def on_disconnect(*_reason: Any) -> None:
 
 
 def socket_actor() -> User:
-    """The socket's user, checked again on every event: revoked or deactivated is out."""
-    found = registry().get(request.sid)  # type: ignore[attr-defined]
-    user = active_user_of_token(found.token_id) if found is not None else None
+    """The socket's user, checked on every event: revoked or deactivated is out."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    sockets = registry()
+    found = sockets.get(sid)
+    user = None
+    if found is not None:
+        user, kept = user_snapshots().user_of_token(found.token_id, sockets.snapshot(sid))
+        sockets.keep_snapshot(sid, kept)
     if user is None:
         raise Unauthorized(
             "The token was revoked or the account deactivated.", code="invalid_token"

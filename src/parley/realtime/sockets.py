@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from ..actions.user_snapshots import UserSnapshot
+
 
 def room_channel(room_id: int) -> str:
     return f"room:{room_id}"
@@ -27,6 +29,7 @@ class SocketRegistry:
 
     def __init__(self) -> None:
         self._by_sid: dict[str, SocketUser] = {}
+        self._snapshots: dict[str, UserSnapshot] = {}
         self._lock = threading.Lock()
 
     def add(self, sid: str, user: SocketUser) -> None:
@@ -35,11 +38,24 @@ class SocketRegistry:
 
     def remove(self, sid: str) -> SocketUser | None:
         with self._lock:
+            self._snapshots.pop(sid, None)
             return self._by_sid.pop(sid, None)
 
     def get(self, sid: str) -> SocketUser | None:
         with self._lock:
             return self._by_sid.get(sid)
+
+    def snapshot(self, sid: str) -> UserSnapshot | None:
+        """The copy of its user the socket loaded last, if it keeps one."""
+        with self._lock:
+            return self._snapshots.get(sid)
+
+    def keep_snapshot(self, sid: str, snapshot: UserSnapshot | None) -> None:
+        with self._lock:
+            if snapshot is None:
+                self._snapshots.pop(sid, None)
+            elif sid in self._by_sid:
+                self._snapshots[sid] = snapshot
 
     def sids_with_token(self, token_id: int) -> list[str]:
         with self._lock:

@@ -1,0 +1,165 @@
+"""A socket keeps its user between events (actions/user_snapshots): no query for it while
+nothing changed, and every change that decides access still reaches its next event."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from realtime_support import emit, error, ok
+
+from parley.actions.user_snapshots import UserSnapshots
+from parley.config import ConfigError, load_config
+from parley.extensions import db
+from parley.models import ApiToken, Permission, Role, User
+from support import make_room, send, set_role
+
+API = "/api/v1"
+
+
+def user_loads(statements: list[str]) -> list[str]:
+    """The statements that load a token's user (the socket's per-event check)."""
+    return [s for s in statements if "FROM users JOIN api_tokens" in s.replace("\n", " ")]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app, monkeypatch) -> FakeClock:
+    """The app's snapshots on a clock the test moves."""
+    fake = FakeClock()
+    monkeypatch.setitem(app.extensions, "parley.user_snapshots", UserSnapshots(5.0, fake))
+    return fake
+
+
+def test_a_sockets_later_events_do_not_load_its_user_again(connect, alice, count_queries):
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    with count_queries() as first:
+        ok(emit(sock, "message:send", {"room_id": room["id"], "body": "one"}))
+    with count_queries() as later:
+        for body in ("two", "three"):
+            ok(emit(sock, "message:send", {"room_id": room["id"], "body": body}))
+    assert len(user_loads(first.statements)) == 1
+    assert user_loads(later.statements) == []
+
+
+def test_a_role_change_reaches_the_next_event(connect, make_user, bob):
+    root = make_user("root", role="Administrator")
+    carol = make_user("carol", role="Moderator")
+    room = make_room(bob, "general")
+    assert carol.post(f"{API}/rooms/{room['id']}/join").status_code in (200, 201)
+    first, second = (send(bob, room["id"], body).get_json()["id"] for body in ("one", "two"))
+    sock = connect(carol)
+    ok(emit(sock, "message:delete", {"message_id": first}))
+    assert root.patch(f"{API}/users/{carol.id}", json={"role": "User"}).status_code == 200
+    error(emit(sock, "message:delete", {"message_id": second}), "not_the_author")
+
+
+def test_a_change_to_a_roles_permissions_reaches_the_next_event(app, connect, alice):
+    """The cleanup after each test puts the default roles' permissions back."""
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "before"}))
+    with app.app_context():
+        role = db.session.scalar(sa.select(Role).where(Role.name == "User"))
+        role.permissions = int(Permission.READ)
+        db.session.commit()
+    error(
+        emit(sock, "message:send", {"room_id": room["id"], "body": "after"}), "missing_permission"
+    )
+
+
+def test_a_display_name_change_shows_on_the_next_message(connect, alice):
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "before"}))
+    assert alice.patch(f"{API}/users/me", json={"display_name": "Al"}).status_code == 200
+    ack = ok(emit(sock, "message:send", {"room_id": room["id"], "body": "after"}))
+    assert ack["message"]["author"]["display_name"] == "Al"
+
+
+def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
+    app, connect, alice, clock
+):
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "loaded"}))
+    # What another process (a second server, the command line) does: this process's
+    # sessions never see the change.
+    with app.app_context():
+        engine = db.engine
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE users SET active = false WHERE id = :id"), {"id": alice.id}
+        )
+    clock.now += 4.9
+    ok(emit(sock, "typing", {"room_id": room["id"]}))
+    clock.now += 0.1
+    error(emit(sock, "message:send", {"room_id": room["id"], "body": "gone"}), "invalid_token")
+
+
+def test_with_a_recheck_time_of_zero_every_event_loads_the_user(
+    app, connect, alice, count_queries, monkeypatch
+):
+    monkeypatch.setitem(app.extensions, "parley.user_snapshots", UserSnapshots(0))
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    with count_queries() as counted:
+        for body in ("one", "two"):
+            ok(emit(sock, "message:send", {"room_id": room["id"], "body": body}))
+    assert len(user_loads(counted.statements)) == 2
+
+
+def held_after(snapshots: UserSnapshots, token_id: int, held):
+    user, kept = snapshots.user_of_token(token_id, held)
+    db.session.rollback()
+    return user, kept
+
+
+def test_only_changes_that_decide_access_drop_the_snapshots(app, alice, clock):
+    snapshots = app.extensions["parley.user_snapshots"]
+    with app.app_context():
+        token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+        user, held = held_after(snapshots, token_id, None)
+        assert user is not None and user.username == "alice" and held is not None
+
+        stored = db.session.get(User, alice.id)
+        stored.last_seen_at = stored.created_at
+        db.session.get(ApiToken, token_id).last_used_at = stored.created_at
+        db.session.commit()
+        assert held_after(snapshots, token_id, held)[1] is held
+
+        db.session.get(User, alice.id).display_name = "Alice L."
+        db.session.rollback()
+        assert held_after(snapshots, token_id, held)[1] is held
+
+        db.session.get(User, alice.id).display_name = "Alice L."
+        db.session.commit()
+        user, newer = held_after(snapshots, token_id, held)
+        assert newer is not held and user.display_name == "Alice L."
+
+        db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id))
+        db.session.commit()
+        assert held_after(snapshots, token_id, newer) == (None, None)
+
+
+def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clock):
+    snapshots = app.extensions["parley.user_snapshots"]
+    with app.app_context():
+        token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+        _, held = held_after(snapshots, token_id, None)
+    set_role(app, alice.id, "Moderator")
+    with app.app_context():
+        user, _ = held_after(snapshots, token_id, held)
+        assert user.role.name == "Moderator"
+
+
+def test_a_negative_recheck_time_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="PARLEY_SOCKET_RECHECK_SECONDS"):
+        load_config("testing", str(tmp_path), {"PARLEY_SOCKET_RECHECK_SECONDS": "-1"})
