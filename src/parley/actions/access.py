@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
@@ -59,13 +61,49 @@ def readable_room(actor: User, room_id: int) -> tuple[Room, Membership | None]:
     require_permission(actor, Permission.READ)
     found = db.session.execute(READABLE_ROOM, {"room_id": room_id, "user_id": actor.id}).first()
     if found is None:
-        raise NotFound("No such room.", details={"room_id": room_id})
+        raise _no_such_room(room_id)
     room, membership = found
-    if membership is not None and membership.banned:
-        raise Forbidden("You are banned from this room.", code="banned")
-    if membership is None and room.kind != RoomKind.PUBLIC:
-        raise NotFound("No such room.", details={"room_id": room_id})
+    _check_readable(room_id, room.kind, membership.banned if membership is not None else None)
     return room, membership
+
+
+def _no_such_room(room_id: int) -> NotFound:
+    return NotFound("No such room.", details={"room_id": room_id})
+
+
+def _check_readable(room_id: int, kind: str, banned: bool | None) -> None:
+    """`banned` is None when the actor is not a member."""
+    if banned:
+        raise Forbidden("You are banned from this room.", code="banned")
+    if banned is None and kind != RoomKind.PUBLIC:
+        raise _no_such_room(room_id)
+
+
+# What deciding a post needs of the room and the actor's membership, as plain columns:
+# the send path runs once per message and needs no objects.
+_rooms, _memberships = Room.__table__, Membership.__table__
+POSTING_RIGHTS = (
+    select(_rooms.c.kind, _rooms.c.archived, _memberships.c.banned, _memberships.c.muted_until)
+    .select_from(
+        _rooms.outerjoin(
+            _memberships,
+            (_memberships.c.room_id == _rooms.c.id)
+            & (_memberships.c.user_id == bindparam("user_id")),
+        )
+    )
+    .where(_rooms.c.id == bindparam("room_id"))
+)
+
+
+def require_can_post_to(actor: User, room_id: int) -> None:
+    """The checks of readable_room and require_can_post together, for sending."""
+    require_permission(actor, Permission.READ)
+    found = db.session.execute(POSTING_RIGHTS, {"room_id": room_id, "user_id": actor.id}).first()
+    if found is None:
+        raise _no_such_room(room_id)
+    kind, archived, banned, muted_until = found
+    _check_readable(room_id, kind, banned)
+    _check_postable(actor, banned, muted_until, archived)
 
 
 def member_room(actor: User, room_id: int) -> tuple[Room, Membership]:
@@ -77,24 +115,33 @@ def member_room(actor: User, room_id: int) -> tuple[Room, Membership]:
 
 
 def require_can_post(actor: User, room: Room, membership: Membership | None) -> Membership:
+    _check_postable(
+        actor,
+        membership.banned if membership is not None else None,
+        membership.muted_until if membership is not None else None,
+        room.archived,
+    )
+    assert membership is not None  # _check_postable refuses a non-member
+    return membership
+
+
+def _check_postable(
+    actor: User, banned: bool | None, muted_until: datetime | None, archived: bool
+) -> None:
+    """`banned` is None when the actor is not a member."""
     require_permission(actor, Permission.WRITE)
-    if membership is None:
+    if banned is None:
         raise Forbidden("Join the room first.", code="not_a_member")
-    if membership.banned:
+    if banned:
         raise Forbidden("You are banned from this room.", code="banned")
-    if membership.is_muted(utcnow()):
+    if muted_until is not None and muted_until > utcnow():
         raise Forbidden(
             "You are muted in this room.",
             code="muted",
-            details={
-                "muted_until": membership.muted_until.isoformat()
-                if membership.muted_until
-                else None
-            },
+            details={"muted_until": muted_until.isoformat()},
         )
-    if room.archived:
+    if archived:
         raise Forbidden("The room is archived.", code="archived")
-    return membership
 
 
 def moderation_rank(actor: User, membership: Membership | None) -> int:
