@@ -94,6 +94,7 @@ class Draft:
     message_id: int | None = None
     seq: int | None = None
     earlier_id: int | None = None
+    out: MessageOut | None = None
     error: BaseException | None = None
     finished: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
@@ -102,23 +103,23 @@ class Draft:
     def key(self) -> tuple[int, str] | None:
         return None if self.client_id is None else (self.author.id, self.client_id)
 
-    def stored_fields(self) -> dict[str, Any]:
-        """The new message's columns as written, shared by its event and its reply."""
-        assert self.message_id is not None and self.seq is not None
-        return {
-            "id": self.message_id,
-            "room_id": self.room_id,
-            "body": self.body,
-            "html": self.html,
-            "client_id": self.client_id,
-            "created_at": self.created_at,
-            "edited_at": None,
-            "seq": self.seq,
-            "changed_seq": None,
-        }
-
-    def message_out(self) -> MessageOut:
-        return MessageOut(**self.stored_fields(), author=self.author, deleted=False)
+    def stored(self, message_id: int, seq: int) -> MessageOut:
+        """The new message as written, shared by its event and its sender's answer."""
+        self.message_id, self.seq = message_id, seq
+        self.out = MessageOut(
+            id=message_id,
+            room_id=self.room_id,
+            author=self.author,
+            body=self.body,
+            html=self.html,
+            client_id=self.client_id,
+            created_at=self.created_at,
+            edited_at=None,
+            deleted=False,
+            seq=seq,
+            changed_seq=None,
+        )
+        return self.out
 
 
 class MessageWriter:
@@ -212,13 +213,9 @@ class MessageWriter:
             ids = _insert(connection, fresh, seqs)
             _mark_read(connection, fresh, ids)
             for draft, seq, message_id in zip(fresh, seqs, ids, strict=True):
-                draft.message_id, draft.seq = message_id, seq
+                out = draft.stored(message_id, seq)
                 emit_after_commit(
-                    Event(
-                        "message:new",
-                        {"message": dump(draft.message_out()), "seq": seq},
-                        room_id=draft.room_id,
-                    )
+                    Event("message:new", {"message": dump(out), "seq": seq}, room_id=draft.room_id)
                 )
             for draft in batch:
                 if draft.message_id is None and draft.earlier_id is None and draft.error is None:

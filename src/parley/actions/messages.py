@@ -16,6 +16,7 @@ from ..models import Membership, Message, Permission, Room, User
 from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
 from ..rendering import render_markdown
+from ..schemas.messages import MessageOut
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
 from .message_writer import Draft, MessageWriter
 from .sequence import next_room_seq, room_order
@@ -27,11 +28,14 @@ def _message_event(kind: str, message: Message, seq: int) -> Event:
 
 def send_message(
     actor: User, room_id: int, body: str, client_id: str | None = None
-) -> tuple[Message, bool]:
-    """Post a message; returns it and whether it is new (False for a resend).
+) -> tuple[MessageOut, bool]:
+    """Post a message; returns it as clients see it and whether it is new (False for a
+    resend).
 
     Concurrent sends are committed together (see message_writer); this returns once the
-    commit that stores the message has landed and its event is published.
+    commit that stores the message has landed and its event is published. The message
+    is the one its message:new event carries, built from what was written: nothing is
+    read back.
     """
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
@@ -42,18 +46,12 @@ def send_message(
     writer().write(draft)
     if draft.error is not None:
         raise draft.error
-    if draft.message_id is not None:
-        return _stored(draft, actor), True
+    if draft.out is not None:
+        return draft.out, True
     earlier = db.session.get(Message, draft.earlier_id)
     if earlier is None:
         raise NotFound("No such message.", details={"message_id": draft.earlier_id})
-    return _same_resend(earlier, room_id), False
-
-
-def _stored(draft: Draft, author: User) -> Message:
-    """The new message as the writer stored it, without reading it back. It is not
-    added to the session: nothing is left to write."""
-    return Message(**draft.stored_fields(), author_id=author.id, author=author, deleted_at=None)
+    return message_out(_same_resend(earlier, room_id)), False
 
 
 def writer() -> MessageWriter:

@@ -50,7 +50,7 @@ def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, i
     creates nothing.
     """
     message, created = messages.send_message(actor, room_id, body.body, body.client_id)
-    return message_out(message), 201 if created else 200
+    return message, 201 if created else 200
 
 
 @api.route("PATCH", "/messages/<id:message_id>", tag="messages", body=EditIn, response=MessageOut)

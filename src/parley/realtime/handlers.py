@@ -174,7 +174,7 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 @event("message:send", SendEvent)
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
-    return {"message": dump(message_out(message)), "created": created}
+    return {"message": dump(message), "created": created}
 
 
 @event("message:edit", EditEvent)
