@@ -18,6 +18,12 @@ from ..workers import Generators, StepPlan, StepRaw, Target, generators
 SUSTAINED_P99_MS = 100.0
 MAX_LAG_MS = 50.0
 WARM_UP_SECONDS = 2.0
+# After the rising steps, rates between the highest sustained step and the lowest one
+# above it that was not sustained are tried until the two are this close (the steps
+# rise by half each time, too coarse to compare two servers by), in at most this many
+# more steps.
+REFINE_RATIO = 1.1
+MAX_REFINE_STEPS = 4
 
 
 def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, Any]:
@@ -88,6 +94,19 @@ class Load:
         return settled
 
 
+def refine_between(steps: list[dict[str, Any]]) -> float | None:
+    """The rate to try next, between the highest sustained step and the lowest step above
+    it that was not; None when they are close enough, or when there is no such pair."""
+    sustained = [step["rate"] for step in steps if step["sustained"]]
+    if not sustained:
+        return None
+    low = max(sustained)
+    above = [step["rate"] for step in steps if not step["sustained"] and step["rate"] > low]
+    if not above or min(above) / low <= REFINE_RATIO:
+        return None
+    return float(round((low * min(above)) ** 0.5))
+
+
 def target_of(server: Server) -> Target:
     return Target(server.kind, server.url)
 
@@ -113,6 +132,14 @@ async def rooms_of_ten(
         while rise and steps[-1]["sustained"] and rate < 20_000:
             rate = round(rate * 1.5)
             steps.append(await _in_thread(load.measure, rate, seconds))
+        for _ in range(MAX_REFINE_STEPS if rise else 0):
+            between = refine_between(steps)
+            if between is None:
+                break
+            # A step that fell behind leaves a backlog; the next one starts from idle.
+            await _in_thread(server.wait_until_idle)
+            steps.append({**await _in_thread(load.measure, between, seconds), "refined": True})
+    steps.sort(key=lambda step: step["rate"])
     sustained = [s["rate"] for s in steps if s["sustained"]]
     return {
         "clients": fleet.clients,
