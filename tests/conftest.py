@@ -60,7 +60,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         db.session.commit()
         db.session.remove()
     # Raw DELETEs pass by the ORM's change tracking; ids are reused after them.
-    application.extensions["parley.user_snapshots"].invalidate()
+    application.extensions["parley.access_cache"].invalidate()
 
 
 @pytest.fixture

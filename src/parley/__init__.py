@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (installs the SQLite connection settings)
+from .actions.access_cache import AccessCache
 from .actions.message_writer import MessageWriter
 from .config import load_config
 from .converters import IdConverter
@@ -66,6 +67,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.extensions["parley.bus"] = EventBus()
     app.extensions["parley.video"] = Broadcasts()
     app.extensions["parley.message_writer"] = MessageWriter()
+    app.extensions["parley.access_cache"] = AccessCache(app.config["PARLEY_ACCESS_RECHECK_SECONDS"])
 
     register_error_handlers(app)
     init_security_headers(app)

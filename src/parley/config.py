@@ -65,9 +65,9 @@ class Config:
     # dead transport (a long-poll whose other half failed) is noticed within their sum.
     PARLEY_SOCKET_PING_INTERVAL = 25.0
     PARLEY_SOCKET_PING_TIMEOUT = 20.0
-    # A socket reuses its user between events (see actions/user_snapshots); a change made
-    # in another process reaches its sockets within this many seconds. 0: every event.
-    PARLEY_SOCKET_RECHECK_SECONDS = 5.0
+    # Access checks are kept between requests (see actions/access_cache); a change made in
+    # another process reaches this one within this many seconds. 0 keeps none.
+    PARLEY_ACCESS_RECHECK_SECONDS = 5.0
     # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,
     # so rate limits key on the real client address. 0 trusts none.
     PARLEY_TRUSTED_PROXIES = 0
@@ -135,7 +135,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
     "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),
     "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),
-    "PARLEY_SOCKET_RECHECK_SECONDS": ("PARLEY_SOCKET_RECHECK_SECONDS", float),
+    "PARLEY_ACCESS_RECHECK_SECONDS": ("PARLEY_ACCESS_RECHECK_SECONDS", float),
     "PARLEY_TRUSTED_PROXIES": ("PARLEY_TRUSTED_PROXIES", int),
 }
 
@@ -199,10 +199,10 @@ def load_config(
         raise ConfigError(
             f"PARLEY_SESSION_DAYS must be 1 or more, not {settings['PARLEY_SESSION_DAYS']}"
         )
-    if not settings["PARLEY_SOCKET_RECHECK_SECONDS"] >= 0:
+    if not settings["PARLEY_ACCESS_RECHECK_SECONDS"] >= 0:
         raise ConfigError(
-            "PARLEY_SOCKET_RECHECK_SECONDS must be 0 or more, "
-            f"not {settings['PARLEY_SOCKET_RECHECK_SECONDS']}"
+            "PARLEY_ACCESS_RECHECK_SECONDS must be 0 or more, "
+            f"not {settings['PARLEY_ACCESS_RECHECK_SECONDS']}"
         )
     settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:

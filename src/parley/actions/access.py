@@ -11,6 +11,7 @@ from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
 from ..models import Membership, Permission, Room, RoomKind, RoomRole, User
 from ..models.types import utcnow
+from .access_cache import PostingRights, access_cache
 
 # Higher outranks lower; a global moderator outranks every room role, and an
 # administrator outranks a global moderator.
@@ -96,14 +97,20 @@ POSTING_RIGHTS = (
 
 
 def require_can_post_to(actor: User, room_id: int) -> None:
-    """The checks of readable_room and require_can_post together, for sending."""
+    """The checks of readable_room and require_can_post together, for sending, on
+    rights kept between sends (see access_cache)."""
     require_permission(actor, Permission.READ)
-    found = db.session.execute(POSTING_RIGHTS, {"room_id": room_id, "user_id": actor.id}).first()
-    if found is None:
+
+    def read() -> PostingRights | None:
+        params = {"room_id": room_id, "user_id": actor.id}
+        found = db.session.execute(POSTING_RIGHTS, params).first()
+        return None if found is None else PostingRights(*found)
+
+    rights = access_cache().posting_rights(actor.id, room_id, read)
+    if rights is None:
         raise _no_such_room(room_id)
-    kind, archived, banned, muted_until = found
-    _check_readable(room_id, kind, banned)
-    _check_postable(actor, banned, muted_until, archived)
+    _check_readable(room_id, rights.kind, rights.banned)
+    _check_postable(actor, rights.banned, rights.muted_until, rights.archived)
 
 
 def member_room(actor: User, room_id: int) -> tuple[Room, Membership]:

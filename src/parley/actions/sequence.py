@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Room
+from .access_cache import TOUCH_ONLY_OPTION
 
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -47,6 +48,6 @@ def next_room_seq(room_id: int) -> int:
         .where(Room.id == room_id)
         .values(last_seq=Room.last_seq + 1)
         .returning(Room.last_seq)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{TOUCH_ONLY_OPTION: True})
     ).scalar_one()
     return int(seq)

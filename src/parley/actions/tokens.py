@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..events import Event, emit_after_commit
@@ -74,9 +75,9 @@ ACTIVE_USER_OF_TOKEN = (
 )
 
 
-def active_user_of_token(token_id: int) -> User | None:
+def active_user_of_token(token_id: int, session: Session) -> User | None:
     """The token's user, or None once the token is revoked or the user deactivated."""
-    user: User | None = db.session.scalar(ACTIVE_USER_OF_TOKEN, {"token_id": token_id})
+    user: User | None = session.scalar(ACTIVE_USER_OF_TOKEN, {"token_id": token_id})
     return user
 
 

@@ -21,7 +21,6 @@ def _answered_by_socketio() -> NoReturn:
 
 
 def init_realtime(app: Flask) -> None:
-    from ..actions.user_snapshots import UserSnapshots
     from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
     from .fanout import Fanout
     from .sessions import OncePerEnvironSessionInterface
@@ -70,7 +69,6 @@ def init_realtime(app: Flask) -> None:
     app.session_interface = OncePerEnvironSessionInterface()
     bus = app.extensions["parley.bus"]
     app.extensions["parley.sockets"] = SocketRegistry()
-    app.extensions["parley.user_snapshots"] = UserSnapshots(config["PARLEY_SOCKET_RECHECK_SECONDS"])
     app.extensions["parley.watches"] = Watches()
     app.extensions["parley.typing"] = TypingThrottle()
     app.extensions["parley.presence"] = PresenceTracker(

@@ -16,10 +16,10 @@ from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
 from ..actions import messages, rooms
+from ..actions.access_cache import access_cache
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
 from ..actions.sync import sync
-from ..actions.tokens import authenticate
-from ..actions.user_snapshots import user_snapshots
+from ..actions.tokens import active_user_of_token, authenticate
 from ..errors import ApiError, Unauthorized, validation_failed
 from ..events import get_bus
 from ..extensions import db, socketio
@@ -92,7 +92,8 @@ def socket_actor() -> User:
     found = sockets.get(sid)
     user = None
     if found is not None:
-        user, kept = user_snapshots().user_of_token(found.token_id, sockets.snapshot(sid))
+        read = functools.partial(active_user_of_token, found.token_id)
+        user, kept = access_cache().socket_user(sockets.snapshot(sid), read)
         sockets.keep_snapshot(sid, kept)
     if user is None:
         raise Unauthorized(

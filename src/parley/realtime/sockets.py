@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from ..actions.user_snapshots import UserSnapshot
+from ..actions.access_cache import Kept
+from ..models import User
 
 
 def room_channel(room_id: int) -> str:
@@ -29,7 +30,7 @@ class SocketRegistry:
 
     def __init__(self) -> None:
         self._by_sid: dict[str, SocketUser] = {}
-        self._snapshots: dict[str, UserSnapshot] = {}
+        self._snapshots: dict[str, Kept[User]] = {}
         self._lock = threading.Lock()
 
     def add(self, sid: str, user: SocketUser) -> None:
@@ -45,12 +46,12 @@ class SocketRegistry:
         with self._lock:
             return self._by_sid.get(sid)
 
-    def snapshot(self, sid: str) -> UserSnapshot | None:
+    def snapshot(self, sid: str) -> Kept[User] | None:
         """The copy of its user the socket loaded last, if it keeps one."""
         with self._lock:
             return self._snapshots.get(sid)
 
-    def keep_snapshot(self, sid: str, snapshot: UserSnapshot | None) -> None:
+    def keep_snapshot(self, sid: str, snapshot: Kept[User] | None) -> None:
         with self._lock:
             if snapshot is None:
                 self._snapshots.pop(sid, None)

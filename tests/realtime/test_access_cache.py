@@ -1,13 +1,17 @@
-"""A socket keeps its user between events (actions/user_snapshots): no query for it while
-nothing changed, and every change that decides access still reaches its next event."""
+"""Access checks kept between requests (actions/access_cache): a socket's user and a
+user's posting rights in a room are not read again while nothing changed, and every
+change that decides access still reaches the next event."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import sqlalchemy as sa
 from realtime_support import emit, error, ok
 
-from parley.actions.user_snapshots import UserSnapshots
+from parley.actions.access_cache import AccessCache
+from parley.actions.tokens import active_user_of_token
 from parley.config import ConfigError, load_config
 from parley.extensions import db
 from parley.models import ApiToken, Permission, Role, User
@@ -16,9 +20,18 @@ from support import make_room, send, set_role
 API = "/api/v1"
 
 
+def reads_of(statements: list[str], source: str) -> list[str]:
+    return [s for s in statements if source in " ".join(s.split())]
+
+
 def user_loads(statements: list[str]) -> list[str]:
     """The statements that load a token's user (the socket's per-event check)."""
-    return [s for s in statements if "FROM users JOIN api_tokens" in s.replace("\n", " ")]
+    return reads_of(statements, "FROM users JOIN api_tokens")
+
+
+def rights_reads(statements: list[str]) -> list[str]:
+    """The statements that read a user's posting rights in a room."""
+    return reads_of(statements, "FROM rooms LEFT OUTER JOIN memberships")
 
 
 class FakeClock:
@@ -31,9 +44,9 @@ class FakeClock:
 
 @pytest.fixture
 def clock(app, monkeypatch) -> FakeClock:
-    """The app's snapshots on a clock the test moves."""
+    """The app's access cache on a clock the test moves."""
     fake = FakeClock()
-    monkeypatch.setitem(app.extensions, "parley.user_snapshots", UserSnapshots(5.0, fake))
+    monkeypatch.setitem(app.extensions, "parley.access_cache", AccessCache(5.0, fake))
     return fake
 
 
@@ -107,23 +120,24 @@ def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
 def test_with_a_recheck_time_of_zero_every_event_loads_the_user(
     app, connect, alice, count_queries, monkeypatch
 ):
-    monkeypatch.setitem(app.extensions, "parley.user_snapshots", UserSnapshots(0))
+    monkeypatch.setitem(app.extensions, "parley.access_cache", AccessCache(0))
     room = make_room(alice, "general")
     sock = connect(alice)
     with count_queries() as counted:
         for body in ("one", "two"):
             ok(emit(sock, "message:send", {"room_id": room["id"], "body": body}))
     assert len(user_loads(counted.statements)) == 2
+    assert len(rights_reads(counted.statements)) == 2
 
 
-def held_after(snapshots: UserSnapshots, token_id: int, held):
-    user, kept = snapshots.user_of_token(token_id, held)
+def held_after(cache: AccessCache, token_id: int, held):
+    user, kept = cache.socket_user(held, functools.partial(active_user_of_token, token_id))
     db.session.rollback()
     return user, kept
 
 
 def test_only_changes_that_decide_access_drop_the_snapshots(app, alice, clock):
-    snapshots = app.extensions["parley.user_snapshots"]
+    snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
         user, held = held_after(snapshots, token_id, None)
@@ -150,7 +164,7 @@ def test_only_changes_that_decide_access_drop_the_snapshots(app, alice, clock):
 
 
 def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clock):
-    snapshots = app.extensions["parley.user_snapshots"]
+    snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
         _, held = held_after(snapshots, token_id, None)
@@ -161,5 +175,82 @@ def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clo
 
 
 def test_a_negative_recheck_time_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="PARLEY_SOCKET_RECHECK_SECONDS"):
-        load_config("testing", str(tmp_path), {"PARLEY_SOCKET_RECHECK_SECONDS": "-1"})
+    with pytest.raises(ConfigError, match="PARLEY_ACCESS_RECHECK_SECONDS"):
+        load_config("testing", str(tmp_path), {"PARLEY_ACCESS_RECHECK_SECONDS": "-1"})
+
+
+def test_later_sends_and_edits_do_not_read_the_rights_again(connect, alice, count_queries):
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    with count_queries() as first:
+        sent = ok(emit(sock, "message:send", {"room_id": room["id"], "body": "one"}))
+    # Sends and edits write the room's sequence and the sender's read mark: no change
+    # to anyone's rights.
+    ok(emit(sock, "message:edit", {"message_id": sent["message"]["id"], "body": "one!"}))
+    with count_queries() as later:
+        for body in ("two", "three"):
+            ok(emit(sock, "message:send", {"room_id": room["id"], "body": body}))
+    assert len(rights_reads(first.statements)) == 1
+    assert rights_reads(later.statements) == []
+
+
+def posting_member(connect, owner, member):
+    room = make_room(owner, "general")
+    assert member.post(f"{API}/rooms/{room['id']}/join").status_code in (200, 201)
+    sock = connect(member)
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "kept"}))
+    return room["id"], sock
+
+
+def send_to(sock, room_id: int, body: str = "again"):
+    return emit(sock, "message:send", {"room_id": room_id, "body": body})
+
+
+def test_a_ban_reaches_the_next_send(connect, alice, bob):
+    room_id, sock = posting_member(connect, alice, bob)
+    assert alice.post(f"{API}/rooms/{room_id}/members/{bob.id}/ban").status_code == 200
+    error(send_to(sock, room_id), "banned")
+
+
+def test_a_mute_and_its_end_reach_the_next_send(connect, alice, bob):
+    room_id, sock = posting_member(connect, alice, bob)
+    mute = f"{API}/rooms/{room_id}/members/{bob.id}/mute"
+    assert alice.post(mute, json={"minutes": 5}).status_code == 200
+    error(send_to(sock, room_id), "muted")
+    assert alice.delete(mute).status_code == 200
+    ok(send_to(sock, room_id))
+
+
+def test_archiving_the_room_reaches_the_next_send(connect, alice, bob):
+    room_id, sock = posting_member(connect, alice, bob)
+    assert alice.patch(f"{API}/rooms/{room_id}", json={"archived": True}).status_code == 200
+    error(send_to(sock, room_id), "archived")
+
+
+def test_leaving_and_joining_again_reach_the_next_send(connect, alice, bob):
+    room_id, sock = posting_member(connect, alice, bob)
+    assert bob.post(f"{API}/rooms/{room_id}/leave").status_code == 204
+    error(send_to(sock, room_id), "not_a_member")
+    assert bob.post(f"{API}/rooms/{room_id}/join").status_code in (200, 201)
+    ok(send_to(sock, room_id))
+
+
+def test_removal_from_the_room_reaches_the_next_send(connect, alice, bob):
+    room_id, sock = posting_member(connect, alice, bob)
+    assert alice.delete(f"{API}/rooms/{room_id}/members/{bob.id}").status_code == 204
+    error(send_to(sock, room_id), "not_a_member")
+
+
+def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
+    app, connect, alice, bob, clock
+):
+    room_id, sock = posting_member(connect, alice, bob)
+    with app.app_context():
+        engine = db.engine
+    with engine.begin() as connection:
+        ban = sa.text("UPDATE memberships SET banned = true WHERE room_id = :r AND user_id = :u")
+        connection.execute(ban, {"r": room_id, "u": bob.id})
+    clock.now += 4.9
+    ok(send_to(sock, room_id))
+    clock.now += 0.1
+    error(send_to(sock, room_id), "banned")
