@@ -177,7 +177,12 @@ class Fleet:
                 self.on_message(client, data)
 
         sio.on("message:new", message_new)
-        auth = {"rooms": rooms} if self.server.kind == "baseline" else {"token": account.token}
+        # Parley's clients take presence in batches, as its web page does.
+        auth = (
+            {"rooms": rooms}
+            if self.server.kind == "baseline"
+            else {"token": account.token, "presence": "batched"}
+        )
         try:
             await sio.connect(self.server.url, auth=auth, transports=["websocket"], wait_timeout=30)
         except Exception as exc:  # counted: the connection scenario looks for the limit

@@ -60,6 +60,9 @@ class Config:
     PARLEY_MESSAGE_QUEUE: str | None = None
     PARLEY_CORS_ORIGINS = ""
     PARLEY_PRESENCE_GRACE_SECONDS = 10.0
+    # A socket that connects with auth {"presence": "batched"} gets presence changes
+    # gathered into one presence:batch event this often.
+    PARLEY_PRESENCE_BATCH_SECONDS = 0.25
     PARLEY_SOCKET_MAX_PAYLOAD = 1024 * 1024
     # How often the server pings each socket, and how long it waits for the answer: a
     # dead transport (a long-poll whose other half failed) is noticed within their sum.
@@ -107,6 +110,9 @@ CONFIGS: dict[str, type[Config]] = {
     "production": ProductionConfig,
 }
 
+# Seconds that may be 0 but never less.
+NON_NEGATIVE = ("PARLEY_ACCESS_RECHECK_SECONDS", "PARLEY_PRESENCE_BATCH_SECONDS")
+
 # Environment variables read on top of the chosen class, with their cast.
 ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
@@ -129,6 +135,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
     "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
+    "PARLEY_PRESENCE_BATCH_SECONDS": ("PARLEY_PRESENCE_BATCH_SECONDS", float),
     "PARLEY_VIDEO_IDLE_SECONDS": ("PARLEY_VIDEO_IDLE_SECONDS", float),
     "PARLEY_VIDEO_MAX_FPS": ("PARLEY_VIDEO_MAX_FPS", int),
     "PARLEY_VIDEO_MAX_FRAME_BYTES": ("PARLEY_VIDEO_MAX_FRAME_BYTES", int),
@@ -199,11 +206,9 @@ def load_config(
         raise ConfigError(
             f"PARLEY_SESSION_DAYS must be 1 or more, not {settings['PARLEY_SESSION_DAYS']}"
         )
-    if not settings["PARLEY_ACCESS_RECHECK_SECONDS"] >= 0:
-        raise ConfigError(
-            "PARLEY_ACCESS_RECHECK_SECONDS must be 0 or more, "
-            f"not {settings['PARLEY_ACCESS_RECHECK_SECONDS']}"
-        )
+    for key in NON_NEGATIVE:
+        if not settings[key] >= 0:
+            raise ConfigError(f"{key} must be 0 or more, not {settings[key]}")
     settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(

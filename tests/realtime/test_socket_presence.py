@@ -89,3 +89,77 @@ def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob)
     connect(bob)
     assert root.patch(f"/api/v1/users/{bob.id}", json={"active": False}).status_code == 200
     wait_for(watcher, "presence", lambda p: p == {"user_id": bob.id, "status": "offline"})
+
+
+def batched_changes(received: list[dict]) -> list[dict]:
+    return [change for p in payloads(received, "presence:batch") for change in p["changes"]]
+
+
+def wait_for_change(watcher, user_id: int, status: str) -> None:
+    change = {"user_id": user_id, "status": status}
+    wait_for(watcher, "presence:batch", lambda p: change in p["changes"])
+
+
+def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
+    app, connect, make_user, alice, monkeypatch
+):
+    # Long enough that the arrivals below fall within one interval on a busy machine.
+    monkeypatch.setitem(app.config, "PARLEY_PRESENCE_BATCH_SECONDS", 1.0)
+    watcher = connect(auth={"token": alice.token, "presence": "batched"})
+    arrivals = [make_user(name) for name in ("bob", "carol", "dave")]
+    each = connect(arrivals[0])
+    for member in arrivals[1:]:
+        connect(member)
+    wait_for(
+        watcher,
+        "presence:batch",
+        lambda p: {"user_id": arrivals[-1].id, "status": "online"} in p["changes"],
+    )
+    received = watcher.get_received()
+    assert payloads(received, "presence") == []
+    online = [c["user_id"] for c in batched_changes(received) if c["status"] == "online"]
+    # Its own arrival too, as a socket that takes one event per change hears it.
+    assert sorted(online) == sorted([alice.id, *(m.id for m in arrivals)])
+    assert len(payloads(received, "presence:batch")) < len(online)
+    assert sorted(p["user_id"] for p in payloads(each.get_received(), "presence")) == sorted(
+        m.id for m in arrivals
+    )
+
+
+def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, bob):
+    watcher = connect(auth={"token": alice.token, "presence": "batched"})
+    tab = connect(bob)
+    wait_for(
+        watcher, "presence:batch", lambda p: {"user_id": bob.id, "status": "online"} in p["changes"]
+    )
+    tab.disconnect()
+    wait_for(
+        watcher,
+        "presence:batch",
+        lambda p: {"user_id": bob.id, "status": "offline"} in p["changes"],
+    )
+
+
+def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change():
+    from parley.realtime.presence_batches import PresenceBatches
+
+    sent: list[list[dict]] = []
+    spawned: list = []
+    batches = PresenceBatches(sent.append, spawned.append, lambda _s: None, lambda: 0.25)
+    batches.add(1, "online")
+    batches.add(2, "online")
+    batches.add(1, "offline")
+    assert len(spawned) == 1
+    spawned.pop()()
+    assert sent == [[{"user_id": 2, "status": "online"}, {"user_id": 1, "status": "offline"}]]
+    batches.add(3, "online")
+    assert len(spawned) == 1
+    spawned.pop()()
+    assert sent[-1] == [{"user_id": 3, "status": "online"}]
+
+
+def test_a_negative_batch_interval_is_refused(tmp_path):
+    from parley.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="PARLEY_PRESENCE_BATCH_SECONDS"):
+        load_config("testing", str(tmp_path), {"PARLEY_PRESENCE_BATCH_SECONDS": "-0.1"})

@@ -23,6 +23,7 @@ def _answered_by_socketio() -> NoReturn:
 def init_realtime(app: Flask) -> None:
     from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
     from .fanout import Fanout
+    from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
     from .sessions import OncePerEnvironSessionInterface
     from .sockets import SocketRegistry
     from .video import Watches
@@ -76,5 +77,13 @@ def init_realtime(app: Flask) -> None:
         bus,
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
+    )
+    app.extensions["parley.presence_batches"] = PresenceBatches(
+        lambda changes: socketio.emit(
+            BATCH_EVENT, {"changes": changes}, to=PRESENCE_BATCHED, namespace="/"
+        ),
+        spawn=socketio.start_background_task,
+        sleep=socketio.sleep,
+        interval=lambda: float(app.config["PARLEY_PRESENCE_BATCH_SECONDS"]),
     )
     bus.subscribe(Fanout(app))

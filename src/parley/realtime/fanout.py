@@ -11,6 +11,7 @@ from flask import Flask
 
 from ..events import Event
 from ..extensions import socketio
+from .presence_batches import PRESENCE_EACH, PresenceBatches
 from .sockets import SocketRegistry, room_channel, user_channel
 
 NAMESPACE = "/"
@@ -28,6 +29,9 @@ class Fanout:
         return registry
 
     def __call__(self, event: Event) -> None:
+        if event.type == "presence":
+            self._presence(event)
+            return
         if event.type == "room:member_join" and event.room_id is not None:
             self._move(event.user_ids, event.room_id, enter=True)
         if event.type not in INTERNAL_EVENTS:
@@ -41,6 +45,11 @@ class Fanout:
         elif event.type == "token:revoked":
             for sid in self._registry.sids_with_token(int(event.payload["token_id"])):
                 socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+    def _presence(self, event: Event) -> None:
+        socketio.emit(event.type, event.payload, to=PRESENCE_EACH, namespace=NAMESPACE)
+        batches: PresenceBatches = self._app.extensions["parley.presence_batches"]
+        batches.add(int(event.payload["user_id"]), str(event.payload["status"]))
 
     def _emit(self, event: Event) -> None:
         skip = [sid for user_id in event.exclude_user_ids for sid in self._sids_of(user_id)]

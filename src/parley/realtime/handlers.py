@@ -28,6 +28,7 @@ from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def on_connect(auth: Any = None) -> None:
     sid = request.sid  # type: ignore[attr-defined]
     registry().add(sid, SocketUser(user.id, token.id))
     join_room(user_channel(user.id))
+    join_room(PRESENCE_BATCHED if wants_batches(auth) else PRESENCE_EACH)
     for room_id in rooms.member_room_ids(user):
         join_room(room_channel(room_id))
     presence().connected(user.id, sid)
