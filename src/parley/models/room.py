@@ -74,9 +74,6 @@ class Membership(db.Model):  # type: ignore[name-defined]
     room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
-    def is_muted(self, now: datetime) -> bool:
-        return self.muted_until is not None and self.muted_until > now
-
     @property
     def is_moderator(self) -> bool:
         return self.role in (RoomRole.MODERATOR, RoomRole.OWNER)
