@@ -6,8 +6,8 @@ Two kinds are kept:
 - whether a user may post to a room: the room's kind and archived flag and the user's
   membership, as plain values, for the send path.
 
-Reading them again for every message was about two fifths of the server's time per send.
-What is kept is dropped:
+Reading them again for every message was about a third of the server's time per send
+under load (docs/performance.md). What is kept is dropped:
 - when this process commits a change to what it was read from (users, tokens and roles
   for the first; rooms and memberships for the second), other than the columns written
   all the time that decide nothing (last used, last seen, a room's last sequence number,
