@@ -22,7 +22,7 @@ def _answered_by_socketio() -> NoReturn:
 
 def init_realtime(app: Flask) -> None:
     from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
-    from .fanout import Fanout
+    from .fanout import NAMESPACE, Fanout
     from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
     from .sessions import OncePerEnvironSessionInterface
     from .sockets import SocketRegistry
@@ -80,7 +80,7 @@ def init_realtime(app: Flask) -> None:
     )
     app.extensions["parley.presence_batches"] = PresenceBatches(
         lambda changes: socketio.emit(
-            BATCH_EVENT, {"changes": changes}, to=PRESENCE_BATCHED, namespace="/"
+            BATCH_EVENT, {"changes": changes}, to=PRESENCE_BATCHED, namespace=NAMESPACE
         ),
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
