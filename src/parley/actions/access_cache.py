@@ -19,6 +19,7 @@ under load (docs/performance.md). What is kept is dropped:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,13 +77,17 @@ class AccessCache:
         self._clock = clock
         self._generations = {ACCOUNTS: 0, ROOMS: 0}
         self._rights: dict[tuple[int, int], Kept[PostingRights]] = {}
+        # Two threads bumping at once must not make one number of the two: a copy read
+        # between them would then pass for fresh after the second change.
+        self._lock = threading.Lock()
 
     def changed(self, kinds: set[str]) -> None:
         """What was read before of these kinds is stale."""
-        for kind in kinds:
-            self._generations[kind] += 1
-        if ROOMS in kinds:
-            self._rights.clear()
+        with self._lock:
+            for kind in kinds:
+                self._generations[kind] += 1
+            if ROOMS in kinds:
+                self._rights.clear()
 
     def invalidate(self) -> None:
         self.changed({ACCOUNTS, ROOMS})
