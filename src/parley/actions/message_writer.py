@@ -89,12 +89,10 @@ class Draft:
     html: str
     client_id: str | None
     created_at: datetime = field(default_factory=utcnow)
-    # Set by the writer: the new message's id and sequence number, or for a resend the
-    # id of the message stored earlier with the same client_id, or the error.
-    message_id: int | None = None
-    seq: int | None = None
-    earlier_id: int | None = None
+    # Set by the writer: the new message as written, or for a resend the id of the
+    # message stored earlier with the same client_id, or the error.
     out: MessageOut | None = None
+    earlier_id: int | None = None
     error: BaseException | None = None
     finished: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
@@ -103,9 +101,12 @@ class Draft:
     def key(self) -> tuple[int, str] | None:
         return None if self.client_id is None else (self.author.id, self.client_id)
 
+    @property
+    def message_id(self) -> int | None:
+        return None if self.out is None else self.out.id
+
     def stored(self, message_id: int, seq: int) -> MessageOut:
         """The new message as written, shared by its event and its sender's answer."""
-        self.message_id, self.seq = message_id, seq
         self.out = MessageOut(
             id=message_id,
             room_id=self.room_id,
@@ -190,7 +191,7 @@ class MessageWriter:
                         raise
         except BaseException as exc:
             for draft in batch:
-                draft.message_id, draft.error = None, exc
+                draft.out, draft.error = None, exc
             if not isinstance(exc, Exception):
                 raise
         finally:
