@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
 from realtime_support import emit, error, names, ok, payloads, without_presence
 from socketio import packet
 
@@ -97,6 +98,29 @@ def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
     assert sock.is_connected()
     room = make_room(alice, "general")
     assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
+
+
+def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
+    app, connect, alice, monkeypatch
+):
+    opened: list[object] = []
+    original = SecureCookieSessionInterface.open_session
+
+    def counting(self, app, request):
+        opened.append(request.environ)
+        return original(self, app, request)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counting)
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["token"] = alice.token
+    opened.clear()
+    sock = connect(flask_test_client=browser)
+    room = make_room(alice, "general")
+    for body in ("one", "two", "three"):
+        ok(emit(sock, "message:send", {"room_id": room["id"], "body": body}))
+    socket_environs = [environ for environ in opened if "socket.io" in environ["PATH_INFO"]]
+    assert len(socket_environs) == 1
 
 
 def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, alice):
