@@ -168,6 +168,32 @@ def test_a_resend_after_the_commit_answers_with_the_stored_message(
         db.session.remove()
 
 
+def test_a_new_send_skips_the_client_id_lookup_and_a_resend_still_finds_the_stored_one(
+    app: Flask, alice: Member, writer: MessageWriter, count_queries: Callable[[], Any]
+) -> None:
+    room = make_room(alice, "general")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        with count_queries() as first_send:
+            first, created = send_message(user, room["id"], "hello", "c-1")
+        assert created
+        with count_queries() as resend:
+            again, created = send_message(user, room["id"], "hello", "c-1")
+        db.session.remove()
+
+    def lookups(statements: list[str]) -> list[str]:
+        return [s for s in statements if "messages.client_id IN" in s]
+
+    assert lookups(first_send.statements) == []
+    # The resend's insert failed on the unique index; the batch was written again after
+    # a lookup, which found the first message, and took no sequence number.
+    assert len(lookups(resend.statements)) == 1
+    assert not created and again.id == first.id
+    with app.app_context():
+        assert db.session.get(Room, room["id"]).last_seq == first.seq
+    assert len(stored(app, room["id"])) == 1
+
+
 def test_a_client_id_used_in_another_room_is_refused(
     app: Flask, alice: Member, writer: MessageWriter
 ) -> None:

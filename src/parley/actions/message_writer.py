@@ -34,8 +34,10 @@ from ..schemas.messages import MessageOut
 from ..schemas.users import UserPublic
 from .sequence import room_order
 
-# A client_id that raced in from another process fails the whole batch's insert; the
-# batch is written again, and that send then finds the earlier message.
+# A batch is first written without looking up its client_ids: a resend of a stored
+# message (or one that raced in from another process) fails the whole insert on the
+# unique index, and the batch is written again after a lookup, where that send finds
+# the earlier message. Resends are rare, and the lookup was a statement in every batch.
 ATTEMPTS = 3
 
 messages_table = Message.__table__
@@ -184,7 +186,7 @@ class MessageWriter:
         try:
             for attempt in range(ATTEMPTS):
                 try:
-                    self._store(batch)
+                    self._store(batch, look_up_stored=attempt > 0)
                     break
                 except IntegrityError:
                     if attempt == ATTEMPTS - 1:
@@ -199,7 +201,7 @@ class MessageWriter:
                 draft.finished = True
                 draft.wake.set()
 
-    def _store(self, batch: list[Draft]) -> None:
+    def _store(self, batch: list[Draft], *, look_up_stored: bool) -> None:
         """One transaction on the writing request's session; its commit publishes the
         events, in batch order, while the rooms' order is still held."""
         room_ids = sorted({draft.room_id for draft in batch})
@@ -208,7 +210,7 @@ class MessageWriter:
             for room_id in room_ids:
                 held.enter_context(room_order(room_id))
             connection = db.session.connection()
-            fresh = _fresh_drafts(connection, batch)
+            fresh = _fresh_drafts(connection, batch, look_up_stored=look_up_stored)
             firsts = {draft.key: draft for draft in fresh if draft.key is not None}
             fresh, seqs = _take_seqs(connection, fresh)
             ids = _insert(connection, fresh, seqs)
@@ -241,11 +243,14 @@ def _commit_keeping_loaded_objects(fresh: list[Draft]) -> None:
             session.expire(loaded)
 
 
-def _fresh_drafts(connection: Connection, batch: list[Draft]) -> list[Draft]:
-    """The drafts to insert: not resends of a stored message, nor repeats in the batch."""
+def _fresh_drafts(
+    connection: Connection, batch: list[Draft], *, look_up_stored: bool
+) -> list[Draft]:
+    """The drafts to insert: not repeats in the batch, nor (when looked up) resends of
+    a stored message."""
     keys = {draft.key for draft in batch if draft.key is not None}
     stored: dict[tuple[int, str], int] = {}
-    if keys:
+    if keys and look_up_stored:
         rows = connection.execute(
             STORED_CLIENT_IDS,
             {
