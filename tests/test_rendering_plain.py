@@ -18,6 +18,8 @@ PROSE = [
     "e.g. this, i.e. that... and so on (mostly).",
     "café ☕ 日本語 ok? sí; well-known 50% off $5",
     "two  spaces inside",
+    "10 people are coming at 7.30",
+    "1234567 1234.567890",
     "A sentence. Another one.",
 ]
 
@@ -32,6 +34,8 @@ NOT_PLAIN = [
     "x.рф",
     "1. a list",
     "2) another",
+    "10.",
+    "\u0661. Arabic-Indic digits",
     "- a bullet",
     "+ a bullet",
     "=== heading rule",

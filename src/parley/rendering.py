@@ -91,8 +91,10 @@ _cleaner = nh3.Cleaner(
 # Characters that may start Markdown syntax anywhere in a line, or that the sanitizer
 # writes as entities.
 _MARKUP = re.compile(r"[\\`*_~\[\]<>&|#]")
-# A line starting with one of these, or with a digit, may be a list or a heading rule.
+# A line starting with one of these may be a list or a heading rule; one starting with
+# digits and a dot or parenthesis, a numbered list.
 _BLOCK_STARTS = frozenset("-+=")
+_NUMBERED = re.compile(r"\d+[.)]")
 
 
 def _plain_paragraph(source: str) -> str | None:
@@ -110,7 +112,7 @@ def _plain_paragraph(source: str) -> str | None:
         or source[0] == " "
         or source[-1] == " "
         or source[0] in _BLOCK_STARTS
-        or source[0].isdigit()
+        or _NUMBERED.match(source)
         or _MARKUP.search(source)
         or _markdown.linkify.test(source)
     ):
