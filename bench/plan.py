@@ -38,6 +38,8 @@ class Plan:
     # video
     viewers: tuple[int, ...] = field(default=(1,))
     video_seconds: float = 1.0
+    # fan-out (a) runs this many times on each server; its figure is the median
+    fanout_repeats: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -161,6 +161,15 @@ def sustained_rates(results: dict[str, Any], mode: str) -> tuple[Any, Any] | Non
     return ours["figures"]["max_sustained_rate"], base["figures"]["max_sustained_rate"]
 
 
+def runs_of(results: dict[str, Any], server: str, mode: str) -> str:
+    """For a repeated fan-out, the rate of each run its median was taken from."""
+    entry = find(results, "fanout", server, mode)
+    rates = entry["figures"].get("max_sustained_rates") if entry else None
+    if not rates:
+        return ""
+    return f" (median of {len(rates)} runs: {', '.join(f'{r:g}' for r in rates)})"
+
+
 def fanout_section(results: dict[str, Any]) -> list[str]:
     rows = []
     for entry in entries(results, "fanout"):
@@ -201,7 +210,10 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
     for mode in ("gevent", "threading"):
         if pair := sustained_rates(results, mode):
             a, b = pair
-            lines.append(f"- {mode}: Parley {a} msg/s, baseline {b} msg/s, ratio {ratio(a, b)}")
+            lines.append(
+                f"- {mode}: Parley {a} msg/s{runs_of(results, 'parley', mode)}, "
+                f"baseline {b} msg/s{runs_of(results, 'baseline', mode)}, ratio {ratio(a, b)}"
+            )
     lines.append("")
     return lines
 

@@ -5,6 +5,7 @@ are spread over generator processes (bench/workers.py)."""
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,31 @@ def refine_between(steps: list[dict[str, Any]]) -> float | None:
     if not above or min(above) / low <= REFINE_RATIO:
         return None
     return float(round((low * min(above)) ** 0.5))
+
+
+def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repeated runs of the fan-out as one: the first run's steps, and as the highest
+    sustained rate the median of every run's (near its limit a server's figure moves
+    by a third from one run to the next), with each run's kept beside it."""
+    first = runs[0]
+    if len(runs) == 1:
+        return first
+    rates = [run["max_sustained_rate"] for run in runs]
+    return {
+        **first,
+        "max_sustained_rate": statistics.median(rates),
+        "max_sustained_rates": rates,
+        "repeated_steps": [run["steps"] for run in runs[1:]],
+    }
+
+
+async def rooms_of_ten_repeated(server: Server, repeats: int, **fanout: Any) -> dict[str, Any]:
+    """`rooms_of_ten` `repeats` times on one server, each from idle (see median_of_runs)."""
+    runs = []
+    for _ in range(max(1, repeats)):
+        await _in_thread(server.wait_until_idle)
+        runs.append(await rooms_of_ten(server, **fanout))
+    return median_of_runs(runs)
 
 
 def target_of(server: Server) -> Target:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import nh3
+from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 
@@ -66,6 +67,17 @@ def _table_align(state: StateCore) -> None:
 _markdown.core.ruler.push("table_align", _table_align)
 
 
+def _linkifier() -> LinkifyIt:
+    # markdown-it holds the linkifier only when linkify-it-py is installed, as it is here.
+    found = _markdown.linkify
+    if found is None:  # pragma: no cover
+        raise ImportError("linkify-it-py is required to render messages")
+    return found
+
+
+_linkify = _linkifier()
+
+
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     # A code block's class names its language and nothing else.
     if attribute == "class" and not _LANGUAGE_CLASS.fullmatch(value):
@@ -114,7 +126,7 @@ def _plain_paragraph(source: str) -> str | None:
         or source[0] in _BLOCK_STARTS
         or _NUMBERED.match(source)
         or _MARKUP.search(source)
-        or _markdown.linkify.test(source)
+        or _linkify.test(source)
     ):
         return None
     return f"<p>{source}</p>"
