@@ -111,7 +111,7 @@ def refine_between(steps: list[dict[str, Any]]) -> float | None:
 def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Repeated runs of the fan-out as one: the first run's steps, and as the highest
     sustained rate the median of every run's (near its limit a server's figure moves
-    by a third from one run to the next), with each run's kept beside it."""
+    by as much as half from one run to the next), with each run's kept beside it."""
     first = runs[0]
     if len(runs) == 1:
         return first

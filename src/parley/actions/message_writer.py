@@ -38,7 +38,8 @@ from .sequence import room_order
 # message (or one that raced in from another process) fails the whole insert on the
 # unique index, and the batch is written again after a lookup, where that send finds
 # the earlier message. Resends are rare, and the lookup was a statement in every batch.
-ATTEMPTS = 3
+# After the first attempt, two more races with another process are survived.
+ATTEMPTS = 4
 
 messages_table = Message.__table__
 rooms_table = Room.__table__
