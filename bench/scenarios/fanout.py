@@ -125,9 +125,10 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def rooms_of_ten_repeated(server: Server, repeats: int, **fanout: Any) -> dict[str, Any]:
-    """`rooms_of_ten` `repeats` times on one server, each from idle (see median_of_runs)."""
-    runs = []
-    for _ in range(max(1, repeats)):
+    """`rooms_of_ten` `repeats` times on one server, each from idle (see median_of_runs;
+    the runner waits for idle before the first)."""
+    runs = [await rooms_of_ten(server, **fanout)]
+    for _ in range(repeats - 1):
         await _in_thread(server.wait_until_idle)
         runs.append(await rooms_of_ten(server, **fanout))
     return median_of_runs(runs)
