@@ -170,6 +170,19 @@ def runs_of(results: dict[str, Any], server: str, mode: str) -> str:
     return f" (median of {len(rates)} runs: {', '.join(f'{r:g}' for r in rates)})"
 
 
+# Cores used during a step: the server's, the load generators' and the hypervisor's steal
+# (the machine's share given to other tenants), which shows when a run was disturbed.
+CPU_COLUMNS = ("server CPU", "generators CPU", "steal")
+
+
+def cpu_columns(step: dict[str, Any]) -> list[str]:
+    return [
+        fmt(step.get("server_cpu_s_per_s")),
+        fmt(step.get("generator_cpu_s_per_s")),
+        fmt(step.get("steal_s_per_s")),
+    ]
+
+
 def fanout_section(results: dict[str, Any]) -> list[str]:
     rows = []
     for entry in entries(results, "fanout"):
@@ -183,7 +196,7 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
                     f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])}",
                     f"{fmt(ack['p50'])} / {fmt(ack['p99'])}",
                     step["lost"],
-                    fmt(step.get("server_cpu_s_per_s")),
+                    *cpu_columns(step),
                     "yes" if step["sustained"] else "no",
                 ]
             )
@@ -196,7 +209,7 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
             "latency p50 / p95 / p99 ms",
             "ack p50 / p99 ms",
             "lost",
-            "server CPU",
+            *CPU_COLUMNS,
             "sustained",
         ],
         rows,
@@ -229,14 +242,14 @@ def one_room_section(results: dict[str, Any]) -> list[str]:
             fmt(run["ack_ms"]["p50"]),
             run["lost"],
             run["send_errors"],
-            fmt(run.get("server_cpu_s_per_s")),
+            *cpu_columns(run),
             fmt(run.get("settle_seconds")),
         ]
         for entry in entries(results, "one_room")
         for run in entry["figures"]["runs"]
     ]
     columns = ["server", "clients", "rate msg/s", "deliveries/s", "latency p50 / p99 ms"]
-    columns += ["ack p50 ms", "lost", "send errors", "server CPU", "settled after s"]
+    columns += ["ack p50 ms", "lost", "send errors", *CPU_COLUMNS, "settled after s"]
     return table("Fan-out in one room", columns, rows)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..load import Layout, lay_out, percentiles
+from ..machine import CpuTimes, cores_used
 from ..servers import Server
 from ..workers import Generators, StepPlan, StepRaw, Target, generators
 
@@ -55,6 +56,7 @@ def summarize(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> dict[str, 
         "latency_ms": latency,
         "ack_ms": percentiles(acks),
         "generator_lag_ms": lag,
+        "generator_cpu_s_per_s": round(sum(raw.cpu_seconds for raw in raws) / send_seconds, 3),
         "sustained": lost == 0
         and not send_errors
         and len(acks) == sent
@@ -79,11 +81,12 @@ class Load:
         self.fleet.start(self.senders, step)
         # The server's CPU while the sends go out (not while deliveries settle).
         time.sleep(max(0.0, step.start_at - time.perf_counter()))
-        cpu_before = self.server.cpu_seconds()
+        cpu_before, machine_before = self.server.cpu_seconds(), CpuTimes.now()
         time.sleep(seconds)
         cpu = self.server.cpu_seconds() - cpu_before
+        machine = cores_used(machine_before, CpuTimes.now(), seconds)
         figures = summarize(self.layout, step, self.fleet.collect())
-        return {**figures, "server_cpu_s_per_s": round(cpu / seconds, 3)}
+        return {**figures, "server_cpu_s_per_s": round(cpu / seconds, 3), **machine}
 
     def warm_up(self, rate: float, seconds: float) -> float:
         """An unmeasured step first, alike for every server: the first sends after
