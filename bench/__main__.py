@@ -71,12 +71,14 @@ def applies(scenario: str, kind: str, mode: str, database: str | None) -> bool:
 
 
 @contextlib.contextmanager
-def server_for(kind: str, mode: str, database_url: str | None = None) -> Iterator[Server]:
+def server_for(
+    kind: str, mode: str, plan: Plan, database_url: str | None = None
+) -> Iterator[Server]:
     if kind == "baseline":
         with baseline(mode) as server:
             yield server
     else:
-        with parley(mode, database_url) as server:
+        with parley(mode, database_url, presence_grace=plan.presence_grace_seconds) as server:
             yield server
 
 
@@ -114,7 +116,10 @@ async def one_room_sizes(server: Server, plan: Plan) -> dict[str, Any]:
     from .scenarios.fanout import one_room
 
     runs = []
-    for size in plan.room_sizes:
+    for n, size in enumerate(plan.room_sizes):
+        if n:
+            # The previous room's clients have left; their departures are not this room's.
+            await asyncio.to_thread(server.wait_out_departures)
         rate = max(1.0, plan.one_room_deliveries / size)
         runs.append(await one_room(server, size, rate, plan.step_seconds, plan.generator_processes))
     return {"runs": runs}
@@ -139,10 +144,14 @@ def run_server(
             from .scenarios.persisted import fresh_postgres_url
 
             url = stack.enter_context(fresh_postgres_url())
-        server = stack.enter_context(server_for(kind, mode, url))
-        for scenario in scenarios:
-            # The previous scenario's leftovers (a login storm's presence) are not this one's.
-            server.wait_until_idle()
+        server = stack.enter_context(server_for(kind, mode, plan, url))
+        for n, scenario in enumerate(scenarios):
+            # The previous scenario's leftovers (a login storm's presence, its clients
+            # going offline) are not this one's.
+            if n:
+                server.wait_out_departures()
+            else:
+                server.wait_until_idle()
             started = time.perf_counter()
             entry: dict[str, Any] = {
                 "server": kind,

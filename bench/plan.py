@@ -40,6 +40,10 @@ class Plan:
     video_seconds: float = 1.0
     # fan-out (a) runs this many times on each server; its figure is the median
     fanout_repeats: int = 1
+    # Parley marks a user offline this long after their last socket closed (the
+    # product's default in a full run). Clients that left are waited out for this long
+    # before the next measurement, so their departures are not part of it.
+    presence_grace_seconds: float = 10.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,4 +95,5 @@ SMOKE = Plan(
     storm_messages=30,
     viewers=(1, 2),
     video_seconds=1,
+    presence_grace_seconds=0.2,
 )

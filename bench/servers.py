@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 IDLE_CPU = 0.15
 IDLE_SAMPLE_SECONDS = 0.5
 IDLE_TIMEOUT_SECONDS = 120.0
+# A socket's close reaches the server a little after the client let go of it.
+DEPARTURE_MARGIN_SECONDS = 0.5
 
 # The Parley modes `make bench` measures, and the baseline in the same async mode.
 MODES = ("gevent", "threading")
@@ -43,6 +45,9 @@ class Server:
     log: Path
     database: str = "sqlite"
     extra: dict[str, str] = field(default_factory=dict)
+    # How long after a client leaves the server still has work for it: Parley marks the
+    # user offline (a write and an event to everyone) once its presence grace is over.
+    departure_seconds: float = 0.0
 
     @property
     def label(self) -> str:
@@ -55,6 +60,14 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return sum(_cpu(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
+    def wait_out_departures(self) -> float:
+        """After clients have left: waits until the server has done what their leaving
+        gives it to do, then until it is idle. Returns how long that took."""
+        started = time.perf_counter()
+        time.sleep(self.departure_seconds)
+        self.wait_until_idle()
+        return round(time.perf_counter() - started, 1)
 
     def wait_until_idle(self, timeout: float = IDLE_TIMEOUT_SECONDS) -> float:
         """Waits until the server has finished the work already given to it (every new
@@ -122,7 +135,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def parley(
-    mode: str, database_url: str | None = None, extra_env: dict[str, str] | None = None
+    mode: str,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    presence_grace: float = 10.0,
 ) -> Iterator[Server]:
     """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run`
     (threading), rate limits off, on SQLite in a temporary folder unless given a URL."""
@@ -137,6 +153,7 @@ def parley(
             "PARLEY_ARGON2_PARALLELISM": "1",
             "PARLEY_HOST": "127.0.0.1",
             "PARLEY_PORT": str(port),
+            "PARLEY_PRESENCE_GRACE_SECONDS": str(presence_grace),
             **(extra_env or {}),
         }
         env.pop("DATABASE_URL", None)
@@ -177,6 +194,7 @@ def parley(
                     process,
                     log,
                     "postgresql" if database_url else "sqlite",
+                    departure_seconds=presence_grace + DEPARTURE_MARGIN_SECONDS,
                 )
             finally:
                 _stop(process)

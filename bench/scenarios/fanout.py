@@ -128,11 +128,12 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def rooms_of_ten_repeated(server: Server, repeats: int, **fanout: Any) -> dict[str, Any]:
-    """`rooms_of_ten` `repeats` times on one server, each from idle (see median_of_runs;
-    the runner waits for idle before the first)."""
+    """`rooms_of_ten` `repeats` times on one server, each from idle, once the previous
+    run's clients have gone offline (see median_of_runs; the runner waits for idle
+    before the first)."""
     runs = [await rooms_of_ten(server, **fanout)]
     for _ in range(repeats - 1):
-        await _in_thread(server.wait_until_idle)
+        await _in_thread(server.wait_out_departures)
         runs.append(await rooms_of_ten(server, **fanout))
     return median_of_runs(runs)
 
