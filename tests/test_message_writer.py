@@ -129,6 +129,10 @@ def test_every_acknowledged_send_is_stored_once_when_many_rooms_write_at_once(
         assert [row[1] for row in rows] == list(range(1, 11))
         published = [e.payload["message"]["id"] for e in events if e.room_id == room_id]
         assert published == [row[0] for row in rows]
+    # Each sender was answered with its own message: the id it got is stored with the
+    # sequence number it got.
+    seq_of = {row[0]: row[1] for room_id in rooms for row in stored(app, room_id)}
+    assert all(seq_of[message_id] == seq for message_id, _, seq, _ in results)
     assert writer.written == 40
 
 

@@ -59,8 +59,11 @@ TAKE_SEQS = (
     .values(last_seq=rooms_table.c.last_seq + bindparam("b_count"))
     .returning(rooms_table.c.last_seq)
 )
+# Each returned row names its message by room and sequence number, which the batch
+# assigned and which are unique together: rows come back in no promised order, and
+# asking SQLAlchemy to sort them (sort_by_parameter_order) cost more than the insert.
 INSERT_MESSAGES = insert(messages_table).returning(
-    messages_table.c.id, sort_by_parameter_order=True
+    messages_table.c.id, messages_table.c.room_id, messages_table.c.seq
 )
 _read_mark = memberships_table.c.last_read_message_id
 MARK_READ = (
@@ -322,8 +325,11 @@ def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list
         }
         for draft, seq in zip(fresh, seqs, strict=True)
     ]
-    result = connection.execute(INSERT_MESSAGES, rows)
-    return [int(message_id) for message_id in result.scalars()]
+    ids = {
+        (room_id, seq): int(message_id)
+        for message_id, room_id, seq in connection.execute(INSERT_MESSAGES, rows)
+    }
+    return [ids[(draft.room_id, seq)] for draft, seq in zip(fresh, seqs, strict=True)]
 
 
 def _mark_read(connection: Connection, fresh: list[Draft], ids: list[int]) -> None:
