@@ -138,10 +138,12 @@ def parley(
     mode: str,
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
-    presence_grace: float = 10.0,
+    *,
+    presence_grace: float,
 ) -> Iterator[Server]:
     """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run`
-    (threading), rate limits off, on SQLite in a temporary folder unless given a URL."""
+    (threading), rate limits off, on SQLite in a temporary folder unless given a URL,
+    with the plan's presence grace (the product's default in a full run)."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         port = free_port()
         env = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from bench.plan import FULL, SMOKE
-from bench.servers import DEPARTURE_MARGIN_SECONDS, Server
+from bench.servers import DEPARTURE_MARGIN_SECONDS, IDLE_SAMPLE_SECONDS, Server
 
 from parley.config import Config
 
@@ -37,11 +37,12 @@ def test_departures_are_waited_out_before_the_server_is_waited_idle(
         "http://127.0.0.1:1",
         idle_process,
         tmp_path / "log",
-        departure_seconds=0.2 + DEPARTURE_MARGIN_SECONDS,
+        departure_seconds=1.5 + DEPARTURE_MARGIN_SECONDS,
     )
 
     waited = server.wait_out_departures()
 
-    assert waited >= 0.7
-    # Then two quiet half-second samples of an idle process.
-    assert waited < 0.7 + 10
+    # The departures first, then two quiet samples of an idle process: waiting for idle
+    # alone would take only the samples.
+    assert waited >= server.departure_seconds + 2 * IDLE_SAMPLE_SECONDS
+    assert waited < server.departure_seconds + 10
