@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from realtime_support import emit, error, ok
 
+from parley.actions import messages
 from parley.actions.access_cache import AccessCache
 from parley.actions.tokens import active_user_of_token
 from parley.config import ConfigError, load_config
@@ -246,3 +247,34 @@ def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
     ok(send_to(sock, room_id))
     clock.now += 0.1
     error(send_to(sock, room_id), "banned")
+
+
+def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
+    connect, alice, monkeypatch
+):
+    """Sends only read their user: they skip merging it into each event's session, and
+    the copy the socket keeps stays out of every session, for the next event."""
+    seen: list[tuple[str, bool]] = []
+
+    def spying(action):
+        def run(actor, *args, **kwargs):
+            state = sa.inspect(actor)
+            seen.append((action.__name__, state.detached and actor not in db.session))
+            return action(actor, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(messages, "send_message", spying(messages.send_message))
+    monkeypatch.setattr(messages, "edit_message", spying(messages.edit_message))
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    first = ok(emit(sock, "message:send", {"room_id": room["id"], "body": "one"}))
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "two"}))
+    ok(emit(sock, "message:edit", {"message_id": first["message"]["id"], "body": "one!"}))
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "three"}))
+    assert seen == [
+        ("send_message", True),
+        ("send_message", True),
+        ("edit_message", False),
+        ("send_message", True),
+    ]

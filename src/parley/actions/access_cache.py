@@ -100,14 +100,24 @@ class AccessCache:
         )
 
     def socket_user(
-        self, held: Kept[User] | None, read: Callable[[Session], User | None]
+        self,
+        held: Kept[User] | None,
+        read: Callable[[Session], User | None],
+        *,
+        attached: bool = True,
     ) -> tuple[User | None, Kept[User] | None]:
-        """A socket's user in the current session, as held or as `read` finds it in the
-        session given (None: the token is revoked or the user deactivated); and the copy
-        for the socket to hold from now on."""
+        """A socket's user, as held or as `read` finds it in the session given (None: the
+        token is revoked or the user deactivated); and the copy for the socket to hold
+        from now on.
+
+        The user is in the current session, unless `attached` is False: then it is the
+        held copy itself, in no session, for an action that only reads it (its id, role
+        and names) and never adds it to a session. Merging the copy into each event's
+        session was about 9% of the server's time per message (docs/performance.md).
+        """
         if self._fresh(held, ACCOUNTS):
             assert held is not None
-            return db.session.merge(held.value, load=False), held
+            return self._in_session(held.value, attached), held
         if self.max_age <= 0:
             return read(db.session()), None
         generation, now = self._generations[ACCOUNTS], self._clock()
@@ -117,7 +127,11 @@ class AccessCache:
             loaded = read(own)
         if loaded is None:
             return None, None
-        return db.session.merge(loaded, load=False), Kept(loaded, generation, now)
+        return self._in_session(loaded, attached), Kept(loaded, generation, now)
+
+    @staticmethod
+    def _in_session(copy: User, attached: bool) -> User:
+        return db.session.merge(copy, load=False) if attached else copy
 
     def posting_rights(
         self, user_id: int, room_id: int, read: Callable[[], PostingRights | None]

@@ -87,15 +87,18 @@ def on_disconnect(*_reason: Any) -> None:
         presence().disconnected(user.user_id, sid)
 
 
-def socket_actor() -> User:
-    """The socket's user, checked on every event: revoked or deactivated is out."""
+def socket_actor(*, attached: bool = True) -> User:
+    """The socket's user, checked on every event: revoked or deactivated is out.
+
+    `attached=False`: the socket's kept copy, in no session (see AccessCache.socket_user).
+    """
     sid: str = request.sid  # type: ignore[attr-defined]
     sockets = registry()
     found = sockets.get(sid)
     user = None
     if found is not None:
         read = functools.partial(active_user_of_token, found.token_id)
-        user, kept = access_cache().socket_user(sockets.snapshot(sid), read)
+        user, kept = access_cache().socket_user(sockets.snapshot(sid), read, attached=attached)
         sockets.keep_snapshot(sid, kept)
     if user is None:
         raise Unauthorized(
@@ -118,20 +121,27 @@ def parse(model: type[Payload], data: Any) -> Payload:
 
 
 def event(
-    name: str, model: type[Payload], *, counted: bool = True, binary: bool = False
+    name: str,
+    model: type[Payload],
+    *,
+    counted: bool = True,
+    binary: bool = False,
+    reads_actor_only: bool = False,
 ) -> Callable[[Callable[..., Ack]], Callable[..., Ack]]:
     """Register a client event: rate-limited per user, parsed, acked in one shape.
 
     `counted=False` leaves the event out of the per-user event budget (video frames have
     a cap of their own); `binary=True` passes the event's second argument, the bytes,
-    to the action as a third one.
+    to the action as a third one; `reads_actor_only=True` hands the action the socket's
+    kept copy of its user, in no session, for an action that never changes the user nor
+    adds it to a session.
     """
 
     def decorator(fn: Callable[..., Ack]) -> Callable[..., Ack]:
         @functools.wraps(fn)
         def handler(data: Any = None, *extra: Any) -> Ack:
             try:
-                actor = socket_actor()
+                actor = socket_actor(attached=not reads_actor_only)
                 wait = event_limiter().retry_after(f"user:{actor.id}") if counted else None
                 if wait is not None:
                     raise ApiError(
@@ -174,7 +184,7 @@ def unknown_event(name: str, *_data: Any) -> Ack:
     )
 
 
-@event("message:send", SendEvent)
+@event("message:send", SendEvent, reads_actor_only=True)
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
     return {"message": dump(message), "created": created}
@@ -212,7 +222,7 @@ def read(actor: User, data: ReadEvent) -> Ack:
     }
 
 
-@event("typing", RoomRef)
+@event("typing", RoomRef, reads_actor_only=True)
 def typing_event(actor: User, data: RoomRef) -> Ack:
     throttle: TypingThrottle = current_app.extensions["parley.typing"]
     sent = typing(actor, data.room_id, throttle, get_bus())
