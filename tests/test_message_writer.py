@@ -11,15 +11,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from parley.actions.message_writer import Draft, MessageWriter
+from parley.actions.message_writer import SEQ_ROOMS_PER_STATEMENT, Draft, MessageWriter
 from parley.actions.messages import send_message
 from parley.actions.sequence import room_lock
 from parley.errors import ApiError, Conflict, NotFound
 from parley.events import Event
 from parley.extensions import db
-from parley.models import Message, Room, User
+from parley.models import Membership, Message, Room, User
 from parley.schemas.users import UserPublic
-from support import Member, make_room
+from support import Member, make_room, send
 
 
 @pytest.fixture
@@ -270,3 +270,82 @@ def test_the_last_sender_interrupted_leaves_the_writer_idle() -> None:
 
     assert writer._queue == []
     assert not writer._writing
+
+
+def write_one_batch(app: Flask, writer: MessageWriter, author: Member, rooms: list[int]) -> None:
+    """Two sends to each room, written as one batch."""
+    with app.app_context():
+        user = db.session.get(User, author.id)
+        assert user is not None
+        public = UserPublic.model_validate(user)
+        db.session.remove()
+        batch = [
+            Draft(public, room_id, f"to {room_id}", f"<p>to {room_id}</p>", None)
+            for room_id in rooms + rooms
+        ]
+        writer._write_batch(batch)
+        db.session.remove()
+    assert not [draft.error for draft in batch if draft.error is not None]
+
+
+def room_updates(statements: list[str]) -> list[str]:
+    return [s for s in statements if " ".join(s.split()).startswith("UPDATE rooms")]
+
+
+def test_a_batch_takes_the_sequence_numbers_of_all_its_rooms_in_one_statement(
+    app: Flask, alice: Member, writer: MessageWriter, count_queries: Callable[[], Any]
+) -> None:
+    rooms = [make_room(alice, f"room{i}")["id"] for i in range(3)]
+    with count_queries() as counted:
+        write_one_batch(app, writer, alice, list(reversed(rooms)))
+
+    assert len(room_updates(counted.statements)) == 1
+    locks = [s for s in counted.statements if "FOR UPDATE" in s]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert locks == []
+    else:
+        # The rows are locked first, in id order, as every process's batches lock them.
+        assert len(locks) == 1
+        assert "ORDER BY rooms.id" in " ".join(locks[0].split())
+        assert counted.statements.index(locks[0]) < counted.statements.index(
+            room_updates(counted.statements)[0]
+        )
+    for room_id in rooms:
+        assert [row[1] for row in stored(app, room_id)] == [1, 2]
+
+
+def test_a_batch_over_more_rooms_than_one_statement_gives_every_room_its_numbers(
+    app: Flask, alice: Member, writer: MessageWriter, count_queries: Callable[[], Any]
+) -> None:
+    rooms = [make_room(alice, f"room{i}")["id"] for i in range(SEQ_ROOMS_PER_STATEMENT + 3)]
+    for room_id in rooms[:5]:
+        assert send(alice, room_id, "earlier").status_code == 201
+    with count_queries() as counted:
+        write_one_batch(app, writer, alice, rooms)
+
+    assert len(room_updates(counted.statements)) == 2
+    for room_id in rooms[:5]:
+        assert [row[1] for row in stored(app, room_id)] == [1, 2, 3]
+    for room_id in rooms[5:]:
+        assert [row[1] for row in stored(app, room_id)] == [1, 2]
+    with app.app_context():
+        last_seqs = {id_: seq for id_, seq in db.session.execute(sa.select(Room.id, Room.last_seq))}
+        db.session.remove()
+    assert [last_seqs[room_id] for room_id in rooms] == [3] * 5 + [2] * (len(rooms) - 5)
+
+
+def test_a_send_makes_the_senders_session_read_the_room_and_its_read_mark_again(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    room = make_room(alice, "general")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        assert user is not None
+        loaded_room = db.session.get(Room, room["id"])
+        membership = db.session.get(Membership, (room["id"], alice.id))
+        assert loaded_room is not None and membership is not None
+        assert loaded_room.last_seq == 0
+        message, _ = send_message(user, room["id"], "hello")
+        assert loaded_room.last_seq == 1
+        assert membership.last_read_message_id == message.id
+        db.session.remove()

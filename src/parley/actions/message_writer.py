@@ -2,8 +2,8 @@
 
 A send is checked in its own request and then queued here. The first sender to find no
 batch being written becomes the writer: it takes every send queued at that moment and
-stores them in one transaction (one sequence update per room, one multi-row insert, one
-read-mark update per author and room), publishes their events in order once the commit
+stores them in one transaction (one sequence update for its rooms, one multi-row insert,
+one read-mark update per author and room), publishes their events in order once the commit
 has landed, and hands each sender its message. Sends that queue meanwhile form the next
 batch, written by one of their own senders. So under load a commit carries many
 messages, alone a send is written at once, and nothing is acknowledged before the commit
@@ -12,6 +12,7 @@ that stores it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import defaultdict
@@ -20,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, insert, select, update
+from sqlalchemy import Connection, Integer, Update, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import commit_keeping_loaded_objects
 from ..errors import NotFound
-from ..events import Event, emit_after_commit
+from ..events import Event, get_bus
 from ..extensions import db
 from ..models import Membership, Message, Room
 from ..models.types import utcnow
@@ -53,11 +53,17 @@ STORED_CLIENT_IDS = (
     .where(messages_table.c.author_id.in_(bindparam("author_ids", expanding=True)))
     .where(messages_table.c.client_id.in_(bindparam("client_ids", expanding=True)))
 )
-TAKE_SEQS = (
-    update(rooms_table)
-    .where(rooms_table.c.id == bindparam("b_room_id"))
-    .values(last_seq=rooms_table.c.last_seq + bindparam("b_count"))
-    .returning(rooms_table.c.last_seq)
+# Rooms per statement that takes sequence numbers; one statement is built and kept for
+# each count of rooms up to this.
+SEQ_ROOMS_PER_STATEMENT = 16
+# On PostgreSQL, taking the numbers locks the rooms' rows until commit; locking them
+# first, in id order as every batch does, keeps two processes' batches from deadlocking.
+# SQLite gives the whole database to one writer at a time: no rows to lock in order.
+LOCK_ROOMS = (
+    select(rooms_table.c.id)
+    .where(rooms_table.c.id.in_(bindparam("room_ids", expanding=True)))
+    .order_by(rooms_table.c.id)
+    .with_for_update()
 )
 # Each returned row names its message by room and sequence number, which the batch
 # assigned and which are unique together: rows come back in no promised order, and
@@ -207,45 +213,42 @@ class MessageWriter:
                 draft.wake.set()
 
     def _store(self, batch: list[Draft], *, look_up_stored: bool) -> None:
-        """One transaction on the writing request's session; its commit publishes the
-        events, in batch order, while the rooms' order is still held."""
+        """One transaction on a connection of its own, not on any request's session: the
+        batch's statements need no objects, and the session's bookkeeping around them
+        cost more than the statements on SQLite. The events are published once it has
+        committed, in batch order, while the rooms' order is still held."""
         room_ids = sorted({draft.room_id for draft in batch})
+        events: list[Event] = []
         with ExitStack() as held:
             # In id order, as every batch takes them, so two batches never wait on each other.
             for room_id in room_ids:
                 held.enter_context(room_order(room_id))
-            connection = db.session.connection()
-            fresh = _fresh_drafts(connection, batch, look_up_stored=look_up_stored)
-            firsts = {draft.key: draft for draft in fresh if draft.key is not None}
-            fresh, seqs = _take_seqs(connection, fresh)
-            ids = _insert(connection, fresh, seqs)
-            _mark_read(connection, fresh, ids)
-            for draft, seq, message_id in zip(fresh, seqs, ids, strict=True):
-                out = draft.stored(message_id, seq)
-                emit_after_commit(
-                    Event("message:new", {"message": dump(out), "seq": seq}, room_id=draft.room_id)
-                )
-            for draft in batch:
-                if draft.message_id is None and draft.earlier_id is None and draft.error is None:
-                    # The same send twice in one batch: the second is a resend of the first.
-                    assert draft.key is not None
-                    first = firsts[draft.key]
-                    draft.earlier_id, draft.error = first.message_id, first.error
-            _commit_keeping_loaded_objects(fresh)
-
-
-def _commit_keeping_loaded_objects(fresh: list[Draft]) -> None:
-    """Commit without expiring every object the writing request has loaded (its user
-    would be read back at once to answer it), expiring only those the batch changed."""
-    session = db.session()
-    commit_keeping_loaded_objects(session)
-    rooms = {draft.room_id for draft in fresh}
-    marks = {(draft.room_id, draft.author.id) for draft in fresh}
-    for loaded in list(session.identity_map.values()):
-        if (isinstance(loaded, Room) and loaded.id in rooms) or (
-            isinstance(loaded, Membership) and (loaded.room_id, loaded.user_id) in marks
-        ):
-            session.expire(loaded)
+            with db.engine.begin() as connection:
+                fresh = _fresh_drafts(connection, batch, look_up_stored=look_up_stored)
+                firsts = {draft.key: draft for draft in fresh if draft.key is not None}
+                fresh, seqs = _take_seqs(connection, fresh)
+                ids = _insert(connection, fresh, seqs)
+                _mark_read(connection, fresh, ids)
+                for draft, seq, message_id in zip(fresh, seqs, ids, strict=True):
+                    out = draft.stored(message_id, seq)
+                    events.append(
+                        Event(
+                            "message:new",
+                            {"message": dump(out), "seq": seq},
+                            room_id=draft.room_id,
+                        )
+                    )
+                for draft in batch:
+                    if (
+                        draft.message_id is None
+                        and draft.earlier_id is None
+                        and draft.error is None
+                    ):
+                        # The same send twice in one batch: the second is a resend of the first.
+                        assert draft.key is not None
+                        first = firsts[draft.key]
+                        draft.earlier_id, draft.error = first.message_id, first.error
+            get_bus().publish(events)
 
 
 def _fresh_drafts(
@@ -292,14 +295,17 @@ def _take_seqs(connection: Connection, fresh: list[Draft]) -> tuple[list[Draft],
     per_room: dict[int, int] = defaultdict(int)
     for draft in fresh:
         per_room[draft.room_id] += 1
+    room_ids = sorted(per_room)
+    if connection.dialect.name != "sqlite" and room_ids:
+        connection.execute(LOCK_ROOMS, {"room_ids": room_ids})
     next_seq: dict[int, int] = {}
-    for room_id in sorted(per_room):
-        count = per_room[room_id]
-        last = connection.execute(
-            TAKE_SEQS, {"b_room_id": room_id, "b_count": count}
-        ).scalar_one_or_none()
-        if last is not None:
-            next_seq[room_id] = int(last) - count + 1
+    for start in range(0, len(room_ids), SEQ_ROOMS_PER_STATEMENT):
+        chunk = room_ids[start : start + SEQ_ROOMS_PER_STATEMENT]
+        params: dict[str, int] = {}
+        for i, room_id in enumerate(chunk):
+            params[f"room_{i}"], params[f"count_{i}"] = room_id, per_room[room_id]
+        for room_id, last in connection.execute(_take_seqs_statement(len(chunk)), params):
+            next_seq[room_id] = int(last) - per_room[room_id] + 1
     kept, seqs = [], []
     for draft in fresh:
         if draft.room_id not in next_seq:
@@ -309,6 +315,26 @@ def _take_seqs(connection: Connection, fresh: list[Draft]) -> tuple[list[Draft],
         seqs.append(next_seq[draft.room_id])
         next_seq[draft.room_id] += 1
     return kept, seqs
+
+
+@functools.lru_cache(maxsize=SEQ_ROOMS_PER_STATEMENT)
+def _take_seqs_statement(rooms: int) -> Update:
+    """Takes `count_i` numbers in room `room_i`, for each i below `rooms`, in one
+    statement: UPDATE rooms SET last_seq = last_seq + CASE WHEN id = :room_0 THEN
+    :count_0 ... END WHERE id IN (:room_0, ...) RETURNING id, last_seq."""
+    ids = [bindparam(f"room_{i}", type_=Integer) for i in range(rooms)]
+    taken = case(
+        *[
+            (rooms_table.c.id == id_, bindparam(f"count_{i}", type_=Integer))
+            for i, id_ in enumerate(ids)
+        ]
+    )
+    return (
+        update(rooms_table)
+        .where(rooms_table.c.id.in_(ids))
+        .values(last_seq=rooms_table.c.last_seq + taken)
+        .returning(rooms_table.c.id, rooms_table.c.last_seq)
+    )
 
 
 def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list[int]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..database import commit_keeping_loaded_objects
 from ..errors import Conflict, Forbidden, NotFound
@@ -39,11 +41,14 @@ def send_message(
     """
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
-    # The checks are done: end their transaction and give the connection back, so the
-    # senders waiting on a batch hold no connections (the pool would open and close
-    # extra ones all the time under load).
-    commit_keeping_loaded_objects(db.session())
+    session = db.session()
+    if session.in_transaction():
+        # The checks read the database: end their transaction and give the connection
+        # back, so the senders waiting on a batch hold no connections (the pool would
+        # open and close extra ones all the time under load).
+        commit_keeping_loaded_objects(session)
     writer().write(draft)
+    _expire_written(session, room_id, actor.id)
     if draft.error is not None:
         raise draft.error
     if draft.out is not None:
@@ -52,6 +57,15 @@ def send_message(
     if earlier is None:
         raise NotFound("No such message.", details={"message_id": draft.earlier_id})
     return message_out(_same_resend(earlier, room_id)), False
+
+
+def _expire_written(session: Session, room_id: int, author_id: int) -> None:
+    """The batch wrote the room's sequence number and the author's read mark on a
+    connection of its own: this session reads them again if it had them loaded."""
+    for key in (identity_key(Room, room_id), identity_key(Membership, (room_id, author_id))):
+        loaded = session.identity_map.get(key)
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def writer() -> MessageWriter:
