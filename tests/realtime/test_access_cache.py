@@ -278,3 +278,25 @@ def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
         ("edit_message", False),
         ("send_message", True),
     ]
+
+
+def test_a_send_on_kept_checks_opens_no_session_of_its_own(app, connect, alice, monkeypatch):
+    """The batch writes on a connection of its own: a send whose checks are all kept
+    needs no session, and opening one only to close it was measurable per message."""
+    room = make_room(alice, "general")
+    sock = connect(alice)
+    ok(emit(sock, "message:send", {"room_id": room["id"], "body": "loads what is kept"}))
+    registry = db.session.registry
+    opened: list[object] = []
+
+    def counting_factory(create=registry.createfunc):
+        session = create()
+        opened.append(session)
+        return session
+
+    monkeypatch.setattr(registry, "createfunc", counting_factory)
+    ack = ok(emit(sock, "message:send", {"room_id": room["id"], "body": "kept"}))
+    assert ack["message"]["body"] == "kept"
+    assert opened == []
+    ok(emit(sock, "message:edit", {"message_id": ack["message"]["id"], "body": "read"}))
+    assert len(opened) == 1
