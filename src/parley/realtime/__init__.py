@@ -23,6 +23,7 @@ def _answered_by_socketio() -> NoReturn:
 def init_realtime(app: Flask) -> None:
     from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
     from .fanout import NAMESPACE, Fanout
+    from .packets import Packet
     from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
     from .sessions import OncePerEnvironSessionInterface
     from .sockets import SocketRegistry
@@ -45,6 +46,7 @@ def init_realtime(app: Flask) -> None:
         ping_interval=config["PARLEY_SOCKET_PING_INTERVAL"],
         ping_timeout=config["PARLEY_SOCKET_PING_TIMEOUT"],
         manage_session=False,
+        serializer=Packet,
         # A client's events are handled one at a time, in the order it sent them, on the
         # thread or greenlet that reads its connection: its messages are stored in the
         # order it sent them, and no thread is started per event in threading mode.
