@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from parley.actions.message_writer import SEQ_ROOMS_PER_STATEMENT, Draft, MessageWriter
+from parley.actions.message_writer import (
+    INSERT_ROWS_PER_STATEMENT,
+    SEQ_ROOMS_PER_STATEMENT,
+    Draft,
+    MessageWriter,
+)
 from parley.actions.messages import send_message
 from parley.actions.sequence import room_lock
 from parley.errors import ApiError, Conflict, NotFound
@@ -349,3 +355,43 @@ def test_a_send_makes_the_senders_session_read_the_room_and_its_read_mark_again(
         assert loaded_room.last_seq == 1
         assert membership.last_read_message_id == message.id
         db.session.remove()
+
+
+def test_a_batch_of_more_messages_than_one_insert_stores_each_as_its_sender_was_told(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    room = make_room(alice, "general")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        assert user is not None
+        public = UserPublic.model_validate(user)
+        db.session.remove()
+        batch = [
+            Draft(public, room["id"], f"body {i}", f"<p>body {i}</p>", f"c-{i}")
+            for i in range(INSERT_ROWS_PER_STATEMENT * 2 + 1)
+        ]
+        writer._write_batch(batch)
+        db.session.remove()
+        assert not [draft.error for draft in batch if draft.error is not None]
+        stored_messages = {
+            message.id: message
+            for message in db.session.scalars(
+                sa.select(Message).where(Message.room_id == room["id"])
+            )
+        }
+        db.session.remove()
+    assert len(stored_messages) == len(batch)
+    for draft in batch:
+        assert draft.out is not None
+        message = stored_messages[draft.out.id]
+        # What each sender was answered with is what was stored, the time to the
+        # microsecond and in UTC included.
+        assert (message.seq, message.body, message.html, message.client_id) == (
+            draft.out.seq,
+            draft.body,
+            draft.html,
+            draft.client_id,
+        )
+        assert message.created_at == draft.created_at == draft.out.created_at
+        assert message.created_at.utcoffset() == timedelta(0)
+    assert sorted(m.seq for m in stored_messages.values()) == list(range(1, len(batch) + 1))

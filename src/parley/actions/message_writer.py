@@ -16,13 +16,26 @@ import functools
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Update, bindparam, case, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Insert,
+    Integer,
+    Update,
+    bindparam,
+    case,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ClauseElement
 
 from ..errors import NotFound
 from ..events import Event, get_bus
@@ -32,6 +45,7 @@ from ..models.types import utcnow
 from ..presenters import dump
 from ..schemas.messages import MessageOut
 from ..schemas.users import UserPublic
+from .driver_sql import DriverStatement
 from .sequence import room_order
 
 # A batch is first written without looking up its client_ids: a resend of a stored
@@ -65,13 +79,14 @@ LOCK_ROOMS = (
     .order_by(rooms_table.c.id)
     .with_for_update()
 )
-# Each returned row names its message by room and sequence number, which the batch
-# assigned and which are unique together: rows come back in no promised order, and
-# asking SQLAlchemy to sort them (sort_by_parameter_order) adds a sentinel to the
-# statement and a sort in Python: about 12% of a persisted send's time on SQLite.
-INSERT_MESSAGES = insert(messages_table).returning(
-    messages_table.c.id, messages_table.c.room_id, messages_table.c.seq
-)
+# Rows per statement that inserts messages; one statement is built and kept for each
+# count of rows up to this.
+INSERT_ROWS_PER_STATEMENT = 32
+INSERTED_COLUMNS = ("room_id", "author_id", "body", "html", "client_id", "created_at", "seq")
+# The parameters' names for row i: `<column>_<i>`.
+INSERTED_NAMES = [
+    tuple(f"{name}_{i}" for name in INSERTED_COLUMNS) for i in range(INSERT_ROWS_PER_STATEMENT)
+]
 _read_mark = memberships_table.c.last_read_message_id
 MARK_READ = (
     update(memberships_table)
@@ -304,7 +319,8 @@ def _take_seqs(connection: Connection, fresh: list[Draft]) -> tuple[list[Draft],
         params: dict[str, int] = {}
         for i, room_id in enumerate(chunk):
             params[f"room_{i}"], params[f"count_{i}"] = room_id, per_room[room_id]
-        for room_id, last in connection.execute(_take_seqs_statement(len(chunk)), params):
+        taking = _driver(_take_seqs_statement, len(chunk), connection.dialect)
+        for room_id, last in taking.run(connection, params):
             next_seq[room_id] = int(last) - per_room[room_id] + 1
     kept, seqs = [], []
     for draft in fresh:
@@ -337,26 +353,59 @@ def _take_seqs_statement(rooms: int) -> Update:
     )
 
 
+@functools.lru_cache(maxsize=INSERT_ROWS_PER_STATEMENT)
+def _insert_statement(rows: int) -> Insert:
+    """Inserts `rows` messages, the values of row i named `<column>_<i>`.
+
+    Each returned row names its message by room and sequence number, which the batch
+    assigned and which are unique together: rows come back in no promised order.
+    """
+    return (
+        insert(messages_table)
+        .values(
+            [
+                {
+                    name: bindparam(key, type_=messages_table.c[name].type)
+                    for name, key in zip(INSERTED_COLUMNS, INSERTED_NAMES[i], strict=True)
+                }
+                for i in range(rows)
+            ]
+        )
+        .returning(messages_table.c.id, messages_table.c.room_id, messages_table.c.seq)
+    )
+
+
 def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list[int]:
-    if not fresh:
-        return []
-    rows: list[dict[str, Any]] = [
-        {
-            "room_id": draft.room_id,
-            "author_id": draft.author.id,
-            "body": draft.body,
-            "html": draft.html,
-            "client_id": draft.client_id,
-            "created_at": draft.created_at,
-            "seq": seq,
-        }
-        for draft, seq in zip(fresh, seqs, strict=True)
-    ]
-    ids = {
-        (room_id, seq): int(message_id)
-        for message_id, room_id, seq in connection.execute(INSERT_MESSAGES, rows)
-    }
+    ids: dict[tuple[int, int], int] = {}
+    rows = list(zip(fresh, seqs, strict=True))
+    for start in range(0, len(rows), INSERT_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + INSERT_ROWS_PER_STATEMENT]
+        values: dict[str, Any] = {}
+        for names, (draft, seq) in zip(INSERTED_NAMES, chunk, strict=False):
+            row = (
+                draft.room_id,
+                draft.author.id,
+                draft.body,
+                draft.html,
+                draft.client_id,
+                draft.created_at,
+                seq,
+            )
+            values.update(zip(names, row, strict=True))
+        inserting = _driver(_insert_statement, len(chunk), connection.dialect)
+        for message_id, room_id, seq in inserting.run(connection, values):
+            ids[(room_id, seq)] = int(message_id)
     return [ids[(draft.room_id, seq)] for draft, seq in zip(fresh, seqs, strict=True)]
+
+
+def _mark_read_statement(_rows: int) -> Update:
+    return MARK_READ
+
+
+@functools.lru_cache(maxsize=128)
+def _driver(build: Callable[[int], ClauseElement], size: int, dialect: Dialect) -> DriverStatement:
+    """The statement `build` makes for `size`, compiled once for this database."""
+    return DriverStatement.compile(build(size), dialect)
 
 
 def _mark_read(connection: Connection, fresh: list[Draft], ids: list[int]) -> None:
@@ -366,8 +415,8 @@ def _mark_read(connection: Connection, fresh: list[Draft], ids: list[int]) -> No
         newest[(draft.room_id, draft.author.id)] = message_id
     if not newest:
         return
-    connection.execute(
-        MARK_READ,
+    _driver(_mark_read_statement, 1, connection.dialect).run_many(
+        connection,
         [
             {"b_room_id": room_id, "b_user_id": user_id, "b_message_id": message_id}
             for (room_id, user_id), message_id in newest.items()
