@@ -278,20 +278,34 @@ def test_the_last_sender_interrupted_leaves_the_writer_idle() -> None:
     assert not writer._writing
 
 
-def write_one_batch(app: Flask, writer: MessageWriter, author: Member, rooms: list[int]) -> None:
-    """Two sends to each room, written as one batch."""
+def write_as_one_batch(
+    app: Flask,
+    writer: MessageWriter,
+    author: Member,
+    rooms: list[int],
+    *,
+    with_client_ids: bool = False,
+) -> list[Draft]:
+    """One send to each room listed (a room may be listed again), written as one batch."""
     with app.app_context():
         user = db.session.get(User, author.id)
         assert user is not None
         public = UserPublic.model_validate(user)
         db.session.remove()
         batch = [
-            Draft(public, room_id, f"to {room_id}", f"<p>to {room_id}</p>", None)
-            for room_id in rooms + rooms
+            Draft(
+                public,
+                room_id,
+                f"body {i}",
+                f"<p>body {i}</p>",
+                f"c-{i}" if with_client_ids else None,
+            )
+            for i, room_id in enumerate(rooms)
         ]
         writer._write_batch(batch)
         db.session.remove()
     assert not [draft.error for draft in batch if draft.error is not None]
+    return batch
 
 
 def room_updates(statements: list[str]) -> list[str]:
@@ -303,7 +317,7 @@ def test_a_batch_takes_the_sequence_numbers_of_all_its_rooms_in_one_statement(
 ) -> None:
     rooms = [make_room(alice, f"room{i}")["id"] for i in range(3)]
     with count_queries() as counted:
-        write_one_batch(app, writer, alice, list(reversed(rooms)))
+        write_as_one_batch(app, writer, alice, list(reversed(rooms)) * 2)
 
     assert len(room_updates(counted.statements)) == 1
     locks = [s for s in counted.statements if "FOR UPDATE" in s]
@@ -327,7 +341,7 @@ def test_a_batch_over_more_rooms_than_one_statement_gives_every_room_its_numbers
     for room_id in rooms[:5]:
         assert send(alice, room_id, "earlier").status_code == 201
     with count_queries() as counted:
-        write_one_batch(app, writer, alice, rooms)
+        write_as_one_batch(app, writer, alice, rooms * 2)
 
     assert len(room_updates(counted.statements)) == 2
     for room_id in rooms[:5]:
@@ -361,18 +375,9 @@ def test_a_batch_of_more_messages_than_one_insert_stores_each_as_its_sender_was_
     app: Flask, alice: Member, writer: MessageWriter
 ) -> None:
     room = make_room(alice, "general")
+    sends = INSERT_ROWS_PER_STATEMENT * 2 + 1
+    batch = write_as_one_batch(app, writer, alice, [room["id"]] * sends, with_client_ids=True)
     with app.app_context():
-        user = db.session.get(User, alice.id)
-        assert user is not None
-        public = UserPublic.model_validate(user)
-        db.session.remove()
-        batch = [
-            Draft(public, room["id"], f"body {i}", f"<p>body {i}</p>", f"c-{i}")
-            for i in range(INSERT_ROWS_PER_STATEMENT * 2 + 1)
-        ]
-        writer._write_batch(batch)
-        db.session.remove()
-        assert not [draft.error for draft in batch if draft.error is not None]
         stored_messages = {
             message.id: message
             for message in db.session.scalars(
