@@ -2,8 +2,8 @@
 
 A send is checked in its own request and then queued here. The first sender to find no
 batch being written becomes the writer: it takes every send queued at that moment and
-stores them in one transaction (one sequence update for its rooms, one multi-row insert,
-one read-mark update per author and room), publishes their events in order once the commit
+stores them in one transaction (one sequence update for up to 16 rooms, one multi-row
+insert, one read-mark update per author and room), publishes their events in order once the commit
 has landed, and hands each sender its message. Sends that queue meanwhile form the next
 batch, written by one of their own senders. So under load a commit carries many
 messages, alone a send is written at once, and nothing is acknowledged before the commit
@@ -107,8 +107,8 @@ MARK_READ = (
 class Draft:
     """One checked send on its way to the database, and what became of it.
 
-    It carries plain values only: the batch is written by another request's session
-    (another thread, in threading mode), which must not touch this request's objects.
+    It carries plain values only: the batch may be written by another request (another
+    thread, in threading mode), which must not touch this request's objects.
     """
 
     author: UserPublic
@@ -303,9 +303,9 @@ def _take_seqs(connection: Connection, fresh: list[Draft]) -> tuple[list[Draft],
     """Each draft's room sequence number, in batch order within each room; a draft whose
     room was deleted while it waited gets its error and is left out.
 
-    The update is the transaction's first write to each room, taken in id order: on
-    PostgreSQL it locks the room's row until commit, so ids in a room follow commit order
-    across processes too.
+    The rooms' rows are the transaction's first lock (on PostgreSQL, LOCK_ROOMS, in id
+    order; on SQLite the update takes the database), held until commit, so ids in a room
+    follow commit order across processes too.
     """
     per_room: dict[int, int] = defaultdict(int)
     for draft in fresh:
