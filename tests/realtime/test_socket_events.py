@@ -435,7 +435,7 @@ def test_typing_is_refused_where_one_may_not_post(connect, alice, bob, carol, ro
 # --- unknown events and rate limits ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["message:sned", "admin:shutdown", "connect_error"])
+@pytest.mark.parametrize("name", ["message:sned", "admin:shutdown", "connect_errors"])
 def test_an_unknown_event_is_answered_unknown_event(connect, alice, name):
     found = error(emit(connect(alice), name, {"room_id": 1}), "unknown_event")
     assert found["details"] == {"event": name}
