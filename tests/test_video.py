@@ -187,3 +187,31 @@ def test_a_broadcast_without_frames_ends_by_itself(app, alice, room, events, mon
     assert [e.payload for e in events if e.type == "video:stop"] == [
         {"room_id": room["id"], "reason": "idle"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/rooms/{id}/live.jpg"),
+        ("GET", "/rooms/{id}/live.mjpg"),
+        ("GET", f"{API}/rooms/{{id}}/live"),
+        ("POST", f"{API}/rooms/{{id}}/live"),
+        ("DELETE", f"{API}/rooms/{{id}}/live"),
+    ],
+)
+def test_an_outsider_hears_of_a_live_private_room_what_a_missing_room_answers(
+    app, alice, make_user, method, path
+):
+    carol = make_user("carol")
+    secret = make_room(alice, "secret", kind="private")
+    assert go_live(alice, secret["id"]).status_code == 201
+    push(app, alice.id, secret["id"], jpeg())
+    missing = secret["id"] + 1000
+    body = LIVE if method == "POST" else None
+    there = carol.request(method, path.format(id=secret["id"]), json=body)
+    nowhere = carol.request(method, path.format(id=missing), json=body)
+    assert there.status_code == nowhere.status_code == 404
+    assert there.get_json()["error"]["details"] == {"room_id": secret["id"]}
+    assert nowhere.get_json()["error"]["details"] == {"room_id": missing}
+    same = {"details": None}
+    assert {**there.get_json()["error"], **same} == {**nowhere.get_json()["error"], **same}

@@ -102,8 +102,14 @@ def end_broadcast(room_id: int, reason: str, only: Broadcast | None = None) -> b
 
 def push_frame(actor: User, room_id: int, frame: object) -> int:
     """Makes a JPEG the room's latest frame; answers its number."""
-    broadcast = live_broadcast(room_id)
-    if broadcast.broadcaster_id != actor.id:
+    broadcast = broadcasts().get(room_id)
+    if broadcast is None or broadcast.broadcaster_id != actor.id:
+        # Checked only on the way to a refusal, so the broadcaster's frames need no query:
+        # one who may not read the room hears what a missing room answers, never whether
+        # it is live.
+        readable_room(actor, room_id)
+        if broadcast is None:
+            raise not_live(room_id)
         raise Forbidden("Only the broadcaster sends frames.", code="not_the_broadcaster")
     config = current_app.config
     now = time.monotonic()
