@@ -94,14 +94,29 @@ def test_stopping_ends_the_broadcast_for_everyone(connect, alice, bob, room):
     error(frame(mine, room["id"], jpeg()), "not_live")
 
 
-def test_a_banned_broadcaster_is_cut_off(connect, alice, bob, room, monkeypatch):
+def test_a_banned_broadcaster_is_cut_off_at_once(connect, alice, bob, room):
+    mine, theirs = connect(alice), connect(bob)
+    ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
+    ok(frame(theirs, room["id"], jpeg()))
+    mine.get_received()
+    assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban").status_code == 200
+    assert payloads(mine.get_received(), "video:stop") == [
+        {"room_id": room["id"], "reason": "not_allowed"}
+    ]
+    error(frame(theirs, room["id"], jpeg()), "banned")
+
+
+def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(connect, alice, bob, room, monkeypatch):
     monkeypatch.setattr("parley.actions.video.RECHECK_SECONDS", 0)
     mine, theirs = connect(alice), connect(bob)
     ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
     ok(frame(theirs, room["id"], jpeg()))
-    assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban").status_code == 200
+    mute = {"minutes": 5}
+    assert (
+        alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json=mute).status_code == 200
+    )
     mine.get_received()
-    error(frame(theirs, room["id"], jpeg()), "banned")
+    error(frame(theirs, room["id"], jpeg()), "muted")
     assert payloads(mine.get_received(), "video:stop") == [
         {"room_id": room["id"], "reason": "not_allowed"}
     ]

@@ -6,6 +6,7 @@ changes are told to the room like every other change, through the event bus.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -20,7 +21,9 @@ from ..presenters import dump, user_public
 from ..video.broadcasts import Broadcast, Broadcasts
 from ..video.frames import check_frame
 from ..video.hub import HubClosed
+from ..video.views import NOT_ALLOWED, View, open_view
 from .access import can_moderate, readable_room, require_can_post
+from .access_live import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,14 @@ def start_broadcast(
             details={"broadcaster": broadcast.broadcaster},
         )
     _ensure_reaper()
+    # The broadcast ends once its broadcaster may no longer read the room.
+    open_view(
+        View(
+            Viewer(actor.id, room.id),
+            broadcast,
+            on_lost=functools.partial(end_broadcast, room.id, NOT_ALLOWED, only=broadcast),
+        )
+    )
     _tell(
         "video:start",
         room.id,
@@ -128,7 +139,7 @@ def push_frame(actor: User, room_id: int, frame: object) -> int:
             require_can_post(actor, room, membership)
         except ApiError:
             # Banned, muted or removed since going live: the broadcast ends.
-            end_broadcast(room_id, "not_allowed", only=broadcast)
+            end_broadcast(room_id, NOT_ALLOWED, only=broadcast)
             raise
     check_frame(frame, config["PARLEY_VIDEO_MAX_FRAME_BYTES"])
     assert isinstance(frame, bytes | bytearray)

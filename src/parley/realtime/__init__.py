@@ -21,6 +21,7 @@ def _answered_by_socketio() -> NoReturn:
 
 
 def init_realtime(app: Flask) -> None:
+    from ..video.views import ViewGuard, Views
     from . import handlers, reserved, video  # noqa: F401  (register the event handlers)
     from .fanout import NAMESPACE, Fanout
     from .packets import Packet
@@ -90,3 +91,5 @@ def init_realtime(app: Flask) -> None:
         interval=lambda: float(app.config["PARLEY_PRESENCE_BATCH_SECONDS"]),
     )
     bus.subscribe(Fanout(app))
+    app.extensions["parley.views"] = Views()
+    bus.subscribe(ViewGuard(app))

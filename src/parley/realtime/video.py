@@ -16,13 +16,16 @@ from flask import Flask, current_app, request
 from socketio.exceptions import TimeoutError as AckTimeout
 
 from ..actions import video
+from ..actions.access_live import Viewer
 from ..extensions import socketio
 from ..models import User
 from ..presenters import dump, live_out
 from ..schemas.realtime import RoomRef
 from ..schemas.video import VideoStartEvent
 from ..video.broadcasts import Broadcast
+from ..video.views import NOT_ALLOWED, View, open_view, views
 from .handlers import Ack, disconnect_hooks, event
+from .sockets import registry as socket_registry
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class Watch:
     sid: str
     broadcast: Broadcast
     stopped: threading.Event = field(default_factory=threading.Event)
+    view: View | None = None
     _released: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -47,7 +51,19 @@ class Watch:
                 return
             self._released = True
         with app.app_context():
+            if self.view is not None:
+                views().discard(self.view)
             video.stop_watching(self.broadcast)
+
+    def lost_right(self) -> None:
+        """The watcher may no longer read the room: no frame more, and it is told why."""
+        self.stopped.set()
+        socketio.emit(
+            "video:stop",
+            {"room_id": self.broadcast.room_id, "reason": NOT_ALLOWED},
+            to=self.sid,
+            namespace="/",
+        )
 
 
 class Watches:
@@ -123,6 +139,9 @@ def video_watch(actor: User, data: RoomRef) -> Ack:
         except Exception:
             watches().pop(sid, data.room_id)
             raise
+        found = socket_registry().get(sid)
+        viewer = Viewer(actor.id, data.room_id, found.token_id if found is not None else None)
+        watch.view = open_view(View(viewer, broadcast, on_lost=watch.lost_right))
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         socketio.start_background_task(_send_frames, app, watch)
     return {"live": dump(live_out(broadcast))}

@@ -48,29 +48,38 @@ class FrameHub:
         with self._changed:
             return None if self._frame is None else (self._seq, self._frame)
 
-    def wait_newer(self, after: int, timeout: float) -> tuple[int, bytes] | None:
+    def wait_newer(
+        self, after: int, timeout: float, stopped: Callable[[], bool] = lambda: False
+    ) -> tuple[int, bytes] | None:
         """The latest frame if its number is above `after`, waiting up to `timeout`
-        seconds for one; None when none came. Raises HubClosed once the broadcast ended."""
+        seconds for one; None when none came or `stopped()` says so (checked whenever
+        the hub wakes). Raises HubClosed once the broadcast ended."""
         with self._changed:
-            self._changed.wait_for(lambda: self._closed or self._seq > after, timeout)
+            self._changed.wait_for(lambda: self._closed or self._seq > after or stopped(), timeout)
             if self._closed:
                 raise HubClosed()
-            if self._seq > after and self._frame is not None:
+            if self._seq > after and self._frame is not None and not stopped():
                 return self._seq, self._frame
             return None
 
     def follow(self, stopped: Callable[[], bool], wake: float = 1.0) -> Iterator[tuple[int, bytes]]:
         """Each newest frame as the viewer is ready for it, until the broadcast ends or
-        `stopped()` says so (checked at least every `wake` seconds)."""
+        `stopped()` says so (checked at least every `wake` seconds, at once after
+        `wake()`, and before each frame is handed over)."""
         seq = 0
         while not stopped():
             try:
-                got = self.wait_newer(seq, wake)
+                got = self.wait_newer(seq, wake, stopped)
             except HubClosed:
                 return
             if got is not None:
                 seq = got[0]
                 yield got
+
+    def wake(self) -> None:
+        """Wakes every waiting viewer to look at its `stopped()` again."""
+        with self._changed:
+            self._changed.notify_all()
 
     def close(self) -> None:
         with self._changed:

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, current_app, request
 
 from ..actions import video
-from ..identity import current_user
+from ..actions.access_live import Viewer
+from ..identity import current_token, current_user
 from ..tcp import set_socket_option
+from .views import View, open_view, views
 
 bp = Blueprint("video", __name__)
 
@@ -40,14 +42,21 @@ def latest_frame(room_id: int) -> Response:
 @bp.get("/rooms/<id:room_id>/live.mjpg")
 def live_stream(room_id: int) -> Response:
     actor = current_user()
+    token = current_token()
+    assert token is not None  # current_user() refuses a request without one
     broadcast = video.start_watching(actor, room_id)
     registry = video.broadcasts()
+    # The stream ends, after at most the frame being written, once the right is gone.
+    view = open_view(View(Viewer(actor.id, room_id, token.id), broadcast))
 
     small_send_buffer(request.environ)
 
+    def stopped() -> bool:
+        return registry.closing or view.ended.is_set()
+
     def parts() -> Iterator[bytes]:
         yield b""  # sends the headers now, before the first frame exists
-        for seq, frame in broadcast.hub.follow(lambda: registry.closing, WAKE_SECONDS):
+        for seq, frame in broadcast.hub.follow(stopped, WAKE_SECONDS):
             yield (
                 (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
@@ -62,6 +71,7 @@ def live_stream(room_id: int) -> Response:
 
     def released() -> None:
         with app.app_context():
+            views().discard(view)
             video.stop_watching(broadcast)
 
     response = Response(
