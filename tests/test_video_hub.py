@@ -147,3 +147,28 @@ def test_following_yields_each_newest_frame_until_stopped_or_closed():
     hub.close()
     assert list(followed) == []
     assert list(FrameHub().follow(lambda: True)) == []
+
+
+def test_a_stopped_viewer_wakes_at_once_and_takes_no_frame():
+    hub = FrameHub()
+    stop = threading.Event()
+    taken: list[int] = []
+    ended = threading.Event()
+
+    def follow() -> None:
+        for seq, _ in hub.follow(stop.is_set, wake=30.0):
+            taken.append(seq)
+        ended.set()
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    hub.publish(b"one")
+    deadline = time.monotonic() + 5
+    while not taken and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    hub.wake()
+    assert ended.wait(5), "the viewer slept through wake()"
+    hub.publish(b"two")
+    follower.join(timeout=5)
+    assert taken == [1]
