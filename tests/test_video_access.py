@@ -158,3 +158,11 @@ def test_a_broadcaster_banned_by_another_process_stops_broadcasting(
         assert time.monotonic() < deadline, "the broadcast went on"
         time.sleep(0.05)
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
+
+
+def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, alice, bob, room):
+    caster = login_token(bob.client, bob.username)
+    live = bob.client.post(f"{API}/rooms/{room['id']}/live", json=LIVE, headers=bearer(caster))
+    assert live.status_code == 201
+    assert bob.client.post(f"{API}/auth/logout", headers=bearer(caster)).status_code == 204
+    assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"

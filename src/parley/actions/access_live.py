@@ -19,7 +19,8 @@ from ..models import ApiToken, Membership, Permission, Role, Room, RoomKind, Use
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who watches which room, with which token (None: a broadcast, held by its user)."""
+    """Who watches (or broadcasts in) which room, with which token (None: checked by the
+    user's right alone)."""
 
     user_id: int
     room_id: int

@@ -52,10 +52,17 @@ def live_broadcast(room_id: int) -> Broadcast:
 
 
 def start_broadcast(
-    actor: User, room_id: int, width: int, height: int, fps: int, origin_sid: str | None = None
+    actor: User,
+    room_id: int,
+    width: int,
+    height: int,
+    fps: int,
+    origin_sid: str | None = None,
+    token_id: int | None = None,
 ) -> Broadcast:
     """Goes live in a room where the actor may post; one broadcast per room. A broadcast
-    started from a socket ends when that socket disconnects."""
+    started from a socket ends when that socket disconnects; one started with a token
+    ends when the token is revoked."""
     room, membership = readable_room(actor, room_id)
     require_can_post(actor, room, membership)
     publisher = dump(user_public(actor))
@@ -74,7 +81,7 @@ def start_broadcast(
     # The broadcast ends once its broadcaster may no longer read the room.
     open_view(
         View(
-            Viewer(actor.id, room.id),
+            Viewer(actor.id, room.id, token_id),
             broadcast,
             on_lost=functools.partial(end_broadcast, room.id, NOT_ALLOWED, only=broadcast),
         )

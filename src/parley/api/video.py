@@ -4,6 +4,7 @@ Socket.IO; watching is at /rooms/{id}/live.mjpg)."""
 from __future__ import annotations
 
 from ..actions import video
+from ..identity import current_token
 from ..models import User
 from ..presenters import live_out
 from ..schemas.video import LiveIn, LiveOut
@@ -18,7 +19,11 @@ def go_live(actor: User, room_id: int, body: LiveIn) -> LiveOut:
 
     409 already_live while someone else broadcasts there.
     """
-    return live_out(video.start_broadcast(actor, room_id, body.width, body.height, body.fps))
+    token = current_token()
+    started = video.start_broadcast(
+        actor, room_id, body.width, body.height, body.fps, token_id=token.id if token else None
+    )
+    return live_out(started)
 
 
 @api.route("GET", "/rooms/<id:room_id>/live", tag="video", response=LiveOut)

@@ -111,8 +111,16 @@ def current_sid() -> str:
 
 @event("video:start", VideoStartEvent)
 def video_start(actor: User, data: VideoStartEvent) -> Ack:
+    sid = current_sid()
+    found = socket_registry().get(sid)
     broadcast = video.start_broadcast(
-        actor, data.room_id, data.width, data.height, data.fps, origin_sid=current_sid()
+        actor,
+        data.room_id,
+        data.width,
+        data.height,
+        data.fps,
+        origin_sid=sid,
+        token_id=found.token_id if found is not None else None,
     )
     return {"live": dump(live_out(broadcast))}
 
