@@ -166,3 +166,25 @@ def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, al
     assert live.status_code == 201
     assert bob.client.post(f"{API}/auth/logout", headers=bearer(caster)).status_code == 204
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
+
+
+def test_ending_the_web_session_ends_its_stream_at_once(app, alice, bob):
+    private = make_room(alice, "backroom", kind="private")
+    invited = alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": bob.id})
+    assert invited.status_code == 201
+    assert go_live(alice, private["id"]).status_code == 201
+    push(app, alice.id, private["id"], jpeg(640, 480))
+    web = app.test_client()
+    login = web.post(f"{API}/auth/session", json={"username": bob.username, "password": PASSWORD})
+    assert login.status_code == 200, login.get_json()
+    response = web.get(f"/rooms/{private['id']}/live.mjpg", buffered=False)
+    assert response.status_code == 200
+    parts = (chunk for chunk in response.response if chunk)
+    try:
+        assert frame_part(next(parts))
+        csrf = {"X-CSRF-Token": login.get_json()["csrf_token"]}
+        assert web.delete(f"{API}/auth/session", headers=csrf).status_code == 204
+        push(app, alice.id, private["id"], jpeg(640, 480))
+        assert closing(next(parts))
+    finally:
+        response.close()
