@@ -50,6 +50,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
     from .extensions import socketio
     from .memory import tune_garbage_collector
+    from .timeouts import timed_request_handler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     host = host or app.config["PARLEY_HOST"]
@@ -59,6 +60,11 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     # Flask refuses app.run() under its CLI; this command is the server, so let it run.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     tune_garbage_collector()
+    server_options: dict[str, object] = {}
+    if mode == "threading":
+        server_options["request_handler"] = timed_request_handler(
+            app.config["PARLEY_HTTP_HEADER_SECONDS"]
+        )
     socketio.run(
         app,
         host=host,
@@ -70,6 +76,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
         use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
+        **server_options,
     )
 
 

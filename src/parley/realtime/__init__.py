@@ -22,6 +22,7 @@ def _answered_by_socketio() -> NoReturn:
 
 def init_realtime(app: Flask) -> None:
     from . import handlers, video  # noqa: F401  (register the event handlers on socketio)
+    from .connection_limits import init_connection_limits
     from .fanout import NAMESPACE, Fanout
     from .packets import Packet
     from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
@@ -53,6 +54,7 @@ def init_realtime(app: Flask) -> None:
         # Different clients are still served concurrently.
         async_handlers=False,
     )
+    init_connection_limits(app)
     # Flask-SocketIO runs every event inside a request context made from the socket's
     # handshake request. With no route for that path (a WebSocket route for a
     # WebSocket's), each event raised and kept a NotFound whose traceback tied the
