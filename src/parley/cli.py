@@ -80,6 +80,35 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     )
 
 
+@cli.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--bind",
+    default=None,
+    help="Address and port to listen on (default PARLEY_HOST:PARLEY_PORT).",
+)
+@click.argument("gunicorn_options", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def serve_command(bind: str | None, gunicorn_options: tuple[str, ...]) -> None:
+    """Serve Parley in production: gunicorn's gevent worker, its connections and timeouts
+    sized from Parley's settings. Other options are passed to gunicorn and win."""
+    from .production import SPARE_FILES, gunicorn_command, raise_open_file_limit, worker_connections
+
+    config = current_app.config
+    bind = bind or f"{config['PARLEY_HOST']}:{config['PARLEY_PORT']}"
+    needed = worker_connections(config) + SPARE_FILES
+    if raise_open_file_limit(needed) < needed:
+        click.echo(
+            f"parley: the open-file limit (ulimit -n) is under the {needed} that "
+            f"PARLEY_MAX_CONNECTIONS={config['PARLEY_MAX_CONNECTIONS']} needs: raise it "
+            "(systemd: LimitNOFILE=) or lower PARLEY_MAX_CONNECTIONS.",
+            err=True,
+        )
+    command = gunicorn_command(config, bind, gunicorn_options)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
+
+
 @cli.command("create-admin")
 @click.option("--username", prompt=True, help="The administrator's username.")
 @click.option(

@@ -76,7 +76,7 @@ class Config:
     PARLEY_TRUSTED_PROXIES = 0
     # Connection limits, per process (0 is no limit: for load tests only): Socket.IO
     # sockets per user and per client address, Engine.IO sessions in all (gunicorn's
-    # worker_connections is sized from it, see gunicorn_conf; threading mode runs three
+    # worker_connections is sized from it, see production.py; threading mode runs three
     # threads a session, and a thousand sessions closing at once stalled it for seconds),
     # and seconds a session may wait for its Socket.IO connect with a valid token. HTTP:
     # seconds to send a request's line and headers (on gunicorn also the keep-alive idle

@@ -2,7 +2,7 @@
 
 - The request head (request line and headers) must arrive within
   PARLEY_HTTP_HEADER_SECONDS of the connection's start. gunicorn's gevent worker does that
-  with its ``keepalive`` setting (see gunicorn_conf); Werkzeug (`parley run`) with
+  with its ``keepalive`` setting (see production.py); Werkzeug (`parley run`) with
   ``timed_request_handler``, which it otherwise lacks: a half-open connection held one
   of its threads forever.
 - Once the head is in, ``IdleTimeouts`` gives each read and write of the connection

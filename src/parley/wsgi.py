@@ -1,8 +1,8 @@
 """The WSGI entry point for production servers.
 
-    gunicorn -c python:parley.gunicorn_conf --bind 127.0.0.1:8000
+    parley serve --bind 127.0.0.1:8000
 
-(parley.gunicorn_conf names this app and the gevent worker, and sizes its connections.)
+which runs gunicorn's gevent worker on this app (see parley.production for its options).
 
 Socket.IO needs one worker per process (run more processes behind Nginx with sticky
 sessions and PARLEY_MESSAGE_QUEUE pointing at Redis to scale out).

@@ -107,8 +107,8 @@ def start_server(
 def start_gunicorn(
     tmp_path: Path, extra_env: dict[str, str] | None = None, *, log_name: str = "gunicorn.log"
 ) -> Iterator[LiveServer]:
-    """The production command: gunicorn with the settings Parley ships
-    (`-c python:parley.gunicorn_conf`: one gevent worker), on SQLite."""
+    """The production command, `parley serve` (gunicorn's gevent worker with the options
+    Parley sizes), on SQLite."""
     port = free_port()
     env = {
         **os.environ,
@@ -124,13 +124,7 @@ def start_gunicorn(
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
     log = open(tmp_path / log_name, "wb")  # noqa: SIM115  (closed after the server stops)
     process = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "-c",
-            "python:parley.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
+        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

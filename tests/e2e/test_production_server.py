@@ -1,5 +1,5 @@
-"""The production command from the README, gunicorn with the settings Parley ships: its
-gevent worker serving REST and Socket.IO (WebSocket and long-polling) from one process."""
+"""The production command from the README, `parley serve`: gunicorn's gevent worker
+serving REST and Socket.IO (WebSocket and long-polling) from one process."""
 
 from __future__ import annotations
 
