@@ -374,9 +374,14 @@ def init_connection_limits(app: Flask) -> None:
         return socketio_connect(eio_sid, environ)
 
     def on_engine_disconnect(eio_sid: str, *reason: Any) -> Any:
+        sid = server.manager.sid_from_eio_sid(eio_sid, NAMESPACE)
         try:
             return socketio_disconnect(eio_sid, *reason)
         finally:
+            # Also for a socket whose connect handler failed half-way, which Socket.IO
+            # never reports as disconnected.
+            if sid is not None:
+                limits.leave(sid)
             limits.release_session(eio_sid)
 
     eio.on("connect", on_engine_connect)
