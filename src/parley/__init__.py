@@ -76,7 +76,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     init_rate_limits(app)
     init_realtime(app)
     # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
-    app.wsgi_app = NoDelay(IdleTimeouts(app.wsgi_app, app.config["PARLEY_HTTP_IDLE_SECONDS"]))  # type: ignore[method-assign]
+    idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]
+    app.wsgi_app = NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds))  # type: ignore[method-assign]
 
     from .identity import forget_request_identity
 

@@ -256,8 +256,9 @@ def _hops() -> int:
 def _refusal(
     environ: dict[str, Any], error: ApiError, retry_after: float, start_response: StartResponse
 ) -> list[bytes]:
-    # gunicorn ignores an app's "Connection: close" and would keep the connection for
-    # another request; with its reading side shut, the next read ends it.
+    # Werkzeug closes the connection after any answer; gunicorn ignores an app's
+    # "Connection: close" and would wait for another request, but with the connection's
+    # reading side shut its next read ends it.
     for key in SOCKET_KEYS:
         shutdown = getattr(environ.get(key), "shutdown", None)
         if shutdown is not None:
@@ -272,7 +273,6 @@ def _refusal(
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(body))),
             ("Retry-After", str(max(1, math.ceil(retry_after)))),
-            ("Connection", "close"),
         ],
     )
     return [body]
