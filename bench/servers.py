@@ -150,6 +150,10 @@ def parley(
             **os.environ,
             "PARLEY_INSTANCE_PATH": tmp,
             "PARLEY_RATE_LIMITS": "off",
+            # The load comes from one address, thousands of sockets strong.
+            "PARLEY_MAX_CONNECTIONS": "0",
+            "PARLEY_MAX_SOCKETS_PER_ADDRESS": "0",
+            "PARLEY_MAX_SOCKETS_PER_USER": "0",
             "PARLEY_ARGON2_TIME_COST": "1",
             "PARLEY_ARGON2_MEMORY_COST": "1024",
             "PARLEY_ARGON2_PARALLELISM": "1",

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from parley.tcp import SOCKET_KEYS, NoDelay
+from parley.timeouts import IdleTimeouts
 
 
 @pytest.fixture
@@ -36,4 +37,5 @@ def test_an_environ_without_a_socket_is_served_as_is():
 
 def test_it_wraps_the_whole_app_socketio_included(app):
     assert isinstance(app.wsgi_app, NoDelay)
-    assert type(app.wsgi_app.app).__name__ == "_SocketIOMiddleware"
+    assert isinstance(app.wsgi_app.app, IdleTimeouts)
+    assert type(app.wsgi_app.app.app).__name__ == "_SocketIOMiddleware"

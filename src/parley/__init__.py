@@ -22,6 +22,7 @@ from .headers import init_security_headers
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
 from .tcp import NoDelay
+from .timeouts import IdleTimeouts
 from .video.broadcasts import Broadcasts
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -74,8 +75,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     _register_blueprints(app)
     init_rate_limits(app)
     init_realtime(app)
-    # Outermost, so Socket.IO's own requests (handled by its middleware) get it too.
-    app.wsgi_app = NoDelay(app.wsgi_app)  # type: ignore[method-assign]
+    # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
+    idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]
+    app.wsgi_app = NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds))  # type: ignore[method-assign]
 
     from .identity import forget_request_identity
 

@@ -50,6 +50,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
     from .extensions import socketio
     from .memory import tune_garbage_collector
+    from .timeouts import timed_request_handler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     host = host or app.config["PARLEY_HOST"]
@@ -59,6 +60,11 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     # Flask refuses app.run() under its CLI; this command is the server, so let it run.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     tune_garbage_collector()
+    server_options: dict[str, object] = {}
+    if mode == "threading":
+        server_options["request_handler"] = timed_request_handler(
+            app.config["PARLEY_HTTP_HEADER_SECONDS"]
+        )
     socketio.run(
         app,
         host=host,
@@ -70,7 +76,37 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
         use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
+        **server_options,
     )
+
+
+@cli.command("serve", context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--bind",
+    default=None,
+    help="Address and port to listen on (default PARLEY_HOST:PARLEY_PORT).",
+)
+@click.argument("gunicorn_options", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def serve_command(bind: str | None, gunicorn_options: tuple[str, ...]) -> None:
+    """Serve Parley in production: gunicorn's gevent worker, its connections and timeouts
+    sized from Parley's settings. Other options are passed to gunicorn and win."""
+    from .production import SPARE_FILES, gunicorn_command, raise_open_file_limit, worker_connections
+
+    config = current_app.config
+    bind = bind or f"{config['PARLEY_HOST']}:{config['PARLEY_PORT']}"
+    needed = worker_connections(config) + SPARE_FILES
+    if raise_open_file_limit(needed) < needed:
+        click.echo(
+            f"parley: the open-file limit (ulimit -n) is under the {needed} that "
+            f"PARLEY_MAX_CONNECTIONS={config['PARLEY_MAX_CONNECTIONS']} needs: raise it "
+            "(systemd: LimitNOFILE=) or lower PARLEY_MAX_CONNECTIONS.",
+            err=True,
+        )
+    command = gunicorn_command(config, bind, gunicorn_options)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
 
 
 @cli.command("create-admin")

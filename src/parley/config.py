@@ -74,6 +74,20 @@ class Config:
     # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,
     # so rate limits key on the real client address. 0 trusts none.
     PARLEY_TRUSTED_PROXIES = 0
+    # Connection limits, per process (0 is no limit: for load tests only): Socket.IO
+    # sockets per user and per client address, Engine.IO sessions in all (gunicorn's
+    # worker_connections is sized from it, see production.py; threading mode runs three
+    # threads a session, and a thousand sessions closing at once stalled it for seconds),
+    # and seconds a session may wait for its Socket.IO connect with a valid token. HTTP:
+    # seconds to send a request's line and headers (on gunicorn also the keep-alive idle
+    # time), and seconds one read or write may wait once they are in (WebSocket excepted:
+    # it has its pings).
+    PARLEY_MAX_SOCKETS_PER_USER = 20
+    PARLEY_MAX_SOCKETS_PER_ADDRESS = 50
+    PARLEY_MAX_CONNECTIONS = 250
+    PARLEY_SOCKET_HANDSHAKE_SECONDS = 10.0
+    PARLEY_HTTP_HEADER_SECONDS = 5.0
+    PARLEY_HTTP_IDLE_SECONDS = 60.0
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -102,6 +116,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     PARLEY_ASYNC_MODE = "gevent"
+    PARLEY_MAX_CONNECTIONS = 1000
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -144,7 +159,25 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),
     "PARLEY_ACCESS_RECHECK_SECONDS": ("PARLEY_ACCESS_RECHECK_SECONDS", float),
     "PARLEY_TRUSTED_PROXIES": ("PARLEY_TRUSTED_PROXIES", int),
+    "PARLEY_MAX_SOCKETS_PER_USER": ("PARLEY_MAX_SOCKETS_PER_USER", int),
+    "PARLEY_MAX_SOCKETS_PER_ADDRESS": ("PARLEY_MAX_SOCKETS_PER_ADDRESS", int),
+    "PARLEY_MAX_CONNECTIONS": ("PARLEY_MAX_CONNECTIONS", int),
+    "PARLEY_SOCKET_HANDSHAKE_SECONDS": ("PARLEY_SOCKET_HANDSHAKE_SECONDS", float),
+    "PARLEY_HTTP_HEADER_SECONDS": ("PARLEY_HTTP_HEADER_SECONDS", float),
+    "PARLEY_HTTP_IDLE_SECONDS": ("PARLEY_HTTP_IDLE_SECONDS", float),
 }
+
+# Connection limits may be 0 (none); their timeouts must be more than 0.
+CONNECTION_LIMITS = (
+    "PARLEY_MAX_SOCKETS_PER_USER",
+    "PARLEY_MAX_SOCKETS_PER_ADDRESS",
+    "PARLEY_MAX_CONNECTIONS",
+)
+CONNECTION_TIMEOUTS = (
+    "PARLEY_SOCKET_HANDSHAKE_SECONDS",
+    "PARLEY_HTTP_HEADER_SECONDS",
+    "PARLEY_HTTP_IDLE_SECONDS",
+)
 
 ASYNC_MODES = ("threading", "gevent")
 
@@ -206,9 +239,12 @@ def load_config(
         raise ConfigError(
             f"PARLEY_SESSION_DAYS must be 1 or more, not {settings['PARLEY_SESSION_DAYS']}"
         )
-    for key in NON_NEGATIVE:
+    for key in (*NON_NEGATIVE, *CONNECTION_LIMITS):
         if not settings[key] >= 0:
             raise ConfigError(f"{key} must be 0 or more, not {settings[key]}")
+    for key in CONNECTION_TIMEOUTS:
+        if not settings[key] > 0:
+            raise ConfigError(f"{key} must be more than 0, not {settings[key]}")
     settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(

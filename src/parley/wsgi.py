@@ -1,6 +1,8 @@
 """The WSGI entry point for production servers.
 
-    gunicorn --worker-class gevent --workers 1 --bind 127.0.0.1:8000 parley.wsgi:app
+    parley serve --bind 127.0.0.1:8000
+
+which runs gunicorn's gevent worker on this app (see parley.production for its options).
 
 Socket.IO needs one worker per process (run more processes behind Nginx with sticky
 sessions and PARLEY_MESSAGE_QUEUE pointing at Redis to scale out).

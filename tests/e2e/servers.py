@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -97,6 +98,46 @@ def start_server(
         process.terminate()
         try:
             process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def start_gunicorn(
+    tmp_path: Path, extra_env: dict[str, str] | None = None, *, log_name: str = "gunicorn.log"
+) -> Iterator[LiveServer]:
+    """The production command, `parley serve` (gunicorn's gevent worker with the options
+    Parley sizes), on SQLite."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PARLEY_CONFIG": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_ARGON2_MEMORY_COST": "1024",
+        "PARLEY_ARGON2_PARALLELISM": "1",
+        **(extra_env or {}),
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    log = open(tmp_path / log_name, "wb")  # noqa: SIM115  (closed after the server stops)
+    process = subprocess.Popen(
+        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield LiveServer(url, process, env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

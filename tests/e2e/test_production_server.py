@@ -1,11 +1,8 @@
-"""The production command from the README: gunicorn's gevent worker serving REST and
-Socket.IO (WebSocket and long-polling) from one process."""
+"""The production command from the README, `parley serve`: gunicorn's gevent worker
+serving REST and Socket.IO (WebSocket and long-polling) from one process."""
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import requests
 import socketio
 from api_client import Api
 from chat_client import ChatClient
-from servers import BIN, free_port, wait_until_up
+from servers import start_gunicorn
 
 from support import jpeg
 
@@ -26,43 +23,8 @@ def gunicorn_server(gunicorn_process):
 
 @pytest.fixture
 def gunicorn_process(tmp_path: Path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "PARLEY_CONFIG": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
-        "PARLEY_ARGON2_TIME_COST": "1",
-        "PARLEY_ARGON2_MEMORY_COST": "1024",
-        "PARLEY_ARGON2_PARALLELISM": "1",
-    }
-    env.pop("DATABASE_URL", None)
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115  (closed after the server stops)
-    process = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--worker-class",
-            "gevent",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "parley.wsgi:app",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
+    for server in start_gunicorn(tmp_path):
+        yield server.url, server.process
 
 
 @pytest.mark.slow

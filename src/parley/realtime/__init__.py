@@ -23,6 +23,7 @@ def _answered_by_socketio() -> NoReturn:
 def init_realtime(app: Flask) -> None:
     from ..video.views import ViewGuard, Views
     from . import handlers, reserved, video  # noqa: F401  (register the event handlers)
+    from .connection_limits import init_connection_limits
     from .fanout import NAMESPACE, Fanout
     from .packets import Packet
     from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
@@ -55,6 +56,7 @@ def init_realtime(app: Flask) -> None:
         async_handlers=False,
     )
     reserved.guard_reserved_events(socketio.server)
+    init_connection_limits(app)
     # Flask-SocketIO runs every event inside a request context made from the socket's
     # handshake request. With no route for that path (a WebSocket route for a
     # WebSocket's), each event raised and kept a NotFound whose traceback tied the

@@ -28,6 +28,7 @@ from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from .connection_limits import admit_socket, socket_left
 from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel
 
@@ -63,6 +64,7 @@ def on_connect(auth: Any = None) -> None:
         # (one dict argument alone would arrive as its Python repr in "message").
         message = "Connect with auth={'token': '<api token>'} or a logged-in session cookie."
         raise ConnectionRefusedError(message, {"code": "unauthorized", "message": message})
+    admit_socket(token.user_id)
     user = token.user
     sid = request.sid  # type: ignore[attr-defined]
     registry().add(sid, SocketUser(user.id, token.id))
@@ -79,6 +81,7 @@ disconnect_hooks: list[Callable[[str], None]] = []
 
 @socketio.on("disconnect")
 def on_disconnect(*_reason: Any) -> None:
+    socket_left()
     sid = request.sid  # type: ignore[attr-defined]
     for hook in disconnect_hooks:
         hook(sid)

@@ -1,0 +1,67 @@
+"""The production server: gunicorn's gevent worker, sized from Parley's settings.
+
+`parley serve` runs gunicorn with these options in its own place (exec), so gunicorn's
+master imports nothing of Parley before its worker patches the standard library for
+gevent (a config module inside this package would have imported all of it first).
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+from typing import Any
+
+# Beside the Socket.IO sessions: HTTP requests, MJPEG viewers, handshakes being refused
+# and half-open connections until their header timeout. A full gevent pool accepts no
+# one, /healthz included.
+HTTP_CONNECTIONS = 1000
+# Sessions when PARLEY_MAX_CONNECTIONS is 0 (no cap, for load tests).
+UNCAPPED_SESSIONS = 10_000
+# Beside the connections: the database pool, the log, the listening socket.
+SPARE_FILES = 200
+
+
+def worker_connections(config: dict[str, Any]) -> int:
+    return int(config["PARLEY_MAX_CONNECTIONS"] or UNCAPPED_SESSIONS) + HTTP_CONNECTIONS
+
+
+def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The gunicorn command line; `extra` options come last, so they win."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "gevent",
+        # Socket.IO keeps a session in the process that opened it.
+        "--workers",
+        "1",
+        "--worker-connections",
+        str(worker_connections(config)),
+        # The gevent worker gives each request head this long, the first of a connection
+        # and the next one on a kept-alive connection alike.
+        "--keep-alive",
+        str(max(1, math.ceil(config["PARLEY_HTTP_HEADER_SECONDS"]))),
+        # A worker whose event loop is stuck this long is restarted.
+        "--timeout",
+        "30",
+        # On a stop, live video streams end at once (see parley.wsgi); the rest get this.
+        "--graceful-timeout",
+        "10",
+        "--bind",
+        bind,
+        *extra,
+        "parley.wsgi:app",
+    ]
+
+
+def raise_open_file_limit(needed: int) -> int:
+    """Raise the soft open-file limit toward `needed`, as far as the hard limit allows;
+    the soft limit it leaves."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return needed
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
