@@ -99,3 +99,28 @@ def test_errors_each_route_can_give_are_documented(client):
     assert {"400", "401", "403", "413", "415", "422", "429"} <= login
     assert "404" not in login
     assert {"400", "401", "403"} == responses_of(client, "get", "/users/me") - {"200"}
+
+
+def test_docs_page_has_a_strict_content_security_policy(client):
+    page = client.get("/api/docs")
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in page.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe" not in page.headers["Content-Security-Policy"]
+    assert "http" not in page.headers["Content-Security-Policy"]
+
+
+def test_docs_assets_serve_only_what_the_docs_page_loads(client):
+    for name in ("index.html", "swagger-initializer.js", "oauth2-redirect.html", "index.j2"):
+        with client.get(f"/api/docs/assets/{name}") as response:
+            assert response.status_code == 404, name
+            assert response.get_json()["error"]["code"] == "not_found"
+    with client.get("/api/docs/assets/swagger-ui.css") as css:
+        assert css.status_code == 200
+        assert css.mimetype == "text/css"

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    send_from_directory,
+)
 from swagger_ui_bundle import swagger_ui_path
 
 from .api import PREFIX, api
+from .errors import NotFound
+from .headers import DOCS_CSP
 
 bp = Blueprint("docs", __name__)
+
+# The files of the package the docs page loads; its stock index.html and initializer
+# (which fetch a sample API from the internet) are not served.
+DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
 
 
 def parley_version() -> str:
@@ -29,10 +43,14 @@ def openapi_json() -> Response:
 
 
 @bp.get("/api/docs")
-def api_docs() -> str:
-    return render_template("api_docs.html", spec_url=PREFIX + "/openapi.json")
+def api_docs() -> Response:
+    response = make_response(render_template("api_docs.html", spec_url=PREFIX + "/openapi.json"))
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
 
 
 @bp.get("/api/docs/assets/<path:filename>")
 def api_docs_asset(filename: str) -> Response:
+    if filename not in DOCS_ASSETS:
+        raise NotFound()
     return send_from_directory(str(swagger_ui_path), filename, max_age=3600)
