@@ -48,6 +48,7 @@ cli.add_command(routes_command)
 @with_appcontext
 def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
+    from .errors import JsonErrorRequestHandler
     from .extensions import socketio
     from .memory import tune_garbage_collector
 
@@ -70,6 +71,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
         use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
+        **({"request_handler": JsonErrorRequestHandler} if mode == "threading" else {}),
     )
 
 

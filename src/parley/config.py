@@ -74,6 +74,9 @@ class Config:
     # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,
     # so rate limits key on the real client address. 0 trusts none.
     PARLEY_TRUSTED_PROXIES = 0
+    # Host names this server answers for, comma-separated (port ignored, ".example.org"
+    # takes every subdomain); any other Host gets 400 bad_host. Empty: any host.
+    PARLEY_ALLOWED_HOSTS = ""
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -144,6 +147,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_PING_TIMEOUT": ("PARLEY_SOCKET_PING_TIMEOUT", float),
     "PARLEY_ACCESS_RECHECK_SECONDS": ("PARLEY_ACCESS_RECHECK_SECONDS", float),
     "PARLEY_TRUSTED_PROXIES": ("PARLEY_TRUSTED_PROXIES", int),
+    "PARLEY_ALLOWED_HOSTS": ("PARLEY_ALLOWED_HOSTS", str),
 }
 
 ASYNC_MODES = ("threading", "gevent")
@@ -209,6 +213,9 @@ def load_config(
     for key in NON_NEGATIVE:
         if not settings[key] >= 0:
             raise ConfigError(f"{key} must be 0 or more, not {settings[key]}")
+    hosts = settings["PARLEY_ALLOWED_HOSTS"]
+    if isinstance(hosts, str):
+        settings["PARLEY_ALLOWED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]
     settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(

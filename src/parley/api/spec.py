@@ -76,6 +76,15 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
             status=415,
         )
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A chunked body has no length to refuse it by up front, and Werkzeug stops
+        # reading it at the limit: what was read is cut short, not invalid JSON.
+        raise ApiError(
+            f"The body is larger than the {limit} bytes allowed.",
+            code="payload_too_large",
+            status=413,
+        )
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
