@@ -60,18 +60,24 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     # Flask refuses app.run() under its CLI; this command is the server, so let it run.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     tune_garbage_collector()
+    # Werkzeug's own options: gevent's server takes any other keyword as an SSL option
+    # and then fails on every connection.
+    werkzeug_options: dict[str, object] = {
+        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
+        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
+        "use_debugger": False,
+        # The errors the server finds itself (a 431, a 414) in the JSON shape too.
+        "request_handler": JsonErrorRequestHandler,
+    }
     socketio.run(
         app,
         host=host,
         port=port,
         debug=app.debug if debug is None else debug,
         use_reloader=False,
-        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
-        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
-        use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
-        **({"request_handler": JsonErrorRequestHandler} if mode == "threading" else {}),
+        **(werkzeug_options if mode == "threading" else {}),
     )
 
 

@@ -1,5 +1,9 @@
 """What the real server answers to requests the app never sees whole: over-long headers
-and request lines, chunked bodies over the limit, and Host headers it does not serve."""
+and request lines, chunked bodies over the limit, and Host headers it does not serve.
+
+Werkzeug's server (threading mode) answers over-long headers and request lines itself, in
+the JSON error shape; gevent's answers them with an empty 400 or closes the connection,
+before any of Parley runs."""
 
 from __future__ import annotations
 
@@ -15,10 +19,21 @@ from servers import LiveServer, start_server
 pytestmark = pytest.mark.slow
 
 
+# `parley run` in each mode: Werkzeug's threaded server, and gevent's (production's).
+BOTH_MODES = pytest.mark.parametrize("server", ["threading", "gevent"], indirect=True)
+THREADING = pytest.mark.parametrize("server", ["threading"], indirect=True)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp_path: Path = tmp_path_factory.mktemp("http-errors")
-    env = {"PARLEY_RATE_LIMITS": "off", "PARLEY_ALLOWED_HOSTS": "127.0.0.1, chat.example.org"}
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    tmp_path: Path = tmp_path_factory.mktemp(f"http-errors-{request.param}")
+    env = {
+        "PARLEY_ASYNC_MODE": request.param,
+        "PARLEY_RATE_LIMITS": "off",
+        "PARLEY_ALLOWED_HOSTS": "127.0.0.1, chat.example.org",
+    }
     yield from start_server(tmp_path, database_url=None, extra_env=env)
 
 
@@ -58,6 +73,7 @@ def request_head(path: str, host: str = "127.0.0.1", extra: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n".encode()
 
 
+@THREADING
 def test_header_fields_too_large_is_a_json_431(server: LiveServer) -> None:
     huge = "X-Padding: " + "a" * 70_000 + "\r\n"
     assert_json_error(
@@ -69,11 +85,13 @@ def test_header_fields_too_large_is_a_json_431(server: LiveServer) -> None:
     )
 
 
+@THREADING
 def test_request_line_too_long_is_a_json_414(server: LiveServer) -> None:
     answer = exchange(server, request_head("/api/v1/users?q=" + "a" * 70_000))
     assert_json_error(answer, 414, "uri_too_long")
 
 
+@BOTH_MODES
 def test_ten_megabyte_chunked_body_is_a_json_413(server: LiveServer) -> None:
     head = (
         b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -89,12 +107,14 @@ def test_ten_megabyte_chunked_body_is_a_json_413(server: LiveServer) -> None:
     assert_json_error(exchange(server, head, data), 413, "payload_too_large")
 
 
+@BOTH_MODES
 def test_a_host_not_allowed_is_refused_on_every_path(server: LiveServer) -> None:
     for path in ("/api/v1/openapi.json", "/", "/socket.io/?EIO=4&transport=polling"):
         answer = exchange(server, request_head(path, host="attacker.example"))
         assert_json_error(answer, 400, "bad_host")
 
 
+@BOTH_MODES
 def test_allowed_hosts_are_served_with_any_port(server: LiveServer) -> None:
     port = urlsplit(server.url).port
     for host in (f"127.0.0.1:{port}", "chat.example.org", "CHAT.example.org:443"):
