@@ -40,7 +40,7 @@ CHECKS = [
 ]
 
 # Cases per operation and generation mode: about 40 operations, two modes, two servers.
-EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 8}
+EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
 
 # Operations that end the token they are sent with, or the account behind it.
 TOKEN_DESTROYING = [
