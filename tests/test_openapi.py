@@ -66,7 +66,7 @@ def test_request_schemas_come_from_the_pydantic_models(client):
     assert names == {"room_id", "before", "after", "limit"}
 
 
-def test_docs_page_serves_swagger_ui_from_the_installed_package(client):
+def test_docs_page_serves_swagger_ui_from_the_vendored_files(client):
     page = client.get("/api/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

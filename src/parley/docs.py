@@ -1,8 +1,10 @@
-"""The OpenAPI document and its browsable page (Swagger UI, served from its package)."""
+"""The OpenAPI document and its browsable page (Swagger UI 5, which reads OpenAPI 3.1,
+copied from npm's swagger-ui-dist into static/vendor by `make web`)."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -13,7 +15,6 @@ from flask import (
     render_template,
     send_from_directory,
 )
-from swagger_ui_bundle import swagger_ui_path
 
 from .api import PREFIX, api
 from .errors import NotFound
@@ -21,9 +22,10 @@ from .headers import DOCS_CSP
 
 bp = Blueprint("docs", __name__)
 
-# The files of the package the docs page loads; its stock index.html and initializer
-# (which fetch a sample API from the internet) are not served.
+# The two files of swagger-ui-dist the docs page loads, and nothing else of it (its stock
+# index.html and initializer fetch a sample API from the internet).
 DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
+SWAGGER_UI = Path("vendor") / "swagger-ui"
 
 
 def parley_version() -> str:
@@ -51,6 +53,7 @@ def api_docs() -> Response:
 
 @bp.get("/api/docs/assets/<path:filename>")
 def api_docs_asset(filename: str) -> Response:
-    if filename not in DOCS_ASSETS:
+    if filename not in DOCS_ASSETS or current_app.static_folder is None:
         raise NotFound()
-    return send_from_directory(str(swagger_ui_path), filename, max_age=3600)
+    folder = Path(current_app.static_folder) / SWAGGER_UI
+    return send_from_directory(folder, filename, max_age=3600)
