@@ -31,9 +31,11 @@ $(WEB_READY): package.json package-lock.json
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
 		else echo "Please install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; fi; }
-	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(WEB_VENDOR)
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(WEB_VENDOR)/swagger-ui
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(WEB_VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		$(WEB_VENDOR)/swagger-ui/
 	touch $@
 
 web: $(WEB_READY)

@@ -17,6 +17,11 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from databases import database_url_for
+from openapi_statuses import (  # noqa: F401  (hooks: the spec lists every status seen)
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_testnodedown,
+)
 from parley import create_app
 from parley.events import Event
 from parley.extensions import db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -170,3 +171,15 @@ def test_unauthenticated_api_calls_get_401(client):
         401,
         "invalid_token",
     )
+
+
+def test_chunked_body_over_the_limit_is_a_json_413_not_invalid_json(alice):
+    room = make_room(alice, "general")
+    body = b'{"body": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    response = alice.post(
+        f"/api/v1/rooms/{room['id']}/messages",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 413, "payload_too_large")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.headers import SECURITY_HEADERS
+from parley.headers import DOCS_CSP, SECURITY_HEADERS
 
 
 def test_api_responses_carry_the_security_headers_and_a_locked_down_csp(alice):
@@ -21,8 +21,8 @@ def test_error_responses_carry_them_too(client):
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
 
 
-def test_the_api_docs_page_is_not_given_the_json_policy(client):
+def test_the_api_docs_page_gets_its_own_policy_not_the_json_one(client):
     response = client.get("/api/docs")
     assert response.status_code == 200
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert "Content-Security-Policy" not in response.headers
+    assert response.headers["Content-Security-Policy"] == DOCS_CSP

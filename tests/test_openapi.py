@@ -44,9 +44,12 @@ def test_every_operation_documents_its_bodies_and_the_error_shape(client):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             assert operation["summary"], (method, path)
-            assert operation["responses"]["default"]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/ErrorOut"
-            }
+            assert "default" not in operation["responses"], (method, path)
+            errors = [code for code in operation["responses"] if int(code) >= 400]
+            assert "400" in errors, (method, path)
+            for code in errors:
+                content = operation["responses"][code]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
             for parameter in operation["parameters"]:
                 assert parameter["in"] in ("path", "query")
 
@@ -63,7 +66,7 @@ def test_request_schemas_come_from_the_pydantic_models(client):
     assert names == {"room_id", "before", "after", "limit"}
 
 
-def test_docs_page_serves_swagger_ui_from_the_installed_package(client):
+def test_docs_page_serves_swagger_ui_from_the_vendored_files(client):
     page = client.get("/api/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -74,3 +77,50 @@ def test_docs_page_serves_swagger_ui_from_the_installed_package(client):
         assert len(bundle.data) > 100_000
     with client.get("/static/api-docs.js") as script:
         assert script.status_code == 200
+
+
+def responses_of(client, method: str, path: str) -> set[str]:
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    return set(document["paths"][PREFIX + path][method]["responses"])
+
+
+def test_routes_that_answer_created_or_existing_document_both(client):
+    assert {"200", "201"} <= responses_of(client, "post", "/dm")
+    assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/join")
+    assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/members")
+    assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/messages")
+
+
+def test_errors_each_route_can_give_are_documented(client):
+    send = responses_of(client, "post", "/rooms/{room_id}/messages")
+    assert {"400", "401", "403", "404", "409", "413", "415", "422"} <= send
+    assert "429" not in send
+    login = responses_of(client, "post", "/auth/login")
+    assert {"400", "401", "403", "413", "415", "422", "429"} <= login
+    assert "404" not in login
+    assert {"400", "401", "403"} == responses_of(client, "get", "/users/me") - {"200"}
+
+
+def test_docs_page_has_a_strict_content_security_policy(client):
+    page = client.get("/api/docs")
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in page.headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'"
+    assert policy["connect-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert "unsafe" not in page.headers["Content-Security-Policy"]
+    assert "http" not in page.headers["Content-Security-Policy"]
+
+
+def test_docs_assets_serve_only_what_the_docs_page_loads(client):
+    for name in ("index.html", "swagger-initializer.js", "oauth2-redirect.html", "index.j2"):
+        with client.get(f"/api/docs/assets/{name}") as response:
+            assert response.status_code == 404, name
+            assert response.get_json()["error"]["code"] == "not_found"
+    with client.get("/api/docs/assets/swagger-ui.css") as css:
+        assert css.status_code == 200
+        assert css.mimetype == "text/css"

@@ -19,6 +19,7 @@ from .errors import register_error_handlers
 from .events import EventBus
 from .extensions import db, migrate
 from .headers import init_security_headers
+from .hosts import AllowedHosts
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
 from .tcp import NoDelay
@@ -78,6 +79,10 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
     idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]
     app.wsgi_app = NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds))  # type: ignore[method-assign]
+    if app.config["PARLEY_ALLOWED_HOSTS"]:
+        app.wsgi_app = AllowedHosts(  # type: ignore[method-assign]
+            app.wsgi_app, app.config["PARLEY_ALLOWED_HOSTS"], app.config["PARLEY_TRUSTED_PROXIES"]
+        )
 
     from .identity import forget_request_identity
 

@@ -48,6 +48,7 @@ cli.add_command(routes_command)
 @with_appcontext
 def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
+    from .errors import JsonErrorRequestHandler
     from .extensions import socketio
     from .memory import tune_garbage_collector
     from .timeouts import timed_request_handler
@@ -60,23 +61,27 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     # Flask refuses app.run() under its CLI; this command is the server, so let it run.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     tune_garbage_collector()
-    server_options: dict[str, object] = {}
-    if mode == "threading":
-        server_options["request_handler"] = timed_request_handler(
-            app.config["PARLEY_HTTP_HEADER_SECONDS"]
-        )
+    # Werkzeug's own options: gevent's server takes any other keyword as an SSL option
+    # and then fails on every connection.
+    werkzeug_options: dict[str, object] = {
+        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
+        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
+        "use_debugger": False,
+        # A deadline for the request head, and the errors the server finds itself (a
+        # 431, a 414) in the JSON shape too.
+        "request_handler": timed_request_handler(
+            app.config["PARLEY_HTTP_HEADER_SECONDS"], JsonErrorRequestHandler
+        ),
+    }
     socketio.run(
         app,
         host=host,
         port=port,
         debug=app.debug if debug is None else debug,
         use_reloader=False,
-        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
-        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
-        use_debugger=False,
         log_output=True,
         allow_unsafe_werkzeug=True,
-        **server_options,
+        **(werkzeug_options if mode == "threading" else {}),
     )
 
 

@@ -88,6 +88,9 @@ class Config:
     PARLEY_SOCKET_HANDSHAKE_SECONDS = 10.0
     PARLEY_HTTP_HEADER_SECONDS = 5.0
     PARLEY_HTTP_IDLE_SECONDS = 60.0
+    # Host names this server answers for, comma-separated (port ignored, ".example.org"
+    # takes every subdomain); any other Host gets 400 bad_host. Empty: any host.
+    PARLEY_ALLOWED_HOSTS = ""
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -165,6 +168,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_HANDSHAKE_SECONDS": ("PARLEY_SOCKET_HANDSHAKE_SECONDS", float),
     "PARLEY_HTTP_HEADER_SECONDS": ("PARLEY_HTTP_HEADER_SECONDS", float),
     "PARLEY_HTTP_IDLE_SECONDS": ("PARLEY_HTTP_IDLE_SECONDS", float),
+    "PARLEY_ALLOWED_HOSTS": ("PARLEY_ALLOWED_HOSTS", str),
 }
 
 # Connection limits may be 0 (none); their timeouts must be more than 0.
@@ -245,6 +249,9 @@ def load_config(
     for key in CONNECTION_TIMEOUTS:
         if not settings[key] > 0:
             raise ConfigError(f"{key} must be more than 0, not {settings[key]}")
+    hosts = settings["PARLEY_ALLOWED_HOSTS"]
+    if isinstance(hosts, str):
+        settings["PARLEY_ALLOWED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]
     settings["PERMANENT_SESSION_LIFETIME"] = timedelta(days=settings["PARLEY_SESSION_DAYS"])
     if settings["PARLEY_ASYNC_MODE"] not in ASYNC_MODES:
         raise ConfigError(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.serving import WSGIRequestHandler
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,31 @@ HTTP_CODES = {
 }
 
 
+def error_body(status: int, message: str, code: str | None = None) -> bytes:
+    """The error shape as bytes, for answers made outside Flask (the server, middleware)."""
+    code = code or HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    error = {"error": {"code": code, "message": message, "details": {}}}
+    return json.dumps(error).encode()
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """The development server's handler, answering the errors it finds itself (a request
+    line or headers too long, a malformed request) in the API's JSON shape, not HTML."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        body = error_body(code, f"{phrase}: {message}" if message else phrase)
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, phrase)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+
 def error_response(error: ApiError) -> tuple[Response, int]:
     return jsonify(error.to_dict()), error.status
 
@@ -110,11 +138,10 @@ def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:
     status = exc.code or 500
     if status >= 500:
         log.error("HTTP %s: %s", status, exc.description)
-    error = ApiError(
-        exc.description or exc.name,
-        code=HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error"),
-        status=status,
-    )
+    code = HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    if isinstance(exc, SecurityError):
+        code = "bad_host"
+    error = ApiError(exc.description or exc.name, code=code, status=status)
     allowed = getattr(exc, "valid_methods", None)
     if status == 405 and allowed:
         error.details = {"allowed": sorted(allowed)}

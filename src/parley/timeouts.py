@@ -74,10 +74,12 @@ class _HeadDeadline(io.RawIOBase):
         super().close()
 
 
-def timed_request_handler(header_seconds: float) -> type[WSGIRequestHandler]:
-    """Werkzeug's request handler, with a deadline for the request head."""
+def timed_request_handler(
+    header_seconds: float, base: type[WSGIRequestHandler] = WSGIRequestHandler
+) -> type[WSGIRequestHandler]:
+    """`base` (Werkzeug's request handler by default), with a deadline for the request head."""
 
-    class TimedRequestHandler(WSGIRequestHandler):
+    class TimedRequestHandler(base):  # type: ignore[valid-type,misc]
         def setup(self) -> None:
             super().setup()
             self.rfile.close()

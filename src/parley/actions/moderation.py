@@ -10,7 +10,12 @@ from ..extensions import db
 from ..models import Membership, Permission, Room, RoomKind, RoomRole, User
 from ..models.types import utcnow
 from .access import membership_of, readable_room, require_moderator, require_outranks
-from .rooms import hand_over_ownership, member_leave_event, member_update_event
+from .rooms import (
+    hand_over_ownership,
+    member_leave_event,
+    member_update_event,
+    require_may_act_on_creator,
+)
 
 
 def _target(actor: User, room_id: int, user_id: int) -> tuple[Room, Membership]:
@@ -20,6 +25,7 @@ def _target(actor: User, room_id: int, user_id: int) -> tuple[Room, Membership]:
     if target is None:
         raise NotFound("That user is not in this room.", details={"user_id": user_id})
     require_outranks(actor, membership, target)
+    require_may_act_on_creator(actor, room, target)
     return room, target
 
 
@@ -57,6 +63,7 @@ def ban_member(actor: User, room_id: int, user_id: int) -> Membership:
         db.session.commit()
         return target
     require_outranks(actor, membership, target)
+    require_may_act_on_creator(actor, room, target)
     if target.banned:
         return target
     target.banned = True
@@ -96,6 +103,8 @@ def set_member_role(actor: User, room_id: int, user_id: int, role: str) -> Membe
     actor_is_owner = membership is not None and membership.role == RoomRole.OWNER
     if not (actor_is_owner or actor.can(Permission.MODERATE)):
         raise Forbidden("Only the room's owners may change roles.", code="not_an_owner")
+    if role != RoomRole.OWNER:
+        require_may_act_on_creator(actor, room, target)
     events = []
     if target.user_id == actor.id and role != RoomRole.OWNER:
         heir = hand_over_ownership(room, target)

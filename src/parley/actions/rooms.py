@@ -152,6 +152,22 @@ def hand_over_ownership(room: Room, leaving: Membership) -> Membership | None:
     return heir
 
 
+def require_may_act_on_creator(actor: User, room: Room, target: Membership) -> None:
+    """The room's creator, while an owner, gives up ownership only by their own choice (or
+    the server's staff's: global moderators and administrators, who outrank every room
+    owner): a co-owner cannot demote them and then remove them."""
+    if (
+        target.user_id == room.created_by_id
+        and target.role == RoomRole.OWNER
+        and target.user_id != actor.id
+        and not actor.can(Permission.MODERATE)
+    ):
+        raise Forbidden(
+            "The room's creator steps down only by their own choice or the server staff's.",
+            code="room_creator",
+        )
+
+
 def leave_room(actor: User, room_id: int) -> None:
     room, membership = member_room(actor, room_id)
     if room.is_direct:

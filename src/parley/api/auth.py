@@ -29,6 +29,7 @@ from .blueprint import api
     body=RegisterIn,
     response=AuthOut,
     status=201,
+    errors=(403, 409),
     auth=False,
     limit=register_limit,
 )
@@ -47,6 +48,7 @@ def register(body: RegisterIn) -> AuthOut:
     tag="auth",
     body=LoginIn,
     response=AuthOut,
+    errors=(401, 403),
     auth=False,
     limit=login_limit,
 )

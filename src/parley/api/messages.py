@@ -42,6 +42,8 @@ def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     body=SendIn,
     response=MessageOut,
     status=201,
+    also=(200,),
+    errors=(409,),
 )
 def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, int]:
     """Post a message (markdown).
@@ -53,7 +55,14 @@ def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, i
     return message, 201 if created else 200
 
 
-@api.route("PATCH", "/messages/<id:message_id>", tag="messages", body=EditIn, response=MessageOut)
+@api.route(
+    "PATCH",
+    "/messages/<id:message_id>",
+    tag="messages",
+    body=EditIn,
+    response=MessageOut,
+    errors=(409,),
+)
 def edit_message(actor: User, message_id: int, body: EditIn) -> MessageOut:
     """Edit your own message."""
     return message_out(messages.edit_message(actor, message_id, body.body))
@@ -76,7 +85,7 @@ def mark_read(actor: User, room_id: int, body: ReadIn) -> ReadOut:
     )
 
 
-@api.route("GET", "/search", tag="messages", query=SearchArgs, response=SearchOut)
+@api.route("GET", "/search", tag="messages", query=SearchArgs, response=SearchOut, errors=(404,))
 def search_messages(actor: User, query: SearchArgs) -> SearchOut:
     """Full-text search, newest first, over the messages you may read.
 

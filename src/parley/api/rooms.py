@@ -35,7 +35,9 @@ def room_directory(actor: User) -> DirectoryList:
     return DirectoryList(rooms=[room_out(r, stats[r.id]) for r in found])
 
 
-@api.route("POST", "/rooms", tag="rooms", body=RoomCreateIn, response=RoomOut, status=201)
+@api.route(
+    "POST", "/rooms", tag="rooms", body=RoomCreateIn, response=RoomOut, status=201, errors=(409,)
+)
 def create_room(actor: User, body: RoomCreateIn) -> RoomOut:
     """Create a public or private room; you become its owner."""
     return room_out(rooms.create_room(actor, body.name, body.topic, body.kind))
@@ -47,7 +49,14 @@ def get_room(actor: User, room_id: int) -> RoomOut:
     return room_out(rooms.view_room(actor, room_id))
 
 
-@api.route("PATCH", "/rooms/<id:room_id>", tag="rooms", body=RoomUpdateIn, response=RoomOut)
+@api.route(
+    "PATCH",
+    "/rooms/<id:room_id>",
+    tag="rooms",
+    body=RoomUpdateIn,
+    response=RoomOut,
+    errors=(409,),
+)
 def update_room(actor: User, room_id: int, body: RoomUpdateIn) -> RoomOut:
     """Rename a room, change its topic or archive it (room moderators and owners)."""
     room = rooms.update_room(
@@ -56,7 +65,7 @@ def update_room(actor: User, room_id: int, body: RoomUpdateIn) -> RoomOut:
     return room_out(room)
 
 
-@api.route("POST", "/rooms/<id:room_id>/join", tag="rooms", response=MemberOut)
+@api.route("POST", "/rooms/<id:room_id>/join", tag="rooms", response=MemberOut, also=(201,))
 def join_room(actor: User, room_id: int) -> tuple[MemberOut, int]:
     """Join a public room (201 when you joined now, 200 when you were in it)."""
     membership, created = rooms.join_room(actor, room_id)
@@ -82,6 +91,7 @@ def list_members(actor: User, room_id: int) -> MemberList:
     body=InviteIn,
     response=MemberOut,
     status=201,
+    also=(200,),
 )
 def invite(actor: User, room_id: int, body: InviteIn) -> tuple[MemberOut, int]:
     """Add a user to a room you are in (201 when added now, 200 when already in)."""
@@ -141,7 +151,16 @@ def unban_member(actor: User, room_id: int, user_id: int) -> None:
     moderation.unban_member(actor, room_id, user_id)
 
 
-@api.route("POST", "/dm", tag="rooms", body=DirectIn, response=RoomOut, status=201)
+@api.route(
+    "POST",
+    "/dm",
+    tag="rooms",
+    body=DirectIn,
+    response=RoomOut,
+    status=201,
+    also=(200,),
+    errors=(404,),
+)
 def open_direct_room(actor: User, body: DirectIn) -> tuple[RoomOut, int]:
     """The direct room between you and another user (201 when made now, else 200)."""
     room, created = rooms.open_direct_room(actor, body.user_id)

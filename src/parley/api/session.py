@@ -28,6 +28,7 @@ from .blueprint import api
     tag="auth",
     body=LoginIn,
     response=SessionOut,
+    errors=(401, 403),
     auth=False,
     limit=login_limit,
 )
@@ -51,6 +52,7 @@ def start_web_session(body: LoginIn) -> SessionOut:
     body=RegisterIn,
     response=SessionOut,
     status=201,
+    errors=(403, 409),
     auth=False,
     limit=register_limit,
 )

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
@@ -41,7 +42,30 @@ class Operation:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
+    also: tuple[int, ...]
+    errors: tuple[int, ...]
     auth: Auth
+    limited: bool
+
+    def success_statuses(self) -> list[int]:
+        return sorted({self.status, *self.also})
+
+    def error_statuses(self) -> list[int]:
+        """Every error status the route can answer: those its parts imply, and its own."""
+        # 400: any malformed request, and a Host that PARLEY_ALLOWED_HOSTS refuses.
+        found = {400, *self.errors}
+        if self.auth:
+            # 403: a role without the permission, a ban, or a cookie request without CSRF.
+            found |= {401, 403}
+        if _RULE_ARG.search(self.rule):
+            found.add(404)
+        if self.body is not None:
+            found |= {413, 415, 422}
+        if self.query is not None:
+            found.add(422)
+        if self.limited:
+            found.add(429)
+        return sorted(found)
 
 
 def parse_json_body(model: type[BaseModel]) -> BaseModel:
@@ -52,6 +76,15 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
             status=415,
         )
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A chunked body has no length to refuse it by up front, and Werkzeug stops
+        # reading it at the limit: what was read is cut short, not invalid JSON.
+        raise ApiError(
+            f"The body is larger than the {limit} bytes allowed.",
+            code="payload_too_large",
+            status=413,
+        )
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
@@ -94,9 +127,15 @@ class ApiSpec:
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         status: int = 200,
+        also: tuple[int, ...] = (),
+        errors: tuple[int, ...] = (),
         auth: Auth = True,
         limit: Callable[[], str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a route: `status` is its usual success, `also` any other success it
+        may answer (a view returns `(result, status)` for those), and `errors` the error
+        statuses beyond those its auth, path, body, query and limit already imply."""
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             doc = (fn.__doc__ or fn.__name__).strip().split("\n\n", 1)
             operation = Operation(
@@ -110,7 +149,10 @@ class ApiSpec:
                 query=query,
                 response=response,
                 status=status,
+                also=also,
+                errors=errors,
                 auth=auth,
+                limited=limit is not None,
             )
 
             @functools.wraps(fn)
@@ -197,12 +239,15 @@ class ApiSpec:
             success["content"] = {
                 "application/json": {"schema": refs[(op.response, "serialization")]}
             }
+        responses: dict[str, Any] = {str(code): success for code in op.success_statuses()}
+        for code in op.error_statuses():
+            responses[str(code)] = {**error, "description": HTTPStatus(code).phrase}
         spec: dict[str, Any] = {
             "operationId": op.endpoint,
             "summary": op.summary,
             "tags": [op.tag],
             "parameters": parameters,
-            "responses": {str(op.status): success, "default": error},
+            "responses": responses,
         }
         if op.description:
             spec["description"] = op.description

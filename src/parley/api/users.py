@@ -47,7 +47,14 @@ def get_user(actor: User, user_id: int) -> UserOut:
     return user_out(accounts.get_user(actor, user_id))
 
 
-@api.route("PATCH", "/users/<id:user_id>", tag="users", body=AdminUpdateUser, response=UserOut)
+@api.route(
+    "PATCH",
+    "/users/<id:user_id>",
+    tag="users",
+    body=AdminUpdateUser,
+    response=UserOut,
+    errors=(409,),
+)
 def admin_update_user(actor: User, user_id: int, body: AdminUpdateUser) -> UserOut:
     """Change a user's role or deactivate/reactivate them (administrators only).
 

@@ -12,7 +12,13 @@ from .blueprint import api
 
 
 @api.route(
-    "POST", "/rooms/<id:room_id>/live", tag="video", body=LiveIn, response=LiveOut, status=201
+    "POST",
+    "/rooms/<id:room_id>/live",
+    tag="video",
+    body=LiveIn,
+    response=LiveOut,
+    status=201,
+    errors=(409,),
 )
 def go_live(actor: User, room_id: int, body: LiveIn) -> LiveOut:
     """Go live in a room you may post in; then send frames as `video:frame` over Socket.IO.
