@@ -123,17 +123,90 @@ def test_register_accepts_usernames_of_letters_digits_and_dot_dash_underscore(cl
     assert response.status_code == 201, response.get_json()
 
 
-def test_register_accepts_a_username_that_casefolds_to_twice_its_length(app, client):
-    # "ß" casefolds to "ss": the unique key may be twice the 32-character name, and the
-    # capital "ẞ" folds to the same key.
+def test_register_keys_a_username_by_its_precis_lower_case(app, client):
+    # PRECIS UsernameCaseMapped lower-cases (it does not case-fold "ß" to "ss"), and the
+    # capital "ẞ" lower-cases to "ß", so it is the same name.
     response = client.post(REGISTER, json={"username": "ß" * 32, "password": PASSWORD})
     assert response.status_code == 201, response.get_json()
-    assert stored_user(app, response.get_json()["user"]["id"]).username_key == "ss" * 32
+    assert stored_user(app, response.get_json()["user"]["id"]).username_key == "ß" * 32
     assert_error(
         client.post(REGISTER, json={"username": "ẞ" * 32, "password": PASSWORD}),
         409,
         "username_taken",
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "look_alike"),
+    [
+        ("alice", "\u0430lice"),  # Cyrillic small a
+        ("root1", "r\u043e\u043et1"),  # Cyrillic small o twice
+        ("bob", "b\u03bfb"),  # Greek small omicron
+        ("root1", "r00t1"),  # digit zero, and "1" beside "l"
+        ("modern", "rnodern"),  # "rn" beside "m"
+        ("\u0430lice", "alice"),  # whichever came first keeps the name
+    ],
+)
+def test_register_refuses_a_username_confusable_with_an_existing_one(
+    app, client, first, look_alike
+):
+    assert client.post(REGISTER, json={"username": first, "password": PASSWORD}).status_code == 201
+    response = client.post(REGISTER, json={"username": look_alike, "password": PASSWORD})
+    error = assert_error(response, 409, "username_confusable")
+    assert error["details"] == {"field": "username", "similar_to": first}
+    assert user_count(app) == 1
+
+
+def test_register_accepts_names_that_only_look_alike_to_nobody(client):
+    for name in ("alice", "alicia", "bill", "b1ll", "x_y", "x-y", "zoe", "zoë"):
+        response = client.post(REGISTER, json={"username": name, "password": PASSWORD})
+        assert response.status_code == 201, (name, response.get_json())
+
+
+def test_register_stores_the_skeleton_of_the_username(app, client):
+    from parley.usernames import skeleton_digest
+
+    response = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
+    stored = stored_user(app, response.get_json()["user"]["id"])
+    assert stored.username_skeleton == skeleton_digest("\u0430lice") == skeleton_digest("alice")
+
+
+@pytest.mark.parametrize(
+    "display_name",
+    [
+        "\u202eecilA",  # right-to-left override
+        "Al\u200bice",  # zero-width space
+        "\u2066Alice\u2069",  # isolates
+        "Ali\u200fce\u200e",  # right-to-left and left-to-right marks
+        "Alice\u061c",  # Arabic letter mark
+        "\ufeffAl\u00adice",  # byte-order mark, soft hyphen
+        "Alice\u3164",  # Hangul filler
+    ],
+)
+def test_register_strips_bidi_controls_and_invisible_characters_from_the_display_name(
+    app, client, display_name
+):
+    response = client.post(
+        REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
+    )
+    assert response.status_code == 201, response.get_json()
+    shown = response.get_json()["user"]["display_name"]
+    assert shown == display_name.translate(
+        {ord(c): None for c in "\u202e\u200b\u2066\u2069\u200f\u200e\u061c\ufeff\u00ad\u3164"}
+    )
+    assert stored_user(app, response.get_json()["user"]["id"]).display_name == shown
+
+
+@pytest.mark.parametrize("display_name", ["\u202e", "\u200b\u200b", "\u2066 \u2069", "\u3164"])
+def test_register_refuses_a_display_name_that_is_empty_without_invisible_characters(
+    app, client, display_name
+):
+    response = client.post(
+        REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.display_name"
+    assert user_count(app) == 0
 
 
 @pytest.mark.parametrize(

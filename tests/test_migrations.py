@@ -122,3 +122,33 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert [tuple(row) for row in seqs] == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
         assert [tuple(row) for row in rooms] == [(1, 3), (2, 2)]
         assert schema_differences() == []
+
+
+def test_upgrade_gives_existing_users_their_skeleton_the_first_look_alike_keeping_it(fresh_app):
+    """0003 stores each user's skeleton; of two look-alikes already there, the later one
+    keeps none, and the earlier one still blocks every new look-alike."""
+    from parley.usernames import skeleton_digest
+
+    with fresh_app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as connection:
+            for user_id, name in [(1, "alice"), (2, "\u0430lice"), (3, "bob")]:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO users (id, username, username_key, display_name,"
+                        " password_hash, role_id, active, created_at) VALUES (:id, :name,"
+                        " :name, :name, 'x', 1, true, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id, "name": name},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT id, username_skeleton FROM users ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            (1, skeleton_digest("alice")),
+            (2, None),
+            (3, skeleton_digest("bob")),
+        ]
+        assert schema_differences() == []

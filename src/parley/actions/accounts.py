@@ -14,6 +14,7 @@ from ..models.types import utcnow
 from ..passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
+from ..usernames import skeleton_digest as username_skeleton
 from .access import require_active, require_permission
 from .tokens import issue_token, token_revoked_event
 
@@ -37,9 +38,18 @@ def create_user(
         raise Conflict(
             "That username is taken.", code="username_taken", details={"field": "username"}
         )
+    skeleton = username_skeleton(username)
+    look_alike = db.session.scalar(select(User).where(User.username_skeleton == skeleton))
+    if look_alike is not None:
+        raise Conflict(
+            f"That username looks like {look_alike.username!r}, which is taken.",
+            code="username_confusable",
+            details={"field": "username", "similar_to": look_alike.username},
+        )
     user = User(
         username=username,
         username_key=username_key(username),
+        username_skeleton=skeleton,
         display_name=display_name or username,
         password_hash=hash_password(password),
         role=role or default_role(),
@@ -158,7 +168,7 @@ def get_user(actor: User, user_id: int) -> User:
 def search_users(actor: User, prefix: str, limit: int) -> list[User]:
     require_permission(actor, Permission.READ)
     query = select(User).where(User.active.is_(True))
-    key = username_key(prefix)
+    key = username_key(prefix) if prefix else ""
     if key:
         escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(User.username_key.like(escaped + "%", escape="\\"))
