@@ -210,20 +210,70 @@ def test_register_refuses_a_display_name_that_is_empty_without_invisible_charact
 
 
 @pytest.mark.parametrize(
-    "password", ["short", "x" * 7, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
+    "password", ["short", "x" * 9, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
 )
-def test_register_rejects_a_password_outside_8_to_1024_plain_characters(app, client, password):
+def test_register_rejects_a_password_outside_10_to_1024_plain_characters(app, client, password):
     response = client.post(REGISTER, json={"username": "alice", "password": password})
-    error = assert_error(response, 422, "validation_error")
+    error = assert_error(response, 422)
     assert error["details"]["fields"][0]["field"] == "body.password"
     assert user_count(app) == 0
 
 
-def test_register_accepts_passwords_of_exactly_8_and_1024_characters(client):
-    assert client.post(REGISTER, json={"username": "eight", "password": "p" * 8}).status_code == 201
-    long_pw = "p" * 1024
-    assert client.post(REGISTER, json={"username": "long", "password": long_pw}).status_code == 201
-    assert login(client, "long", long_pw).status_code == 200
+# A strong password of 10 characters, and one of 1024 (zxcvbn scores its first 72).
+STRONG_10 = "vq7-Kx2!pL"
+STRONG_1024 = (hashlib.sha512(b"parley").hexdigest() * 8)[:1024]
+
+
+def test_register_accepts_strong_passwords_of_exactly_10_and_1024_characters(client):
+    response = client.post(REGISTER, json={"username": "ten", "password": STRONG_10})
+    assert response.status_code == 201, response.get_json()
+    response = client.post(REGISTER, json={"username": "long", "password": STRONG_1024})
+    assert response.status_code == 201, response.get_json()
+    assert login(client, "long", STRONG_1024).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password", " " * 8, " " * 12, "password1234", "qwertyuiop", "1234567890", "p" * 40],
+)
+def test_register_refuses_a_weak_password(app, client, password):
+    response = client.post(REGISTER, json={"username": "alice", "password": password})
+    error = assert_error(response, 422)
+    assert error["code"] in ("weak_password", "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert user_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("wonderland42", "wonderland42"),
+        ("wonderland42", "WonderLand42"),
+        ("alice", "alice-in-wonderland"),
+        ("Alice", "my name is ALICE and I chat"),
+    ],
+)
+def test_register_refuses_a_password_that_is_or_holds_the_username(app, client, username, password):
+    response = client.post(REGISTER, json={"username": username, "password": password})
+    error = assert_error(response, 422, "weak_password")
+    assert "username" in error["message"]
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert user_count(app) == 0
+
+
+def test_a_weak_password_is_refused_with_zxcvbns_reason(client):
+    response = client.post(REGISTER, json={"username": "alice", "password": "password1234"})
+    error = assert_error(response, 422, "weak_password")
+    details = error["details"]
+    assert details["score"] < details["min_score"] == 3
+    assert details["warning"] == "This is a very common password."
+    assert details["warning"] in error["message"]
+    assert isinstance(details["suggestions"], list)
+
+
+def test_the_display_name_counts_as_a_guessable_word(app, client):
+    body = {"username": "alice", "password": "Liddellzxq", "display_name": "Liddell"}
+    assert_error(client.post(REGISTER, json=body), 422, "weak_password")
 
 
 @pytest.mark.parametrize("display_name", ["nul\x00", "line\nbreak", "   ", "x" * 65, ""])

@@ -124,6 +124,15 @@ def test_password_change_rejects_a_too_short_new_password(app, alice):
     assert stored_user(app, alice.id).password_hash == before
 
 
+@pytest.mark.parametrize("password", ["password1234", " " * 10, "alice-in-wonderland"])
+def test_password_change_refuses_a_weak_new_password(app, alice, password):
+    before = stored_user(app, alice.id).password_hash
+    response = alice.patch(ME, json={"password": password, "old_password": PASSWORD})
+    error = assert_error(response, 422, "weak_password")
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert stored_user(app, alice.id).password_hash == before
+
+
 def test_password_change_replaces_the_password(app, alice):
     response = alice.patch(ME, json={"password": NEW_PASSWORD, "old_password": PASSWORD})
     assert response.status_code == 200

@@ -11,6 +11,7 @@ from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import ApiToken, Permission, Role, User, insert_roles
 from ..models.types import utcnow
+from ..password_policy import check_new_password
 from ..passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
@@ -46,6 +47,7 @@ def create_user(
             code="username_confusable",
             details={"field": "username", "similar_to": look_alike.username},
         )
+    check_new_password(password, username, display_name)
     user = User(
         username=username,
         username_key=username_key(username),
@@ -136,6 +138,7 @@ def update_profile(
                 code="wrong_password",
                 details={"fields": [{"field": "body.old_password", "message": "wrong"}]},
             )
+        check_new_password(password, actor.username, display_name or actor.display_name)
         actor.password_hash = hash_password(password)
         # A new password ends every other login; hand-made API tokens keep working.
         ended = db.session.scalars(

@@ -98,7 +98,7 @@ def room_name_key(value: str) -> str:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MessageCursor = Annotated[int, Field(ge=0, le=MAX_ID)]
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, Field(min_length=8, max_length=1024), AfterValidator(_password)]
+Password = Annotated[str, Field(min_length=10, max_length=1024), AfterValidator(_password)]
 DisplayName = Annotated[str, AfterValidator(_display_name), Field(min_length=1, max_length=64)]
 RoomName = Annotated[str, AfterValidator(_room_name), Field(min_length=1, max_length=64)]
 Topic = Annotated[str, AfterValidator(_line), Field(max_length=250)]
