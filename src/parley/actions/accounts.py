@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from ..events import Event, emit_after_commit
 from ..extensions import db
+from ..login_throttle import Device, begin_password_check
 from ..models import ApiToken, Permission, Role, User, insert_roles
 from ..models.types import utcnow
 from ..password_policy import check_new_password
@@ -89,16 +90,24 @@ def register(
 
 
 def login(
-    username: str, password: str, kind: str = "login", *, replacing: ApiToken | None = None
+    username: str,
+    password: str,
+    kind: str = "login",
+    *,
+    replacing: ApiToken | None = None,
+    device: Device | None = None,
 ) -> tuple[User, str]:
     """Check the password and issue a new token of this kind, ending the token it replaces
-    (the web session's previous one), if any."""
+    (the web session's previous one), if any. The check counts against the account, or
+    the device when the user logged in with it before (parley.login_throttle)."""
     user = find_user(username)
+    check = begin_password_check(username_key(username), user.id if user else None, device)
     if user is None:
         burn_verify(password)
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if not verify_password(user.password_hash, password):
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    check.passed()
     if not user.active:
         raise Forbidden("This account is deactivated.", code="account_deactivated")
     if needs_rehash(user.password_hash):
@@ -129,15 +138,18 @@ def update_profile(
     password: str | None = None,
     old_password: str | None = None,
     keep_token_id: int | None = None,
+    device: Device | None = None,
 ) -> User:
     require_active(actor)
     if password is not None:
+        check = begin_password_check(actor.username_key, actor.id, device)
         if old_password is None or not verify_password(actor.password_hash, old_password):
             raise ValidationFailed(
                 "old_password is wrong.",
                 code="wrong_password",
                 details={"fields": [{"field": "body.old_password", "message": "wrong"}]},
             )
+        check.passed()
         check_new_password(password, actor.username, display_name or actor.display_name)
         actor.password_hash = hash_password(password)
         # A new password ends every other login; hand-made API tokens keep working.
