@@ -34,6 +34,7 @@ $(WEB_READY): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(WEB_VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(WEB_VENDOR)/
+	cp node_modules/zxcvbn/dist/zxcvbn.js $(WEB_VENDOR)/
 	touch $@
 
 web: $(WEB_READY)
