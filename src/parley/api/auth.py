@@ -39,6 +39,7 @@ def register(body: RegisterIn) -> AuthOut:
     Answers with the new user and an API token for it, shown this once.
     """
     user, token = accounts.register(body.username, body.password, body.display_name)
+    remember_device(user.id, current_device())
     return AuthOut(user=user_out(user), token=token)
 
 

@@ -71,6 +71,7 @@ def register_web_session(body: RegisterIn) -> SessionOut:
         kind="session",
         replacing=session_token_in_cookie(),
     )
+    remember_device(user.id, current_device())
     return SessionOut(user=user_out(user), csrf_token=start_session(raw))
 
 
