@@ -610,3 +610,8 @@ def test_a_session_kind_token_in_the_cookie_is_resolved_like_any_other(app, alic
     assert web.get(ME).get_json()["id"] == alice.id
     kinds = {t["name"]: t["kind"] for t in web.get(TOKENS).get_json()["tokens"]}
     assert kinds == {"login": "login", "web": "session"}
+
+
+@pytest.mark.parametrize("username", ["nul\x00name", "has space", "\u202ealice", "x" * 256])
+def test_login_with_a_name_no_user_can_have_is_401(client, alice, username):
+    assert_error(login(client, username), 401, "invalid_credentials")

@@ -124,7 +124,7 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_gives_existing_users_their_skeleton_the_first_look_alike_keeping_it(fresh_app):
+def test_upgrade_gives_existing_users_their_precis_key_and_skeleton(fresh_app):
     """0003 stores each user's skeleton; of two look-alikes already there, the later one
     keeps none, and the earlier one still blocks every new look-alike."""
     from parley.usernames import skeleton_digest
@@ -132,23 +132,30 @@ def test_upgrade_gives_existing_users_their_skeleton_the_first_look_alike_keepin
     with fresh_app.app_context():
         upgrade(revision="0002")
         with db.engine.begin() as connection:
-            for user_id, name in [(1, "alice"), (2, "\u0430lice"), (3, "bob")]:
+            # 0001's keys were NFKC + case folding: "Straße" was "strasse".
+            for user_id, name, old_key in [
+                (1, "alice", "alice"),
+                (2, "\u0430lice", "\u0430lice"),
+                (3, "Bob", "bob"),
+                (4, "Straße", "strasse"),
+            ]:
                 connection.execute(
                     sa.text(
                         "INSERT INTO users (id, username, username_key, display_name,"
                         " password_hash, role_id, active, created_at) VALUES (:id, :name,"
-                        " :name, :name, 'x', 1, true, CURRENT_TIMESTAMP)"
+                        " :key, :name, 'x', 1, true, CURRENT_TIMESTAMP)"
                     ),
-                    {"id": user_id, "name": name},
+                    {"id": user_id, "name": name, "key": old_key},
                 )
         upgrade()
         with db.engine.connect() as connection:
             rows = connection.execute(
-                sa.text("SELECT id, username_skeleton FROM users ORDER BY id")
+                sa.text("SELECT id, username_key, username_skeleton FROM users ORDER BY id")
             ).all()
         assert [tuple(row) for row in rows] == [
-            (1, skeleton_digest("alice")),
-            (2, None),
-            (3, skeleton_digest("bob")),
+            (1, "alice", skeleton_digest("alice")),
+            (2, "\u0430lice", None),
+            (3, "bob", skeleton_digest("bob")),
+            (4, "straße", skeleton_digest("Straße")),
         ]
         assert schema_differences() == []

@@ -50,13 +50,17 @@ def enforce(value: str) -> str:
     return name
 
 
+INVALID_KEY_PREFIX = "!"
+
+
 def key(value: str) -> str:
     """The identity of a username ignoring case and width: two names with one key are one
-    name. A string PRECIS refuses gets a key no valid name has, so it matches none."""
+    name. A string PRECIS refuses gets a key no valid name has (valid names hold no "!"),
+    escaped so no database is handed a NUL, so it matches none."""
     try:
         mapped: str = get_profile("UsernameCaseMapped").enforce(value)
     except UnicodeError:
-        return "\x00" + value
+        return INVALID_KEY_PREFIX + value.encode("unicode_escape").decode("ascii")[:300]
     return mapped
 
 

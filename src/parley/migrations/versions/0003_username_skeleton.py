@@ -1,5 +1,9 @@
 """Username skeleton: users.username_skeleton, unique, so look-alike names cannot coexist.
 
+Usernames are now compared by their PRECIS UsernameCaseMapped form (lower case) rather
+than NFKC + case folding, so each existing username_key is recomputed; one that PRECIS
+refuses, or that would collide with another user's, keeps its old key.
+
 Existing users get the digest of their name's confusable skeleton (parley.usernames), in
 id order; a user whose skeleton an earlier user already holds keeps NULL (which a unique
 index allows many times): the earlier holder blocks every new look-alike just the same.
@@ -12,7 +16,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
-from parley.usernames import skeleton_digest
+from parley.usernames import INVALID_KEY_PREFIX, key, skeleton_digest
 
 revision = "0003"
 down_revision = "0002"
@@ -27,19 +31,31 @@ def upgrade() -> None:
         "users",
         sa.column("id", sa.Integer),
         sa.column("username", sa.String),
+        sa.column("username_key", sa.String),
         sa.column("username_skeleton", sa.String),
     )
-    taken: set[str] = set()
-    for user_id, username in connection.execute(
-        sa.select(users.c.id, users.c.username).order_by(users.c.id)
-    ):
+    rows = connection.execute(
+        sa.select(users.c.id, users.c.username, users.c.username_key).order_by(users.c.id)
+    ).all()
+    keys = {old_key for _, _, old_key in rows}
+    digests: set[str] = set()
+    for user_id, username, old_key in rows:
+        values: dict[str, str] = {}
+        new_key = key(username)
+        if (
+            new_key != old_key
+            and not new_key.startswith(INVALID_KEY_PREFIX)
+            and new_key not in keys
+        ):
+            keys.discard(old_key)
+            keys.add(new_key)
+            values["username_key"] = new_key
         digest = skeleton_digest(username)
-        if digest in taken:
-            continue
-        taken.add(digest)
-        connection.execute(
-            users.update().where(users.c.id == user_id).values(username_skeleton=digest)
-        )
+        if digest not in digests:
+            digests.add(digest)
+            values["username_skeleton"] = digest
+        if values:
+            connection.execute(users.update().where(users.c.id == user_id).values(**values))
     op.create_index("ix_users_username_skeleton", "users", ["username_skeleton"], unique=True)
 
 
