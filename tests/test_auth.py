@@ -251,6 +251,7 @@ def test_register_refuses_a_weak_password(app, client, password):
         ("wonderland42", "WonderLand42"),
         ("alice", "alice-in-wonderland"),
         ("Alice", "my name is ALICE and I chat"),
+        ("alice", "\uff21\uff2c\uff29\uff23\uff25 in wonderland"),  # fullwidth ALICE
     ],
 )
 def test_register_refuses_a_password_that_is_or_holds_the_username(app, client, username, password):

@@ -9,6 +9,7 @@ original) while the password is typed.
 from __future__ import annotations
 
 import threading
+import unicodedata
 from typing import Any
 
 from zxcvbn import zxcvbn
@@ -42,14 +43,19 @@ def check_new_password(
     """Refuse a password outside the rules with 422 weak_password, saying why."""
     if len(password) < MIN_LENGTH:
         _refuse(f"must be at least {MIN_LENGTH} characters long", field)
-    if username and username.lower() in password.lower():
-        reason = "is the username" if password.lower() == username.lower() else "holds the username"
-        _refuse(reason, field)
+    # Compared as a reader sees them: ALICE in fullwidth letters is still "alice".
+    name, folded = _fold(username), _fold(password)
+    if name and name in folded:
+        _refuse("is the username" if folded == name else "holds the username", field)
     scored = strength(password, [username, display_name or ""])
     if scored["score"] < MIN_SCORE:
         reason = f"is too easy to guess (score {scored['score']} of 4, {MIN_SCORE} needed)"
         hint = scored["warning"] or " ".join(scored["suggestions"])
         _refuse(reason, field, scored, hint)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _refuse(reason: str, field: str, scored: dict[str, Any] | None = None, hint: str = "") -> None:
