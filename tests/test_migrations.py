@@ -124,7 +124,7 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_gives_existing_users_their_precis_key_and_skeleton(fresh_app):
+def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(fresh_app):
     """0003 stores each user's skeleton; of two look-alikes already there, the later one
     keeps none, and the earlier one still blocks every new look-alike."""
     from parley.usernames import skeleton_digest
@@ -139,19 +139,24 @@ def test_upgrade_gives_existing_users_their_precis_key_and_skeleton(fresh_app):
                 (3, "Bob", "bob"),
                 (4, "Straße", "strasse"),
             ]:
+                shown = {1: "\u202eecilA", 3: "\u200b"}.get(user_id, name)
                 connection.execute(
                     sa.text(
                         "INSERT INTO users (id, username, username_key, display_name,"
                         " password_hash, role_id, active, created_at) VALUES (:id, :name,"
-                        " :key, :name, 'x', 1, true, CURRENT_TIMESTAMP)"
+                        " :key, :shown, 'x', 1, true, CURRENT_TIMESTAMP)"
                     ),
-                    {"id": user_id, "name": name, "key": old_key},
+                    {"id": user_id, "name": name, "key": old_key, "shown": shown},
                 )
         upgrade()
         with db.engine.connect() as connection:
             rows = connection.execute(
                 sa.text("SELECT id, username_key, username_skeleton FROM users ORDER BY id")
             ).all()
+            shown = connection.execute(
+                sa.text("SELECT display_name FROM users ORDER BY id")
+            ).scalars()
+            assert list(shown) == ["ecilA", "\u0430lice", "Bob", "Straße"]
         assert [tuple(row) for row in rows] == [
             (1, "alice", skeleton_digest("alice")),
             (2, "\u0430lice", None),

@@ -73,11 +73,14 @@ def _visible(ch: str) -> bool:
     return unicodedata.category(ch) != "Cf" and ord(ch) not in _INVISIBLE
 
 
+def clean_display_name(value: str) -> str:
+    """A name as others see it: no bidi controls or invisible characters, and runs of
+    spaces of any width made one space."""
+    return " ".join("".join(ch for ch in value if _visible(ch)).split())
+
+
 def _display_name(value: str) -> str:
-    """A name as others see it: no bidi controls or invisible characters, runs of spaces
-    of any width made one space; nothing left is refused."""
-    text = "".join(ch for ch in _check_text(value, multiline=False) if _visible(ch))
-    text = " ".join(text.split())
+    text = clean_display_name(_check_text(value, multiline=False))
     if not text:
         raise ValueError("must hold a visible character")
     return text

@@ -4,6 +4,9 @@ Usernames are now compared by their PRECIS UsernameCaseMapped form (lower case) 
 than NFKC + case folding, so each existing username_key is recomputed; one that PRECIS
 refuses, or that would collide with another user's, keeps its old key.
 
+Display names lose the bidi controls and invisible characters that new ones may not
+hold (a name left empty becomes the username).
+
 Existing users get the digest of their name's confusable skeleton (parley.usernames), in
 id order; a user whose skeleton an earlier user already holds keeps NULL (which a unique
 index allows many times): the earlier holder blocks every new look-alike just the same.
@@ -16,6 +19,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
+from parley.schemas.fields import clean_display_name
 from parley.usernames import INVALID_KEY_PREFIX, key, skeleton_digest
 
 revision = "0003"
@@ -33,14 +37,20 @@ def upgrade() -> None:
         sa.column("username", sa.String),
         sa.column("username_key", sa.String),
         sa.column("username_skeleton", sa.String),
+        sa.column("display_name", sa.String),
     )
     rows = connection.execute(
-        sa.select(users.c.id, users.c.username, users.c.username_key).order_by(users.c.id)
+        sa.select(
+            users.c.id, users.c.username, users.c.username_key, users.c.display_name
+        ).order_by(users.c.id)
     ).all()
-    keys = {old_key for _, _, old_key in rows}
+    keys = {old_key for _, _, old_key, _ in rows}
     digests: set[str] = set()
-    for user_id, username, old_key in rows:
+    for user_id, username, old_key, display_name in rows:
         values: dict[str, str] = {}
+        shown = clean_display_name(display_name) or username
+        if shown != display_name:
+            values["display_name"] = shown
         new_key = key(username)
         if (
             new_key != old_key
