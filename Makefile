@@ -36,6 +36,7 @@ $(WEB_READY): package.json package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(WEB_VENDOR)/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 		$(WEB_VENDOR)/swagger-ui/
+	cp node_modules/zxcvbn/dist/zxcvbn.js $(WEB_VENDOR)/
 	touch $@
 
 web: $(WEB_READY)

@@ -123,12 +123,12 @@ def test_register_accepts_usernames_of_letters_digits_and_dot_dash_underscore(cl
     assert response.status_code == 201, response.get_json()
 
 
-def test_register_accepts_a_username_that_casefolds_to_twice_its_length(app, client):
-    # "ß" casefolds to "ss": the unique key may be twice the 32-character name, and the
-    # capital "ẞ" folds to the same key.
+def test_register_keys_a_username_by_its_precis_lower_case(app, client):
+    # PRECIS UsernameCaseMapped lower-cases (it does not case-fold "ß" to "ss"), and the
+    # capital "ẞ" lower-cases to "ß", so it is the same name.
     response = client.post(REGISTER, json={"username": "ß" * 32, "password": PASSWORD})
     assert response.status_code == 201, response.get_json()
-    assert stored_user(app, response.get_json()["user"]["id"]).username_key == "ss" * 32
+    assert stored_user(app, response.get_json()["user"]["id"]).username_key == "ß" * 32
     assert_error(
         client.post(REGISTER, json={"username": "ẞ" * 32, "password": PASSWORD}),
         409,
@@ -137,20 +137,144 @@ def test_register_accepts_a_username_that_casefolds_to_twice_its_length(app, cli
 
 
 @pytest.mark.parametrize(
-    "password", ["short", "x" * 7, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
+    ("first", "look_alike"),
+    [
+        ("alice", "\u0430lice"),  # Cyrillic small a
+        ("root1", "r\u043e\u043et1"),  # Cyrillic small o twice
+        ("bob", "b\u03bfb"),  # Greek small omicron
+        ("root1", "r00t1"),  # digit zero, and "1" beside "l"
+        ("modern", "rnodern"),  # "rn" beside "m"
+        ("\u0430lice", "alice"),  # whichever came first keeps the name
+    ],
 )
-def test_register_rejects_a_password_outside_8_to_1024_plain_characters(app, client, password):
-    response = client.post(REGISTER, json={"username": "alice", "password": password})
+def test_register_refuses_a_username_confusable_with_an_existing_one(
+    app, client, first, look_alike
+):
+    assert client.post(REGISTER, json={"username": first, "password": PASSWORD}).status_code == 201
+    response = client.post(REGISTER, json={"username": look_alike, "password": PASSWORD})
+    error = assert_error(response, 409, "username_confusable")
+    assert error["details"] == {"field": "username", "similar_to": first}
+    assert user_count(app) == 1
+
+
+def test_register_accepts_names_that_only_look_alike_to_nobody(client):
+    for name in ("alice", "alicia", "bill", "b1ll", "x_y", "x-y", "zoe", "zoë"):
+        response = client.post(REGISTER, json={"username": name, "password": PASSWORD})
+        assert response.status_code == 201, (name, response.get_json())
+
+
+def test_register_stores_the_skeleton_of_the_username(app, client):
+    from parley.usernames import skeleton_digest
+
+    response = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
+    stored = stored_user(app, response.get_json()["user"]["id"])
+    assert stored.username_skeleton == skeleton_digest("\u0430lice") == skeleton_digest("alice")
+
+
+@pytest.mark.parametrize(
+    "display_name",
+    [
+        "\u202eecilA",  # right-to-left override
+        "Al\u200bice",  # zero-width space
+        "\u2066Alice\u2069",  # isolates
+        "Ali\u200fce\u200e",  # right-to-left and left-to-right marks
+        "Alice\u061c",  # Arabic letter mark
+        "\ufeffAl\u00adice",  # byte-order mark, soft hyphen
+        "Alice\u3164",  # Hangul filler
+    ],
+)
+def test_register_strips_bidi_controls_and_invisible_characters_from_the_display_name(
+    app, client, display_name
+):
+    response = client.post(
+        REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
+    )
+    assert response.status_code == 201, response.get_json()
+    shown = response.get_json()["user"]["display_name"]
+    assert shown == display_name.translate(
+        {ord(c): None for c in "\u202e\u200b\u2066\u2069\u200f\u200e\u061c\ufeff\u00ad\u3164"}
+    )
+    assert stored_user(app, response.get_json()["user"]["id"]).display_name == shown
+
+
+@pytest.mark.parametrize("display_name", ["\u202e", "\u200b\u200b", "\u2066 \u2069", "\u3164"])
+def test_register_refuses_a_display_name_that_is_empty_without_invisible_characters(
+    app, client, display_name
+):
+    response = client.post(
+        REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
+    )
     error = assert_error(response, 422, "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.display_name"
+    assert user_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "password", ["short", "x" * 9, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
+)
+def test_register_rejects_a_password_outside_10_to_1024_plain_characters(app, client, password):
+    response = client.post(REGISTER, json={"username": "alice", "password": password})
+    error = assert_error(response, 422)
     assert error["details"]["fields"][0]["field"] == "body.password"
     assert user_count(app) == 0
 
 
-def test_register_accepts_passwords_of_exactly_8_and_1024_characters(client):
-    assert client.post(REGISTER, json={"username": "eight", "password": "p" * 8}).status_code == 201
-    long_pw = "p" * 1024
-    assert client.post(REGISTER, json={"username": "long", "password": long_pw}).status_code == 201
-    assert login(client, "long", long_pw).status_code == 200
+# A strong password of 10 characters, and one of 1024 (zxcvbn scores its first 72).
+STRONG_10 = "vq7-Kx2!pL"
+STRONG_1024 = (hashlib.sha512(b"parley").hexdigest() * 8)[:1024]
+
+
+def test_register_accepts_strong_passwords_of_exactly_10_and_1024_characters(client):
+    response = client.post(REGISTER, json={"username": "ten", "password": STRONG_10})
+    assert response.status_code == 201, response.get_json()
+    response = client.post(REGISTER, json={"username": "long", "password": STRONG_1024})
+    assert response.status_code == 201, response.get_json()
+    assert login(client, "long", STRONG_1024).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password", " " * 8, " " * 12, "password1234", "qwertyuiop", "1234567890", "p" * 40],
+)
+def test_register_refuses_a_weak_password(app, client, password):
+    response = client.post(REGISTER, json={"username": "alice", "password": password})
+    error = assert_error(response, 422)
+    assert error["code"] in ("weak_password", "validation_error")
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert user_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("wonderland42", "wonderland42"),
+        ("wonderland42", "WonderLand42"),
+        ("alice", "alice-in-wonderland"),
+        ("Alice", "my name is ALICE and I chat"),
+        ("alice", "\uff21\uff2c\uff29\uff23\uff25 in wonderland"),  # fullwidth ALICE
+    ],
+)
+def test_register_refuses_a_password_that_is_or_holds_the_username(app, client, username, password):
+    response = client.post(REGISTER, json={"username": username, "password": password})
+    error = assert_error(response, 422, "weak_password")
+    assert "username" in error["message"]
+    assert error["details"]["fields"][0]["field"] == "body.password"
+    assert user_count(app) == 0
+
+
+def test_a_weak_password_is_refused_with_zxcvbns_reason(client):
+    response = client.post(REGISTER, json={"username": "alice", "password": "password1234"})
+    error = assert_error(response, 422, "weak_password")
+    details = error["details"]
+    assert details["score"] < details["min_score"] == 3
+    assert details["warning"] == "This is a very common password."
+    assert details["warning"] in error["message"]
+    assert isinstance(details["suggestions"], list)
+
+
+def test_the_display_name_counts_as_a_guessable_word(app, client):
+    body = {"username": "alice", "password": "Liddellzxq", "display_name": "Liddell"}
+    assert_error(client.post(REGISTER, json=body), 422, "weak_password")
 
 
 @pytest.mark.parametrize("display_name", ["nul\x00", "line\nbreak", "   ", "x" * 65, ""])
@@ -487,3 +611,8 @@ def test_a_session_kind_token_in_the_cookie_is_resolved_like_any_other(app, alic
     assert web.get(ME).get_json()["id"] == alice.id
     kinds = {t["name"]: t["kind"] for t in web.get(TOKENS).get_json()["tokens"]}
     assert kinds == {"login": "login", "web": "session"}
+
+
+@pytest.mark.parametrize("username", ["nul\x00name", "has space", "\u202ealice", "x" * 256])
+def test_login_with_a_name_no_user_can_have_is_401(client, alice, username):
+    assert_error(login(client, username), 401, "invalid_credentials")

@@ -140,6 +140,15 @@ def test_create_admin_with_invalid_input_exits_non_zero_with_a_message(
     assert count(app, User) == 0
 
 
+@pytest.mark.parametrize("password", ["password1234", "root-password-xyz", "qwertyuiop"])
+def test_create_admin_refuses_a_weak_password(app, invoke, password):
+    result = invoke("create-admin", "--username", "root", "--password", password)
+    assert result.exit_code != 0
+    assert "password" in result.output
+    assert "Traceback" not in result.output
+    assert count(app, User) == 0
+
+
 def test_create_admin_normalizes_the_username_like_registration(app, invoke):
     result = invoke("create-admin", "--username", fullwidth("root"), "--password", ADMIN_PASSWORD)
     assert result.exit_code == 0, result.output

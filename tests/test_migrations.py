@@ -122,3 +122,45 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert [tuple(row) for row in seqs] == [(1, 1), (2, 1), (3, 2), (4, 3), (5, 2)]
         assert [tuple(row) for row in rooms] == [(1, 3), (2, 2)]
         assert schema_differences() == []
+
+
+def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(fresh_app):
+    """0003 stores each user's skeleton; of two look-alikes already there, the later one
+    keeps none, and the earlier one still blocks every new look-alike."""
+    from parley.usernames import skeleton_digest
+
+    with fresh_app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as connection:
+            # 0001's keys were NFKC + case folding: "Straße" was "strasse".
+            for user_id, name, old_key in [
+                (1, "alice", "alice"),
+                (2, "\u0430lice", "\u0430lice"),
+                (3, "Bob", "bob"),
+                (4, "Straße", "strasse"),
+            ]:
+                shown = {1: "\u202eecilA", 3: "\u200b"}.get(user_id, name)
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO users (id, username, username_key, display_name,"
+                        " password_hash, role_id, active, created_at) VALUES (:id, :name,"
+                        " :key, :shown, 'x', 1, true, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": user_id, "name": name, "key": old_key, "shown": shown},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT id, username_key, username_skeleton FROM users ORDER BY id")
+            ).all()
+            shown = connection.execute(
+                sa.text("SELECT display_name FROM users ORDER BY id")
+            ).scalars()
+            assert list(shown) == ["ecilA", "\u0430lice", "Bob", "Straße"]
+        assert [tuple(row) for row in rows] == [
+            (1, "alice", skeleton_digest("alice")),
+            (2, "\u0430lice", None),
+            (3, "bob", skeleton_digest("bob")),
+            (4, "straße", skeleton_digest("Straße")),
+        ]
+        assert schema_differences() == []

@@ -63,6 +63,14 @@ def test_get_me_without_a_token_is_401(client):
     assert_error(client.get(ME), 401, "unauthorized")
 
 
+def test_patch_me_strips_bidi_controls_from_the_display_name(app, alice):
+    response = alice.patch(ME, json={"display_name": "\u202eecilA\u200b"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["display_name"] == "ecilA"
+    assert stored_user(app, alice.id).display_name == "ecilA"
+    assert_error(alice.patch(ME, json={"display_name": "\u2066\u2069"}), 422, "validation_error")
+
+
 def test_patch_me_changes_the_display_name(app, alice):
     response = alice.patch(ME, json={"display_name": "  Alice Liddell  "})
     assert response.status_code == 200
@@ -121,6 +129,15 @@ def test_password_change_rejects_a_too_short_new_password(app, alice):
     before = stored_user(app, alice.id).password_hash
     response = alice.patch(ME, json={"password": "short", "old_password": PASSWORD})
     assert_error(response, 422, "validation_error")
+    assert stored_user(app, alice.id).password_hash == before
+
+
+@pytest.mark.parametrize("password", ["password1234", " " * 10, "alice-in-wonderland"])
+def test_password_change_refuses_a_weak_new_password(app, alice, password):
+    before = stored_user(app, alice.id).password_hash
+    response = alice.patch(ME, json={"password": password, "old_password": PASSWORD})
+    error = assert_error(response, 422, "weak_password")
+    assert error["details"]["fields"][0]["field"] == "body.password"
     assert stored_user(app, alice.id).password_hash == before
 
 

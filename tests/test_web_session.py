@@ -201,6 +201,14 @@ def test_register_session_refuses_a_bad_password_with_422(app):
     assert token_rows(app) == []
 
 
+@pytest.mark.parametrize("password", ["password1234", "dora-the-explorer"])
+def test_register_session_refuses_a_weak_password_and_sets_no_cookie(app, password):
+    response = app.test_client().post(REGISTER_SESSION, json=credentials("dora", password))
+    assert_error(response, 422, "weak_password")
+    assert session_cookies_set(response) == []
+    assert token_rows(app) == []
+
+
 def test_register_session_is_refused_when_registration_is_closed(app, monkeypatch):
     monkeypatch.setitem(app.config, "REGISTRATION_OPEN", False)
     response = app.test_client().post(REGISTER_SESSION, json=credentials("dora"))

@@ -20,6 +20,7 @@ from .events import EventBus
 from .extensions import db, migrate
 from .headers import init_security_headers
 from .hosts import AllowedHosts
+from .login_throttle import init_login_throttle
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
 from .tcp import NoDelay
@@ -75,6 +76,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     init_security_headers(app)
     _register_blueprints(app)
     init_rate_limits(app)
+    init_login_throttle(app)
     init_realtime(app)
     # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
     idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]

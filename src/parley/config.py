@@ -54,6 +54,11 @@ class Config:
     PARLEY_EVENT_RATE_LIMIT = "20/10 seconds"
     PARLEY_LOGIN_RATE_LIMIT = "10/minute"
     PARLEY_REGISTER_RATE_LIMIT = "20/hour"
+    # Password checks per account, from any address (see parley.login_throttle): this
+    # many go through, then each waits a delay that doubles from the first to the most.
+    PARLEY_LOGIN_ACCOUNT_LIMIT = "5/15 minutes"
+    PARLEY_LOGIN_DELAY_SECONDS = 60.0
+    PARLEY_LOGIN_MAX_DELAY_SECONDS = 900.0
     # Realtime: threading serves WebSocket with no extra server (make run); gevent is
     # the production mode (gunicorn's gevent worker, one worker per process).
     PARLEY_ASYNC_MODE = "threading"
@@ -129,7 +134,12 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 # Seconds that may be 0 but never less.
-NON_NEGATIVE = ("PARLEY_ACCESS_RECHECK_SECONDS", "PARLEY_PRESENCE_BATCH_SECONDS")
+NON_NEGATIVE = (
+    "PARLEY_ACCESS_RECHECK_SECONDS",
+    "PARLEY_PRESENCE_BATCH_SECONDS",
+    "PARLEY_LOGIN_DELAY_SECONDS",
+    "PARLEY_LOGIN_MAX_DELAY_SECONDS",
+)
 
 # Environment variables read on top of the chosen class, with their cast.
 ENV_OVERRIDES: dict[str, tuple[str, type]] = {
@@ -149,6 +159,9 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_EVENT_RATE_LIMIT": ("PARLEY_EVENT_RATE_LIMIT", str),
     "PARLEY_LOGIN_RATE_LIMIT": ("PARLEY_LOGIN_RATE_LIMIT", str),
     "PARLEY_REGISTER_RATE_LIMIT": ("PARLEY_REGISTER_RATE_LIMIT", str),
+    "PARLEY_LOGIN_ACCOUNT_LIMIT": ("PARLEY_LOGIN_ACCOUNT_LIMIT", str),
+    "PARLEY_LOGIN_DELAY_SECONDS": ("PARLEY_LOGIN_DELAY_SECONDS", float),
+    "PARLEY_LOGIN_MAX_DELAY_SECONDS": ("PARLEY_LOGIN_MAX_DELAY_SECONDS", float),
     "PARLEY_ASYNC_MODE": ("PARLEY_ASYNC_MODE", str),
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),

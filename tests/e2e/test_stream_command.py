@@ -127,7 +127,7 @@ def test_stream_without_server_or_token_uses_the_local_install_as_its_first_admi
 ) -> None:
     api, _, room_id = owner_with_room(live_server, "host", "Lobby")
     admin = subprocess.run(
-        [PARLEY, "create-admin", "--username", "root", "--password", "root passphrase"],
+        [PARLEY, "create-admin", "--username", "root", "--password", "stream admin passphrase"],
         env=live_server.env,
         capture_output=True,
         text=True,
@@ -144,7 +144,7 @@ def test_stream_without_server_or_token_uses_the_local_install_as_its_first_admi
 
     root = Api(live_server.url)
     login = root.call(
-        "POST", "/auth/login", 200, json={"username": "root", "password": "root passphrase"}
+        "POST", "/auth/login", 200, json={"username": "root", "password": "stream admin passphrase"}
     )
     root.http.headers["Authorization"] = f"Bearer {login['token']}"
     names = [t["name"] for t in root.call("GET", "/auth/tokens", 200)["tokens"]]

@@ -9,11 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from ..events import Event, emit_after_commit
 from ..extensions import db
+from ..login_throttle import Device, begin_password_check
 from ..models import ApiToken, Permission, Role, User, insert_roles
 from ..models.types import utcnow
+from ..password_policy import check_new_password
 from ..passwords import burn_verify, hash_password, needs_rehash, verify_password
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
+from ..usernames import skeleton_digest as username_skeleton
 from .access import require_active, require_permission
 from .tokens import issue_token, token_revoked_event
 
@@ -37,9 +40,19 @@ def create_user(
         raise Conflict(
             "That username is taken.", code="username_taken", details={"field": "username"}
         )
+    skeleton = username_skeleton(username)
+    look_alike = db.session.scalar(select(User).where(User.username_skeleton == skeleton))
+    if look_alike is not None:
+        raise Conflict(
+            f"That username looks like {look_alike.username!r}, which is taken.",
+            code="username_confusable",
+            details={"field": "username", "similar_to": look_alike.username},
+        )
+    check_new_password(password, username, display_name)
     user = User(
         username=username,
         username_key=username_key(username),
+        username_skeleton=skeleton,
         display_name=display_name or username,
         password_hash=hash_password(password),
         role=role or default_role(),
@@ -77,16 +90,24 @@ def register(
 
 
 def login(
-    username: str, password: str, kind: str = "login", *, replacing: ApiToken | None = None
+    username: str,
+    password: str,
+    kind: str = "login",
+    *,
+    replacing: ApiToken | None = None,
+    device: Device | None = None,
 ) -> tuple[User, str]:
     """Check the password and issue a new token of this kind, ending the token it replaces
-    (the web session's previous one), if any."""
+    (the web session's previous one), if any. The check counts against the account, or
+    the device when the user logged in with it before (parley.login_throttle)."""
     user = find_user(username)
+    check = begin_password_check(username_key(username), user.id if user else None, device)
     if user is None:
         burn_verify(password)
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if not verify_password(user.password_hash, password):
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    check.passed()
     if not user.active:
         raise Forbidden("This account is deactivated.", code="account_deactivated")
     if needs_rehash(user.password_hash):
@@ -117,15 +138,19 @@ def update_profile(
     password: str | None = None,
     old_password: str | None = None,
     keep_token_id: int | None = None,
+    device: Device | None = None,
 ) -> User:
     require_active(actor)
     if password is not None:
+        check = begin_password_check(actor.username_key, actor.id, device)
         if old_password is None or not verify_password(actor.password_hash, old_password):
             raise ValidationFailed(
                 "old_password is wrong.",
                 code="wrong_password",
                 details={"fields": [{"field": "body.old_password", "message": "wrong"}]},
             )
+        check.passed()
+        check_new_password(password, actor.username, display_name or actor.display_name)
         actor.password_hash = hash_password(password)
         # A new password ends every other login; hand-made API tokens keep working.
         ended = db.session.scalars(
@@ -158,7 +183,7 @@ def get_user(actor: User, user_id: int) -> User:
 def search_users(actor: User, prefix: str, limit: int) -> list[User]:
     require_permission(actor, Permission.READ)
     query = select(User).where(User.active.is_(True))
-    key = username_key(prefix)
+    key = username_key(prefix) if prefix else ""
     if key:
         escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(User.username_key.like(escaped + "%", escape="\\"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from ..actions import accounts, tokens
+from ..devices import current_device, remember_device
 from ..errors import Unauthorized
 from ..identity import current_token, end_session
 from ..models import User
@@ -39,6 +40,7 @@ def register(body: RegisterIn) -> AuthOut:
     Answers with the new user and an API token for it, shown this once.
     """
     user, token = accounts.register(body.username, body.password, body.display_name)
+    remember_device(user.id, current_device())
     return AuthOut(user=user_out(user), token=token)
 
 
@@ -54,7 +56,9 @@ def register(body: RegisterIn) -> AuthOut:
 )
 def login(body: LoginIn) -> AuthOut:
     """Log in with a username and password; answers with a new API token."""
-    user, token = accounts.login(body.username, body.password)
+    device = current_device()
+    user, token = accounts.login(body.username, body.password, device=device)
+    remember_device(user.id, device)
     return AuthOut(user=user_out(user), token=token)
 
 

@@ -7,6 +7,7 @@ the page sends back in X-CSRF-Token on each state-changing request.
 from __future__ import annotations
 
 from ..actions import accounts
+from ..devices import current_device, remember_device
 from ..identity import (
     current_session_token,
     end_session,
@@ -39,9 +40,11 @@ def start_web_session(body: LoginIn) -> SessionOut:
     ended. Refused with 403 csrf_failed when the Origin header names another site.
     """
     require_same_origin()
+    device = current_device()
     user, raw = accounts.login(
-        body.username, body.password, "session", replacing=session_token_in_cookie()
+        body.username, body.password, "session", replacing=session_token_in_cookie(), device=device
     )
+    remember_device(user.id, device)
     return SessionOut(user=user_out(user), csrf_token=start_session(raw))
 
 
@@ -70,6 +73,7 @@ def register_web_session(body: RegisterIn) -> SessionOut:
         kind="session",
         replacing=session_token_in_cookie(),
     )
+    remember_device(user.id, current_device())
     return SessionOut(user=user_out(user), csrf_token=start_session(raw))
 
 

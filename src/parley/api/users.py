@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..actions import accounts
+from ..devices import current_device
 from ..identity import current_token
 from ..models import User
 from ..presenters import user_out
@@ -30,6 +31,7 @@ def update_me(actor: User, body: UpdateMe) -> UserOut:
         password=body.password,
         old_password=body.old_password,
         keep_token_id=token.id if token else None,
+        device=current_device(),
     )
     return user_out(user)
 

@@ -19,6 +19,9 @@ class User(db.Model):  # type: ignore[name-defined]
     username: Mapped[str] = mapped_column(String(32))
     # NFKC + casefold of the username: the key that makes names unique ignoring case.
     username_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Digest of the username's confusable skeleton (see parley.usernames): look-alike
+    # names share it. Empty only for a look-alike that was already there before 0003.
+    username_skeleton: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from .. import usernames
+
 MAX_ID = 2**63 - 1
-USERNAME_EXTRA_CHARS = "_.-"
 
 
 def _check_text(value: str, *, multiline: bool) -> str:
@@ -35,22 +36,54 @@ def _multiline(value: str) -> str:
 
 
 def normalize_username(value: str) -> str:
-    return unicodedata.normalize("NFKC", value)
+    """The username as stored and shown (PRECIS UsernameCasePreserved, RFC 8265)."""
+    return usernames.enforce(value)
 
 
 def username_key(value: str) -> str:
     """The case-insensitive identity of a username: two names with one key collide."""
-    return unicodedata.normalize("NFKC", normalize_username(value).casefold())
+    return usernames.key(value)
 
 
 def _username(value: str) -> str:
-    value = normalize_username(_check_text(value, multiline=False))
-    if not 3 <= len(value) <= 32:
-        raise ValueError("must be 3 to 32 characters long")
-    for ch in value:
-        if not (ch.isalpha() or ch.isdigit() or ch in USERNAME_EXTRA_CHARS):
-            raise ValueError("may hold only letters, digits and _ . -")
-    return value
+    return normalize_username(_check_text(value, multiline=False))
+
+
+# Default_Ignorable_Code_Point characters outside category Cf: fillers and selectors that
+# draw nothing (Hangul fillers, Mongolian selectors, variation selectors, tags).
+_INVISIBLE = frozenset(
+    [
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x3164,
+        0xFFA0,
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0000, 0xE1000),
+    ]
+)
+
+
+def _visible(ch: str) -> bool:
+    # Cf holds the bidi controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C), the
+    # zero-width characters and the soft hyphen: none may hide in a name or reorder it.
+    return unicodedata.category(ch) != "Cf" and ord(ch) not in _INVISIBLE
+
+
+def clean_display_name(value: str) -> str:
+    """A name as others see it: no bidi controls or invisible characters, and runs of
+    spaces of any width made one space."""
+    return " ".join("".join(ch for ch in value if _visible(ch)).split())
+
+
+def _display_name(value: str) -> str:
+    text = clean_display_name(_check_text(value, multiline=False))
+    if not text:
+        raise ValueError("must hold a visible character")
+    return text
 
 
 def _password(value: str) -> str:
@@ -68,8 +101,8 @@ def room_name_key(value: str) -> str:
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MessageCursor = Annotated[int, Field(ge=0, le=MAX_ID)]
 Username = Annotated[str, AfterValidator(_username)]
-Password = Annotated[str, Field(min_length=8, max_length=1024), AfterValidator(_password)]
-DisplayName = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=64)]
+Password = Annotated[str, Field(min_length=10, max_length=1024), AfterValidator(_password)]
+DisplayName = Annotated[str, AfterValidator(_display_name), Field(min_length=1, max_length=64)]
 RoomName = Annotated[str, AfterValidator(_room_name), Field(min_length=1, max_length=64)]
 Topic = Annotated[str, AfterValidator(_line), Field(max_length=250)]
 MessageBody = Annotated[str, AfterValidator(_multiline), Field(min_length=1, max_length=10_000)]

@@ -55,6 +55,58 @@ def test_register_log_out_and_log_in_again(
     context.close()
 
 
+def test_the_register_form_shows_the_strength_and_why_a_password_is_refused(
+    browser: Browser, web_server: LiveServer, screenshot: Callable[..., None]
+) -> None:
+    context = browser.new_context(base_url=web_server.url, viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/")
+    page.get_by_role("tab", name="Create account").click()
+    register = page.locator("#register-form")
+    meter = page.locator("#register-password-meter")
+    hint = page.locator("#register-password-hint")
+    name = f"meterfan{int(time.time() * 1000) % 1_000_000}"
+    register.get_by_label("Username").fill(name)
+    password = register.get_by_label("Password")
+
+    # Scored as it is typed, key by key.
+    password.press_sequentially("password1234")
+    expect(meter).to_be_visible()
+    expect(hint).to_contain_text("Too weak")
+    expect(hint).to_contain_text("This is a very common password. Add another word")
+    expect(hint).to_have_attribute("data-ok", "false")
+    assert float(meter.get_attribute("data-score") or "9") < 3
+    screenshot(page, "password-too-weak")
+
+    password.fill(f"{name}-and-more-words")
+    password.dispatch_event("input")
+    expect(hint).to_have_text("Too weak: it holds your username.")
+
+    password.fill("short")
+    password.dispatch_event("input")
+    expect(hint).to_contain_text("Too short: 5 more characters needed.")
+
+    # The server refuses it too, and the page says why.
+    password.fill("password1234")
+    register.get_by_role("button", name="Create account").click()
+    expect(page.locator("#register-error")).to_contain_text("too easy to guess")
+    expect(page.locator("#register-error")).to_contain_text("very common password")
+
+    password.fill("")
+    password.press_sequentially("a good long password")
+    expect(page.locator("#register-error")).to_be_empty()
+    expect(hint).to_have_text("Strength: strong.")
+    expect(hint).to_have_attribute("data-ok", "true")
+    assert meter.get_attribute("data-score") == "4"
+    screenshot(page, "password-strong")
+    register.get_by_role("button", name="Create account").click()
+    expect(page.locator("#me-name")).to_have_text(name)
+    assert errors == []
+    context.close()
+
+
 def test_create_a_room_from_the_directory_with_the_keyboard(
     person: MakePerson, room_of: MakeRoom, screenshot: Callable[..., None]
 ) -> None:

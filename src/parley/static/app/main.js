@@ -5,6 +5,7 @@ import { Chat } from "./chat.js";
 import { bindCloseButtons } from "./dialogs.js";
 import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
+import { bindStrengthMeter } from "./password_strength.js";
 import { RoomView } from "./room_view.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
@@ -70,6 +71,17 @@ function bindAuthScreen() {
     }
     await submitAuth(event.submitter, $("login-error"), () => api.login(username, password));
   });
+  bindStrengthMeter({
+    input: $("register-password"),
+    username: $("register-username"),
+    displayName: $("register-display-name"),
+    meter: $("register-password-meter"),
+    hint: $("register-password-hint"),
+  });
+  // A refusal speaks of the password that was sent, not of the one being typed.
+  $("register-password").addEventListener("input", () => {
+    $("register-error").textContent = "";
+  });
   $("register-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const fields = {
@@ -90,10 +102,19 @@ async function submitAuth(button, errorEl, call) {
     for (const form of [$("login-form"), $("register-form")]) form.reset();
     startChat(session);
   } catch (err) {
-    errorEl.textContent = err.status === 401 ? "Wrong username or password." : fieldMessage(err);
+    errorEl.textContent = authErrorText(err);
   } finally {
     if (button) button.disabled = false;
   }
+}
+
+function authErrorText(err) {
+  if (err.status === 401) return "Wrong username or password.";
+  // The server's reason, then zxcvbn's suggestions: what to change, not just "no".
+  if (err.code === "weak_password") {
+    return [err.message, ...(err.details.suggestions || [])].join(" ");
+  }
+  return fieldMessage(err);
 }
 
 // --- the chat ---------------------------------------------------------------------------
