@@ -54,6 +54,8 @@ class Config:
     PARLEY_EVENT_RATE_LIMIT = "20/10 seconds"
     PARLEY_LOGIN_RATE_LIMIT = "10/minute"
     PARLEY_REGISTER_RATE_LIMIT = "20/hour"
+    # On: an administrator's login without two-factor authentication may only enrol.
+    PARLEY_REQUIRE_ADMIN_2FA = False
     # Realtime: threading serves WebSocket with no extra server (make run); gevent is
     # the production mode (gunicorn's gevent worker, one worker per process).
     PARLEY_ASYNC_MODE = "threading"
@@ -131,6 +133,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_EVENT_RATE_LIMIT": ("PARLEY_EVENT_RATE_LIMIT", str),
     "PARLEY_LOGIN_RATE_LIMIT": ("PARLEY_LOGIN_RATE_LIMIT", str),
     "PARLEY_REGISTER_RATE_LIMIT": ("PARLEY_REGISTER_RATE_LIMIT", str),
+    "PARLEY_REQUIRE_ADMIN_2FA": ("PARLEY_REQUIRE_ADMIN_2FA", bool),
     "PARLEY_ASYNC_MODE": ("PARLEY_ASYNC_MODE", str),
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),

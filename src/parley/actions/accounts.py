@@ -15,7 +15,8 @@ from ..passwords import burn_verify, hash_password, needs_rehash, verify_passwor
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
 from .access import require_active, require_permission
-from .tokens import issue_token, token_revoked_event
+from .tokens import Client, issue_token, token_revoked_event
+from .two_factor import check_login_code
 
 
 def default_role() -> Role:
@@ -62,6 +63,7 @@ def register(
     *,
     kind: str = "login",
     replacing: ApiToken | None = None,
+    client: Client | None = None,
 ) -> tuple[User, str]:
     """Create an account and log it in with a new token of this kind ("login" for the API,
     "session" for the web cookie), ending the token it replaces, if any."""
@@ -69,7 +71,7 @@ def register(
         raise Forbidden("Registration is closed on this server.", code="registration_closed")
     user = create_user(username, password, display_name)
     user.last_seen_at = utcnow()
-    _, raw = issue_token(user, kind, kind)
+    _, raw = issue_token(user, kind, kind, client)
     if replacing is not None:
         _end_token(replacing)
     db.session.commit()
@@ -77,10 +79,17 @@ def register(
 
 
 def login(
-    username: str, password: str, kind: str = "login", *, replacing: ApiToken | None = None
+    username: str,
+    password: str,
+    kind: str = "login",
+    *,
+    replacing: ApiToken | None = None,
+    code: str | None = None,
+    client: Client | None = None,
 ) -> tuple[User, str]:
-    """Check the password and issue a new token of this kind, ending the token it replaces
-    (the web session's previous one), if any."""
+    """Check the password (and the two-factor code of an account that has 2FA), and issue
+    a new token of this kind, ending the token it replaces (the web session's previous
+    one), if any."""
     user = find_user(username)
     if user is None:
         burn_verify(password)
@@ -89,10 +98,11 @@ def login(
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if not user.active:
         raise Forbidden("This account is deactivated.", code="account_deactivated")
+    check_login_code(user, code)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_seen_at = utcnow()
-    _, raw = issue_token(user, kind, kind)
+    _, raw = issue_token(user, kind, kind, client)
     if replacing is not None:
         _end_token(replacing)
     db.session.commit()
