@@ -6,6 +6,7 @@ import { bindCloseButtons } from "./dialogs.js";
 import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
 import { RoomView } from "./room_view.js";
+import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
 
@@ -20,7 +21,7 @@ async function boot() {
   bindAuthScreen();
   try {
     const session = await api.session();
-    startChat(session);
+    await enter(session);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) showAuth();
     else showFatal(err);
@@ -64,11 +65,17 @@ function bindAuthScreen() {
     event.preventDefault();
     const username = $("login-username").value.trim();
     const password = $("login-password").value;
+    const askingCode = !$("login-code-row").hidden;
+    const code = $("login-code").value.trim();
     if (!username || !password) {
       $("login-error").textContent = "Enter your username and password.";
       return;
     }
-    await submitAuth(event.submitter, $("login-error"), () => api.login(username, password));
+    if (askingCode && !code) {
+      $("login-error").textContent = "Enter the code from your authenticator app.";
+      return;
+    }
+    await submitAuth(event.submitter, $("login-error"), () => api.login(username, password, askingCode ? code : undefined));
   });
   $("register-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -88,12 +95,46 @@ async function submitAuth(button, errorEl, call) {
   try {
     const session = await call();
     for (const form of [$("login-form"), $("register-form")]) form.reset();
-    startChat(session);
+    $("login-code-row").hidden = true;
+    await enter(session);
   } catch (err) {
-    errorEl.textContent = err.status === 401 ? "Wrong username or password." : fieldMessage(err);
+    errorEl.textContent = authMessage(err);
   } finally {
     if (button) button.disabled = false;
   }
+}
+
+// The server asks an account with two-factor authentication for its code: show the field.
+function authMessage(err) {
+  if (err.code === "totp_required" || err.code === "totp_invalid") {
+    $("login-code-row").hidden = false;
+    $("login-code").value = "";
+    $("login-code").focus();
+    return err.code === "totp_required"
+      ? "Enter the code from your authenticator app (or a recovery code)."
+      : "That code is wrong or was already used. Try the next one.";
+  }
+  return err.status === 401 ? "Wrong username or password." : fieldMessage(err);
+}
+
+// An administrator whose server requires two-factor authentication may only enrol.
+async function enter(session) {
+  setCsrfToken(session.csrf_token);
+  const status = await api.twoFactor();
+  if (status.required && !status.enabled) {
+    $("auth-screen").hidden = true;
+    document.title = "Set up two-factor authentication · Parley";
+    const dialog = $("settings-dialog");
+    dialog.addEventListener("close", () => location.reload(), { once: true });
+    openSettings(null, {
+      notice: "This server requires administrators to use two-factor authentication. Set it up to continue.",
+      enabled: () => {
+        $("settings-notice").textContent = "Done. Keep your recovery codes, then close this to continue.";
+      },
+    });
+    return;
+  }
+  startChat(session);
 }
 
 // --- the chat ---------------------------------------------------------------------------
@@ -149,6 +190,7 @@ function bindChrome() {
     }
     signOut();
   });
+  $("settings-button").addEventListener("click", (event) => openSettings(event.currentTarget));
   $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
