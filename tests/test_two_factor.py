@@ -317,3 +317,19 @@ def test_members_are_not_required_to_enrol(alice, admin_2fa_required):
 def test_the_requirement_is_off_by_default(make_user):
     root = make_user("root", role="Administrator")
     assert root.get(ROOMS).status_code == 200
+
+
+def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(app, client, alice, monkeypatch):
+    from parley.cli import cli
+
+    enrol(alice)
+    bot = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
+    result = app.test_cli_runner().invoke(cli, ["reset-2fa", "alice"])
+    assert result.exit_code == 0, result.output
+    assert "off for alice" in result.output
+    assert_error(alice.get(ME), 401, "invalid_token")
+    assert client.get(ME, headers=bearer(bot)).status_code == 200
+    assert code_login(client, "alice").status_code == 200
+    missing = app.test_cli_runner().invoke(cli, ["reset-2fa", "nobody"])
+    assert missing.exit_code != 0 and "No user named" in missing.output

@@ -26,12 +26,13 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import delete, func, or_, select, update
 
 from ..errors import ApiError, Conflict, Unauthorized, ValidationFailed
+from ..events import emit_after_commit
 from ..extensions import db
 from ..models import ApiToken, RecoveryCode, User
 from ..models.types import utcnow
 from ..passwords import verify_password
 from .access import require_active
-from .tokens import SESSION_KINDS
+from .tokens import SESSION_KINDS, token_revoked_event
 
 ISSUER = "Parley"
 RECOVERY_CODE_COUNT = 10
@@ -185,6 +186,24 @@ def disable(actor: User, password: str, code: str) -> None:
     actor.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == actor.id))
     db.session.commit()
+
+
+def reset(user: User) -> int:
+    """An administrator's way back in for a user who lost both the authenticator and the
+    recovery codes (the `parley reset-2fa` command): 2FA off, and every login of theirs
+    ended, since whoever holds one may be who took the phone. Answers how many ended."""
+    user.totp_enabled = False
+    user.totp_secret = None
+    user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    ended = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.kind.in_(SESSION_KINDS))
+    ).all()
+    for token in ended:
+        emit_after_commit(token_revoked_event(token))
+        db.session.delete(token)
+    db.session.commit()
+    return len(ended)
 
 
 def regenerate_recovery_codes(actor: User, code: str) -> list[str]:
