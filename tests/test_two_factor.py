@@ -13,7 +13,7 @@ from flask import Flask
 
 from parley.extensions import db
 from parley.models import ApiToken, RecoveryCode, User
-from support import PASSWORD, Member, another_app, assert_error, bearer, login
+from support import PASSWORD, Member, another_app, assert_error, bearer, fullwidth, login
 
 API = "/api/v1"
 TWO_FACTOR = f"{API}/users/me/2fa"
@@ -333,3 +333,22 @@ def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(app, client, al
     assert code_login(client, "alice").status_code == 200
     missing = app.test_cli_runner().invoke(cli, ["reset-2fa", "nobody"])
     assert missing.exit_code != 0 and "No user named" in missing.output
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "\u0661\u0662\u0663\u0664\u0665\u0666",
+        fullwidth("123456"),
+        "12345\x00",
+        " " * 6,
+        "a" * 64,
+        "0" * 16,
+    ],
+)
+def test_odd_codes_are_refused_cleanly(app, client, alice, code):
+    totp = pyotp.TOTP(start(alice)["secret"])
+    assert_error(alice.post(CONFIRM, json={"code": code}), 422, "totp_invalid")
+    assert alice.post(CONFIRM, json={"code": totp.now()}).status_code == 200
+    assert_error(code_login(client, "alice", code), 401, "totp_invalid")
+    assert_error(alice.post(RECOVERY, json={"code": code}), 422, "totp_invalid")

@@ -270,16 +270,21 @@ def _refuse(user: User, error: type[ApiError], message: str) -> None:
 
 
 def _use_code(user: User, code: str) -> bool:
-    compact = "".join(code.split())
-    if compact.isdigit() and len(compact) == 6:
-        return _use_totp(user, compact)
+    if _is_totp(code):
+        return _use_totp(user, code)
     return _use_recovery_code(user, code)
+
+
+def _is_totp(code: str) -> bool:
+    # ASCII only: str.isdigit() also takes other scripts' digits, which no app shows.
+    compact = "".join(code.split())
+    return len(compact) == 6 and compact.isascii() and compact.isdigit()
 
 
 def _use_totp(user: User, code: str) -> bool:
     """Accept a TOTP for a step after the last accepted one, claiming that step in one
     conditional UPDATE so two requests racing with the same code cannot both pass."""
-    if user.totp_secret is None:
+    if user.totp_secret is None or not _is_totp(code):
         return False
     code = "".join(code.split())
     totp = pyotp.TOTP(user.totp_secret)
@@ -326,7 +331,7 @@ def normalize_recovery_code(code: str) -> str:
 
 def _hash(normal: str) -> str:
     # 79 random bits: a fast hash is enough, nothing to brute-force.
-    return hashlib.sha256(normal.encode()).hexdigest()
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _new_recovery_codes(user: User) -> list[str]:
