@@ -352,3 +352,16 @@ def test_odd_codes_are_refused_cleanly(app, client, alice, code):
     assert alice.post(CONFIRM, json={"code": totp.now()}).status_code == 200
     assert_error(code_login(client, "alice", code), 401, "totp_invalid")
     assert_error(alice.post(RECOVERY, json={"code": code}), 422, "totp_invalid")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("on", True), ("off", False), ("", None)])
+def test_parley_require_admin_2fa_is_read_from_the_environment(tmp_path, raw, expected):
+    from parley.config import ConfigError, load_config
+
+    if expected is None:
+        with pytest.raises(ConfigError):
+            load_config("testing", str(tmp_path), {"PARLEY_REQUIRE_ADMIN_2FA": raw})
+        return
+    settings = load_config("testing", str(tmp_path), {"PARLEY_REQUIRE_ADMIN_2FA": raw})
+    assert settings["PARLEY_REQUIRE_ADMIN_2FA"] is expected
+    assert load_config("testing", str(tmp_path), {})["PARLEY_REQUIRE_ADMIN_2FA"] is False
