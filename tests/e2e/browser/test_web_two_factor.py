@@ -4,12 +4,14 @@ code the test computes from the secret, the way an authenticator app would."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyotp
+import pytest
 from playwright.sync_api import Browser, Page, expect
-from servers import LiveServer
+from servers import BIN, SHARED_SERVER_ENV, LiveServer, start_server
 
 PASSPHRASE = "plum violet harbour lantern 42"
 
@@ -78,4 +80,42 @@ def test_enrol_in_the_page_then_log_in_with_a_code(
     page.locator("#login-form").get_by_role("button", name="Log in").click()
     expect(page.locator("#me-name")).to_have_text(username)
     assert errors == []
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server that requires administrators to use two-factor authentication."""
+    env = {**SHARED_SERVER_ENV, "PARLEY_REQUIRE_ADMIN_2FA": "on"}
+    yield from start_server(tmp_path_factory.mktemp("strict"), database_url=None, extra_env=env)
+
+
+def test_an_admin_who_must_enrol_is_shown_enrolment_first(
+    browser: Browser, strict_server: LiveServer
+) -> None:
+    username = f"root{os.getpid()}"
+    subprocess.run(
+        [BIN / "parley", "create-admin", "--username", username, "--password", PASSPHRASE],
+        env=strict_server.env,
+        check=True,
+        capture_output=True,
+    )
+    context = browser.new_context(base_url=strict_server.url)
+    page = context.new_page()
+    page.goto("/")
+    log_in(page, username)
+    dialog = page.get_by_role("dialog", name="Security")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#settings-notice")).to_contain_text("requires administrators")
+    expect(page.locator("#app-screen")).to_be_hidden()
+    dialog.get_by_label("Your password").fill(PASSPHRASE)
+    dialog.get_by_role("button", name="Set up").click()
+    secret = dialog.locator("#twofa-secret")
+    expect(secret).not_to_be_empty()
+    code = pyotp.TOTP(secret.inner_text().strip()).now()
+    dialog.get_by_label("Code from the app", exact=True).fill(code)
+    dialog.get_by_role("button", name="Turn on").click()
+    expect(dialog.locator("#twofa-recovery-codes li")).to_have_count(10)
+    dialog.get_by_role("button", name="Close").click()
+    expect(page.locator("#me-name")).to_have_text(username)
     context.close()
