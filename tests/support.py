@@ -174,3 +174,16 @@ def jpeg(width: int = 64, height: int = 48, color: str = "teal", quality: int = 
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def web_session_id(app: Flask, user_id: int) -> str:
+    """A new web session for this user, as its cookie names it: the session id."""
+    from parley.actions.tokens import issue_token
+    from parley.models import User
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        _, session_id = issue_token(user, "session", "session")
+        db.session.commit()
+    return session_id

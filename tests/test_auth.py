@@ -9,9 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from parley.extensions import db
+from parley.identity import SESSION_KEY
 from parley.models import ApiToken, User
 from parley.models.types import utcnow
-from support import PASSWORD, assert_error, bearer, fullwidth, login, login_token, stored_user
+from support import (
+    PASSWORD,
+    assert_error,
+    bearer,
+    fullwidth,
+    login,
+    login_token,
+    stored_user,
+    web_session_id,
+)
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -543,49 +553,61 @@ def test_a_deactivated_users_token_is_401_even_if_the_row_survived(app, client, 
 # --- the web session cookie -------------------------------------------------------------
 
 
-def test_session_cookie_token_authenticates_without_a_header(app, alice):
+def test_session_cookie_id_authenticates_without_a_header(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
         session["csrf"] = "the-csrf-token"
     csrf = {"X-CSRF-Token": "the-csrf-token"}
     assert web.get(ME).get_json()["id"] == alice.id
     created = web.post(TOKENS, json={"name": "from the web"}, headers=csrf)
     assert created.status_code == 201
-    assert [t["name"] for t in web.get(TOKENS).get_json()["tokens"]] == ["login", "from the web"]
+    names = [t["name"] for t in web.get(TOKENS).get_json()["tokens"]]
+    assert names == ["login", "session", "from the web"]
     assert web.delete(f"{TOKENS}/{created.get_json()['id']}", headers=csrf).status_code == 204
 
 
-def test_session_cookie_logout_revokes_the_session_token(app, alice):
+def test_session_cookie_logout_revokes_the_session(app, alice):
     web = app.test_client()
     other = login_token(web, "alice")
     with web.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
         session["csrf"] = "the-csrf-token"
     assert_error(web.post(LOGOUT), 403, "csrf_failed")
     assert web.post(LOGOUT, headers={"X-CSRF-Token": "the-csrf-token"}).status_code == 204
     with web.session_transaction() as session:
-        assert "token" not in session
+        assert SESSION_KEY not in session
         assert "csrf" not in session
     assert_error(web.get(ME), 401, "unauthorized")
-    assert_error(web.get(ME, headers=bearer(alice.token)), 401, "invalid_token")
+    with app.app_context():
+        kinds = db.session.scalars(sa.select(ApiToken.kind).where(ApiToken.user_id == alice.id))
+        assert "session" not in list(kinds)
     assert web.get(ME, headers=bearer(other)).status_code == 200
 
 
-def test_session_cookie_with_a_revoked_token_is_dropped_from_the_session(app, alice):
+def test_session_cookie_with_a_revoked_session_is_dropped_from_the_session(app, alice):
     web = app.test_client()
+    session_id = web_session_id(app, alice.id)
     with web.session_transaction() as session:
-        session["token"] = alice.token
-    assert alice.post(LOGOUT).status_code == 204
+        session[SESSION_KEY] = session_id
+    with app.app_context():
+        token = db.session.scalar(
+            sa.select(ApiToken).where(
+                ApiToken.token_hash == hashlib.sha256(session_id.encode()).hexdigest()
+            )
+        )
+        assert token is not None
+        token_id = token.id
+    assert alice.delete(f"/api/v1/auth/sessions/{token_id}").status_code == 204
     assert_error(web.get(ME), 401, "unauthorized")
     with web.session_transaction() as session:
-        assert "token" not in session
+        assert SESSION_KEY not in session
 
 
 def test_logout_with_a_header_leaves_the_cookie_session_alone(app, alice, bob):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     assert web.post(LOGOUT, headers=bearer(bob.token)).status_code == 204
     assert web.get(ME).get_json()["id"] == alice.id
 
@@ -593,24 +615,21 @@ def test_logout_with_a_header_leaves_the_cookie_session_alone(app, alice, bob):
 def test_a_header_takes_precedence_over_the_session_cookie(app, alice, bob):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     assert web.get(ME, headers=bearer(bob.token)).get_json()["id"] == bob.id
     assert_error(web.get(ME, headers={"Authorization": "Basic x"}), 401, "invalid_authorization")
 
 
-def test_a_session_kind_token_in_the_cookie_is_resolved_like_any_other(app, alice):
-    from parley.actions.tokens import issue_token
-
-    with app.app_context():
-        user = db.session.get(User, alice.id)
-        _, raw = issue_token(user, "web", "session")
-        db.session.commit()
+def test_an_api_token_in_the_cookie_is_no_session(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = raw
-    assert web.get(ME).get_json()["id"] == alice.id
-    kinds = {t["name"]: t["kind"] for t in web.get(TOKENS).get_json()["tokens"]}
-    assert kinds == {"login": "login", "web": "session"}
+        session[SESSION_KEY] = alice.token
+    assert_error(web.get(ME), 401, "unauthorized")
+
+
+def test_a_session_id_is_no_bearer_token(app, client, alice):
+    session_id = web_session_id(app, alice.id)
+    assert_error(client.get(ME, headers=bearer(session_id)), 401, "invalid_token")
 
 
 @pytest.mark.parametrize("username", ["nul\x00name", "has space", "\u202ealice", "x" * 256])

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from parley.actions.tokens import issue_token
 from parley.extensions import db
+from parley.identity import SESSION_KEY
 from parley.models import ApiToken, User
 from support import PASSWORD, assert_error, bearer, fullwidth, login, login_token, stored_user
 
@@ -186,7 +187,7 @@ def test_password_change_through_the_session_cookie_keeps_that_session(app, alic
         db.session.commit()
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = web_session
+        session[SESSION_KEY] = web_session
         session["csrf"] = "the-csrf-token"
     response = web.patch(
         ME,

@@ -12,9 +12,10 @@ from flask.testing import FlaskClient
 from werkzeug.http import parse_date
 
 from parley.extensions import db
+from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Room
 from parley.models.types import utcnow
-from support import PASSWORD, another_app, assert_error, bearer
+from support import PASSWORD, another_app, assert_error, bearer, web_session_id
 
 API = "/api/v1"
 SESSION = f"{API}/auth/session"
@@ -244,7 +245,7 @@ def test_get_session_without_a_cookie_is_401(client):
 def test_get_session_with_a_dead_token_in_the_cookie_is_401(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = "prly_not-a-real-token"
+        session[SESSION_KEY] = "not-a-real-session-id"
     assert_error(web.get(SESSION), 401, "unauthorized")
 
 
@@ -260,7 +261,7 @@ def test_the_session_routes_refuse_a_bearer_token_with_400_not_a_session(app, al
 def test_get_session_makes_a_csrf_token_for_a_cookie_that_has_none(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     csrf = web.get(SESSION).get_json()["csrf_token"]
     assert csrf
     assert web.get(SESSION).get_json()["csrf_token"] == csrf

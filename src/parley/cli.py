@@ -151,6 +151,22 @@ def create_admin_command(username: str, password: str, display_name: str | None)
         )
 
 
+@cli.command("reset-2fa")
+@click.argument("username")
+@with_appcontext
+def reset_two_factor_command(username: str) -> None:
+    """Turn off a user's two-factor authentication (a lost phone and lost recovery codes)
+    and end their logins; they log in with the password alone and can enrol again."""
+    from .actions.accounts import find_user
+    from .actions.two_factor import reset
+
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    ended = reset(user)
+    click.echo(f"Two-factor authentication is off for {user.username}; {ended} logins ended.")
+
+
 @cli.group("roles")
 def roles_group() -> None:
     """Manage the built-in roles."""

@@ -59,6 +59,8 @@ class Config:
     PARLEY_LOGIN_ACCOUNT_LIMIT = "5/15 minutes"
     PARLEY_LOGIN_DELAY_SECONDS = 60.0
     PARLEY_LOGIN_MAX_DELAY_SECONDS = 900.0
+    # On: an administrator's login without two-factor authentication may only enrol.
+    PARLEY_REQUIRE_ADMIN_2FA = False
     # Realtime: threading serves WebSocket with no extra server (make run); gevent is
     # the production mode (gunicorn's gevent worker, one worker per process).
     PARLEY_ASYNC_MODE = "threading"
@@ -162,6 +164,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_LOGIN_ACCOUNT_LIMIT": ("PARLEY_LOGIN_ACCOUNT_LIMIT", str),
     "PARLEY_LOGIN_DELAY_SECONDS": ("PARLEY_LOGIN_DELAY_SECONDS", float),
     "PARLEY_LOGIN_MAX_DELAY_SECONDS": ("PARLEY_LOGIN_MAX_DELAY_SECONDS", float),
+    "PARLEY_REQUIRE_ADMIN_2FA": ("PARLEY_REQUIRE_ADMIN_2FA", bool),
     "PARLEY_ASYNC_MODE": ("PARLEY_ASYNC_MODE", str),
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),

@@ -1,7 +1,9 @@
 """Who is asking: one loader for a Bearer token and the web session cookie alike.
 
-The web session stores a token of kind "session", so both paths resolve through the same
-table, and revoking or deactivating ends either at once.
+The web session cookie (signed, not encrypted) holds only a random session id; the
+session lives server-side as a token of kind "session", stored as a hash like any token,
+so both paths resolve through the same table and revoking or deactivating ends either at
+once. The id is no Bearer token: read out of a cookie, it works only in a signed cookie.
 
 A browser sends the cookie on its own, even on a request another site started, so a
 state-changing request that authenticates with the cookie must also carry the session's
@@ -17,11 +19,13 @@ from urllib.parse import urlsplit
 
 from flask import g, request, session
 
-from .actions.tokens import authenticate, find_token
+from .actions.tokens import Client, authenticate, authenticate_session, find_token
+from .actions.two_factor import admin_must_enrol
+from .user_agents import summarize_user_agent
 from .errors import BadRequest, Forbidden, Unauthorized
 from .models import ApiToken, User
 
-SESSION_KEY = "token"
+SESSION_KEY = "sid"
 CSRF_KEY = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -42,25 +46,67 @@ def current_token() -> ApiToken | None:
             raise Unauthorized(
                 "Send the token as: Authorization: Bearer <token>.", code="invalid_authorization"
             )
-        token = authenticate(raw.strip())
+        token = authenticate(raw.strip(), request.remote_addr)
         if token is None:
             raise Unauthorized("The token is not valid or was revoked.", code="invalid_token")
     else:
-        raw_session = session.get(SESSION_KEY)
-        if isinstance(raw_session, str):
+        session_id = session.get(SESSION_KEY)
+        if isinstance(session_id, str):
             if request.method not in SAFE_METHODS:
                 _require_csrf_token()
-            token = authenticate(raw_session)
+            token = authenticate_session(session_id, request.remote_addr)
             if token is None:
                 session.pop(SESSION_KEY, None)
     g.setdefault(_G_KEY, token)
     return token
 
 
+def cookie_session_token() -> ApiToken | None:
+    """The live web session the signed cookie names, with no CSRF check: for the Socket.IO
+    handshake, which changes nothing."""
+    session_id = session.get(SESSION_KEY)
+    if not isinstance(session_id, str):
+        return None
+    return authenticate_session(session_id, request.remote_addr)
+
+
+def login_client() -> Client:
+    """The device and address a login is made from, as the sessions list shows them."""
+    return Client(summarize_user_agent(request.user_agent.string), request.remote_addr)
+
+
+# What an administrator's login may do while PARLEY_REQUIRE_ADMIN_2FA is on and they have
+# no second factor yet: see who they are, enrol, and end sessions.
+ENROL_ENDPOINTS = frozenset(
+    {
+        "api.me",
+        "api.two_factor_status",
+        "api.start_two_factor",
+        "api.confirm_two_factor",
+        "api.get_web_session",
+        "api.end_web_session",
+        "api.logout",
+        "api.list_sessions",
+        "api.revoke_session",
+    }
+)
+
+
+def require_enrolled(token: ApiToken) -> None:
+    """Refuse an unenrolled administrator's login everything but enrolment (403)."""
+    if request.endpoint not in ENROL_ENDPOINTS and admin_must_enrol(token):
+        raise Forbidden(
+            "This server requires administrators to use two-factor authentication: "
+            "enrol with POST /api/v1/users/me/2fa first.",
+            code="admin_2fa_required",
+        )
+
+
 def current_user() -> User:
     token = current_token()
     if token is None:
         raise Unauthorized()
+    require_enrolled(token)
     return token.user
 
 
@@ -75,6 +121,7 @@ def current_session_token() -> ApiToken:
     token = current_token()
     if token is None:
         raise Unauthorized("No web session: log in with POST /api/v1/auth/session.")
+    require_enrolled(token)
     return token
 
 
@@ -86,10 +133,11 @@ def session_token_in_cookie() -> ApiToken | None:
     return token if token is not None and token.kind == "session" else None
 
 
-def start_session(raw_token: str) -> str:
-    """Put a token in the (permanent) session cookie with a new CSRF token; returns that."""
+def start_session(session_id: str) -> str:
+    """Put a session id in the (permanent) session cookie with a new CSRF token; returns
+    that."""
     csrf = secrets.token_urlsafe(32)
-    session[SESSION_KEY] = raw_token
+    session[SESSION_KEY] = session_id
     session[CSRF_KEY] = csrf
     session.permanent = True
     return csrf

@@ -12,8 +12,9 @@ from realtime_support import emit, error, names, ok, payloads, without_presence
 from socketio import packet
 
 from parley.extensions import db, socketio
+from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Message
-from support import PASSWORD, bearer, login_token, make_room, send
+from support import PASSWORD, bearer, login_token, make_room, send, web_session_id
 
 API = "/api/v1"
 
@@ -93,7 +94,7 @@ def test_a_socket_connects_with_a_bearer_header(connect, alice):
 def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     sock = connect(flask_test_client=browser)
     assert sock.is_connected()
     room = make_room(alice, "general")
@@ -113,7 +114,7 @@ def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
     monkeypatch.setattr(SecureCookieSessionInterface, "open_session", counting)
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     opened.clear()
     sock = connect(flask_test_client=browser)
     room = make_room(alice, "general")
@@ -136,7 +137,7 @@ def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, a
 def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     wrong = {"token": "prly_wrong"}
     assert not connect(auth=wrong, headers=bearer(alice.token)).is_connected()
     assert not connect(auth=wrong, flask_test_client=browser).is_connected()
@@ -146,7 +147,7 @@ def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
 def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["token"] = alice.token
+        session[SESSION_KEY] = web_session_id(app, alice.id)
     basic = {"Authorization": "Basic YWxpY2U6cHc="}
     assert connect(headers=basic, flask_test_client=browser).is_connected()
 
@@ -154,7 +155,7 @@ def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connec
 def test_a_session_cookie_without_a_live_token_is_refused(app, connect):
     browser = app.test_client()
     with browser.session_transaction() as session:
-        session["token"] = "prly_expired"
+        session[SESSION_KEY] = "expired-session-id"
     assert not connect(flask_test_client=browser).is_connected()
 
 

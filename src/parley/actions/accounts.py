@@ -18,7 +18,8 @@ from ..presenters import dump, user_public
 from ..schemas.fields import username_key
 from ..usernames import skeleton_digest as username_skeleton
 from .access import require_active, require_permission
-from .tokens import issue_token, token_revoked_event
+from .tokens import Client, issue_token, token_revoked_event
+from .two_factor import check_login_code
 
 
 def default_role() -> Role:
@@ -75,6 +76,7 @@ def register(
     *,
     kind: str = "login",
     replacing: ApiToken | None = None,
+    client: Client | None = None,
 ) -> tuple[User, str]:
     """Create an account and log it in with a new token of this kind ("login" for the API,
     "session" for the web cookie), ending the token it replaces, if any."""
@@ -82,7 +84,7 @@ def register(
         raise Forbidden("Registration is closed on this server.", code="registration_closed")
     user = create_user(username, password, display_name)
     user.last_seen_at = utcnow()
-    _, raw = issue_token(user, kind, kind)
+    _, raw = issue_token(user, kind, kind, client)
     if replacing is not None:
         _end_token(replacing)
     db.session.commit()
@@ -96,10 +98,13 @@ def login(
     *,
     replacing: ApiToken | None = None,
     device: Device | None = None,
+    code: str | None = None,
+    client: Client | None = None,
 ) -> tuple[User, str]:
-    """Check the password and issue a new token of this kind, ending the token it replaces
-    (the web session's previous one), if any. The check counts against the account, or
-    the device when the user logged in with it before (parley.login_throttle)."""
+    """Check the password (and the two-factor code of an account that has 2FA), and issue
+    a new token of this kind, ending the token it replaces (the web session's previous
+    one), if any. The check counts against the account, or the device when the user
+    logged in with it before (parley.login_throttle), until both factors passed."""
     user = find_user(username)
     check = begin_password_check(username_key(username), user.id if user else None, device)
     if user is None:
@@ -107,13 +112,14 @@ def login(
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if not verify_password(user.password_hash, password):
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
-    check.passed()
     if not user.active:
         raise Forbidden("This account is deactivated.", code="account_deactivated")
+    check_login_code(user, code)
+    check.passed()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_seen_at = utcnow()
-    _, raw = issue_token(user, kind, kind)
+    _, raw = issue_token(user, kind, kind, client)
     if replacing is not None:
         _end_token(replacing)
     db.session.commit()

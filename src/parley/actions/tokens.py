@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -27,10 +28,36 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_token(user: User, name: str, kind: str = "api") -> tuple[ApiToken, str]:
-    """Add a new token to the session (the caller commits); returns it and its only copy."""
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name, kind=kind, token_hash=hash_token(raw))
+@dataclass(frozen=True)
+class Client:
+    """Where a login comes from: its device (summarised User-Agent) and address."""
+
+    device: str | None = None
+    address: str | None = None
+
+
+SESSION_KINDS = ("login", "session")
+
+
+def issue_token(
+    user: User, name: str, kind: str = "api", client: Client | None = None
+) -> tuple[ApiToken, str]:
+    """Add a new token to the session (the caller commits); returns it and its only copy.
+
+    A web session's secret is a bare random session id, kept in the signed cookie: it
+    has no token prefix and is never accepted as a Bearer token, so a copy read out of a
+    cookie is no API credential."""
+    secret = secrets.token_urlsafe(32)
+    raw = secret if kind == "session" else TOKEN_PREFIX + secret
+    client = client or Client()
+    token = ApiToken(
+        user=user,
+        name=name,
+        kind=kind,
+        token_hash=hash_token(raw),
+        device=client.device,
+        address=client.address,
+    )
     db.session.add(token)
     return token, raw
 
@@ -45,23 +72,40 @@ def find_token(raw: str) -> ApiToken | None:
     return token
 
 
-def authenticate(raw: str) -> ApiToken | None:
-    """The live token for this secret, or None; marks it used (at most once a minute).
-
-    A web session's token lapses when unused for as long as its cookie lives, so a copy
-    read out of an old cookie does not outlive the cookie."""
+def authenticate(raw: str, address: str | None = None) -> ApiToken | None:
+    """The live token for this secret, or None; never a web session's id (see
+    authenticate_session). Marks it used (at most once a minute)."""
     token = find_token(raw)
-    if token is None or not token.user.active:
+    if token is None or token.kind == "session":
+        return None
+    return _live(token, address)
+
+
+def authenticate_session(session_id: str, address: str | None = None) -> ApiToken | None:
+    """The live web session with this id (from the signed cookie), or None.
+
+    A web session lapses when unused for as long as its cookie lives, so an id read out
+    of an old cookie does not outlive the cookie."""
+    token = find_token(session_id)
+    if token is None or token.kind != "session":
+        return None
+    idle_since = token.last_used_at or token.created_at
+    if utcnow() - idle_since > current_app.permanent_session_lifetime:
+        return None
+    return _live(token, address)
+
+
+def _live(token: ApiToken, address: str | None) -> ApiToken | None:
+    if not token.user.active:
         return None
     now = utcnow()
-    if token.kind == "session":
-        idle_since = token.last_used_at or token.created_at
-        if now - idle_since > current_app.permanent_session_lifetime:
-            return None
     every = timedelta(seconds=current_app.config["TOKEN_TOUCH_SECONDS"])
-    if token.last_used_at is None or now - token.last_used_at >= every:
+    moved = address is not None and token.kind in SESSION_KINDS and token.address != address
+    if moved or token.last_used_at is None or now - token.last_used_at >= every:
         token.last_used_at = now
         token.user.last_seen_at = now
+        if moved:
+            token.address = address
         db.session.commit()
     return token
 
@@ -107,6 +151,29 @@ def revoke_token(actor: User, token_id: int) -> None:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != actor.id:
         raise NotFound("No such token.", details={"token_id": token_id})
+    emit_after_commit(token_revoked_event(token))
+    db.session.delete(token)
+    db.session.commit()
+
+
+def list_sessions(actor: User) -> list[ApiToken]:
+    """The actor's logins (web sessions and API logins), most recently used first."""
+    require_active(actor)
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == actor.id, ApiToken.kind.in_(SESSION_KINDS))
+            .order_by(ApiToken.last_used_at.desc().nulls_last(), ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_session(actor: User, session_id: int) -> None:
+    """End one of the actor's logins at once: its requests fail and its sockets drop."""
+    require_active(actor)
+    token = db.session.get(ApiToken, session_id)
+    if token is None or token.user_id != actor.id or token.kind not in SESSION_KINDS:
+        raise NotFound("No such session.", details={"session_id": session_id})
     emit_after_commit(token_revoked_event(token))
     db.session.delete(token)
     db.session.commit()

@@ -1,6 +1,15 @@
 """The REST API under /api/v1."""
 
-from . import auth, messages, rooms, session, users, video  # noqa: F401  (each declares its routes)
+from . import (  # noqa: F401  (each declares its routes)
+    auth,
+    messages,
+    rooms,
+    session,
+    sessions,
+    two_factor,
+    users,
+    video,
+)
 from .blueprint import PREFIX, api, bp
 
 __all__ = ["PREFIX", "api", "bp"]

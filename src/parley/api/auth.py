@@ -7,7 +7,7 @@ from flask import request
 from ..actions import accounts, tokens
 from ..devices import current_device, remember_device
 from ..errors import Unauthorized
-from ..identity import current_token, end_session
+from ..identity import current_token, end_session, login_client
 from ..models import User
 from ..presenters import user_out
 from ..ratelimits import login_limit, register_limit
@@ -39,7 +39,9 @@ def register(body: RegisterIn) -> AuthOut:
 
     Answers with the new user and an API token for it, shown this once.
     """
-    user, token = accounts.register(body.username, body.password, body.display_name)
+    user, token = accounts.register(
+        body.username, body.password, body.display_name, client=login_client()
+    )
     remember_device(user.id, current_device())
     return AuthOut(user=user_out(user), token=token)
 
@@ -55,9 +57,15 @@ def register(body: RegisterIn) -> AuthOut:
     limit=login_limit,
 )
 def login(body: LoginIn) -> AuthOut:
-    """Log in with a username and password; answers with a new API token."""
+    """Log in with a username and password; answers with a new API token.
+
+    An account with two-factor authentication also sends code (a TOTP or a recovery
+    code): without it 401 totp_required, with a wrong or used one 401 totp_invalid.
+    """
     device = current_device()
-    user, token = accounts.login(body.username, body.password, device=device)
+    user, token = accounts.login(
+        body.username, body.password, device=device, code=body.code, client=login_client()
+    )
     remember_device(user.id, device)
     return AuthOut(user=user_out(user), token=token)
 

@@ -1,6 +1,7 @@
 """/auth/session: the web page's login, held in an HttpOnly session cookie.
 
-The cookie holds a token of kind "session"; every answer here carries the CSRF token that
+The cookie holds only a random session id (the session is a token of kind "session",
+stored hashed); every answer here carries the CSRF token that
 the page sends back in X-CSRF-Token on each state-changing request.
 """
 
@@ -11,6 +12,7 @@ from ..devices import current_device, remember_device
 from ..identity import (
     current_session_token,
     end_session,
+    login_client,
     require_same_origin,
     session_csrf_token,
     session_token_in_cookie,
@@ -37,12 +39,20 @@ def start_web_session(body: LoginIn) -> SessionOut:
     """Log the web page in: sets the session cookie.
 
     Answers with the user and the CSRF token. A session the cookie already held is
-    ended. Refused with 403 csrf_failed when the Origin header names another site.
+    ended. Refused with 403 csrf_failed when the Origin header names another site. An
+    account with two-factor authentication also sends code: without it 401
+    totp_required, with a wrong or used one 401 totp_invalid.
     """
     require_same_origin()
     device = current_device()
     user, raw = accounts.login(
-        body.username, body.password, "session", replacing=session_token_in_cookie(), device=device
+        body.username,
+        body.password,
+        "session",
+        replacing=session_token_in_cookie(),
+        device=device,
+        code=body.code,
+        client=login_client(),
     )
     remember_device(user.id, device)
     return SessionOut(user=user_out(user), csrf_token=start_session(raw))
@@ -72,6 +82,7 @@ def register_web_session(body: RegisterIn) -> SessionOut:
         body.display_name,
         kind="session",
         replacing=session_token_in_cookie(),
+        client=login_client(),
     )
     remember_device(user.id, current_device())
     return SessionOut(user=user_out(user), csrf_token=start_session(raw))

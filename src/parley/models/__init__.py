@@ -2,6 +2,7 @@
 
 from . import search_index as _search_index  # noqa: F401  (registers the FTS DDL)
 from .message import Message
+from .recovery_code import RecoveryCode
 from .role import DEFAULT_ROLES, Permission, Role, insert_roles
 from .room import Membership, Room, RoomKind, RoomRole
 from .token import ApiToken
@@ -13,6 +14,7 @@ __all__ = [
     "Membership",
     "Message",
     "Permission",
+    "RecoveryCode",
     "Role",
     "Room",
     "RoomKind",

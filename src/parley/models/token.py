@@ -18,11 +18,16 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    # "api" for tokens made by hand, "login" for API logins, "session" for the web cookie.
+    # "api" for tokens made by hand, "login" for API logins, "session" for the web cookie
+    # (whose secret is the cookie's random session id, never valid as a Bearer token).
     kind: Mapped[str] = mapped_column(String(16), default="api")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For logins (kinds "login" and "session"): the client it was made from, summarised
+    # from its User-Agent, and the address it was last used from.
+    device: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 

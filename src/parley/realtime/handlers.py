@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
@@ -20,10 +20,11 @@ from ..actions.access_cache import access_cache
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
+from ..actions.two_factor import admin_must_enrol
 from ..errors import ApiError, Unauthorized, validation_failed
 from ..events import get_bus
 from ..extensions import db, socketio
-from ..identity import SESSION_KEY
+from ..identity import cookie_session_token
 from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter
@@ -45,15 +46,19 @@ def presence() -> PresenceTracker:
 
 def _token_from_handshake(auth: Any) -> ApiToken | None:
     """The token in the connect payload ({"token": ...}), else a Bearer header, else the
-    web session cookie."""
+    web session cookie's session id. An administrator's login that must still enrol in
+    two-factor authentication is refused."""
     if isinstance(auth, dict) and auth.get("token") is not None:
         raw = auth["token"]
-        return authenticate(raw) if isinstance(raw, str) else None
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return authenticate(header[7:].strip())
-    raw_session = session.get(SESSION_KEY)
-    return authenticate(raw_session) if isinstance(raw_session, str) else None
+        token = authenticate(raw) if isinstance(raw, str) else None
+    elif (header := request.headers.get("Authorization", "")).lower().startswith("bearer "):
+        token = authenticate(header[7:].strip())
+    else:
+        token = cookie_session_token()
+    if token is not None and admin_must_enrol(token):
+        message = "Administrators must enrol in two-factor authentication first."
+        raise ConnectionRefusedError(message, {"code": "admin_2fa_required", "message": message})
+    return token
 
 
 @socketio.on("connect")

@@ -22,6 +22,8 @@ class LoginIn(RequestBody):
     # Not the registration rules: a login with any string gets the same answer.
     username: Annotated[str, Field(min_length=1, max_length=256)]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
+    # For an account with two-factor authentication: a TOTP or a recovery code.
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class AuthOut(Response):
@@ -55,3 +57,19 @@ class TokenCreatedOut(TokenOut):
 
 class TokenList(Response):
     tokens: list[TokenOut]
+
+
+class SessionInfoOut(Response):
+    """One login: a web session (kind "session") or an API login (kind "login")."""
+
+    id: int
+    kind: str
+    device: str | None
+    address: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool
+
+
+class SessionList(Response):
+    sessions: list[SessionInfoOut]

@@ -46,7 +46,8 @@ export async function request(method, path, body) {
 
 export const api = {
   session: () => request("GET", "/auth/session"),
-  login: (username, password) => request("POST", "/auth/session", { username, password }),
+  login: (username, password, code) =>
+    request("POST", "/auth/session", code ? { username, password, code } : { username, password }),
   register: (fields) => request("POST", "/auth/session/register", fields),
   logout: () => request("DELETE", "/auth/session"),
   history: (roomId, { before, limit = 50 } = {}) => {
@@ -61,4 +62,11 @@ export const api = {
   joinRoom: (roomId) => request("POST", `/rooms/${roomId}/join`),
   users: (q) => request("GET", `/users?${new URLSearchParams({ q, limit: "20" })}`),
   openDirect: (userId) => request("POST", "/dm", { user_id: userId }),
+  twoFactor: () => request("GET", "/users/me/2fa"),
+  startTwoFactor: (password) => request("POST", "/users/me/2fa", { password }),
+  confirmTwoFactor: (code) => request("POST", "/users/me/2fa/confirm", { code }),
+  disableTwoFactor: (password, code) => request("DELETE", "/users/me/2fa", { password, code }),
+  newRecoveryCodes: (code) => request("POST", "/users/me/2fa/recovery-codes", { code }),
+  sessions: () => request("GET", "/auth/sessions"),
+  revokeSession: (id) => request("DELETE", `/auth/sessions/${id}`),
 };

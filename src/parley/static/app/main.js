@@ -7,6 +7,7 @@ import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
 import { bindStrengthMeter } from "./password_strength.js";
 import { RoomView } from "./room_view.js";
+import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
 
@@ -21,7 +22,7 @@ async function boot() {
   bindAuthScreen();
   try {
     const session = await api.session();
-    startChat(session);
+    await enter(session);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) showAuth();
     else showFatal(err);
@@ -65,11 +66,17 @@ function bindAuthScreen() {
     event.preventDefault();
     const username = $("login-username").value.trim();
     const password = $("login-password").value;
+    const askingCode = !$("login-code-row").hidden;
+    const code = $("login-code").value.trim();
     if (!username || !password) {
       $("login-error").textContent = "Enter your username and password.";
       return;
     }
-    await submitAuth(event.submitter, $("login-error"), () => api.login(username, password));
+    if (askingCode && !code) {
+      $("login-error").textContent = "Enter the code from your authenticator app.";
+      return;
+    }
+    await submitAuth(event.submitter, $("login-error"), () => api.login(username, password, askingCode ? code : undefined));
   });
   bindStrengthMeter({
     input: $("register-password"),
@@ -100,21 +107,51 @@ async function submitAuth(button, errorEl, call) {
   try {
     const session = await call();
     for (const form of [$("login-form"), $("register-form")]) form.reset();
-    startChat(session);
+    $("login-code-row").hidden = true;
+    await enter(session);
   } catch (err) {
-    errorEl.textContent = authErrorText(err);
+    errorEl.textContent = authMessage(err);
   } finally {
     if (button) button.disabled = false;
   }
 }
 
-function authErrorText(err) {
+// The server asks an account with two-factor authentication for its code: show the field.
+function authMessage(err) {
+  if (err.code === "totp_required" || err.code === "totp_invalid") {
+    $("login-code-row").hidden = false;
+    $("login-code").value = "";
+    $("login-code").focus();
+    return err.code === "totp_required"
+      ? "Enter the code from your authenticator app (or a recovery code)."
+      : "That code is wrong or was already used. Try the next one.";
+  }
   if (err.status === 401) return "Wrong username or password.";
   // The server's reason, then zxcvbn's suggestions: what to change, not just "no".
   if (err.code === "weak_password") {
     return [err.message, ...(err.details.suggestions || [])].join(" ");
   }
   return fieldMessage(err);
+}
+
+// An administrator whose server requires two-factor authentication may only enrol.
+async function enter(session) {
+  setCsrfToken(session.csrf_token);
+  const status = await api.twoFactor();
+  if (status.required && !status.enabled) {
+    $("auth-screen").hidden = true;
+    document.title = "Set up two-factor authentication · Parley";
+    const dialog = $("settings-dialog");
+    dialog.addEventListener("close", () => location.reload(), { once: true });
+    openSettings(null, {
+      notice: "This server requires administrators to use two-factor authentication. Set it up to continue.",
+      enabled: () => {
+        $("settings-notice").textContent = "Done. Keep your recovery codes, then close this to continue.";
+      },
+    });
+    return;
+  }
+  startChat(session);
 }
 
 // --- the chat ---------------------------------------------------------------------------
@@ -170,6 +207,7 @@ function bindChrome() {
     }
     signOut();
   });
+  $("settings-button").addEventListener("click", (event) => openSettings(event.currentTarget));
   $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {

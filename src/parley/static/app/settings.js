@@ -1,0 +1,156 @@
+// Security settings: two-factor authentication (enrol with a QR code, recovery codes,
+// turn off) and the list of logins, each revocable.
+
+import { api } from "./api.js";
+import { openDialog } from "./dialogs.js";
+import { fieldMessage } from "./directory.js";
+import { $, formatFull, h } from "./dom.js";
+
+let bound = false;
+let onEnabled = null;
+
+// notice: why the dialog opened by itself (an administrator who must enrol);
+// enabled: called once 2FA is on.
+export function openSettings(opener, { notice, enabled } = {}) {
+  bind();
+  onEnabled = enabled || null;
+  $("settings-notice").textContent = notice || "";
+  $("settings-notice").hidden = !notice;
+  for (const id of ["twofa-start-form", "twofa-confirm-form", "twofa-recovery", "twofa-manage-form"]) {
+    $(id).hidden = true;
+  }
+  openDialog($("settings-dialog"), opener);
+  refreshTwoFactor();
+  refreshSessions();
+}
+
+function bind() {
+  if (bound) return;
+  bound = true;
+  $("twofa-start-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await guarded(async () => {
+      const enrolment = await api.startTwoFactor($("twofa-password").value);
+      $("twofa-password").value = "";
+      $("twofa-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`;
+      $("twofa-secret").textContent = enrolment.secret;
+      $("twofa-start-form").hidden = true;
+      $("twofa-confirm-form").hidden = false;
+      $("twofa-code").focus();
+    });
+  });
+  $("twofa-confirm-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await guarded(async () => {
+      const { recovery_codes: codes } = await api.confirmTwoFactor($("twofa-code").value.trim());
+      $("twofa-code").value = "";
+      $("twofa-confirm-form").hidden = true;
+      showRecoveryCodes(codes);
+      await refreshTwoFactor();
+      onEnabled?.();
+    });
+  });
+  $("twofa-new-codes").addEventListener("click", async () => {
+    await guarded(async () => {
+      const { recovery_codes: codes } = await api.newRecoveryCodes($("twofa-manage-code").value.trim());
+      $("twofa-manage-code").value = "";
+      showRecoveryCodes(codes);
+      await refreshTwoFactor();
+    });
+  });
+  $("twofa-disable").addEventListener("click", async () => {
+    await guarded(async () => {
+      await api.disableTwoFactor($("twofa-manage-password").value, $("twofa-manage-code").value.trim());
+      $("twofa-manage-code").value = "";
+      $("twofa-manage-password").value = "";
+      $("twofa-recovery").hidden = true;
+      await refreshTwoFactor();
+    });
+  });
+}
+
+async function guarded(call) {
+  $("twofa-error").textContent = "";
+  try {
+    await call();
+  } catch (err) {
+    $("twofa-error").textContent = fieldMessage(err);
+  }
+}
+
+function showRecoveryCodes(codes) {
+  $("twofa-recovery-codes").replaceChildren(...codes.map((code) => h("li", {}, code)));
+  $("twofa-recovery").hidden = false;
+}
+
+async function refreshTwoFactor() {
+  let status;
+  try {
+    status = await api.twoFactor();
+  } catch (err) {
+    $("twofa-error").textContent = fieldMessage(err);
+    return;
+  }
+  if (status.enabled) {
+    $("twofa-status").textContent = `On. ${status.recovery_codes_left} recovery codes left.`;
+    $("twofa-start-form").hidden = true;
+    $("twofa-manage-form").hidden = false;
+  } else {
+    $("twofa-status").textContent = status.required
+      ? "Off. This server requires it of administrators."
+      : "Off. A code from an authenticator app will be asked for at each login.";
+    $("twofa-manage-form").hidden = true;
+    if ($("twofa-confirm-form").hidden) $("twofa-start-form").hidden = false;
+  }
+}
+
+async function refreshSessions() {
+  $("sessions-error").textContent = "";
+  let sessions;
+  try {
+    ({ sessions } = await api.sessions());
+  } catch (err) {
+    $("sessions-error").textContent = fieldMessage(err);
+    return;
+  }
+  $("sessions-list").replaceChildren(...sessions.map(sessionItem));
+}
+
+function sessionItem(session) {
+  const what = session.kind === "session" ? "Web" : "API login";
+  const used = session.last_used_at ? `last used ${formatFull(session.last_used_at)}` : `since ${formatFull(session.created_at)}`;
+  const meta = [what, session.address, used].filter(Boolean).join(" · ");
+  const label = session.current ? "Log out" : "Revoke";
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "ghost small",
+      "aria-label": `${label}: ${session.device || "unknown device"}`,
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api.revokeSession(session.id);
+        } catch (err) {
+          $("sessions-error").textContent = fieldMessage(err);
+          button.disabled = false;
+          return;
+        }
+        if (session.current) location.reload();
+        else refreshSessions();
+      },
+    },
+    label,
+  );
+  return h(
+    "li",
+    { dataset: { sessionId: String(session.id) } },
+    h(
+      "div",
+      { class: "session-info" },
+      h("div", {}, session.device || "Unknown device", session.current ? " (this device)" : ""),
+      h("div", { class: "session-meta" }, meta),
+    ),
+    button,
+  );
+}
