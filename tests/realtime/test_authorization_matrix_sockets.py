@@ -30,6 +30,7 @@ from authz_matrix import parse_table, render_table
 from authz_world import ACTORS, FRAME, KINDS, World, build_world, empty_database, kill
 from parley.events import Event
 from parley.extensions import socketio
+from parley.realtime.packets import NESTED_TOO_DEEPLY
 from parley.video.broadcasts import Broadcasts
 
 Payload = Callable[[World, str], tuple[Any, ...]]
@@ -64,8 +65,9 @@ PAYLOADS: dict[str, Payload] = {
 # sending frames to the socket): a success runs on a world and a socket of its own.
 DESTROYS = {"message:delete", "room:join", "room:leave", "video:stop", "video:watch"}
 
-# The handlers Socket.IO itself calls, not events a client sends.
-NOT_EVENTS = {"connect", "disconnect", "*"}
+# The handlers Socket.IO itself calls, and the event a packet nested too deeply to decode
+# becomes (it only refuses), not events a client sends.
+NOT_EVENTS = {"connect", "disconnect", "*", NESTED_TOO_DEEPLY}
 
 TABLE = """
 message:send
