@@ -924,6 +924,57 @@ def test_answer_is_the_tables(
     assert answer(app, world, route, actor, kind) == expected
 
 
+MISSING = 987654321
+
+
+def whole_answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
+    method, path = route.split(" ", 1)
+    spec = REQUESTS[route]
+    url = path.format(
+        room_id=world.rooms[kind],
+        message_id=world.messages[kind],
+        user_id=world.user(spec.user),
+        token_id=world.spare_token_id,
+        filename=spec.filename,
+    )
+    body = spec.body(world) if callable(spec.body) else spec.body
+    token = world.tokens[actor]
+    assert token is not None
+    response = app.test_client().open(url, method=method, headers=bearer(token), json=body)
+    try:
+        return f"{response.status_code} {response.get_data(as_text=True)}"
+    finally:
+        response.close()
+
+
+@pytest.mark.parametrize(
+    "route", [route for route in REQUESTS if kinds_of(route) == KINDS], ids=str
+)
+def test_an_outsider_gets_exactly_the_answer_of_a_missing_room(
+    app: Flask, shared: World, route: str
+) -> None:
+    """The whole answer, not only its status and code: an outsider's (and an
+    administrator's) private and direct rooms answer exactly what ids that do not exist
+    answer, with the id sent."""
+    missing = World(
+        shared.number,
+        shared.user_ids,
+        shared.tokens,
+        shared.token_ids,
+        rooms=dict.fromkeys(shared.rooms, MISSING),
+        messages=dict.fromkeys(shared.messages, MISSING),
+        spare_token_id=shared.spare_token_id,
+    )
+    by_message = "{message_id}" in route
+    for actor in ("outsider", "admin"):
+        for kind in ("private", "direct"):
+            sent = str(shared.messages[kind] if by_message else shared.rooms[kind])
+            expected = whole_answer(app, missing, route, actor, kind)
+            assert whole_answer(app, shared, route, actor, kind) == expected.replace(
+                str(MISSING), sent
+            )
+
+
 def record(app: Flask, broadcasts: Broadcasts) -> str:
     """The whole table as the app answers now, each success on a world of its own (for
     writing TABLE; every cell then needs checking against the rules above)."""
