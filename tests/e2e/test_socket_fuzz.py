@@ -198,10 +198,13 @@ def test_fuzzed_events_get_acks_in_one_shape_and_the_socket_stays_usable(
     @settings(BOUNDED, max_examples=300)
     @given(name=names, args=arguments)
     def fuzz(name: str, args: tuple[Any, ...]) -> None:
+        sent.append(name)
         assert_one_shape(call(client, name, args))
         assert_still_usable(client, log)
 
+    sent: list[str] = []
     fuzz()
+    assert len(sent) >= 300
 
 
 @pytest.mark.slow
@@ -223,11 +226,14 @@ def test_valid_looking_payloads_with_wrong_values_get_acks_in_one_shape(
     @settings(BOUNDED, max_examples=200)
     @given(name=st.sampled_from(EVENTS), data=payload, frame=st.none() | st.binary(max_size=64))
     def fuzz(name: str, data: dict[str, Any], frame: bytes | None) -> None:
+        sent.append(name)
         args = (data,) if frame is None else (data, frame)
         assert_one_shape(call(client, name, args))
         assert_still_usable(client, log)
 
+    sent: list[str] = []
     fuzz()
+    assert set(sent) == set(EVENTS), "every event is fuzzed"
 
 
 @pytest.mark.slow
