@@ -16,13 +16,21 @@ from typing import Any
 import orjson
 from socketio import packet
 
+from ..errors import ApiError
+from ..extensions import socketio
+
+# The event a packet too deeply nested to decode stands for; no client needs to send it.
+NESTED_TOO_DEEPLY = "parley:nested_too_deeply"
+
 
 class FastJSON:
     """The two functions python-socketio calls on its `json` module.
 
     orjson encodes; whatever it refuses (an integer past 64 bits echoed back in an
     error's details, say) is encoded by the standard library, as before. Decoding stays
-    with the standard library: what clients send is parsed exactly as it always was.
+    with the standard library: what clients send is parsed exactly as it always was,
+    except data nested deeper than the decoder can recurse, which becomes the one event
+    NESTED_TOO_DEEPLY (its ack id kept), so that the client gets an error ack.
     """
 
     @staticmethod
@@ -32,7 +40,14 @@ class FastJSON:
         except orjson.JSONEncodeError:
             return json.dumps(obj, separators=(",", ":"))
 
-    loads = staticmethod(json.loads)
+    @staticmethod
+    def loads(text: str | bytes, **options: Any) -> Any:
+        try:
+            return json.loads(text, **options)
+        except RecursionError:
+            # Raised out of the packet's decoding, it lost the packet and its ack, and
+            # logged a traceback per packet.
+            return [NESTED_TOO_DEEPLY]
 
 
 class Packet(packet.Packet):
@@ -52,3 +67,9 @@ class Packet(packet.Packet):
             elif isinstance(item, dict):
                 pending.extend(item.values())
         return False
+
+
+@socketio.on(NESTED_TOO_DEEPLY)
+def nested_too_deeply(*_data: Any) -> dict[str, Any]:
+    error = ApiError("The payload is nested too deeply.", code="invalid_payload", status=422)
+    return {"ok": False, **error.to_dict()}

@@ -6,8 +6,8 @@ api_tokens gain the device and address of a login. The web cookie now holds a ra
 session id instead of a token, so the web sessions made before are ended: their cookies
 name nothing the new code reads.
 
-Revision ID: 0004_two_factor_sessions
-Revises: 0002 (to be chained after 0003_username_skeleton at merge)
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
