@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from parley.user_agents import summarize_user_agent
 from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken
+from parley.user_agents import summarize_user_agent
 from support import PASSWORD, assert_error, bearer, login_token
 
 API = "/api/v1"

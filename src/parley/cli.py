@@ -48,7 +48,6 @@ cli.add_command(routes_command)
 @with_appcontext
 def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
-    from .errors import JsonErrorRequestHandler
     from .extensions import socketio
     from .memory import tune_garbage_collector
     from .timeouts import timed_request_handler
@@ -69,9 +68,7 @@ def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
         "use_debugger": False,
         # A deadline for the request head, and the errors the server finds itself (a
         # 431, a 414) in the JSON shape too.
-        "request_handler": timed_request_handler(
-            app.config["PARLEY_HTTP_HEADER_SECONDS"], JsonErrorRequestHandler
-        ),
+        "request_handler": timed_request_handler(app.config["PARLEY_HTTP_HEADER_SECONDS"]),
     }
     socketio.run(
         app,

@@ -21,9 +21,9 @@ from flask import g, request, session
 
 from .actions.tokens import Client, authenticate, authenticate_session, find_token
 from .actions.two_factor import admin_must_enrol
-from .user_agents import summarize_user_agent
 from .errors import BadRequest, Forbidden, Unauthorized
 from .models import ApiToken, User
+from .user_agents import summarize_user_agent
 
 SESSION_KEY = "sid"
 CSRF_KEY = "csrf"

@@ -22,6 +22,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from .errors import JsonErrorRequestHandler
 from .tcp import SOCKET_KEYS, WSGIApp
 
 
@@ -74,12 +75,11 @@ class _HeadDeadline(io.RawIOBase):
         super().close()
 
 
-def timed_request_handler(
-    header_seconds: float, base: type[WSGIRequestHandler] = WSGIRequestHandler
-) -> type[WSGIRequestHandler]:
-    """`base` (Werkzeug's request handler by default), with a deadline for the request head."""
+def timed_request_handler(header_seconds: float) -> type[WSGIRequestHandler]:
+    """Werkzeug's request handler answering its own errors in JSON (see errors.py), with
+    a deadline for the request head."""
 
-    class TimedRequestHandler(base):  # type: ignore[valid-type,misc]
+    class TimedRequestHandler(JsonErrorRequestHandler):
         def setup(self) -> None:
             super().setup()
             self.rfile.close()
