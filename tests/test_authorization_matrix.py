@@ -64,6 +64,8 @@ REQUESTS: dict[str, Request] = {
     "POST /api/v1/auth/session/register": Request(
         body=lambda w: {"username": w.unique("newbie"), "password": PASSWORD}
     ),
+    "GET /api/v1/auth/sessions": Request(),
+    "DELETE /api/v1/auth/sessions/{session_id}": Request(),
     "GET /api/v1/auth/tokens": Request(),
     "POST /api/v1/auth/tokens": Request(body={"name": "matrix"}),
     "DELETE /api/v1/auth/tokens/{token_id}": Request(),
@@ -95,6 +97,11 @@ REQUESTS: dict[str, Request] = {
     "GET /api/v1/users": Request(query="q=vic"),
     "GET /api/v1/users/me": Request(),
     "PATCH /api/v1/users/me": Request(body={"display_name": "Renamed"}),
+    "GET /api/v1/users/me/2fa": Request(),
+    "POST /api/v1/users/me/2fa": Request(body={"password": PASSWORD}),
+    "DELETE /api/v1/users/me/2fa": Request(body={"password": PASSWORD, "code": "123456"}),
+    "POST /api/v1/users/me/2fa/confirm": Request(body={"code": "123456"}),
+    "POST /api/v1/users/me/2fa/recovery-codes": Request(body={"code": "123456"}),
     "GET /api/v1/users/{user_id}": Request(),
     "PATCH /api/v1/users/{user_id}": Request(body={"active": False}),
     "GET /rooms/{room_id}/live.jpg": Request(),
@@ -119,6 +126,8 @@ DESTROYS = {
     "POST /api/v1/rooms/{room_id}/members/{user_id}/mute",
     "DELETE /api/v1/rooms/{room_id}/members/{user_id}/mute",
     "PATCH /api/v1/users/{user_id}",
+    "DELETE /api/v1/auth/sessions/{session_id}",
+    "POST /api/v1/users/me/2fa",
 }
 
 # Rules the url_map holds that are not Parley's routes to authorize.
@@ -328,6 +337,34 @@ admin     201
 bot       201
 deact     201
 revoked   201
+
+GET /api/v1/auth/sessions
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
+DELETE /api/v1/auth/sessions/{session_id}
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    204
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     404:not_found
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
 
 GET /api/v1/auth/tokens
 actor     any
@@ -763,6 +800,76 @@ bot       200
 deact     401:invalid_token
 revoked   401:invalid_token
 
+GET /api/v1/users/me/2fa
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
+POST /api/v1/users/me/2fa
+actor     any
+anon      401:unauthorized
+outsider  201
+member    201
+muted     201
+banned    201
+mod       201
+owner     201
+admin     201
+bot       201
+deact     401:invalid_token
+revoked   401:invalid_token
+
+DELETE /api/v1/users/me/2fa
+actor     any
+anon      401:unauthorized
+outsider  409:totp_not_enabled
+member    409:totp_not_enabled
+muted     409:totp_not_enabled
+banned    409:totp_not_enabled
+mod       409:totp_not_enabled
+owner     409:totp_not_enabled
+admin     409:totp_not_enabled
+bot       409:totp_not_enabled
+deact     401:invalid_token
+revoked   401:invalid_token
+
+POST /api/v1/users/me/2fa/confirm
+actor     any
+anon      401:unauthorized
+outsider  409:totp_not_started
+member    409:totp_not_started
+muted     409:totp_not_started
+banned    409:totp_not_started
+mod       409:totp_not_started
+owner     409:totp_not_started
+admin     409:totp_not_started
+bot       409:totp_not_started
+deact     401:invalid_token
+revoked   401:invalid_token
+
+POST /api/v1/users/me/2fa/recovery-codes
+actor     any
+anon      401:unauthorized
+outsider  409:totp_not_enabled
+member    409:totp_not_enabled
+muted     409:totp_not_enabled
+banned    409:totp_not_enabled
+mod       409:totp_not_enabled
+owner     409:totp_not_enabled
+admin     409:totp_not_enabled
+bot       409:totp_not_enabled
+deact     401:invalid_token
+revoked   401:invalid_token
+
 GET /api/v1/users/{user_id}
 actor     any
 anon      401:unauthorized
@@ -857,6 +964,7 @@ def answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
         message_id=world.messages[room],
         user_id=world.user(spec.user),
         token_id=world.spare_token_id,
+        session_id=world.token_ids["member"],
         filename=spec.filename,
     )
     if spec.query:
@@ -946,6 +1054,7 @@ def whole_answer(app: Flask, world: World, route: str, actor: str, kind: str) ->
         message_id=world.messages[kind],
         user_id=world.user(spec.user),
         token_id=world.spare_token_id,
+        session_id=world.token_ids["member"],
         filename=spec.filename,
     )
     body = spec.body(world) if callable(spec.body) else spec.body

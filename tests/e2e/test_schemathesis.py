@@ -47,6 +47,7 @@ TOKEN_DESTROYING = [
     "logout",
     "revoke_token",
     "end_web_session",
+    "revoke_session",
     "update_me",
     "admin_update_user",
 ]

@@ -42,10 +42,6 @@ RESERVED = sorted(
 )
 assert parley.realtime.handlers and parley.realtime.video  # imported for their events
 
-# Known to break the connection (the server runs its own handler for a client-sent
-# reserved event); being fixed on h-realtime.
-RESERVED_KNOWN_BROKEN = {"connect", "disconnect"}
-
 KEYS = [
     "room_id",
     "message_id",
@@ -257,16 +253,8 @@ def test_deeply_nested_payloads_get_acks_in_one_shape(
     fuzz()
 
 
-def reserved_cases() -> list[Any]:
-    return [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(strict=True, reason="fixed on h-realtime")]
-            if name in RESERVED_KNOWN_BROKEN
-            else [],
-        )
-        for name in RESERVED
-    ]
+def reserved_cases() -> list[str]:
+    return sorted(RESERVED)
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ from authz_world import ACTORS, FRAME, KINDS, World, build_world, empty_database
 from parley.events import Event
 from parley.extensions import socketio
 from parley.realtime.packets import NESTED_TOO_DEEPLY
+from parley.realtime.reserved import REFUSED_EVENT
 from parley.video.broadcasts import Broadcasts
 
 Payload = Callable[[World, str], tuple[Any, ...]]
@@ -65,9 +66,9 @@ PAYLOADS: dict[str, Payload] = {
 # sending frames to the socket): a success runs on a world and a socket of its own.
 DESTROYS = {"message:delete", "room:join", "room:leave", "video:stop", "video:watch"}
 
-# The handlers Socket.IO itself calls, and the event a packet nested too deeply to decode
-# becomes (it only refuses), not events a client sends.
-NOT_EVENTS = {"connect", "disconnect", "*", NESTED_TOO_DEEPLY}
+# The handlers Socket.IO itself calls, and the events a packet nested too deeply to decode
+# or an event with a reserved name becomes (they only refuse), not events a client sends.
+NOT_EVENTS = {"connect", "disconnect", "*", NESTED_TOO_DEEPLY, REFUSED_EVENT}
 
 TABLE = """
 message:send
@@ -255,35 +256,14 @@ revoked   invalid_token  invalid_token  invalid_token
 
 EXPECTED = parse_table(TABLE)
 
-# An outsider's video event to a private or direct room tells whether it is live
-# (not_live / not_the_broadcaster) instead of answering not_found; being fixed.
-KNOWN_LEAKS = {
-    ("video:frame", "outsider", "private"),
-    ("video:frame", "outsider", "direct"),
-    ("video:frame", "admin", "private"),
-    ("video:frame", "admin", "direct"),
-    ("video:frame", "muted", "direct"),
-    ("video:frame", "banned", "direct"),
-    ("video:frame", "mod", "direct"),
-    ("video:frame", "bot", "direct"),
-    # A banned member is told whether the room is live, where REST says 403 banned.
-    ("video:frame", "banned", "public"),
-    ("video:frame", "banned", "private"),
-}
-
 
 def cells() -> list[Any]:
-    found = []
-    for name in PAYLOADS:
-        for kind in KINDS:
-            for actor in ACTORS:
-                marks = []
-                if (name, actor, kind) in KNOWN_LEAKS:
-                    marks.append(pytest.mark.xfail(strict=True, reason="fixed on h-realtime"))
-                found.append(
-                    pytest.param(name, actor, kind, id=f"{name}|{actor}|{kind}", marks=marks)
-                )
-    return found
+    return [
+        pytest.param(name, actor, kind, id=f"{name}|{actor}|{kind}")
+        for name in PAYLOADS
+        for kind in KINDS
+        for actor in ACTORS
+    ]
 
 
 def open_socket(app: Flask, world: World, actor: str) -> SocketIOTestClient:
@@ -444,19 +424,12 @@ def sent_id(world: World, name: str, kind: str) -> int:
     return world.messages[kind] if by_message else world.rooms[kind]
 
 
-# Known to tell an outsider whether the room is live (see KNOWN_LEAKS).
-LEAKS_TO_OUTSIDERS = {("video:frame", True)}
-
-
 def outsider_cells() -> list[Any]:
     found = []
     for name in PAYLOADS:
         for live in (True, False):
-            marks = []
-            if (name, live) in LEAKS_TO_OUTSIDERS:
-                marks.append(pytest.mark.xfail(strict=True, reason="fixed on h-realtime"))
             label = "live" if live else "not live"
-            found.append(pytest.param(name, live, id=f"{name}|{label}", marks=marks))
+            found.append(pytest.param(name, live, id=f"{name}|{label}"))
     return found
 
 

@@ -32,6 +32,7 @@ def two_factor_status(actor: User) -> TwoFactorStatusOut:
     "POST",
     "/users/me/2fa",
     tag="users",
+    errors=(409,),
     body=TwoFactorStartIn,
     response=TwoFactorEnrolmentOut,
     status=201,
@@ -53,6 +54,7 @@ def start_two_factor(actor: User, body: TwoFactorStartIn) -> TwoFactorEnrolmentO
     "POST",
     "/users/me/2fa/confirm",
     tag="users",
+    errors=(409,),
     body=TwoFactorCodeIn,
     response=RecoveryCodesOut,
     limit=login_limit,
@@ -67,7 +69,13 @@ def confirm_two_factor(actor: User, body: TwoFactorCodeIn) -> RecoveryCodesOut:
 
 
 @api.route(
-    "DELETE", "/users/me/2fa", tag="users", body=TwoFactorDisableIn, status=204, limit=login_limit
+    "DELETE",
+    "/users/me/2fa",
+    tag="users",
+    body=TwoFactorDisableIn,
+    status=204,
+    limit=login_limit,
+    errors=(409,),
 )
 def disable_two_factor(actor: User, body: TwoFactorDisableIn) -> None:
     """Turn two-factor authentication off: needs your password and a current code.
@@ -81,6 +89,7 @@ def disable_two_factor(actor: User, body: TwoFactorDisableIn) -> None:
     "POST",
     "/users/me/2fa/recovery-codes",
     tag="users",
+    errors=(409,),
     body=TwoFactorCodeIn,
     response=RecoveryCodesOut,
     limit=login_limit,

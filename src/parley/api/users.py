@@ -17,7 +17,7 @@ def me(actor: User) -> UserOut:
     return user_out(actor)
 
 
-@api.route("PATCH", "/users/me", tag="users", body=UpdateMe, response=UserOut)
+@api.route("PATCH", "/users/me", tag="users", body=UpdateMe, response=UserOut, errors=(429,))
 def update_me(actor: User, body: UpdateMe) -> UserOut:
     """Change your display name, or your password (with the old one).
 
