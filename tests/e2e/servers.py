@@ -86,10 +86,22 @@ def start_server(
         env["DATABASE_URL"] = database_url
     env.update(extra_env or {})
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed after the server stops)
-    process = subprocess.Popen(
-        [BIN / "parley", "run", "--no-debug"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    yield from serve([BIN / "parley", "run", "--no-debug"], env, port, tmp_path / "server.log")
+
+
+def serve(
+    command: list[Path | str],
+    env: dict[str, str],
+    port: int,
+    log_path: Path,
+    *,
+    stop_seconds: float = 10,
+    cwd: Path | None = None,
+) -> Iterator[LiveServer]:
+    """Run a server command with its output in log_path until it answers /readyz; stop
+    it (SIGTERM, then SIGKILL after stop_seconds) when the caller is done."""
+    log = open(log_path, "wb")  # noqa: SIM115  (closed after the server stops)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, process)
@@ -97,7 +109,7 @@ def start_server(
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=stop_seconds)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -122,23 +134,5 @@ def start_gunicorn(
     }
     env.pop("DATABASE_URL", None)
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-    log = open(tmp_path / log_name, "wb")  # noqa: SIM115  (closed after the server stops)
-    process = subprocess.Popen(
-        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, process)
-        yield LiveServer(url, process, env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    command: list[Path | str] = [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"]
+    yield from serve(command, env, port, tmp_path / log_name, stop_seconds=15, cwd=tmp_path)

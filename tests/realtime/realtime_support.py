@@ -6,7 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask_socketio import SocketIOTestClient
+from socketio import packet
+
+from parley.extensions import socketio
 
 MESSAGE_EVENTS = ("message:new", "message:edit", "message:delete")
 
@@ -76,3 +80,21 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"no {name} event within {timeout} s: {client.queue}")
         time.sleep(0.01)
+
+
+def refusal(client: Any, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
+    """Connect again as given and return what the server sent: the CONNECT_ERROR data."""
+    sent: list[Any] = []
+    original = socketio.server._send_packet
+
+    def record(eio_sid: str, pkt: Any) -> None:
+        sent.append(pkt)
+        original(eio_sid, pkt)
+
+    monkeypatch.setattr(socketio.server, "_send_packet", record)
+    client.connect(**kwargs)
+    monkeypatch.setattr(socketio.server, "_send_packet", original)
+    assert not client.is_connected()
+    (sent_packet,) = sent
+    assert sent_packet.packet_type == packet.CONNECT_ERROR
+    return sent_packet.data

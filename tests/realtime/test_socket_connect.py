@@ -3,38 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import sqlalchemy as sa
 from flask.sessions import SecureCookieSessionInterface
-from realtime_support import emit, error, names, ok, payloads, without_presence
-from socketio import packet
+from realtime_support import emit, error, names, ok, payloads, refusal, without_presence
 
-from parley.extensions import db, socketio
+from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Message
 from support import PASSWORD, bearer, login_token, make_room, send, web_session_id
 
 API = "/api/v1"
-
-
-def refusal(client: Any, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
-    """Connect again as given and return what the server sent: the CONNECT_ERROR data."""
-    sent: list[Any] = []
-    original = socketio.server._send_packet
-
-    def record(eio_sid: str, pkt: Any) -> None:
-        sent.append(pkt)
-        original(eio_sid, pkt)
-
-    monkeypatch.setattr(socketio.server, "_send_packet", record)
-    client.connect(**kwargs)
-    monkeypatch.setattr(socketio.server, "_send_packet", original)
-    assert not client.is_connected()
-    (sent_packet,) = sent
-    assert sent_packet.packet_type == packet.CONNECT_ERROR
-    return sent_packet.data
 
 
 # --- who may connect ---------------------------------------------------------------------

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from socketio import packet
+from realtime_support import refusal
 
 from parley.config import ConfigError, load_config
 from parley.errors import ApiError
-from parley.extensions import socketio
 from parley.realtime.connection_limits import ConnectionLimits, client_address
 
 
@@ -44,20 +43,7 @@ def fresh_limits(app: Flask, monkeypatch: pytest.MonkeyPatch):
 def refusal_of(connect: Any, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> Any:
     """Open a socket that the server must refuse; the CONNECT_ERROR packet's data."""
     client = connect(auth={"token": "prly_not-a-token"})  # refused: a client to try with
-    sent: list[Any] = []
-    original = socketio.server._send_packet
-
-    def record(eio_sid: str, pkt: Any) -> None:
-        sent.append(pkt)
-        original(eio_sid, pkt)
-
-    monkeypatch.setattr(socketio.server, "_send_packet", record)
-    client.connect(**kwargs)
-    monkeypatch.setattr(socketio.server, "_send_packet", original)
-    assert not client.is_connected()
-    (sent_packet,) = sent
-    assert sent_packet.packet_type == packet.CONNECT_ERROR
-    return sent_packet.data
+    return refusal(client, monkeypatch, **kwargs)
 
 
 # --- through the connect handler ----------------------------------------------------------
