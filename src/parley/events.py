@@ -16,6 +16,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from .actions.access_cache import drop_stale
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,12 @@ def emit_after_commit(*events: Event) -> None:
 
 
 @sa_event.listens_for(Session, "after_commit")
-def _publish_pending(session: Session) -> None:
+def _after_commit(session: Session) -> None:
+    """The one after-commit step, in the order it needs: first the access checks kept
+    from before the commit are dropped, then its events are published. Two listeners
+    would run in the order their modules were imported, and a subscriber could then see a
+    member's removal while that member could still post on a kept right."""
+    drop_stale(session)
     pending: list[Event] = session.info.pop(PENDING_KEY, [])
     if pending and has_app_context():
         get_bus().publish(pending)

@@ -300,3 +300,25 @@ def test_a_send_on_kept_checks_opens_no_session_of_its_own(app, connect, alice, 
     assert opened == []
     ok(emit(sock, "message:edit", {"message_id": ack["message"]["id"], "body": "read"}))
     assert len(opened) == 1
+
+
+def test_a_subscriber_that_hears_of_a_ban_finds_the_kept_rights_already_dropped(
+    app, connect, alice, bob
+):
+    room_id, _sock = posting_member(connect, alice, bob)
+    with app.app_context():
+        cache = app.extensions["parley.access_cache"]
+        assert cache.posting_rights(bob.id, room_id, lambda: None) is not None  # kept
+
+    read_again: list[str] = []
+
+    def subscriber(event) -> None:
+        if room_id in (event.room_id, event.payload.get("room_id")):
+            cache.posting_rights(bob.id, room_id, lambda: read_again.append(event.type))
+
+    unsubscribe = app.extensions["parley.bus"].subscribe(subscriber)
+    try:
+        assert alice.post(f"{API}/rooms/{room_id}/members/{bob.id}/ban").status_code == 200
+    finally:
+        unsubscribe()
+    assert read_again, "a subscriber of the ban's events was answered from the kept rights"

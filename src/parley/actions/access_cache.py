@@ -188,8 +188,10 @@ def _note_bulk_changes(state: ORMExecuteState) -> None:
         _note(state.session, kind)
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _drop_stale(session: Session) -> None:
+def drop_stale(session: Session) -> None:
+    """The commit landed: what was kept of the kinds it changed is stale. Called by the
+    bus's after-commit listener (events.py) before it publishes, so a subscriber never
+    acts on a right the commit took away."""
     kinds: set[str] | None = session.info.pop(CHANGED_KEY, None)
     if kinds and has_app_context():
         cache = current_app.extensions.get("parley.access_cache")
