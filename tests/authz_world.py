@@ -27,6 +27,7 @@ private rooms, whom moderators act on) and `guest` (in no room: invited, DMed).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -181,19 +182,12 @@ def kill(app: Flask, world: World) -> None:
     app.extensions["parley.access_cache"].invalidate()
 
 
-TABLES_TO_EMPTY = ["messages", "memberships", "rooms", "api_tokens", "users"]
-
-
-def empty_database(app: Flask) -> None:
-    """What tests/conftest.py's _clean_database does after each test, for a module that
-    keeps its world across tests."""
-    from parley.models import insert_roles
-
-    with app.app_context():
-        db.session.rollback()
-        for table in TABLES_TO_EMPTY:
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
-        insert_roles(db.session)
-        db.session.commit()
-        db.session.remove()
-    app.extensions["parley.access_cache"].invalidate()
+def module_broadcasts(app: Flask) -> Iterator[Broadcasts]:
+    """The app's broadcasts for one matrix module alone, ended when it is done (the body
+    of each module's `broadcasts_of_module` fixture)."""
+    kept = app.extensions["parley.video"]
+    fresh = app.extensions["parley.video"] = Broadcasts()
+    yield fresh
+    for room_id in fresh.live_room_ids():
+        fresh.remove(room_id)
+    app.extensions["parley.video"] = kept

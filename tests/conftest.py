@@ -25,9 +25,8 @@ from openapi_statuses import (  # noqa: F401  (hooks: the spec lists every statu
 from parley import create_app
 from parley.events import Event
 from parley.extensions import db
-from parley.models import insert_roles
 from parley.video.broadcasts import Broadcasts
-from support import Member, make_room, register
+from support import Member, empty_database, make_room, register
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -48,24 +47,12 @@ def app(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             db.engine.dispose()
 
 
-TABLES_TO_EMPTY = ["messages", "memberships", "rooms", "api_tokens", "users"]
-
-
 @pytest.fixture(autouse=True)
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "app" not in request.fixturenames:
         return
-    application: Flask = request.getfixturevalue("app")
-    with application.app_context():
-        db.session.rollback()
-        for table in TABLES_TO_EMPTY:
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
-        insert_roles(db.session)
-        db.session.commit()
-        db.session.remove()
-    # Raw DELETEs pass by the ORM's change tracking; ids are reused after them.
-    application.extensions["parley.access_cache"].invalidate()
+    empty_database(request.getfixturevalue("app"))
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ import pytest
 from flask import Flask
 
 from authz_matrix import Cell, parse_table, render_table
-from authz_world import ACTORS, KINDS, World, build_world, empty_database
+from authz_world import ACTORS, KINDS, World, build_world, module_broadcasts
 from parley.video.broadcasts import Broadcasts
-from support import PASSWORD, bearer
+from support import PASSWORD, bearer, empty_database
 
 API = "/api/v1"
 Body = dict[str, Any] | Callable[[World], dict[str, Any]] | None
@@ -990,12 +990,7 @@ def _clean_database() -> None:
 
 @pytest.fixture(scope="module")
 def broadcasts_of_module(app: Flask) -> Iterator[Broadcasts]:
-    kept = app.extensions["parley.video"]
-    fresh = app.extensions["parley.video"] = Broadcasts()
-    yield fresh
-    for room_id in fresh.live_room_ids():
-        fresh.remove(room_id)
-    app.extensions["parley.video"] = kept
+    yield from module_broadcasts(app)
 
 
 @pytest.fixture(scope="module")

@@ -27,12 +27,13 @@ from flask import Flask
 from flask_socketio import SocketIOTestClient
 
 from authz_matrix import parse_table, render_table
-from authz_world import ACTORS, FRAME, KINDS, World, build_world, empty_database, kill
+from authz_world import ACTORS, FRAME, KINDS, World, build_world, kill, module_broadcasts
 from parley.events import Event
 from parley.extensions import socketio
 from parley.realtime.packets import NESTED_TOO_DEEPLY
 from parley.realtime.reserved import REFUSED_EVENT
 from parley.video.broadcasts import Broadcasts
+from support import empty_database
 
 Payload = Callable[[World, str], tuple[Any, ...]]
 
@@ -338,12 +339,7 @@ def _clean_database() -> None:
 
 @pytest.fixture(scope="module")
 def broadcasts_of_module(app: Flask) -> Iterator[Broadcasts]:
-    kept = app.extensions["parley.video"]
-    fresh = app.extensions["parley.video"] = Broadcasts()
-    yield fresh
-    for room_id in fresh.live_room_ids():
-        fresh.remove(room_id)
-    app.extensions["parley.video"] = kept
+    yield from module_broadcasts(app)
 
 
 @pytest.fixture(scope="module")
