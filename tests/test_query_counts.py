@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from parley.actions import messages, rooms
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import User
+from parley.presenters import member_out, message_out, my_room_out, room_out, user_out
 from support import make_room, send
 
 
@@ -69,3 +71,29 @@ def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries
         make_room(alice, f"public-{index}")
     many = statements_for(alice, "/api/v1/rooms/directory", count_queries)
     assert many == few
+
+
+def test_presenting_what_the_actions_loaded_runs_no_query(app, make_user, count_queries):
+    alice = make_user("alice")
+    bob = make_user("bob")
+    room = make_room(alice, "general")
+    bob.post(f"/api/v1/rooms/{room['id']}/join")
+    send(bob, room["id"], "hello")
+    alice.post("/api/v1/dm", json={"user_id": bob.id})
+    with app.app_context():
+        actor = db.session.get(User, alice.id)
+        assert actor is not None
+        views = rooms.room_views(rooms.directory(actor))
+        mine = rooms.list_my_rooms(actor)
+        members = rooms.list_members(actor, room["id"])
+        page = messages.history(actor, room["id"])
+        with count_queries() as counter:
+            shapes = [
+                *(room_out(view) for view in views),
+                *(my_room_out(item) for item in mine),
+                *(member_out(member) for member in members),
+                *(message_out(message) for message in page.messages),
+                user_out(actor),
+            ]
+    assert len(shapes) == 1 + 2 + 2 + 1 + 1
+    assert counter.count == 0

@@ -1,14 +1,13 @@
-"""Models into the API's shapes, used alike by responses and event payloads."""
+"""Models into the API's shapes, used alike by responses and event payloads.
+
+Presenters only reshape what they are handed: the actions load everything a shape needs
+(counts, the live broadcast), so presenting runs no query and reads no app state.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
-from sqlalchemy import func, select
-
-from .extensions import db
 from .models import Membership, Message, Room, User
 from .schemas.messages import MessageOut
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
@@ -17,7 +16,7 @@ from .schemas.video import LiveOut
 from .video.broadcasts import Broadcast
 
 if TYPE_CHECKING:
-    from .actions.rooms import MyRoom
+    from .actions.rooms import MyRoom, RoomView
 
 
 def user_public(user: User) -> UserPublic:
@@ -51,37 +50,15 @@ def member_out(membership: Membership) -> MemberOut:
     )
 
 
-def room_stats(room_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """room id -> (members, last message id), in two queries whatever the number of rooms."""
-    ids = list(room_ids)
-    stats = {room_id: (0, 0) for room_id in ids}
-    if not ids:
-        return stats
-    members = db.session.execute(
-        select(Membership.room_id, func.count())
-        .where(Membership.room_id.in_(ids), Membership.banned.is_(False))
-        .group_by(Membership.room_id)
-    ).all()
-    last_ids = dict(
-        db.session.execute(
-            select(Message.room_id, func.max(Message.id))
-            .where(Message.room_id.in_(ids))
-            .group_by(Message.room_id)
-        ).all()
+def room_out(view: RoomView) -> RoomOut:
+    return RoomOut(
+        **room_fields(view.room, view.live),
+        member_count=view.member_count,
+        last_message_id=view.last_message_id,
     )
-    for room_id, count in members:
-        stats[room_id] = (count, 0)
-    for room_id in ids:
-        stats[room_id] = (stats[room_id][0], last_ids.get(room_id) or 0)
-    return stats
 
 
-def room_out(room: Room, stats: tuple[int, int] | None = None) -> RoomOut:
-    member_count, last_message_id = stats or room_stats([room.id])[room.id]
-    return RoomOut(**room_fields(room), member_count=member_count, last_message_id=last_message_id)
-
-
-def room_fields(room: Room) -> dict[str, Any]:
+def room_fields(room: Room, live: Broadcast | None) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
@@ -91,7 +68,7 @@ def room_fields(room: Room) -> dict[str, Any]:
         "created_at": room.created_at,
         "archived": room.archived,
         "last_seq": room.last_seq,
-        "live": live_in(room.id),
+        "live": live_out(live) if live else None,
     }
 
 
@@ -109,12 +86,6 @@ def live_out(broadcast: Broadcast) -> LiveOut:
     )
 
 
-def live_in(room_id: int) -> LiveOut | None:
-    """The room's broadcast in this server process, if it is live."""
-    found = current_app.extensions["parley.video"].get(room_id)
-    return live_out(found) if found else None
-
-
 def dump(model: Any) -> dict[str, Any]:
     """A response model as JSON-ready data, the form event payloads travel in."""
     data: dict[str, Any] = model.model_dump(mode="json")
@@ -124,7 +95,7 @@ def dump(model: Any) -> dict[str, Any]:
 def my_room_out(item: MyRoom) -> MyRoomOut:
     m = item.membership
     return MyRoomOut(
-        **room_fields(m.room),
+        **room_fields(m.room, item.live),
         member_count=item.member_count,
         last_message_id=item.last_message_id,
         role=m.role,

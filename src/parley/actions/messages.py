@@ -24,8 +24,12 @@ from .message_writer import Draft, MessageWriter
 from .sequence import next_room_seq, room_order
 
 
-def _message_event(kind: str, message: Message, seq: int) -> Event:
-    return Event(kind, {"message": dump(message_out(message)), "seq": seq}, room_id=message.room_id)
+def _changed(kind: str, message: Message) -> MessageOut:
+    """The changed message as clients see it, told to the room after the commit."""
+    out = message_out(message)
+    seq = message.changed_seq
+    emit_after_commit(Event(kind, {"message": dump(out), "seq": seq}, room_id=message.room_id))
+    return out
 
 
 def send_message(
@@ -97,7 +101,7 @@ def _readable_message(actor: User, message_id: int) -> tuple[Message, Room, Memb
     return message, room, membership
 
 
-def edit_message(actor: User, message_id: int, body: str) -> Message:
+def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
     message, room, membership = _readable_message(actor, message_id)
     if message.author_id != actor.id:
         raise Forbidden("Only the author may edit a message.", code="not_the_author")
@@ -105,34 +109,34 @@ def edit_message(actor: User, message_id: int, body: str) -> Message:
         raise Conflict("The message was deleted.", code="message_deleted")
     require_can_post(actor, room, membership)
     if body == message.body:
-        return message
+        return message_out(message)
     html = render_markdown(body)
     with room_order(room.id):
         message.changed_seq = next_room_seq(room.id)
         message.body = body
         message.html = html
         message.edited_at = utcnow()
-        emit_after_commit(_message_event("message:edit", message, message.changed_seq))
+        out = _changed("message:edit", message)
         db.session.commit()
-    return message
+    return out
 
 
-def delete_message(actor: User, message_id: int) -> Message:
+def delete_message(actor: User, message_id: int) -> MessageOut:
     """Delete a message, leaving a tombstone: the id stays, the text goes."""
     message, _, membership = _readable_message(actor, message_id)
     is_author = message.author_id == actor.id and actor.can(Permission.WRITE)
     if not (is_author or can_moderate(actor, membership)):
         raise Forbidden("You may delete only your own messages.", code="not_the_author")
     if message.deleted:
-        return message
+        return message_out(message)
     with room_order(message.room_id):
         message.changed_seq = next_room_seq(message.room_id)
         message.body = ""
         message.html = ""
         message.deleted_at = utcnow()
-        emit_after_commit(_message_event("message:delete", message, message.changed_seq))
+        out = _changed("message:delete", message)
         db.session.commit()
-    return message
+    return out
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..actions import moderation, rooms
 from ..models import User
-from ..presenters import member_out, my_room_out, room_out, room_stats
+from ..presenters import member_out, my_room_out, room_out
 from ..schemas.rooms import (
     DirectIn,
     DirectoryList,
@@ -30,9 +30,9 @@ def list_rooms(actor: User) -> RoomList:
 @api.route("GET", "/rooms/directory", tag="rooms", response=DirectoryList)
 def room_directory(actor: User) -> DirectoryList:
     """Every public room that is not archived, by name."""
-    found = rooms.directory(actor)
-    stats = room_stats(r.id for r in found)
-    return DirectoryList(rooms=[room_out(r, stats[r.id]) for r in found])
+    return DirectoryList(
+        rooms=[room_out(view) for view in rooms.room_views(rooms.directory(actor))]
+    )
 
 
 @api.route(
@@ -40,13 +40,13 @@ def room_directory(actor: User) -> DirectoryList:
 )
 def create_room(actor: User, body: RoomCreateIn) -> RoomOut:
     """Create a public or private room; you become its owner."""
-    return room_out(rooms.create_room(actor, body.name, body.topic, body.kind))
+    return room_out(rooms.room_view(rooms.create_room(actor, body.name, body.topic, body.kind)))
 
 
 @api.route("GET", "/rooms/<id:room_id>", tag="rooms", response=RoomOut)
 def get_room(actor: User, room_id: int) -> RoomOut:
     """One room you may read."""
-    return room_out(rooms.view_room(actor, room_id))
+    return room_out(rooms.room_view(rooms.view_room(actor, room_id)))
 
 
 @api.route(
@@ -62,7 +62,7 @@ def update_room(actor: User, room_id: int, body: RoomUpdateIn) -> RoomOut:
     room = rooms.update_room(
         actor, room_id, name=body.name, topic=body.topic, archived=body.archived
     )
-    return room_out(room)
+    return room_out(rooms.room_view(room))
 
 
 @api.route("POST", "/rooms/<id:room_id>/join", tag="rooms", response=MemberOut, also=(201,))
@@ -164,4 +164,4 @@ def unban_member(actor: User, room_id: int, user_id: int) -> None:
 def open_direct_room(actor: User, body: DirectIn) -> tuple[RoomOut, int]:
     """The direct room between you and another user (201 when made now, else 200)."""
     room, created = rooms.open_direct_room(actor, body.user_id)
-    return room_out(room), 201 if created else 200
+    return room_out(rooms.room_view(room)), 201 if created else 200

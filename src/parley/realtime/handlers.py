@@ -200,12 +200,12 @@ def send_message(actor: User, data: SendEvent) -> Ack:
 
 @event("message:edit", EditEvent)
 def edit_message(actor: User, data: EditEvent) -> Ack:
-    return {"message": dump(message_out(messages.edit_message(actor, data.message_id, data.body)))}
+    return {"message": dump(messages.edit_message(actor, data.message_id, data.body))}
 
 
 @event("message:delete", MessageRef)
 def delete_message(actor: User, data: MessageRef) -> Ack:
-    return {"message": dump(message_out(messages.delete_message(actor, data.message_id)))}
+    return {"message": dump(messages.delete_message(actor, data.message_id))}
 
 
 @event("room:join", RoomRef)
