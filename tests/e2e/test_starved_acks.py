@@ -1,22 +1,59 @@
 """Acks over long-polling when the server falls behind its clients (issue 17).
 
 A starved server queues more packets for a socket between two of its long-polls than
-python-engineio's client decodes in one response (16): that client then drops the whole
-response, acks included, and the connection with it.
+python-engineio's client decodes in one response (16): that client dropped the whole
+response, acks included, and the connection with it (parley.realtime.polling).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
 from api_client import Api
 from engineio.payload import Payload
+from servers import SHARED_SERVER_ENV, LiveServer, start_server
+from test_realtime import TRANSPORTS, chat_room, sends_without_waiting_are_acked_and_stored_in_order
 
 SEPARATOR = "\x1e"
+RUNS = 10
+# Two busy loops a core, as the failure was found with; each ends itself after this
+# long even if the test process dies before it can stop them.
+BUSY_LOOPS_PER_CORE = 2
+BUSY_SECONDS = 110
+TIME_LIMIT_SECONDS = 100
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`parley run` on SQLite, with the shared servers' fast ping (a session whose client
+    falls silent for 4 s is dropped), so that starving it shows lost sessions too."""
+    yield from start_server(tmp_path_factory.mktemp("starved"), None, SHARED_SERVER_ENV)
+
+
+@contextmanager
+def starved_cpu(seconds: float) -> Iterator[None]:
+    """Busy loops on every core until the block ends (or `seconds` pass)."""
+    code = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+    loops = [
+        subprocess.Popen([sys.executable, "-c", code])
+        for _ in range(BUSY_LOOPS_PER_CORE * (os.cpu_count() or 1))
+    ]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+        for loop in loops:
+            loop.wait()
 
 
 class RawPolling:
@@ -45,11 +82,11 @@ class RawPolling:
 
 
 @pytest.fixture
-def member(shared_server) -> Iterator[tuple[str, str, int]]:
+def member(server: LiveServer) -> Iterator[tuple[str, str, int]]:
     tag = uuid.uuid4().hex[:8]
-    api, body = Api.register(shared_server.url, f"poller-{tag}")
+    api, body = Api.register(server.url, f"poller-{tag}")
     room = api.call("POST", "/rooms", 201, json={"name": f"polled-{tag}"})
-    yield shared_server.url, body["token"], room["id"]
+    yield server.url, body["token"], room["id"]
     api.close()
 
 
@@ -82,3 +119,18 @@ def test_a_long_poll_answers_no_more_packets_than_python_clients_decode(member):
         assert acks == list(range(count))
     finally:
         session.close()
+
+
+@pytest.mark.slow
+def test_sends_without_waiting_are_acked_in_order_on_a_starved_cpu(server: LiveServer):
+    deadline = time.monotonic() + TIME_LIMIT_SECONDS
+    with starved_cpu(BUSY_SECONDS):
+        for run in range(RUNS):
+            for transports in TRANSPORTS:
+                with chat_room(server.url) as chat:
+                    try:
+                        sends_without_waiting_are_acked_and_stored_in_order(chat, transports)
+                    except AssertionError as failed:
+                        failed.add_note(f"run {run + 1} of {RUNS} over {transports[0]}")
+                        raise
+            assert time.monotonic() < deadline, f"{run + 1} of {RUNS} runs in the time limit"
