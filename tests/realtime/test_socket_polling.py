@@ -7,18 +7,14 @@ import queue
 import pytest
 from engineio.exceptions import QueueEmpty
 
-from parley.realtime.polling import MAX_POLL_PACKETS, BoundedPoll
-
-
-def polls_of(*answers: list[int] | type[Exception]) -> queue.SimpleQueue:
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    for answer in answers:
-        pending.put(answer)
-    return pending
+from parley.realtime.polling import BoundedPoll
 
 
 def bounded(*answers: list[int] | type[Exception], limit: int = 3) -> BoundedPoll:
-    pending = polls_of(*answers)
+    """A BoundedPoll over a poll that gives these answers in turn."""
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    for answer in answers:
+        pending.put(answer)
 
     def poll() -> list[int]:
         answer = pending.get_nowait()
@@ -27,12 +23,6 @@ def bounded(*answers: list[int] | type[Exception], limit: int = 3) -> BoundedPol
         return answer
 
     return BoundedPoll(poll, limit)
-
-
-def test_the_limit_is_what_python_engineio_clients_decode():
-    from engineio.payload import Payload
-
-    assert MAX_POLL_PACKETS == Payload.max_decode_packets == 16
 
 
 def test_a_large_batch_goes_out_in_order_over_several_polls():

@@ -1,4 +1,4 @@
-"""Long-poll responses no larger than python-engineio's client reads.
+"""Long-polling batches of packets as large as the clients send and no larger than they read.
 
 python-engineio's server answers a long-poll with every packet queued for the socket,
 however many, while its client refuses a response of more than 16 packets
@@ -13,6 +13,16 @@ server's batching as it is (https://github.com/miguelgrinberg/python-engineio/is
 So each long-poll here takes at most MAX_POLL_PACKETS packets; the rest stay, in order,
 for the client's next poll (or for the WebSocket the session upgrades to). Browsers'
 engine.io-client decodes any number; for them this only splits a large batch in two.
+
+The other way, python-engineio's server applies the same limit of 16 to the packets of a
+POST, and a POST over it is answered 200 with none of its packets handled (a traceback
+in the log, nothing to the client): the sends in it were neither stored nor refused, and
+never acknowledged. Both clients put every packet they have buffered in one POST:
+engine.io-client up to the maxPayload bytes the server announced, python-engineio's
+client with no bound, and a client buffers many while its previous POST is under way
+(a starved CPU) or while it is offline (socket.io-client sends its whole buffer after
+the reconnect). So a POST may carry up to MAX_POST_PACKETS packets here; the count stays
+bounded because one request makes the server decode, handle and answer every one.
 """
 
 from __future__ import annotations
@@ -21,10 +31,16 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
+from engineio.payload import Payload
 
 # python-engineio's client default (Payload.max_decode_packets), not the server
 # process's own value: a client decodes with its own library's default.
 MAX_POLL_PACKETS = 16
+
+# Packets one long-polling POST may carry: well over what a person or a bot sends in the
+# seconds a starved POST takes, or types while offline, in bytes (a few hundred each)
+# far under the request size limit (PARLEY_SOCKET_MAX_PAYLOAD).
+MAX_POST_PACKETS = 256
 
 Poll = Callable[[], list[Any]]
 
@@ -49,12 +65,17 @@ class BoundedPoll:
         return batch
 
 
-def bound_long_polls(server: python_socketio.Server) -> None:
-    """Give every Engine.IO session of this server a BoundedPoll.
+def fit_long_polling(server: python_socketio.Server) -> None:
+    """Give every Engine.IO session of this server a BoundedPoll, and let POSTs carry up
+    to MAX_POST_PACKETS packets.
 
     The Engine.IO connect event runs once a session exists and before its first poll;
-    python-engineio has no other hook into the sessions it creates.
+    python-engineio has no other hook into the sessions it creates. Its POST limit is a
+    class attribute, read by every payload it decodes in this process: the server's
+    POSTs, and the responses of any python-engineio client here (which then accepts
+    more than 16 too).
     """
+    Payload.max_decode_packets = max(Payload.max_decode_packets, MAX_POST_PACKETS)
     eio = server.eio
     on_connect = eio.handlers["connect"]
 
