@@ -151,6 +151,24 @@ def test_a_long_polling_post_of_many_sends_has_every_send_acked(member):
 
 
 @pytest.mark.slow
+def test_a_client_that_keeps_posting_is_alive_while_its_pong_waits(member):
+    url, token, room_id = member
+    with RawPolling.connected(url, token) as session:
+        while "2" not in session.get():
+            pass  # the server's first ping, left unanswered for now
+        # A long-polling client's pong waits behind its POST in flight, and a starved
+        # server can take longer than the ping timeout (2 s here) to handle one: the
+        # packets it is handling show the client alive all the same.
+        batch = sends(room_id, 2)
+        time.sleep(1.2)
+        session.post(batch[:1])
+        time.sleep(1.2)
+        session.post(batch[1:])
+        session.post(["3"])
+        assert session.acks(2) == [0, 1]
+
+
+@pytest.mark.slow
 def test_sends_without_waiting_are_acked_in_order_on_a_starved_cpu(server: LiveServer):
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     with starved_cpu(BUSY_SECONDS):

@@ -23,10 +23,22 @@ client with no bound, and a client buffers many while its previous POST is under
 (a starved CPU) or while it is offline (socket.io-client sends its whole buffer after
 the reconnect). So a POST may carry up to MAX_POST_PACKETS packets here; the count stays
 bounded because one request makes the server decode, handle and answer every one.
+
+And python-engineio's server takes only a pong as the answer to its ping. A long-polling
+client's pong waits behind its POST in flight, which the server handles whole before
+answering it: when a starved server takes longer than the ping timeout over one POST,
+it closed the session in the middle of it, and the acks of the rest of that POST were
+lost (their messages stored). Here any packet from the client restarts the wait for its
+pong, as the reference server (socket.io's engine.io) does: the packets being handled
+show the client alive. A client that sends nothing and answers no ping is still dropped
+after the ping timeout. Upstream's advice for a busy server is handlers that return
+quickly (https://github.com/miguelgrinberg/python-engineio/pull/24), which ordered
+handling (async_handlers=False) rules out.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -65,9 +77,27 @@ class BoundedPoll:
         return batch
 
 
+def alive_on_every_packet(session: Any) -> Callable[[Any], Any]:
+    """The session's `receive`, restarting the wait for a pong first when one is due.
+
+    `last_ping` is when the unanswered ping went out (None once answered);
+    python-engineio closes the session when a packet is sent to it later than the ping
+    timeout after that.
+    """
+    receive = session.receive
+
+    def receive_alive(packet: Any) -> Any:
+        if session.last_ping:
+            session.last_ping = time.time()
+        return receive(packet)
+
+    return receive_alive
+
+
 def fit_long_polling(server: python_socketio.Server) -> None:
-    """Give every Engine.IO session of this server a BoundedPoll, and let POSTs carry up
-    to MAX_POST_PACKETS packets.
+    """Give every Engine.IO session of this server a BoundedPoll and a `receive` that
+    takes any packet as a sign of life, and let POSTs carry up to MAX_POST_PACKETS
+    packets.
 
     The Engine.IO connect event runs once a session exists and before its first poll;
     python-engineio has no other hook into the sessions it creates. Its POST limit is a
@@ -83,6 +113,7 @@ def fit_long_polling(server: python_socketio.Server) -> None:
         session = eio.sockets.get(eio_sid)
         if session is not None:
             session.poll = BoundedPoll(session.poll)
+            session.receive = alive_on_every_packet(session)
         return on_connect(eio_sid, environ)
 
     eio.on("connect", bound_then_connect)
