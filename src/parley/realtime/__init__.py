@@ -26,6 +26,7 @@ def init_realtime(app: Flask) -> None:
     from .connection_limits import init_connection_limits
     from .fanout import NAMESPACE, Fanout
     from .packets import Packet
+    from .polling import fit_long_polling
     from .presence_batches import BATCH_EVENT, PRESENCE_BATCHED, PresenceBatches
     from .sessions import OncePerEnvironSessionInterface
     from .sockets import SocketRegistry
@@ -56,6 +57,7 @@ def init_realtime(app: Flask) -> None:
         async_handlers=False,
     )
     reserved.guard_reserved_events(socketio.server)
+    fit_long_polling(socketio.server)
     init_connection_limits(app)
     # Flask-SocketIO runs every event inside a request context made from the socket's
     # handshake request. With no route for that path (a WebSocket route for a
