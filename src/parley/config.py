@@ -101,8 +101,10 @@ class Config:
     # Overload: new messages wait for their commit in a queue of at most this many; a
     # send finding it full, or still waiting this many seconds before its batch began,
     # is refused at once as overloaded (503, Retry-After) and nothing of it is stored.
+    # A batch takes milliseconds: a queue this long or this old means the database has
+    # stalled or the process is far behind, and a client is better told to retry.
     PARLEY_SEND_QUEUE_LIMIT = 500
-    PARLEY_SEND_QUEUE_SECONDS = 2.0
+    PARLEY_SEND_QUEUE_SECONDS = 5.0
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..config import Config
 from .message_batch import Draft, write_batch
 from .send_queue import Batch, SendQueue, Ticket
 
@@ -21,7 +22,12 @@ Tickets = Batch[Draft, Draft]
 
 
 class MessageWriter:
-    def __init__(self, *, queue_limit: int = 500, queue_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        queue_limit: int = Config.PARLEY_SEND_QUEUE_LIMIT,
+        queue_seconds: float = Config.PARLEY_SEND_QUEUE_SECONDS,
+    ) -> None:
         self.queue: SendQueue[Draft, Draft] = SendQueue(
             self._write, limit=queue_limit, deadline_seconds=queue_seconds
         )
