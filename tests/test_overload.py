@@ -16,9 +16,11 @@ from flask import Flask
 from flask_socketio import SocketIOTestClient
 
 from parley.actions.message_writer import MessageWriter
+from parley.actions.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
 from parley.actions.sequence import room_lock
 from parley.api import PREFIX
 from parley.config import ConfigError, load_config
+from parley.errors import Overloaded
 from parley.extensions import db, socketio
 from parley.models import Message
 from support import Member, assert_error, make_room
@@ -326,3 +328,21 @@ def test_a_send_that_finds_the_queue_full_is_refused_at_once(
     assert int(response.headers["Retry-After"]) >= 1
     assert "third" not in stored_client_ids(app, room["id"])
     assert {"first", "second"} <= set(stored_client_ids(app, room["id"]))
+
+
+def test_a_refused_sender_is_told_to_wait_for_the_backlog_within_bounds() -> None:
+    queue: SendQueue[str, str] = SendQueue(lambda batch: None, limit=10, deadline_seconds=4)
+    # No batch written yet: no pace known, the least wait.
+    assert queue.retry_after() == MIN_RETRY_SECONDS
+    queue._keep_pace(seconds=0.6, sends=2)  # 0.3 s a send
+    queue._queue = [Ticket[str, str](f"t{i}") for i in range(5)]
+    queue._in_batch = 3
+    assert queue.retry_after() == pytest.approx(8 * 0.3)
+    queue._queue *= 4
+    # Never past the deadline, beyond which a queued send is refused anyway.
+    assert queue.retry_after() == 4
+    with pytest.raises(Overloaded) as refused:
+        queue._queue *= 2
+        queue.submit("one too many")
+    assert refused.value.details == {"retry_after": 4}
+    assert refused.value.headers() == {"Retry-After": "4"}
