@@ -250,6 +250,24 @@ def test_a_room_deleted_while_its_send_waited_fails_only_that_send(
     assert len(stored(app, kept["id"])) == 3
 
 
+def test_a_send_and_its_repeat_in_a_deleted_room_each_get_an_error_of_their_own(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    doomed = make_room(alice, "doomed")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        assert user is not None
+        public = UserPublic.model_validate(user)
+        db.session.execute(sa.delete(Room).where(Room.id == doomed["id"]))
+        db.session.commit()
+        batch = [Draft(public, doomed["id"], "b", "<p>b</p>", "same") for _ in range(2)]
+        write_batch(batch)
+        db.session.remove()
+    first, repeat = (draft.error for draft in batch)
+    assert isinstance(first, NotFound) and isinstance(repeat, NotFound)
+    assert first is not repeat
+
+
 def write_as_one_batch(
     app: Flask,
     writer: MessageWriter,
@@ -473,6 +491,44 @@ def test_a_leader_interrupted_mid_batch_leaves_no_follower_unanswered(
     rows = stored(app, room["id"])
     assert sorted(r[0] for r in answered) == [row[0] for row in rows]
     assert [row[1] for row in rows] == list(range(1, 12))
+
+
+def test_a_leader_interrupted_after_its_commit_answers_its_followers_as_stored(
+    app: Flask, alice: Member, writer: MessageWriter, events: list[Event]
+) -> None:
+    """Stopped while publishing, the batch is already stored: its senders are told so,
+    and nothing is written twice (these sends have no client_id to catch a second)."""
+    room = make_room(alice, "general")
+    interrupted: list[int] = []
+
+    def interrupt_the_publishing(event: Event) -> None:
+        if event.type == "message:new" and event.payload["seq"] > 1 and not interrupted:
+            interrupted.append(threading.get_ident())
+            raise SystemExit("interrupted after the commit")
+
+    held = hold_room(room["id"])
+    releaser = threading.Timer(0.5, held.release)
+    releaser.start()
+    unsubscribe = app.extensions["parley.bus"].subscribe(interrupt_the_publishing)
+    try:
+        results = in_threads_to_the_end(
+            app, [sender(alice.id, room["id"], f"m{i}") for i in range(12)]
+        )
+    finally:
+        unsubscribe()
+        releaser.join()
+
+    assert interrupted
+    stopped = [r for r in results if isinstance(r, BaseException)]
+    assert len(stopped) == 1 and isinstance(stopped[0], SystemExit), results
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert all(created for _, created, _, _ in answered)
+    rows = stored(app, room["id"])
+    # Twelve stored once each: the interrupted sender's own message too, for its commit
+    # had landed; the eleven answered are among them.
+    assert len(rows) == 12
+    assert {r[0] for r in answered} < {row[0] for row in rows}
+    assert [row[1] for row in rows] == list(range(1, 13))
 
 
 GREENLET_SCRIPT = r"""

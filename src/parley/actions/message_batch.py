@@ -198,7 +198,13 @@ def _store(batch: list[Draft], *, look_up_stored: bool) -> None:
                     # The same send twice in one batch: the second is a resend of the first.
                     assert draft.key is not None
                     first = firsts[draft.key]
-                    draft.earlier_id, draft.error = first.message_id, first.error
+                    draft.earlier_id = first.message_id
+                    if first.error is not None:
+                        # Its own exception: one object raised in two senders' threads
+                        # would share one traceback.
+                        draft.error = room_gone(draft.room_id)
+        for draft in batch:
+            draft.committed = True
         get_bus().publish(events)
 
 
