@@ -38,9 +38,8 @@ def send_message(
     Concurrent sends are committed together (see message_writer); this returns once the
     commit that stores the message has landed and its event is published, and raises
     Overloaded (nothing stored) when the writer's queue is full or the send waited too
-    long for its turn. The message
-    is the one its message:new event carries, built from what was written: nothing is
-    read back.
+    long for its turn. The message is the one its message:new event carries, built from
+    what was written: nothing is read back.
     """
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
