@@ -102,7 +102,7 @@ class Config:
     # send finding it full, or still waiting this many seconds before its batch began,
     # is refused at once as overloaded (503, Retry-After) and nothing of it is stored.
     # A batch takes milliseconds: a queue this long or this old means the database has
-    # stalled or the process is far behind, and a client is better told to retry.
+    # stalled, and a client is better told to retry than left waiting.
     PARLEY_SEND_QUEUE_LIMIT = 500
     PARLEY_SEND_QUEUE_SECONDS = 5.0
     # Live video: a broadcast with no frame for this long ends; frames per second a
