@@ -25,6 +25,7 @@ from typing import Any
 
 from . import report
 from .plan import FULL, SMOKE, Plan
+from .scenarios.fanout import OverloadPlan
 from .servers import MODES, Server, baseline, parley
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -95,6 +96,11 @@ def runner(scenario: str, plan: Plan) -> Callable[[Server], Any]:
             seconds=plan.step_seconds,
             rise=plan.rise,
             processes=plan.generator_processes,
+            overload=OverloadPlan(
+                plan.overload_runs, plan.burst_seconds, plan.normal_share, plan.normal_seconds
+            )
+            if plan.overload_runs
+            else None,
         ),
         "one_room": lambda s: one_room_sizes(s, plan),
         "connections": lambda s: module.open_sockets(
@@ -190,6 +196,11 @@ def main() -> int:
         type=int,
         help="run the fan-out this many times on each server and take the median",
     )
+    parser.add_argument(
+        "--overload-runs",
+        type=int,
+        help="runs of the overload step after the fan-out on Parley (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where result folders go")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
@@ -199,6 +210,8 @@ def main() -> int:
         if args.repeat < 1:
             parser.error("--repeat takes a count of at least 1")
         plan = replace(plan, fanout_repeats=args.repeat)
+    if args.overload_runs is not None:
+        plan = replace(plan, overload_runs=max(0, args.overload_runs))
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = sorted(set(chosen) - set(SCENARIOS))
     if unknown:

@@ -44,6 +44,12 @@ class Plan:
     # product's default in a full run). Clients that left are waited out for this long
     # before the next measurement, so their departures are not part of it.
     presence_grace_seconds: float = 10.0
+    # The overload step on Parley after the fan-out (scenarios/overload.py): runs, the
+    # burst at twice the highest sustained rate, then this share of it for so long.
+    overload_runs: int = 3
+    burst_seconds: float = 5.0
+    normal_share: float = 0.5
+    normal_seconds: float = 10.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,4 +102,7 @@ SMOKE = Plan(
     viewers=(1, 2),
     video_seconds=1,
     presence_grace_seconds=0.2,
+    overload_runs=1,
+    burst_seconds=0.5,
+    normal_seconds=1.0,
 )

@@ -125,6 +125,7 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
         "",
     ]
     lines += fanout_section(results)
+    lines += overload_section(results)
     lines += one_room_section(results)
     lines += connections_section(results)
     lines += other_sections(results)
@@ -228,6 +229,48 @@ def fanout_section(results: dict[str, Any]) -> list[str]:
                 f"baseline {b} msg/s{runs_of(results, 'baseline', mode)}, ratio {ratio(a, b)}"
             )
     lines.append("")
+    return lines
+
+
+def overload_section(results: dict[str, Any]) -> list[str]:
+    """The overload step after the fan-out, one row a run, and whether the runs met
+    issue 17's targets: every send answered within 10 s, every ok one delivered, p99
+    back under 50 ms within 5 s of the burst's end."""
+    rows = []
+    met = []
+    for entry in entries(results, "fanout"):
+        for n, run in enumerate(entry["figures"].get("overload", []), start=1):
+            recovered = run["recovered_after_s"]
+            answered = run["answered_within_10s"] == run["sent"]
+            delivered = run["ok_undelivered"] == 0 and run["refused_delivered"] == 0
+            met.append(answered and delivered and recovered is not None and recovered <= 5)
+            rows.append(
+                [
+                    label(entry),
+                    n,
+                    f"{run['rate']:g} for {run['burst_seconds']:g} s, "
+                    f"then {run['normal_rate']:g} for {run['normal_seconds']:g} s",
+                    f"{run['answered_within_10s']} / {run['sent']}",
+                    f"{run['ok']} / {run['overloaded']} / {run['other_errors']}",
+                    f"{run['ok_undelivered']} / {run['refused_delivered']}",
+                    f"{fmt(run['answer_ms']['p50'])} / {fmt(run['answer_ms']['max'])}",
+                    fmt(run["burst_latency_ms"]["p99"]),
+                    fmt(recovered),
+                    fmt(run["generator_lag_ms"]["p99"]),
+                ]
+            )
+    columns = ["server", "run", "burst, then normal (msg/s)", "answered ≤ 10 s / sent"]
+    columns += ["ok / overloaded / other errors", "ok undelivered / refused delivered"]
+    columns += ["answer p50 / max ms", "burst p99 ms", "p99 < 50 ms after s"]
+    columns += ["generator lag p99 ms"]
+    lines = table("Overload (twice the highest sustained rate, then a normal rate)", columns, rows)
+    if lines:
+        verdict = "yes" if all(met) else "no"
+        lines += [
+            f"All runs answered every send, delivered every ok one and recovered "
+            f"within 5 s: {verdict} ({sum(met)} of {len(met)} runs).",
+            "",
+        ]
     return lines
 
 

@@ -41,11 +41,33 @@ class StepPlan:
     seconds: float
     start_at: float  # perf_counter time of the first send, the same in every worker
     tag: str
+    # More (rate, seconds) phases after the first, in one schedule with no pause.
+    phases: tuple[tuple[float, float], ...] = ()
+    # Seconds after the last send that answers and deliveries are waited for, when set.
+    answer_within: float | None = None
+    # Keep each send's answer and each delivery's send time (the overload step's figures).
+    timeline: bool = False
 
     @property
     def settle(self) -> float:
         """How long after the last send deliveries are waited for; later ones are lost."""
+        if self.answer_within is not None:
+            return self.answer_within
         return min(3.0, max(1.0, self.seconds))
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds + sum(seconds for _, seconds in self.phases)
+
+    def schedule(self) -> Iterator[tuple[int, float]]:
+        """(k, due) for the k-th send of the run: at `rate` a second, phase after phase."""
+        k = 0
+        start = self.start_at
+        for rate, seconds in ((self.rate, self.seconds), *self.phases):
+            for j in range(max(1, int(rate * seconds))):
+                yield k, start + j / rate
+                k += 1
+            start += seconds
 
 
 @dataclass
@@ -60,6 +82,11 @@ class StepRaw:
     sent: int = 0
     send_seconds: float = 0.0
     cpu_seconds: float = 0.0  # this worker's own CPU while it sent
+    # With StepPlan.timeline: every send as (its key, room id, when sent, seconds to
+    # its answer or None, the error code or "" for ok), and every delivery as (the
+    # send's key, when sent, latency). A send's key is its body's time stamp.
+    answers: list[tuple[str, int, float, float | None, str]] = field(default_factory=list)
+    delivered: list[tuple[str, float, float]] = field(default_factory=list)
 
 
 async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan) -> StepRaw:
@@ -74,25 +101,25 @@ async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan)
     def received(_client: Any, data: dict[str, Any]) -> None:
         body = data["message"]["body"]
         if body.startswith(tag):
-            raw.latencies.append(time.perf_counter() - float(body[len(tag) + 1 :]))
+            key = body[len(tag) + 1 :]
+            sent_at = float(key)
+            latency = time.perf_counter() - sent_at
+            raw.latencies.append(latency)
+            if step.timeline:
+                raw.delivered.append((key, sent_at, latency))
 
     fleet.on_message = received
     mine = {c.index: c for c in fleet.clients}
-    count = max(1, int(step.rate * step.seconds))
-    interval = len(senders) / step.rate
     loop = asyncio.get_running_loop()
     pending: set[asyncio.Future[Any]] = set()
+    answers: dict[str, tuple[float, str]] = {}
+    sends: list[tuple[str, int, float]] = []
     cpu_start = time.process_time()
-    for k in range(count):
+    for k, due in step.schedule():
         index, room_id = senders[k % len(senders)]
         client = mine.get(index)
         if client is None:
             continue
-        due = (
-            step.start_at
-            + (k // len(senders)) * interval
-            + (k % len(senders)) * interval / len(senders)
-        )
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -102,15 +129,25 @@ async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan)
         done = loop.create_future()
         pending.add(done)
 
-        def acked(*_ack: Any, sent: float = now, done: asyncio.Future[Any] = done) -> None:
+        key = f"{now:.6f}"
+
+        def acked(
+            *ack: Any, sent: float = now, done: asyncio.Future[Any] = done, key: str = key
+        ) -> None:
             raw.acks.append(time.perf_counter() - sent)
+            if step.timeline:
+                answer = ack[0] if ack and isinstance(ack[0], dict) else {}
+                code = "" if answer.get("ok") else str(answer.get("error", {}).get("code"))
+                answers[key] = (time.perf_counter() - sent, code)
             if not done.done():
                 done.set_result(None)
 
+        if step.timeline:
+            sends.append((key, room_id, now))
         try:
             await client.sio.emit(
                 "message:send",
-                {"room_id": room_id, "body": f"{tag} {now:.6f}", "client_id": f"{tag}-{k}"},
+                {"room_id": room_id, "body": f"{tag} {key}", "client_id": f"{tag}-{k}"},
                 callback=acked,
             )
         except socketio.exceptions.SocketIOError as exc:
@@ -122,11 +159,14 @@ async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan)
     raw.send_seconds = time.perf_counter() - step.start_at
     raw.cpu_seconds = time.process_time() - cpu_start
     # Deliveries from other workers' senders keep coming: wait out the same settle time.
-    end = step.start_at + step.seconds + step.settle
+    end = step.start_at + step.total_seconds + step.settle
     if pending:
         await asyncio.wait(pending, timeout=max(0.1, end - time.perf_counter()))
     await asyncio.sleep(max(0.0, end - time.perf_counter()))
     fleet.on_message = None
+    for key, room_id, sent_at in sends:
+        seconds, code = answers.get(key, (None, ""))
+        raw.answers.append((key, room_id, sent_at, seconds, code))
     return raw
 
 

@@ -4,6 +4,7 @@ the commit that stores it has landed, with its events in the room's order."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,13 +13,15 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from parley.actions.message_writer import (
+from parley.actions.message_batch import (
     INSERT_ROWS_PER_STATEMENT,
     SEQ_ROOMS_PER_STATEMENT,
     Draft,
-    MessageWriter,
+    write_batch,
 )
+from parley.actions.message_writer import MessageWriter
 from parley.actions.messages import send_message
+from parley.actions.send_queue import Batch, SendQueue, State, Ticket, WriteFailed
 from parley.actions.sequence import room_lock
 from parley.errors import ApiError, Conflict, NotFound
 from parley.events import Event
@@ -247,35 +250,22 @@ def test_a_room_deleted_while_its_send_waited_fails_only_that_send(
     assert len(stored(app, kept["id"])) == 3
 
 
-def draft_for(room_id: int) -> Draft:
-    return Draft(UserPublic(id=1, username="u", display_name="u"), room_id, "b", "<p>b</p>", None)
-
-
-def test_a_sender_interrupted_after_being_handed_the_next_batch_hands_it_on() -> None:
-    writer = MessageWriter()
-    first, second = draft_for(1), draft_for(1)
-    writer._writing = True
-    writer._queue = [first, second]
-    first.wake.set()  # its turn to write the next batch, as the last writer left it
-
-    writer._give_up(first)
-
-    assert writer._queue == [second]
-    assert second.wake.is_set()
-    assert writer._writing
-
-
-def test_the_last_sender_interrupted_leaves_the_writer_idle() -> None:
-    writer = MessageWriter()
-    only = draft_for(1)
-    writer._writing = True
-    writer._queue = [only]
-    only.wake.set()
-
-    writer._give_up(only)
-
-    assert writer._queue == []
-    assert not writer._writing
+def test_a_send_and_its_repeat_in_a_deleted_room_each_get_an_error_of_their_own(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    doomed = make_room(alice, "doomed")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        assert user is not None
+        public = UserPublic.model_validate(user)
+        db.session.execute(sa.delete(Room).where(Room.id == doomed["id"]))
+        db.session.commit()
+        batch = [Draft(public, doomed["id"], "b", "<p>b</p>", "same") for _ in range(2)]
+        write_batch(batch)
+        db.session.remove()
+    first, repeat = (draft.error for draft in batch)
+    assert isinstance(first, NotFound) and isinstance(repeat, NotFound)
+    assert first is not repeat
 
 
 def write_as_one_batch(
@@ -302,7 +292,7 @@ def write_as_one_batch(
             )
             for i, room_id in enumerate(rooms)
         ]
-        writer._write_batch(batch)
+        write_batch(batch)
         db.session.remove()
     assert not [draft.error for draft in batch if draft.error is not None]
     return batch
@@ -400,3 +390,295 @@ def test_a_batch_of_more_messages_than_one_insert_stores_each_as_its_sender_was_
         assert message.created_at == draft.created_at == draft.out.created_at
         assert message.created_at.utcoffset() == timedelta(0)
     assert sorted(m.seq for m in stored_messages.values()) == list(range(1, len(batch) + 1))
+
+
+def in_threads_to_the_end(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
+    """in_threads, but keeping whatever ends each thread, interrupts included; a thread
+    still running after the wait is reported as None."""
+    results: list[Any] = [None] * len(jobs)
+    start = threading.Barrier(len(jobs))
+
+    def run(index: int) -> None:
+        with app.app_context():
+            start.wait()
+            try:
+                results[index] = jobs[index]()
+            except BaseException as exc:
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not [t for t in threads if t.is_alive()], "a sender was left waiting"
+    return results
+
+
+def test_a_send_that_fails_in_a_batch_fails_alone_with_an_error_of_its_own(
+    app: Flask, alice: Member, bob: Member, writer: MessageWriter
+) -> None:
+    room = make_room(alice, "general")
+    assert bob.post(f"/api/v1/rooms/{room['id']}/join").status_code == 201
+    held = hold_room(room["id"])
+
+    def delete_bob_then_release() -> None:
+        # bob's account goes while his two sends wait: their rows can no longer be
+        # inserted (the author's foreign key), which fails the batch they are in.
+        with app.app_context():
+            db.session.execute(sa.delete(User).where(User.id == bob.id))
+            db.session.commit()
+            db.session.remove()
+        held.release()
+
+    releaser = threading.Timer(0.5, delete_bob_then_release)
+    releaser.start()
+    jobs = [sender(alice.id, room["id"], f"alice {i}", f"a{i}") for i in range(3)]
+    jobs += [sender(bob.id, room["id"], f"bob {i}", f"b{i}") for i in range(2)]
+    results = in_threads(app, jobs)
+    releaser.join()
+
+    alices, bobs = results[:3], results[3:]
+    assert not [r for r in alices if isinstance(r, BaseException)], alices
+    assert all(created for _, created, _, _ in alices)
+    assert all(isinstance(r, Exception) for r in bobs), bobs
+    # Each sender raises an exception object of its own, never one shared by all.
+    assert bobs[0] is not bobs[1]
+    assert sorted(body for _, _, body in stored(app, room["id"])) == [
+        "alice 0",
+        "alice 1",
+        "alice 2",
+    ]
+
+
+def test_a_leader_interrupted_mid_batch_leaves_no_follower_unanswered(
+    app: Flask, alice: Member, writer: MessageWriter
+) -> None:
+    room = make_room(alice, "general")
+    interrupted: list[int] = []
+
+    def interrupt_a_batch(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # The first insert of several rows: its thread writes a batch that carries
+        # other senders' messages, and is interrupted before the commit.
+        several = statement.startswith("INSERT INTO messages") and "), (" in statement
+        if several and not interrupted:
+            interrupted.append(threading.get_ident())
+            raise SystemExit("interrupted mid-batch")
+
+    held = hold_room(room["id"])
+    releaser = threading.Timer(0.5, held.release)
+    releaser.start()
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", interrupt_a_batch)
+    try:
+        results = in_threads_to_the_end(
+            app, [sender(alice.id, room["id"], f"m{i}", f"c{i}") for i in range(12)]
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", interrupt_a_batch)
+        releaser.join()
+
+    assert interrupted, "no batch of several sends was written"
+    stopped = [r for r in results if isinstance(r, BaseException)]
+    # Only the interrupted leader stops; everyone whose send it carried is answered
+    # by a later batch, stored once each.
+    assert len(stopped) == 1 and isinstance(stopped[0], SystemExit), results
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert all(created for _, created, _, _ in answered)
+    rows = stored(app, room["id"])
+    assert sorted(r[0] for r in answered) == [row[0] for row in rows]
+    assert [row[1] for row in rows] == list(range(1, 12))
+
+
+def test_a_leader_interrupted_after_its_commit_answers_its_followers_as_stored(
+    app: Flask, alice: Member, writer: MessageWriter, events: list[Event]
+) -> None:
+    """Stopped while publishing, the batch is already stored: its senders are told so,
+    and nothing is written twice (these sends have no client_id to catch a second)."""
+    room = make_room(alice, "general")
+    interrupted: list[int] = []
+
+    def interrupt_the_publishing(event: Event) -> None:
+        if event.type == "message:new" and event.payload["seq"] > 1 and not interrupted:
+            interrupted.append(threading.get_ident())
+            raise SystemExit("interrupted after the commit")
+
+    held = hold_room(room["id"])
+    releaser = threading.Timer(0.5, held.release)
+    releaser.start()
+    unsubscribe = app.extensions["parley.bus"].subscribe(interrupt_the_publishing)
+    try:
+        results = in_threads_to_the_end(
+            app, [sender(alice.id, room["id"], f"m{i}") for i in range(12)]
+        )
+    finally:
+        unsubscribe()
+        releaser.join()
+
+    assert interrupted
+    stopped = [r for r in results if isinstance(r, BaseException)]
+    assert len(stopped) == 1 and isinstance(stopped[0], SystemExit), results
+    answered = [r for r in results if not isinstance(r, BaseException)]
+    assert all(created for _, created, _, _ in answered)
+    rows = stored(app, room["id"])
+    # Twelve stored once each: the interrupted sender's own message too, for its commit
+    # had landed; the eleven answered are among them.
+    assert len(rows) == 12
+    assert {r[0] for r in answered} < {row[0] for row in rows}
+    assert [row[1] for row in rows] == list(range(1, 13))
+
+
+GREENLET_SCRIPT = r"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import json
+import sys
+
+import gevent
+from flask_migrate import upgrade
+
+from parley import create_app
+from parley.actions.messages import send_message
+from parley.actions.sequence import room_lock
+from parley.extensions import db
+from parley.models import Message, User
+
+app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+with app.app_context():
+    upgrade()
+client = app.test_client()
+made = client.post(
+    "/api/v1/auth/register", json={"username": "alice", "password": "correct horse battery"}
+).get_json()
+headers = {"Authorization": f"Bearer {made['token']}"}
+room = client.post("/api/v1/rooms", json={"name": "general"}, headers=headers).get_json()
+
+
+def send(n):
+    with app.app_context():
+        try:
+            user = db.session.get(User, made["user"]["id"])
+            message, created = send_message(user, room["id"], f"m{n}", f"c{n}")
+            return {"id": message.id, "created": created}
+        except BaseException as exc:
+            return {"error": repr(exc)}
+        finally:
+            db.session.remove()
+
+
+held = room_lock(room["id"])
+held.acquire()
+# The first greenlet leads: it lets the others queue, takes them all into its batch and
+# waits for the room, mid-batch, when it is killed.
+senders = [gevent.spawn(send, n) for n in range(9)]
+leader, followers = senders[0], senders[1:]
+gevent.sleep(0.3)
+leader.kill()
+held.release()
+done = gevent.joinall(followers, timeout=20)
+with app.app_context():
+    rows = db.session.execute(db.select(Message.id, Message.body)).all()
+print(
+    json.dumps(
+        {
+            "leader": leader.value,
+            "answered": len(done),
+            "results": [f.value if f.successful() else repr(f.exception) for f in followers],
+            "stored": sorted(body for _, body in rows),
+        }
+    )
+)
+"""
+
+
+def test_a_leader_greenlet_killed_mid_batch_hands_its_followers_on(tmp_path: Any) -> None:
+    """Under gevent (a process of its own, monkey-patched as the server runs): killing
+    the greenlet that writes a batch leaves none of the greenlets waiting on it."""
+    import json
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'greenlets.db'}"
+    run = subprocess.run(
+        [sys.executable, "-c", GREENLET_SCRIPT, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "GreenletExit" in found["leader"]["error"]
+    assert found["answered"] == 8
+    assert all(r.get("created") is True for r in found["results"]), found["results"]
+    assert found["stored"] == sorted(f"m{n}" for n in range(1, 9))
+
+
+def test_a_sender_stopped_after_being_handed_the_lead_hands_it_on() -> None:
+    queue: SendQueue[str, str] = SendQueue(lambda batch: None, limit=10, deadline_seconds=5)
+    first, second = Ticket[str, str]("first"), Ticket[str, str]("second")
+    queue._writing = True
+    queue._queue = [first, second]
+    first.state = State.LEADING  # its turn to write the next batch, as the last leader left it
+
+    queue._give_up(first)
+
+    assert queue._queue == [second]
+    assert second.state is State.LEADING
+    assert queue._writing
+
+
+def test_the_last_sender_stopped_leaves_the_queue_idle() -> None:
+    queue: SendQueue[str, str] = SendQueue(lambda batch: None, limit=10, deadline_seconds=5)
+    only = Ticket[str, str]("only")
+    queue._writing = True
+    queue._queue = [only]
+    only.state = State.LEADING
+
+    queue._give_up(only)
+
+    assert queue._queue == []
+    assert not queue._writing
+
+
+def test_a_batch_the_writer_could_not_settle_fails_each_sender_with_its_own_error() -> None:
+    """The queue's last resort, under the message writer's own handling: a batch whose
+    write raised answers every sender in it, each with an exception object of its own."""
+    first_batch = threading.Event()
+    cause = RuntimeError("the database went away")
+
+    def write(batch: Batch[str, str]) -> None:
+        if not first_batch.is_set():
+            first_batch.set()
+            time.sleep(0.3)  # the other senders queue meanwhile, for the next batch
+            for ticket in batch:
+                ticket.resolve(ticket.item)
+            return
+        raise cause
+
+    queue: SendQueue[str, str] = SendQueue(write, limit=10, deadline_seconds=5)
+    results: dict[str, Any] = {}
+
+    def submit(item: str) -> None:
+        try:
+            results[item] = queue.submit(item)
+        except Exception as exc:
+            results[item] = exc
+
+    leader = threading.Thread(target=submit, args=("lead",))
+    leader.start()
+    first_batch.wait(5)
+    others = [threading.Thread(target=submit, args=(f"s{i}",)) for i in range(3)]
+    for thread in others:
+        thread.start()
+    for thread in [leader, *others]:
+        thread.join(10)
+
+    assert results["lead"] == "lead"
+    failures = [results[f"s{i}"] for i in range(3)]
+    assert all(isinstance(f, WriteFailed) and f.__cause__ is cause for f in failures)
+    assert len({id(f) for f in failures}) == 3

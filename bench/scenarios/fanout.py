@@ -14,6 +14,7 @@ from ..load import Layout, lay_out, percentiles
 from ..machine import CpuTimes, cores_used
 from ..servers import Server
 from ..workers import Generators, StepPlan, StepRaw, Target, generators
+from .overload import burst_plan, summarize_overload
 
 # A run counts as sustained when nothing was lost, p99 stayed under this, and the
 # generator itself kept to its schedule.
@@ -88,6 +89,12 @@ class Load:
         figures = summarize(self.layout, step, self.fleet.collect())
         return {**figures, "server_cpu_s_per_s": round(cpu / seconds, 3), **machine}
 
+    def overload(self, rate: float, plan: OverloadPlan) -> dict[str, Any]:
+        """The overload step (scenarios/overload.py) from the highest sustained rate."""
+        step = burst_plan(rate, plan.burst_seconds, rate * plan.normal_share, plan.normal_seconds)
+        self.fleet.start(self.senders, step)
+        return summarize_overload(self.layout, step, self.fleet.collect())
+
     def warm_up(self, rate: float, seconds: float) -> float:
         """An unmeasured step first, alike for every server: the first sends after
         hundreds of clients connect meet cold caches (statements, database pages, the
@@ -130,16 +137,34 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 async def rooms_of_ten_repeated(server: Server, repeats: int, **fanout: Any) -> dict[str, Any]:
     """`rooms_of_ten` `repeats` times on one server, each from idle, once the previous
     run's clients have gone offline (see median_of_runs; the runner waits for idle
-    before the first)."""
-    runs = [await rooms_of_ten(server, **fanout)]
-    for _ in range(repeats - 1):
-        await _in_thread(server.wait_out_departures)
-        runs.append(await rooms_of_ten(server, **fanout))
-    return median_of_runs(runs)
+    before the first); the overload step, if asked for, after the last."""
+    overload = fanout.pop("overload", None)
+    runs = []
+    for n in range(repeats):
+        if n:
+            await _in_thread(server.wait_out_departures)
+        # The overload step follows the last run only.
+        last = n == repeats - 1
+        runs.append(await rooms_of_ten(server, **fanout, overload=overload if last else None))
+    merged = median_of_runs(runs)
+    if "overload" in runs[-1]:
+        merged["overload"] = runs[-1]["overload"]
+    return merged
 
 
 def target_of(server: Server) -> Target:
     return Target(server.kind, server.url)
+
+
+@dataclass(frozen=True)
+class OverloadPlan:
+    """After the fan-out, this many runs of: twice the highest sustained rate for
+    `burst_seconds`, then `normal_share` of it for `normal_seconds`."""
+
+    runs: int
+    burst_seconds: float
+    normal_share: float
+    normal_seconds: float
 
 
 async def rooms_of_ten(
@@ -150,9 +175,12 @@ async def rooms_of_ten(
     seconds: float,
     rise: bool,
     processes: int = 1,
+    overload: OverloadPlan | None = None,
 ) -> dict[str, Any]:
     """(a) `rooms` rooms of `per_room`, one sender per room, at each rate; then, when
-    `rise`, 1.5 times faster each step until a step is not sustained."""
+    `rise`, 1.5 times faster each step until a step is not sustained; then on Parley
+    the overload step from the highest sustained rate (or the first rate, when none
+    was), on the same clients."""
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
     with generators(target_of(server), layout, processes, senders) as fleet:
@@ -170,9 +198,15 @@ async def rooms_of_ten(
             # A step that fell behind leaves a backlog; the next one starts from idle.
             await _in_thread(server.wait_until_idle)
             steps.append({**await _in_thread(load.measure, between, seconds), "refined": True})
-    steps.sort(key=lambda step: step["rate"])
-    sustained = [s["rate"] for s in steps if s["sustained"]]
-    return {
+        steps.sort(key=lambda step: step["rate"])
+        sustained = [s["rate"] for s in steps if s["sustained"]]
+        overload_runs = []
+        if overload is not None and server.kind == "parley":
+            from_rate = max(sustained) if sustained else rates[0]
+            for _ in range(overload.runs):
+                await _in_thread(server.wait_until_idle)
+                overload_runs.append(await _in_thread(load.overload, from_rate, overload))
+    found = {
         "clients": fleet.clients,
         "generator_processes": processes,
         "connect_errors": fleet.connect_errors,
@@ -180,6 +214,9 @@ async def rooms_of_ten(
         "steps": steps,
         "max_sustained_rate": max(sustained) if sustained else 0,
     }
+    if overload_runs:
+        found["overload"] = overload_runs
+    return found
 
 
 async def one_room(

@@ -69,7 +69,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     )
     app.extensions["parley.bus"] = EventBus()
     app.extensions["parley.video"] = Broadcasts()
-    app.extensions["parley.message_writer"] = MessageWriter()
+    app.extensions["parley.message_writer"] = MessageWriter.from_config(app.config)
     app.extensions["parley.access_cache"] = AccessCache(app.config["PARLEY_ACCESS_RECHECK_SECONDS"])
 
     register_error_handlers(app)

@@ -98,6 +98,13 @@ class Config:
     # Host names this server answers for, comma-separated (port ignored, ".example.org"
     # takes every subdomain); any other Host gets 400 bad_host. Empty: any host.
     PARLEY_ALLOWED_HOSTS = ""
+    # Overload: new messages wait for their commit in a queue of at most this many; a
+    # send finding it full, or still waiting this many seconds before its batch began,
+    # is refused at once as overloaded (503, Retry-After) and nothing of it is stored.
+    # A batch takes milliseconds: a queue this long or this old means the database has
+    # stalled, and a client is better told to retry than left waiting.
+    PARLEY_SEND_QUEUE_LIMIT = 500
+    PARLEY_SEND_QUEUE_SECONDS = 5.0
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -185,6 +192,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_HTTP_HEADER_SECONDS": ("PARLEY_HTTP_HEADER_SECONDS", float),
     "PARLEY_HTTP_IDLE_SECONDS": ("PARLEY_HTTP_IDLE_SECONDS", float),
     "PARLEY_ALLOWED_HOSTS": ("PARLEY_ALLOWED_HOSTS", str),
+    "PARLEY_SEND_QUEUE_LIMIT": ("PARLEY_SEND_QUEUE_LIMIT", int),
+    "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
 }
 
 # Connection limits may be 0 (none); their timeouts must be more than 0.
@@ -265,6 +274,15 @@ def load_config(
     for key in CONNECTION_TIMEOUTS:
         if not settings[key] > 0:
             raise ConfigError(f"{key} must be more than 0, not {settings[key]}")
+    if settings["PARLEY_SEND_QUEUE_LIMIT"] < 1:
+        raise ConfigError(
+            f"PARLEY_SEND_QUEUE_LIMIT must be 1 or more, not {settings['PARLEY_SEND_QUEUE_LIMIT']}"
+        )
+    if not settings["PARLEY_SEND_QUEUE_SECONDS"] > 0:
+        raise ConfigError(
+            "PARLEY_SEND_QUEUE_SECONDS must be more than 0, "
+            f"not {settings['PARLEY_SEND_QUEUE_SECONDS']}"
+        )
     hosts = settings["PARLEY_ALLOWED_HOSTS"]
     if isinstance(hosts, str):
         settings["PARLEY_ALLOWED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -39,6 +40,10 @@ class ApiError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the error's response carries beside its body."""
+        return {}
+
 
 class BadRequest(ApiError):
     pass
@@ -72,6 +77,22 @@ class ValidationFailed(ApiError):
     status = 422
     code = "validation_error"
     message = "The request did not pass validation."
+
+
+class Overloaded(ApiError):
+    """The server took no more sends for now: nothing of the refused one was stored."""
+
+    status = 503
+    code = "overloaded"
+    message = "The server is too busy to take this message now; send it again shortly."
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": round(retry_after, 3)})
+
+    def headers(self) -> dict[str, str]:
+        # Retry-After takes whole seconds; never 0, which would ask for a retry at once.
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
 
 def validation_failed(exc: ValidationError, location: str) -> ValidationFailed:
@@ -131,7 +152,9 @@ class JsonErrorRequestHandler(WSGIRequestHandler):
 
 
 def error_response(error: ApiError) -> tuple[Response, int]:
-    return jsonify(error.to_dict()), error.status
+    response = jsonify(error.to_dict())
+    response.headers.update(error.headers())
+    return response, error.status
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int] | Response:

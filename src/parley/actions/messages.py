@@ -20,7 +20,8 @@ from ..presenters import dump, message_out, user_public
 from ..rendering import render_markdown
 from ..schemas.messages import MessageOut
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
-from .message_writer import Draft, MessageWriter
+from .message_batch import Draft
+from .message_writer import MessageWriter
 from .sequence import next_room_seq, room_order
 
 
@@ -39,9 +40,10 @@ def send_message(
     resend).
 
     Concurrent sends are committed together (see message_writer); this returns once the
-    commit that stores the message has landed and its event is published. The message
-    is the one its message:new event carries, built from what was written: nothing is
-    read back.
+    commit that stores the message has landed and its event is published, and raises
+    Overloaded (nothing stored) when the writer's queue is full or the send waited too
+    long for its turn. The message is the one its message:new event carries, built from
+    what was written: nothing is read back.
     """
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
@@ -53,11 +55,11 @@ def send_message(
         # back, so the senders waiting on a batch hold no connections (the pool would
         # open and close extra ones all the time under load).
         commit_keeping_loaded_objects(session)
-    writer().write(draft)
-    if session is not None:
-        _expire_written(session, room_id, actor.id)
-    if draft.error is not None:
-        raise draft.error
+    try:
+        writer().write(draft)
+    finally:
+        if session is not None:
+            _expire_written(session, room_id, actor.id)
     if draft.out is not None:
         return draft.out, True
     earlier = db.session.get(Message, draft.earlier_id)

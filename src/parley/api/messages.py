@@ -43,13 +43,15 @@ def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     response=MessageOut,
     status=201,
     also=(200,),
-    errors=(409,),
+    errors=(409, 503),
 )
 def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, int]:
     """Post a message (markdown).
 
     A resend with a client_id you already used answers 200 with the first message and
-    creates nothing.
+    creates nothing. Under overload the server answers 503 `overloaded` at once, with
+    Retry-After, and stores nothing: send again with the same client_id after that
+    many seconds.
     """
     message, created = messages.send_message(actor, room_id, body.body, body.client_id)
     return message, 201 if created else 200

@@ -26,6 +26,13 @@ from ..schemas.base import ErrorOut
 JSON_MIMETYPES = ("application/json",)
 _RULE_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
 
+# Answers that always tell the client when to try again (errors.Overloaded).
+RETRY_AFTER_STATUSES = (503,)
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before sending again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
 # True: a Bearer token or the session cookie; "session": the cookie only; False: none.
 Auth = bool | Literal["session"]
 
@@ -242,6 +249,8 @@ class ApiSpec:
         responses: dict[str, Any] = {str(code): success for code in op.success_statuses()}
         for code in op.error_statuses():
             responses[str(code)] = {**error, "description": HTTPStatus(code).phrase}
+            if code in RETRY_AFTER_STATUSES:
+                responses[str(code)]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
         spec: dict[str, Any] = {
             "operationId": op.endpoint,
             "summary": op.summary,

@@ -1,0 +1,249 @@
+"""A bounded queue of sends written in batches by one of their own senders at a time.
+
+Each send waits on a ticket of its own, resolved with its own result or its own
+exception. The first sender to find no batch being written leads: it takes every ticket
+queued at that moment, has them written as one batch, then hands the lead to the first
+ticket that queued meanwhile. A leader stopped mid-batch (its greenlet killed, an
+interrupt) puts the sends it had not settled back at the head of the queue and still
+hands the lead on, so no sender is left waiting for a batch nobody writes.
+
+Overload is answered, never queued without end: a send that finds the queue full, or
+that is still queued past the deadline when it could have gone into a batch, is refused
+at once with `Overloaded` and is never written. A send once taken into a batch is
+always answered with what became of it.
+
+The threading primitives are looked up when used, so under gevent (whose monkey patching
+replaces them) the senders are greenlets waiting on gevent's events.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from ..errors import Overloaded
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# The least wait a refused sender is told.
+MIN_RETRY_SECONDS = 1.0
+# How quickly the writer's pace follows its latest batches (the weight of the newest).
+PACE_WEIGHT = 0.2
+
+
+class WriteFailed(RuntimeError):
+    """A send's batch failed in a way the writer did not settle; the cause is the
+    batch's error, shared, while this exception is the sender's own."""
+
+    @classmethod
+    def of(cls, cause: BaseException) -> WriteFailed:
+        failed = cls(f"The message could not be written: {type(cause).__name__}")
+        failed.__cause__ = cause
+        return failed
+
+
+class State(enum.Enum):
+    QUEUED = "queued"
+    LEADING = "leading"  # queued, and handed the lead: it writes the next batch
+    TAKEN = "taken"  # in a batch being written
+    DONE = "done"
+
+
+class Ticket(Generic[Item, Result]):
+    """One send in the queue: a future resolved once, with a result or an exception."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.queued_at = time.monotonic()
+        self.state = State.QUEUED
+        self._wake = threading.Event()
+        self._result: Result | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state is State.DONE
+
+    def resolve(self, result: Result) -> None:
+        if self.state is not State.DONE:
+            self._result, self.state = result, State.DONE
+            self._wake.set()
+
+    def fail(self, error: BaseException) -> None:
+        """Resolve with an exception, which must be this ticket's own: it is raised in
+        its sender's thread, and one object raised in many would share one traceback."""
+        if self.state is not State.DONE:
+            self._error, self.state = error, State.DONE
+            self._wake.set()
+
+    def outcome(self) -> Result:
+        if self._error is not None:
+            raise self._error
+        assert self.state is State.DONE
+        return self._result  # type: ignore[return-value]
+
+
+Batch = list[Ticket[Item, Result]]
+
+
+class SendQueue(Generic[Item, Result]):
+    """Sends queued for `write`, which is given each batch and must settle every ticket
+    in it (or raise, leaving the unsettled ones to be written again)."""
+
+    def __init__(
+        self,
+        write: Callable[[Batch[Item, Result]], None],
+        *,
+        limit: int,
+        deadline_seconds: float,
+    ) -> None:
+        self._write = write
+        self.limit = limit
+        self.deadline_seconds = deadline_seconds
+        self._lock = threading.Lock()
+        self._queue: list[Ticket[Item, Result]] = []
+        self._writing = False
+        self._in_batch = 0
+        # Seconds of writing per send, from the recent batches: how long a queue takes
+        # to drain, which is what a refused sender is told to wait.
+        self._pace = 0.0
+        # How many sends the batches carried, and how many were refused, for tests and
+        # profiling.
+        self.batches = 0
+        self.written = 0
+        self.refused = 0
+
+    def submit(self, item: Item) -> Result:
+        """Queue the send; return its result once written, or raise its own error.
+
+        Raises Overloaded at once when the queue is full, and when the send is still
+        queued past the deadline.
+        """
+        ticket: Ticket[Item, Result] = Ticket(item)
+        with self._lock:
+            if len(self._queue) >= self.limit:
+                self.refused += 1
+                raise self._overloaded()
+            self._queue.append(ticket)
+            if not self._writing:
+                self._writing = True
+                ticket.state = State.LEADING
+        try:
+            self._wait_for_turn(ticket)
+        except BaseException:
+            self._give_up(ticket)
+            raise
+        if ticket.state is State.LEADING:
+            self._lead(ticket)
+        return ticket.outcome()
+
+    def _wait_for_turn(self, ticket: Ticket[Item, Result]) -> None:
+        """Until the ticket is settled or handed the lead; a queued one is refused when
+        its deadline passes, one in a batch waits for the batch."""
+        deadline = ticket.queued_at + self.deadline_seconds
+        while ticket.state in (State.QUEUED, State.TAKEN):
+            if ticket.state is State.TAKEN:
+                ticket._wake.wait()
+                continue
+            left = deadline - time.monotonic()
+            if left > 0:
+                ticket._wake.wait(left)
+                continue
+            with self._lock:
+                if ticket.state is State.QUEUED:
+                    self._queue.remove(ticket)
+                    self.refused += 1
+                    ticket.fail(self._overloaded())
+            # Otherwise it was taken into a batch or handed the lead meanwhile.
+
+    def _lead(self, ticket: Ticket[Item, Result]) -> None:
+        batch: Batch[Item, Result] = []
+        try:
+            # Let the sends already under way in other greenlets or threads reach the
+            # queue first, so they share this commit; alone, this returns at once.
+            time.sleep(0)
+            with self._lock:
+                batch = self._take_batch()
+            if batch:
+                started = time.monotonic()
+                self._write(batch)
+                self._keep_pace(time.monotonic() - started, len(batch))
+        except Exception as exc:
+            # The writer settles every send it can: what it left is failed, each
+            # sender with an exception of its own.
+            for taken in batch:
+                taken.fail(WriteFailed.of(exc))
+        except BaseException:
+            self._put_back(batch, ticket)
+            raise
+        finally:
+            with self._lock:
+                self._hand_on()
+
+    def _take_batch(self) -> Batch[Item, Result]:
+        """Every queued ticket (lock held): those within their deadline as the batch,
+        the others refused."""
+        now = time.monotonic()
+        batch: Batch[Item, Result] = []
+        for queued in self._queue:
+            if now - queued.queued_at > self.deadline_seconds:
+                self.refused += 1
+                queued.fail(self._overloaded())
+            else:
+                queued.state = State.TAKEN
+                batch.append(queued)
+        self._queue = []
+        self._in_batch = len(batch)
+        if batch:
+            self.batches += 1
+            self.written += len(batch)
+        return batch
+
+    def _put_back(self, batch: Batch[Item, Result], leader: Ticket[Item, Result]) -> None:
+        """The leader was stopped mid-batch: the sends it had not settled go back to the
+        head of the queue, in order, for the next leader. Its own send has nobody left
+        to answer: it is dropped."""
+        with self._lock:
+            unsettled = [t for t in batch if not t.done and t is not leader]
+            for queued in unsettled:
+                queued.state = State.QUEUED
+            self._queue[:0] = unsettled
+            self.written -= len(unsettled)
+
+    def _hand_on(self) -> None:
+        """After a batch (lock held): the first queued ticket leads the next one."""
+        self._in_batch = 0
+        if self._queue:
+            first = self._queue[0]
+            first.state = State.LEADING
+            first._wake.set()
+        else:
+            self._writing = False
+
+    def _give_up(self, ticket: Ticket[Item, Result]) -> None:
+        """A waiting sender was stopped (its greenlet killed, say): its send leaves the
+        queue, and if it had just been handed the lead, the lead goes on."""
+        with self._lock:
+            if ticket.state in (State.QUEUED, State.LEADING):
+                self._queue.remove(ticket)
+            if ticket.state is State.LEADING:
+                self._hand_on()
+            # A ticket in a batch is settled by its leader; nobody reads it now.
+
+    def _keep_pace(self, seconds: float, sends: int) -> None:
+        each = seconds / sends
+        self._pace = each if not self._pace else self._pace + PACE_WEIGHT * (each - self._pace)
+
+    def retry_after(self) -> float:
+        """Seconds until the sends queued and in the batch now would be written, at the
+        recent pace; at least a second, so refused clients do not come straight back,
+        and no more than the deadline, past which a send is refused anyway."""
+        backlog = (len(self._queue) + self._in_batch) * self._pace
+        return max(MIN_RETRY_SECONDS, min(self.deadline_seconds, backlog))
+
+    def _overloaded(self) -> Overloaded:
+        return Overloaded(self.retry_after())
