@@ -29,6 +29,7 @@ from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from ..socket_contexts import event_sid
 from .connection_limits import admit_socket, socket_left
 from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel
@@ -100,7 +101,7 @@ def socket_actor(*, attached: bool = True) -> User:
 
     `attached=False`: the socket's kept copy, in no session (see AccessCache.socket_user).
     """
-    sid: str = request.sid  # type: ignore[attr-defined]
+    sid = event_sid()
     sockets = registry()
     found = sockets.get(sid)
     user = None
@@ -196,6 +197,11 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
     return {"message": dump(message), "created": created}
+
+
+# The events sent most often read nothing of the handshake request nor the web session:
+# building a request context for each is work the bare relay never does.
+socketio.handle_in_app_context("message:send", "typing")
 
 
 @event("message:edit", EditEvent)
