@@ -391,9 +391,11 @@ ISSUE17_SUSTAINED_SHARE = 0.8
 
 
 def cpu_ms_per_message(entry: dict[str, Any] | None, rate: float) -> float | None:
-    """The server's CPU per message sent (ms) at that rate: the median over every step
-    at that rate, in every repeated run. The server's own CPU time is the steadiest
-    figure on a shared machine; a rate given twice (`--rates 500,500`) is measured twice."""
+    """The server's CPU per message sent (ms) at that rate: the median over every
+    sustained step at that rate, in every repeated run. The server's own CPU time is the
+    steadiest figure on a shared machine; a rate given twice (`--rates 500,500`) is
+    measured twice. A step that fell behind left part of its work for after the step,
+    so its CPU says nothing of a message's cost."""
     if entry is None:
         return None
     figures = entry["figures"]
@@ -402,7 +404,7 @@ def cpu_ms_per_message(entry: dict[str, Any] | None, rate: float) -> float | Non
         1000 * step["server_cpu_s_per_s"] / rate
         for steps in runs
         for step in steps
-        if step["rate"] == rate and step.get("server_cpu_s_per_s") is not None
+        if step["rate"] == rate and step["sustained"] and step.get("server_cpu_s_per_s") is not None
     ]
     return round(statistics.median(found), 3) if found else None
 

@@ -29,10 +29,10 @@ def results(parley: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     return {"scenarios": {"fanout": [parley, baseline]}}
 
 
-def test_cpu_per_message_is_the_median_over_every_step_at_that_rate() -> None:
+def test_cpu_per_message_is_the_median_over_every_sustained_step_at_that_rate() -> None:
     entry = fanout(
         "parley",
-        [step(500, 0.5), step(500, 0.6), step(1000, 0.9)],
+        [step(500, 0.5), step(500, 0.6), step(500, 0.1, p99=900.0), step(1000, 0.9)],
         1000,
         repeated_steps=[[step(500, 0.7)]],
     )
@@ -40,6 +40,12 @@ def test_cpu_per_message_is_the_median_over_every_step_at_that_rate() -> None:
     assert report.cpu_ms_per_message(entry, 500) == 1.2
     assert report.cpu_ms_per_message(entry, 1000) == 0.9
     assert report.cpu_ms_per_message(entry, 200) is None
+
+
+def test_a_step_that_fell_behind_gives_no_cpu_per_message() -> None:
+    entry = fanout("parley", [step(500, 0.25, p99=8000.0)], 0)
+
+    assert report.cpu_ms_per_message(entry, 500) is None
 
 
 def test_cpu_per_message_is_reported_as_a_ratio_to_the_relay_at_each_common_rate() -> None:
