@@ -103,12 +103,13 @@ def socket_actor(*, attached: bool = True) -> User:
     """
     sid = event_sid()
     sockets = registry()
-    found = sockets.get(sid)
+    found, held = sockets.with_snapshot(sid)
     user = None
     if found is not None:
         read = functools.partial(active_user_of_token, found.token_id)
-        user, kept = access_cache().socket_user(sockets.snapshot(sid), read, attached=attached)
-        sockets.keep_snapshot(sid, kept)
+        user, kept = access_cache().socket_user(held, read, attached=attached)
+        if kept is not held:
+            sockets.keep_snapshot(sid, kept)
     if user is None:
         raise Unauthorized(
             "The token was revoked or the account deactivated.", code="invalid_token"
