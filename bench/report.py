@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -130,8 +131,10 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
     lines += connections_section(results)
     lines += other_sections(results)
     lines += video_section(results)
+    lines += cpu_per_message_section(results)
     if not results["smoke"]:
         lines += targets_section(results)
+        lines += issue17_section(results)
     if failed := failures(results):
         lines += ["## Failures", "", *(f"- {line}" for line in failed), ""]
     if charts:
@@ -420,6 +423,102 @@ def targets_section(results: dict[str, Any]) -> list[str]:
         ["target", "measured", "met"],
         [[name, value, "yes" if met else "no"] for name, value, met in rows],
     )
+
+
+# Issue 17's bounds for the send path, against the relay measured in the same run.
+ISSUE17_RATE = 500.0
+ISSUE17_CPU_RATIO = 1.3
+ISSUE17_P99_MS = 50.0
+ISSUE17_ACK_P50_MS = 10.0
+ISSUE17_SUSTAINED_SHARE = 0.8
+
+
+def cpu_ms_per_message(entry: dict[str, Any] | None, rate: float) -> float | None:
+    """The server's CPU per message sent (ms) at that rate: the median over every
+    sustained step at that rate, in every repeated run. The server's own CPU time is the
+    steadiest figure on a shared machine; a rate given twice (`--rates 500,500`) is
+    measured twice. A step that fell behind left part of its work for after the step,
+    so its CPU says nothing of a message's cost."""
+    if entry is None:
+        return None
+    figures = entry["figures"]
+    runs = [figures["steps"], *figures.get("repeated_steps", [])]
+    found = [
+        1000 * step["server_cpu_s_per_s"] / rate
+        for steps in runs
+        for step in steps
+        if step["rate"] == rate and step["sustained"] and step.get("server_cpu_s_per_s") is not None
+    ]
+    return round(statistics.median(found), 3) if found else None
+
+
+def cpu_per_message_section(results: dict[str, Any]) -> list[str]:
+    """Parley's CPU per message against the relay's, at each rate both were measured at."""
+    rows = []
+    for mode in ("gevent", "threading"):
+        ours = find(results, "fanout", "parley", mode)
+        base = find(results, "fanout", "baseline", mode)
+        if ours is None or base is None:
+            continue
+        rates = sorted({s["rate"] for s in ours["figures"]["steps"]})
+        for rate in rates:
+            a, b = cpu_ms_per_message(ours, rate), cpu_ms_per_message(base, rate)
+            if a is not None and b is not None:
+                rows.append([mode, f"{rate:g}", f"{a:.3g}", f"{b:.3g}", ratio(a, b)])
+    return table(
+        "Server CPU per message (ms of CPU per message sent, ten deliveries and an ack)",
+        ["mode", "rate msg/s", "Parley", "baseline", "ratio"],
+        rows,
+    )
+
+
+def issue17_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(target, figure measured, met) for the send path's targets on gevent."""
+    mode = "gevent"
+    ours = find(results, "fanout", "parley", mode)
+    base = find(results, "fanout", "baseline", mode)
+    rows: list[tuple[str, str, bool]] = []
+    a, b = cpu_ms_per_message(ours, ISSUE17_RATE), cpu_ms_per_message(base, ISSUE17_RATE)
+    if a is not None and b is not None:
+        rows.append(
+            (
+                f"server CPU per message at {ISSUE17_RATE:g} msg/s ≤ "
+                f"{ISSUE17_CPU_RATIO:g} times the relay's ({mode})",
+                f"{a:.3g} vs {b:.3g} ms = {ratio(a, b)}",
+                bool(b) and a <= ISSUE17_CPU_RATIO * b,
+            )
+        )
+    if step := step_at(ours, ISSUE17_RATE):
+        p99, ack = step["latency_ms"]["p99"], step["ack_ms"]["p50"]
+        rows.append(
+            (
+                f"p99 at {ISSUE17_RATE:g} msg/s ≤ {ISSUE17_P99_MS:g} ms ({mode})",
+                f"{fmt(p99)} ms",
+                p99 is not None and p99 <= ISSUE17_P99_MS and step["lost"] == 0,
+            )
+        )
+        rows.append(
+            (
+                f"ack p50 at {ISSUE17_RATE:g} msg/s ≤ {ISSUE17_ACK_P50_MS:g} ms ({mode})",
+                f"{fmt(ack)} ms",
+                ack is not None and ack <= ISSUE17_ACK_P50_MS,
+            )
+        )
+    if pair := sustained_rates(results, mode):
+        rate, relay = pair
+        rows.append(
+            (
+                f"highest sustained rate ≥ {ISSUE17_SUSTAINED_SHARE:.0%} of the relay's ({mode})",
+                f"{rate:g} / {relay:g} = {ratio(rate, relay)}",
+                bool(relay) and rate >= ISSUE17_SUSTAINED_SHARE * relay,
+            )
+        )
+    return rows
+
+
+def issue17_section(results: dict[str, Any]) -> list[str]:
+    rows = [[name, value, "yes" if met else "no"] for name, value, met in issue17_targets(results)]
+    return table("Targets (issue 17)", ["target", "measured", "met"], rows)
 
 
 Series = list[tuple[str, list[float], list[float]]]

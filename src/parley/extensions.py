@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .socket_contexts import SocketIO
 
 # Named constraints let Alembic alter and drop them on every database, SQLite included.
 NAMING_CONVENTION = {

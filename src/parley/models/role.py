@@ -38,7 +38,9 @@ class Role(db.Model):  # type: ignore[name-defined]
     default: Mapped[bool] = mapped_column(default=False, index=True)
 
     def has_permission(self, permission: Permission) -> bool:
-        return self.permissions & permission == permission
+        # On plain ints: an IntFlag operand makes each operation build a flag member.
+        wanted = permission.value
+        return self.permissions & wanted == wanted
 
     def permission_names(self) -> list[str]:
         return [p.name for p in Permission if p.name and self.has_permission(p)]

@@ -29,6 +29,7 @@ from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from ..socket_contexts import event_sid
 from .connection_limits import admit_socket, socket_left
 from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel
@@ -100,14 +101,15 @@ def socket_actor(*, attached: bool = True) -> User:
 
     `attached=False`: the socket's kept copy, in no session (see AccessCache.socket_user).
     """
-    sid: str = request.sid  # type: ignore[attr-defined]
+    sid = event_sid()
     sockets = registry()
-    found = sockets.get(sid)
+    found, held = sockets.with_snapshot(sid)
     user = None
     if found is not None:
         read = functools.partial(active_user_of_token, found.token_id)
-        user, kept = access_cache().socket_user(sockets.snapshot(sid), read, attached=attached)
-        sockets.keep_snapshot(sid, kept)
+        user, kept = access_cache().socket_user(held, read, attached=attached)
+        if kept is not held:
+            sockets.keep_snapshot(sid, kept)
     if user is None:
         raise Unauthorized(
             "The token was revoked or the account deactivated.", code="invalid_token"
@@ -196,6 +198,11 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
     return {"message": dump(message), "created": created}
+
+
+# The events sent most often read nothing of the handshake request nor the web session:
+# building a request context for each is work the bare relay never does.
+socketio.handle_in_app_context("message:send", "typing")
 
 
 @event("message:edit", EditEvent)

@@ -46,10 +46,11 @@ class SocketRegistry:
         with self._lock:
             return self._by_sid.get(sid)
 
-    def snapshot(self, sid: str) -> Kept[User] | None:
-        """The copy of its user the socket loaded last, if it keeps one."""
+    def with_snapshot(self, sid: str) -> tuple[SocketUser | None, Kept[User] | None]:
+        """The socket's user and token, and the copy of its user it loaded last, if it
+        keeps one: what every event of the socket looks up, under one lock."""
         with self._lock:
-            return self._snapshots.get(sid)
+            return self._by_sid.get(sid), self._snapshots.get(sid)
 
     def keep_snapshot(self, sid: str, snapshot: Kept[User] | None) -> None:
         with self._lock:
