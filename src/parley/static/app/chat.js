@@ -9,6 +9,20 @@ import { newClientId } from "./dom.js";
 const ACK_TIMEOUT_MS = 10000;
 const SYNC_LIMIT = 200;
 const TYPING_EVERY_MS = 2000;
+// Read marks go out at most this often per room; the last one asked for wins.
+const READ_EVERY_MS = 1000;
+// A send the server could not take now (its budget or its queue is full) is sent again,
+// with the same client_id, once retry_after has passed.
+const LATER_CODES = new Set(["rate_limited", "overloaded"]);
+// A send whose answer never came may have been stored or not: the same client_id makes
+// sending it again safe, as soon as the link is back.
+const LINK_CODES = new Set(["offline", "timeout"]);
+const RESEND_SOON_MS = 1000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The wait an error asks for, in milliseconds, never nothing.
+const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
 
 const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
 
@@ -58,13 +72,16 @@ export class Chat extends EventTarget {
     this.me = me;
     this.rooms = new Map(); // room id -> RoomState (memberships only)
     this.online = new Set();
-    this.pending = new Map(); // client id -> {clientId, roomId, body, state, error}
+    this.pending = new Map(); // client id -> {clientId, roomId, body, state, error, waiting}
+    this.linkWaiters = []; // sends waiting for the next connect
     this.connected = false;
     this.everConnected = false;
     this.snapshot = null; // room id -> last id held when the link went down
     this.syncing = null;
     this.lastTypingSent = new Map();
     this.reading = new Set(); // rooms with a room:read on its way
+    this.readSent = new Map(); // room id -> when its last room:read went out
+    this.readLater = new Map(); // room id -> the timer of its coalesced next read mark
     this.outbox = Promise.resolve();
     this.socket = null;
   }
@@ -149,6 +166,9 @@ export class Chat extends EventTarget {
   onConnect() {
     this.connected = true;
     this.everConnected = true;
+    const waiters = this.linkWaiters;
+    this.linkWaiters = [];
+    for (const resolve of waiters) resolve();
     this.emitChange("connection", { state: "syncing" });
     this.catchUp();
   }
@@ -409,7 +429,14 @@ export class Chat extends EventTarget {
   // --- actions --------------------------------------------------------------------------
 
   send(roomId, body) {
-    const entry = { clientId: newClientId(), roomId, body, state: "pending", error: null };
+    const entry = {
+      clientId: newClientId(),
+      roomId,
+      body,
+      state: "pending",
+      error: null,
+      waiting: null,
+    };
     this.pending.set(entry.clientId, entry);
     this.emitChange("pending", { roomId });
     this.queue(entry);
@@ -436,23 +463,53 @@ export class Chat extends EventTarget {
     if (entry && this.pending.delete(clientId)) this.emitChange("pending", { roomId: entry.roomId });
   }
 
+  // Sends until the server stores the message or refuses it for good: a limit or a lost
+  // link only delays it, so nothing typed is lost and later messages keep their order.
   async attempt(entry) {
-    try {
-      const ack = await this.call("message:send", {
-        room_id: entry.roomId,
-        body: entry.body,
-        client_id: entry.clientId,
-      });
-      const room = this.rooms.get(entry.roomId);
-      if (room) this.applyMessage(room, ack.message, { live: true });
-      this.pending.delete(entry.clientId);
-      this.emitChange("pending", { roomId: entry.roomId });
-    } catch (err) {
-      if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
-      entry.state = "failed";
-      entry.error = err.code === "offline" || err.code === "timeout" ? null : err.message;
-      this.emitChange("pending", { roomId: entry.roomId });
+    while (this.pending.has(entry.clientId)) {
+      try {
+        const ack = await this.call("message:send", {
+          room_id: entry.roomId,
+          body: entry.body,
+          client_id: entry.clientId,
+        });
+        const room = this.rooms.get(entry.roomId);
+        if (room) this.applyMessage(room, ack.message, { live: true });
+        this.pending.delete(entry.clientId);
+        this.emitChange("pending", { roomId: entry.roomId });
+        return;
+      } catch (err) {
+        if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
+        if (LATER_CODES.has(err.code)) {
+          this.hold(entry, "later");
+          await sleep(retryAfterMs(err));
+        } else if (LINK_CODES.has(err.code)) {
+          this.hold(entry, err.code === "offline" ? "offline" : "resending");
+          await this.linkBack();
+        } else {
+          entry.state = "failed";
+          entry.waiting = null;
+          entry.error = err.message;
+          this.emitChange("pending", { roomId: entry.roomId });
+          return;
+        }
+      }
     }
+  }
+
+  hold(entry, waiting) {
+    if (entry.waiting === waiting) return;
+    entry.waiting = waiting;
+    this.emitChange("pending", { roomId: entry.roomId });
+  }
+
+  // Resolves when a send is worth trying again: at the next connect, or soon when the
+  // link says it is up (an answer lost on a live link).
+  linkBack() {
+    return new Promise((resolve) => {
+      if (this.connected) setTimeout(resolve, RESEND_SOON_MS);
+      else this.linkWaiters.push(resolve);
+    });
   }
 
   pendingIn(roomId) {
@@ -487,18 +544,36 @@ export class Chat extends EventTarget {
       return false;
     }
     if (this.reading.has(roomId)) return false;
+    const since = Date.now() - (this.readSent.get(roomId) || 0);
+    if (since < READ_EVERY_MS) {
+      this.readAgainIn(roomId, READ_EVERY_MS - since);
+      return false;
+    }
     this.reading.add(roomId);
+    this.readSent.set(roomId, Date.now());
     try {
       const ack = await this.call("room:read", { room_id: roomId, message_id: newest });
       room.summary.last_read_message_id = ack.last_read_message_id;
       room.summary.unread_count = ack.unread_count;
       this.emitChange("rooms");
       return true;
-    } catch {
-      return false; // the next scroll, message or reconnect tries again
+    } catch (err) {
+      if (LATER_CODES.has(err.code)) this.readAgainIn(roomId, retryAfterMs(err));
+      return false; // otherwise the next scroll, message or reconnect tries again
     } finally {
       this.reading.delete(roomId);
     }
+  }
+
+  // One later read mark for the room, however many were asked for meanwhile: the view
+  // then marks up to whatever is newest by then, if the room is still in sight.
+  readAgainIn(roomId, ms) {
+    if (this.readLater.has(roomId)) return;
+    const timer = setTimeout(() => {
+      this.readLater.delete(roomId);
+      this.emitChange("readdue", { roomId });
+    }, ms);
+    this.readLater.set(roomId, timer);
   }
 
   async loadMembers(roomId) {

@@ -170,6 +170,14 @@ export class RoomView {
 
   pendingNode(entry) {
     const failed = entry.state === "failed";
+    const note =
+      entry.waiting === "offline"
+        ? "Waiting for the connection…"
+        : entry.waiting === "later"
+          ? "Sending in a moment…"
+          : entry.waiting === "resending"
+            ? "Sending again…"
+            : "Sending…";
     return h(
       "li",
       { class: `message mine pending${failed ? " failed" : ""}`, dataset: { clientId: entry.clientId } },
@@ -177,7 +185,7 @@ export class RoomView {
       h(
         "div",
         { class: "message-main" },
-        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : "Sending…")),
+        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : note)),
         h("div", { class: "message-body" }, h("p", { class: "plain" }, entry.body)),
         failed
           ? h(
@@ -528,6 +536,9 @@ export class RoomView {
     });
     chat.addEventListener("connection", ({ detail }) => {
       if (detail.state === "online") this.maybeRead();
+    });
+    chat.addEventListener("readdue", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.maybeRead();
     });
     $("members-toggle").addEventListener("click", () =>
       this.showMembers($("members-panel").hidden),
