@@ -1,3 +1,4 @@
+// @ts-check
 // The public REST API, called with the session cookie and its CSRF token.
 
 const PREFIX = "/api/v1";
@@ -18,7 +19,15 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+/**
+ * Calls the API; answers the JSON body (null for 204), throws ApiError for an error.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 export async function request(method, path, body) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
@@ -34,6 +43,7 @@ export async function request(method, path, body) {
     throw new ApiError(0, { code: "network_error", message: "Cannot reach the server." });
   }
   if (response.status === 204) return null;
+  /** @type {any} */
   let data = null;
   try {
     data = await response.json();
@@ -50,7 +60,7 @@ export const api = {
     request("POST", "/auth/session", code ? { username, password, code } : { username, password }),
   register: (fields) => request("POST", "/auth/session/register", fields),
   logout: () => request("DELETE", "/auth/session"),
-  history: (roomId, { before, limit = 50 } = {}) => {
+  history: (roomId, /** @type {{before?: number, limit?: number}} */ { before, limit = 50 } = {}) => {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before) query.set("before", String(before));
     return request("GET", `/rooms/${roomId}/messages?${query}`);

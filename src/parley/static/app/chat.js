@@ -1,3 +1,4 @@
+// @ts-check
 // The chat state and the Socket.IO connection, following docs/realtime.md: events are
 // applied idempotently, every (re)connect syncs from the ids held when the link was lost,
 // and a message keeps its client_id across retries so it is never stored twice.
@@ -24,6 +25,23 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The wait an error asks for, in milliseconds, never nothing.
 const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
 
+/**
+ * A message as the API shows it (docs/realtime.md).
+ * @typedef {object} Message
+ * @property {number} id
+ * @property {number} room_id
+ * @property {number} [seq]
+ * @property {number} [changed_seq]
+ * @property {string} body
+ * @property {string} html
+ * @property {string | null} [client_id]
+ * @property {{id: number, username: string, display_name?: string | null}} author
+ * @property {string} created_at
+ * @property {string | null} [edited_at]
+ * @property {boolean} deleted
+ */
+
+/** @param {Message} m */
 const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
 
 export class RoomState {
@@ -34,7 +52,8 @@ export class RoomState {
     this.hasOlder = true;
     this.lastSeq = summary.last_seq || 0;
     this.typing = new Map(); // user id -> timeout handle
-    this.members = null; // Map user id -> member, once fetched
+    /** @type {Map<number, any> | null} user id -> member, once fetched */
+    this.members = null;
   }
 
   get id() {
@@ -83,7 +102,18 @@ export class Chat extends EventTarget {
     this.readSent = new Map(); // room id -> when its last room:read went out
     this.readLater = new Map(); // room id -> the timer of its coalesced next read mark
     this.outbox = Promise.resolve();
+    /** @type {import("../vendor/socket.io.esm.min.js").Socket | null} */
     this.socket = null;
+  }
+
+  /**
+   * Every event of the chat is a CustomEvent whose `detail` holds what changed.
+   * @param {string} type
+   * @param {((event: CustomEvent) => void) | EventListenerObject | null} listener
+   * @param {AddEventListenerOptions | boolean} [options]
+   */
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, /** @type {EventListener} */ (listener), options);
   }
 
   emitChange(type, detail = {}) {
@@ -144,13 +174,14 @@ export class Chat extends EventTarget {
 
   call(event, payload, timeout = ACK_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
-      if (!this.connected) {
+      const socket = this.socket;
+      if (!this.connected || !socket) {
         reject(Object.assign(new Error("Not connected."), { code: "offline" }));
         return;
       }
       // An array sends several arguments (video frames: the payload, then the bytes).
       const args = Array.isArray(payload) ? payload : [payload];
-      this.socket.timeout(timeout).emit(event, ...args, (err, ack) => {
+      socket.timeout(timeout).emit(event, ...args, (err, ack) => {
         if (err) reject(Object.assign(new Error("No answer from the server."), { code: "timeout" }));
         else if (ack?.ok) resolve(ack);
         else {
@@ -198,7 +229,7 @@ export class Chat extends EventTarget {
       if (err.code === "rate_limited") {
         setTimeout(() => this.connected && this.catchUp(), (err.details?.retry_after || 1) * 1000);
       } else if (this.connected) {
-        this.socket.disconnect().connect();
+        this.socket?.disconnect().connect();
       }
     }
   }

@@ -1,3 +1,4 @@
+// @ts-check
 // Modal dialogs on <dialog>: the browser traps focus and closes on Escape; focus goes
 // back to the control that opened the dialog.
 
@@ -19,12 +20,12 @@ export function openDialog(dialog, opener, focusId) {
 
 export function bindCloseButtons() {
   for (const button of document.querySelectorAll("dialog [data-close]")) {
-    button.addEventListener("click", () => button.closest("dialog").close());
+    button.addEventListener("click", () => button.closest("dialog")?.close());
   }
 }
 
 export function confirmDelete(opener) {
-  const dialog = $("confirm-dialog");
+  const dialog = $("confirm-dialog", HTMLDialogElement);
   return new Promise((resolve) => {
     dialog.returnValue = "";
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });

@@ -1,3 +1,4 @@
+// @ts-check
 // The room directory, the create-room dialog and the direct-message search.
 
 import { api } from "./api.js";
@@ -9,12 +10,12 @@ export class Directory {
     this.chat = chat;
     this.navigate = navigate;
     this.rooms = [];
-    $("directory-filter").addEventListener("input", () => this.render());
+    $("directory-filter", HTMLInputElement).addEventListener("input", () => this.render());
     $("directory-create").addEventListener("click", (e) => this.openCreate(e.currentTarget));
     $("new-room-button").addEventListener("click", (e) => this.openCreate(e.currentTarget));
     $("new-dm-button").addEventListener("click", (e) => this.openDirect(e.currentTarget));
-    $("room-form").addEventListener("submit", (e) => this.createRoom(e));
-    $("dm-search").addEventListener("input", () => this.searchPeople());
+    $("room-form", HTMLFormElement).addEventListener("submit", (e) => this.createRoom(e));
+    $("dm-search", HTMLInputElement).addEventListener("input", () => this.searchPeople());
     $("directory-list").addEventListener("click", (e) => this.onJoin(e));
     $("dm-results").addEventListener("click", (e) => this.onPickPerson(e));
   }
@@ -31,7 +32,7 @@ export class Directory {
   }
 
   render() {
-    const filter = $("directory-filter").value.trim().toLowerCase();
+    const filter = $("directory-filter", HTMLInputElement).value.trim().toLowerCase();
     const rooms = this.rooms.filter(
       (r) => !filter || r.name.toLowerCase().includes(filter) || r.topic.toLowerCase().includes(filter),
     );
@@ -79,27 +80,27 @@ export class Directory {
   }
 
   openCreate(opener) {
-    $("room-form").reset();
-    openDialog($("room-dialog"), opener, "room-name");
+    $("room-form", HTMLFormElement).reset();
+    openDialog($("room-dialog", HTMLDialogElement), opener, "room-name");
   }
 
   async createRoom(event) {
     event.preventDefault();
-    const name = $("room-name").value.trim();
+    const name = $("room-name", HTMLInputElement).value.trim();
     const error = $("room-error");
     if (!name) {
       error.textContent = "Give the room a name.";
-      $("room-name").focus();
+      $("room-name", HTMLInputElement).focus();
       return;
     }
     try {
       const room = await api.createRoom({
         name,
-        topic: $("room-topic-input").value.trim(),
-        kind: $("room-private").checked ? "private" : "public",
+        topic: $("room-topic-input", HTMLInputElement).value.trim(),
+        kind: $("room-private", HTMLInputElement).checked ? "private" : "public",
       });
       await this.chat.refreshRooms();
-      $("room-dialog").close();
+      $("room-dialog", HTMLDialogElement).close();
       this.navigate(room.id);
     } catch (err) {
       error.textContent = fieldMessage(err);
@@ -107,14 +108,14 @@ export class Directory {
   }
 
   openDirect(opener) {
-    $("dm-search").value = "";
+    $("dm-search", HTMLInputElement).value = "";
     $("dm-results").replaceChildren();
-    openDialog($("dm-dialog"), opener, "dm-search");
+    openDialog($("dm-dialog", HTMLDialogElement), opener, "dm-search");
     this.searchPeople();
   }
 
   async searchPeople() {
-    const q = $("dm-search").value.trim();
+    const q = $("dm-search", HTMLInputElement).value.trim();
     const seq = (this.searchSeq = (this.searchSeq || 0) + 1);
     let users;
     try {
@@ -150,7 +151,7 @@ export class Directory {
     try {
       const room = await api.openDirect(Number(button.dataset.userId));
       await this.chat.refreshRooms();
-      $("dm-dialog").close();
+      $("dm-dialog", HTMLDialogElement).close();
       this.navigate(room.id);
     } catch (err) {
       $("dm-error").textContent = err.message;

@@ -1,3 +1,4 @@
+// @ts-check
 // Small DOM helpers: elements are built with text nodes, never from strings of HTML,
 // except a message's html, which the server has already sanitized.
 
@@ -18,7 +19,22 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export const $ = (id) => document.getElementById(id);
+/**
+ * The page's element with this id, of this kind: the shell (templates/app.html) has every
+ * one the scripts ask for, so a missing or different one is a fault to report, not a case
+ * to handle.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {new () => T} [kind]
+ * @returns {T}
+ */
+export function $(id, kind) {
+  const el = document.getElementById(id);
+  if (!el || (kind && !(el instanceof kind))) {
+    throw new Error(`The page has no ${kind ? kind.name : "element"} #${id}.`);
+  }
+  return /** @type {T} */ (el);
+}
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dateFormat = new Intl.DateTimeFormat(undefined, {

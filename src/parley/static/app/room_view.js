@@ -1,8 +1,11 @@
+// @ts-check
 // The open room: its timeline (history paged by scrolling up, live messages, pending
 // sends), the composer with per-room drafts, typing, members and read marks.
 
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
+
+/** @typedef {import("./chat.js").Message} Message */
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
@@ -17,7 +20,7 @@ export class RoomView {
     this.loadingOlder = false;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
-    this.input = $("composer-input");
+    this.input = $("composer-input", HTMLTextAreaElement);
     this.bindComposer();
     this.bindTimeline();
     this.bindChat();
@@ -84,6 +87,7 @@ export class RoomView {
     const room = this.room;
     if (!room) return;
     const items = [];
+    /** @type {Message | null} */
     let previous = null;
     let dividerPlaced = false;
     for (const message of room.sorted()) {
@@ -126,7 +130,7 @@ export class RoomView {
       previous &&
       previous.author.id === message.author.id &&
       !previous.deleted &&
-      new Date(message.created_at) - new Date(previous.created_at) < 5 * 60 * 1000 &&
+      Date.parse(message.created_at) - Date.parse(previous.created_at) < 5 * 60 * 1000 &&
       formatDay(previous.created_at) === formatDay(message.created_at);
     const mine = message.author.id === this.chat.me.id;
     const body = h("div", { class: "message-body" });
@@ -291,9 +295,11 @@ export class RoomView {
       if (this.atBottom()) this.maybeRead();
     });
     this.list.addEventListener("click", (event) => {
+      if (!(event.target instanceof Element)) return;
       const button = event.target.closest("button[data-action]");
-      if (!button) return;
+      if (!(button instanceof HTMLButtonElement)) return;
       const item = button.closest("li");
+      if (!item) return;
       const action = button.dataset.action;
       if (action === "retry") this.chat.retry(item.dataset.clientId);
       else if (action === "discard") this.chat.discard(item.dataset.clientId);
@@ -330,7 +336,8 @@ export class RoomView {
     );
     const cancel = () => {
       this.placeMessage(this.room.messages.get(message.id));
-      this.list.querySelector(`li.message[data-id="${message.id}"] button[data-action="edit"]`)?.focus();
+      const editButton = this.list.querySelector(`li.message[data-id="${message.id}"] button[data-action="edit"]`);
+      if (editButton instanceof HTMLElement) editButton.focus();
     };
     const save = async () => {
       const text = editor.value.trim();
@@ -376,7 +383,7 @@ export class RoomView {
   // --- the composer ---------------------------------------------------------------------
 
   bindComposer() {
-    const form = $("composer");
+    const form = $("composer", HTMLFormElement);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendDraft();

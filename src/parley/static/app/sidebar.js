@@ -1,3 +1,4 @@
+// @ts-check
 // The sidebar: rooms and direct messages with unread badges and presence dots.
 
 import { $, displayName, h, roomLabel } from "./dom.js";

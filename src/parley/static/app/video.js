@@ -1,3 +1,4 @@
+// @ts-check
 // The video panel: watch a room's live broadcast (MJPEG in an <img>), or go live from
 // the camera, sending JPEG frames as binary `video:frame` events, one in flight at a time.
 
@@ -45,7 +46,7 @@ export class VideoPanel {
     $("go-live").hidden = !canPost || Boolean(live) || this.broadcastRoom !== null;
     $("video-panel").hidden = !room || (!live && !this.message);
     $("video-status").textContent = this.message;
-    const img = $("video-live");
+    const img = $("video-live", HTMLImageElement);
     if (live && !mine) {
       const src = `/rooms/${this.roomId}/live.mjpg`;
       if (img.getAttribute("src") !== src) img.src = src;
@@ -55,7 +56,7 @@ export class VideoPanel {
       img.removeAttribute("src"); // closes the stream, so this page stops counting as a viewer
       img.hidden = true;
     }
-    $("video-preview").hidden = !mine;
+    $("video-preview", HTMLVideoElement).hidden = !mine;
     $("video-title").textContent = live
       ? mine
         ? "You are live"
@@ -88,7 +89,7 @@ export class VideoPanel {
       );
       return;
     }
-    const preview = $("video-preview");
+    const preview = $("video-preview", HTMLVideoElement);
     preview.srcObject = this.stream;
     await preview.play().catch(() => {});
     const settings = this.stream.getVideoTracks()[0].getSettings();
@@ -107,11 +108,12 @@ export class VideoPanel {
   }
 
   async sendFrames(roomId, width, height) {
-    const canvas = $("video-canvas");
+    const canvas = $("video-canvas", HTMLCanvasElement);
     canvas.width = width;
     canvas.height = height;
     const context = canvas.getContext("2d");
-    const preview = $("video-preview");
+    if (!context) return;
+    const preview = $("video-preview", HTMLVideoElement);
     let next = performance.now();
     while (this.broadcastRoom === roomId && this.stream) {
       context.drawImage(preview, 0, 0, width, height);
@@ -146,7 +148,7 @@ export class VideoPanel {
     this.broadcastRoom = null;
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
-    $("video-preview").srcObject = null;
+    $("video-preview", HTMLVideoElement).srcObject = null;
     if (reason === "idle") this.message = "The broadcast ended: no frames reached the server.";
     this.render();
   }
