@@ -7,6 +7,14 @@ import { io } from "../vendor/socket.io.esm.min.js";
 import { api } from "./api.js";
 import { newClientId } from "./dom.js";
 
+/** @typedef {import("./shapes.js").Member} Member */
+/** @typedef {import("./shapes.js").Message} Message */
+/** @typedef {import("./shapes.js").PendingSend} PendingSend */
+/** @typedef {import("./shapes.js").RoomSummary} RoomSummary */
+/** @typedef {import("./shapes.js").User} User */
+/** @typedef {import("./shapes.js").Live} Live */
+/** @typedef {Map<number, number>} Snapshot room id -> the last message id held */
+
 const ACK_TIMEOUT_MS = 10000;
 const SYNC_LIMIT = 200;
 const TYPING_EVERY_MS = 2000;
@@ -20,39 +28,30 @@ const LATER_CODES = new Set(["rate_limited", "overloaded"]);
 const LINK_CODES = new Set(["offline", "timeout"]);
 const RESEND_SOON_MS = 1000;
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// The wait an error asks for, in milliseconds, never nothing.
-const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
-
 /**
- * A message as the API shows it (docs/realtime.md).
- * @typedef {object} Message
- * @property {number} id
- * @property {number} room_id
- * @property {number} [seq]
- * @property {number} [changed_seq]
- * @property {string} body
- * @property {string} html
- * @property {string | null} [client_id]
- * @property {{id: number, username: string, display_name?: string | null}} author
- * @property {string} created_at
- * @property {string | null} [edited_at]
- * @property {boolean} deleted
+ * The wait an error asks for, in milliseconds, never nothing.
+ * @param {{details?: {retry_after?: number}}} err
  */
+const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
 
 /** @param {Message} m */
 const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
 
 export class RoomState {
+  /** @param {RoomSummary} summary */
   constructor(summary) {
     this.summary = summary;
-    this.messages = new Map(); // id -> message
+    /** @type {Map<number, Message>} id -> message */
+    this.messages = new Map();
     this.loaded = false; // the newest page was fetched: sync keeps it complete from there
     this.hasOlder = true;
     this.lastSeq = summary.last_seq || 0;
-    this.typing = new Map(); // user id -> timeout handle
-    /** @type {Map<number, any> | null} user id -> member, once fetched */
+    /** @type {Map<number, ReturnType<typeof setTimeout>>} user id -> timeout handle */
+    this.typing = new Map();
+    /** @type {Map<number, Member> | null} user id -> member, once fetched */
     this.members = null;
   }
 
@@ -77,6 +76,7 @@ export class RoomState {
   }
 
   // Stores a copy unless the one held is newer; answers whether anything changed.
+  /** @param {Message} message */
   store(message) {
     const held = this.messages.get(message.id);
     if (held && freshness(held) >= freshness(message)) return false;
@@ -86,21 +86,31 @@ export class RoomState {
 }
 
 export class Chat extends EventTarget {
+  /** @param {User} me */
   constructor(me) {
     super();
     this.me = me;
-    this.rooms = new Map(); // room id -> RoomState (memberships only)
+    /** @type {Map<number, RoomState>} room id -> RoomState (memberships only) */
+    this.rooms = new Map();
+    /** @type {Set<number>} */
     this.online = new Set();
-    this.pending = new Map(); // client id -> {clientId, roomId, body, state, error, waiting}
-    this.linkWaiters = []; // sends waiting for the next connect
+    /** @type {Map<string, PendingSend>} client id -> the send */
+    this.pending = new Map();
+    /** @type {(() => void)[]} sends waiting for the next connect */
+    this.linkWaiters = [];
     this.connected = false;
     this.everConnected = false;
-    this.snapshot = null; // room id -> last id held when the link went down
+    /** @type {Snapshot | null} the last ids held when the link went down */
+    this.snapshot = null;
     this.syncing = null;
+    /** @type {Map<number, number>} */
     this.lastTypingSent = new Map();
-    this.reading = new Set(); // rooms with a room:read on its way
-    this.readSent = new Map(); // room id -> when its last room:read went out
-    this.readLater = new Map(); // room id -> the timer of its coalesced next read mark
+    /** @type {Set<number>} rooms with a room:read on its way */
+    this.reading = new Set();
+    /** @type {Map<number, number>} room id -> when its last room:read went out */
+    this.readSent = new Map();
+    /** @type {Map<number, ReturnType<typeof setTimeout>>} room id -> its next read mark */
+    this.readLater = new Map();
     this.outbox = Promise.resolve();
     /** @type {import("../vendor/socket.io.esm.min.js").Socket | null} */
     this.socket = null;
@@ -116,6 +126,10 @@ export class Chat extends EventTarget {
     super.addEventListener(type, /** @type {EventListener} */ (listener), options);
   }
 
+  /**
+   * @param {string} type
+   * @param {Record<string, unknown>} [detail]
+   */
   emitChange(type, detail = {}) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -172,6 +186,13 @@ export class Chat extends EventTarget {
     this.socket?.disconnect();
   }
 
+  /**
+   * Emits an event and answers its ack, or rejects with the ack's error (code and details).
+   * @param {string} event
+   * @param {object | unknown[]} payload
+   * @param {number} [timeout]
+   * @returns {Promise<any>}
+   */
   call(event, payload, timeout = ACK_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
       const socket = this.socket;
@@ -181,7 +202,7 @@ export class Chat extends EventTarget {
       }
       // An array sends several arguments (video frames: the payload, then the bytes).
       const args = Array.isArray(payload) ? payload : [payload];
-      socket.timeout(timeout).emit(event, ...args, (err, ack) => {
+      socket.timeout(timeout).emit(event, ...args, (/** @type {Error | null} */ err, /** @type {any} */ ack) => {
         if (err) reject(Object.assign(new Error("No answer from the server."), { code: "timeout" }));
         else if (ack?.ok) resolve(ack);
         else {
@@ -204,6 +225,7 @@ export class Chat extends EventTarget {
     this.catchUp();
   }
 
+  /** @param {string} reason */
   onDisconnect(reason) {
     this.connected = false;
     if (!this.snapshot) this.snapshot = this.heldIds();
@@ -211,6 +233,7 @@ export class Chat extends EventTarget {
     this.emitChange("connection", { state: "reconnecting" });
   }
 
+  /** @returns {Snapshot} */
   heldIds() {
     const ids = new Map();
     for (const room of this.rooms.values()) if (room.loaded) ids.set(room.id, room.lastId());
@@ -235,6 +258,10 @@ export class Chat extends EventTarget {
   }
 
   // Runs sync until no room says `more`; `full` also reconciles the list of rooms.
+  /**
+   * @param {Snapshot} from
+   * @param {boolean} full
+   */
   async syncFrom(from, full) {
     let starts = new Map(from);
     let first = true;
@@ -260,6 +287,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {{rooms: RoomSummary[], online: number[]}} ack */
   applyRooms(ack) {
     const seen = new Set();
     for (const summary of ack.rooms) {
@@ -278,6 +306,7 @@ export class Chat extends EventTarget {
     this.emitChange("presence", {});
   }
 
+  /** @param {number} roomId */
   async reload(roomId) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -287,6 +316,7 @@ export class Chat extends EventTarget {
   }
 
   // The newest page of a room from REST; from then on sync keeps it complete.
+  /** @param {number} roomId */
   async loadNewest(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || room.loaded) return;
@@ -307,6 +337,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {number} roomId */
   async loadOlder(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || !room.hasOlder) return 0;
@@ -318,6 +349,7 @@ export class Chat extends EventTarget {
     return added;
   }
 
+  /** @param {number} roomId */
   dropRoom(roomId) {
     if (!this.rooms.delete(roomId)) return;
     this.emitChange("rooms");
@@ -326,6 +358,10 @@ export class Chat extends EventTarget {
 
   // --- events ---------------------------------------------------------------------------
 
+  /**
+   * @param {{message: Message, seq: number}} event
+   * @param {boolean} posted
+   */
   onMessageEvent({ message, seq }, posted) {
     const room = this.rooms.get(message.room_id);
     if (!room) return;
@@ -352,6 +388,11 @@ export class Chat extends EventTarget {
   }
 
   // `live` means just posted: it may count as unread and be announced.
+  /**
+   * @param {RoomState} room
+   * @param {Message} message
+   * @param {{live: boolean}} how
+   */
   applyMessage(room, message, { live }) {
     const isNew = !room.messages.has(message.id);
     if (message.client_id && message.author.id === this.me.id) {
@@ -369,6 +410,7 @@ export class Chat extends EventTarget {
     this.emitChange("message", { roomId: room.id, message, isNew, live });
   }
 
+  /** @param {RoomSummary} summary */
   onRoomUpdate(summary) {
     const room = this.rooms.get(summary.id);
     if (!room) return;
@@ -377,6 +419,7 @@ export class Chat extends EventTarget {
     this.emitChange("room", { roomId: room.id });
   }
 
+  /** @param {{room_id: number, member: Member}} event */
   async onMemberJoin({ room_id: roomId, member }) {
     const room = this.rooms.get(roomId);
     if (member.user.id === this.me.id && !room) {
@@ -392,6 +435,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {{room_id: number, user_id: number, reason: string}} event */
   onMemberLeave({ room_id: roomId, user_id: userId, reason }) {
     if (userId === this.me.id) {
       this.dropRoom(roomId);
@@ -405,6 +449,7 @@ export class Chat extends EventTarget {
     this.emitChange("members", { roomId });
   }
 
+  /** @param {{room_id: number, member: Member}} event */
   onMemberUpdate({ room_id: roomId, member }) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -417,6 +462,11 @@ export class Chat extends EventTarget {
     this.emitChange("members", { roomId });
   }
 
+  /**
+   * @param {number} roomId
+   * @param {Live | null} live
+   * @param {string} [reason]
+   */
   onLive(roomId, live, reason) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -426,6 +476,7 @@ export class Chat extends EventTarget {
     this.emitChange("live", { roomId, live, reason });
   }
 
+  /** @param {{room_id: number, user_id: number, expires_in?: number}} event */
   onTyping({ room_id: roomId, user_id: userId, expires_in: expiresIn }) {
     const room = this.rooms.get(roomId);
     if (!room || userId === this.me.id) return;
@@ -437,6 +488,10 @@ export class Chat extends EventTarget {
     this.emitChange("typing", { roomId });
   }
 
+  /**
+   * @param {RoomState} room
+   * @param {number} userId
+   */
   stopTyping(room, userId) {
     if (!room.typing.has(userId)) return;
     clearTimeout(room.typing.get(userId));
@@ -444,6 +499,7 @@ export class Chat extends EventTarget {
     this.emitChange("typing", { roomId: room.id });
   }
 
+  /** @param {{room_id: number, count: number, last_read_message_id: number}} event */
   onUnread({ room_id: roomId, count, last_read_message_id: lastRead }) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -459,7 +515,13 @@ export class Chat extends EventTarget {
 
   // --- actions --------------------------------------------------------------------------
 
+  /**
+   * @param {number} roomId
+   * @param {string} body
+   * @returns {PendingSend}
+   */
   send(roomId, body) {
+    /** @type {PendingSend} */
     const entry = {
       clientId: newClientId(),
       roomId,
@@ -476,10 +538,12 @@ export class Chat extends EventTarget {
 
   // One send at a time: the server handles events concurrently, so messages typed in
   // quick succession would otherwise be stored in whichever order their commits won.
+  /** @param {PendingSend} entry */
   queue(entry) {
     this.outbox = this.outbox.then(() => this.attempt(entry));
   }
 
+  /** @param {string} clientId */
   retry(clientId) {
     const entry = this.pending.get(clientId);
     if (!entry) return;
@@ -489,6 +553,7 @@ export class Chat extends EventTarget {
     this.queue(entry);
   }
 
+  /** @param {string} clientId */
   discard(clientId) {
     const entry = this.pending.get(clientId);
     if (entry && this.pending.delete(clientId)) this.emitChange("pending", { roomId: entry.roomId });
@@ -496,6 +561,7 @@ export class Chat extends EventTarget {
 
   // Sends until the server stores the message or refuses it for good: a limit or a lost
   // link only delays it, so nothing typed is lost and later messages keep their order.
+  /** @param {PendingSend} entry */
   async attempt(entry) {
     while (this.pending.has(entry.clientId)) {
       try {
@@ -528,6 +594,10 @@ export class Chat extends EventTarget {
     }
   }
 
+  /**
+   * @param {PendingSend} entry
+   * @param {PendingSend["waiting"]} waiting
+   */
   hold(entry, waiting) {
     if (entry.waiting === waiting) return;
     entry.waiting = waiting;
@@ -536,6 +606,7 @@ export class Chat extends EventTarget {
 
   // Resolves when a send is worth trying again: at the next connect, or soon when the
   // link says it is up (an answer lost on a live link).
+  /** @returns {Promise<void>} */
   linkBack() {
     return new Promise((resolve) => {
       if (this.connected) setTimeout(resolve, RESEND_SOON_MS);
@@ -543,18 +614,25 @@ export class Chat extends EventTarget {
     });
   }
 
+  /** @param {number | null} roomId */
   pendingIn(roomId) {
     return [...this.pending.values()].filter((entry) => entry.roomId === roomId);
   }
 
+  /**
+   * @param {number} messageId
+   * @param {string} body
+   */
   edit(messageId, body) {
     return this.call("message:edit", { message_id: messageId, body });
   }
 
+  /** @param {number} messageId */
   remove(messageId) {
     return this.call("message:delete", { message_id: messageId });
   }
 
+  /** @param {number} roomId */
   typing(roomId) {
     const now = Date.now();
     if (!this.connected || now - (this.lastTypingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
@@ -563,6 +641,7 @@ export class Chat extends EventTarget {
   }
 
   // Moves the read mark to the newest message held; answers whether it moved.
+  /** @param {number} roomId */
   async markRead(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || !this.connected) return false;
@@ -598,6 +677,10 @@ export class Chat extends EventTarget {
 
   // One later read mark for the room, however many were asked for meanwhile: the view
   // then marks up to whatever is newest by then, if the room is still in sight.
+  /**
+   * @param {number} roomId
+   * @param {number} ms
+   */
   readAgainIn(roomId, ms) {
     if (this.readLater.has(roomId)) return;
     const timer = setTimeout(() => {
@@ -607,18 +690,20 @@ export class Chat extends EventTarget {
     this.readLater.set(roomId, timer);
   }
 
+  /** @param {number} roomId */
   async loadMembers(roomId) {
     const room = this.rooms.get(roomId);
     if (!room) return;
     const { members } = await api.members(roomId);
-    room.members = new Map(members.map((m) => [m.user.id, m]));
+    room.members = new Map(members.map((/** @type {Member} */ m) => [m.user.id, m]));
     this.emitChange("members", { roomId });
   }
 
   // May this user delete a message in this room? The server decides; this only hides
   // buttons that would be refused.
+  /** @param {number | null} roomId */
   canModerate(roomId) {
-    const room = this.rooms.get(roomId);
+    const room = roomId === null ? undefined : this.rooms.get(roomId);
     const role = room?.summary.role;
     return (
       role === "owner" ||
