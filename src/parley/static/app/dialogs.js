@@ -4,6 +4,11 @@
 
 import { $ } from "./dom.js";
 
+/**
+ * @param {HTMLDialogElement} dialog
+ * @param {HTMLElement | null} opener the control focus goes back to
+ * @param {string} [focusId]
+ */
 export function openDialog(dialog, opener, focusId) {
   for (const error of dialog.querySelectorAll(".form-error")) error.textContent = "";
   dialog.showModal();
@@ -24,6 +29,10 @@ export function bindCloseButtons() {
   }
 }
 
+/**
+ * @param {HTMLElement} opener
+ * @returns {Promise<boolean>}
+ */
 export function confirmDelete(opener) {
   const dialog = $("confirm-dialog", HTMLDialogElement);
   return new Promise((resolve) => {

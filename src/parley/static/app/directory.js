@@ -5,15 +5,27 @@ import { api } from "./api.js";
 import { $, avatar, displayName, h } from "./dom.js";
 import { openDialog } from "./dialogs.js";
 
+/** @typedef {import("./chat.js").Chat} Chat */
+/** @typedef {import("./shapes.js").User} User */
+/** @typedef {{id: number, name: string, topic: string, member_count: number, archived?: boolean}} DirectoryRoom */
+
 export class Directory {
+  /**
+   * @param {Chat} chat
+   * @param {(roomId: number) => void} navigate
+   */
   constructor(chat, navigate) {
     this.chat = chat;
     this.navigate = navigate;
+    /** @type {DirectoryRoom[]} */
     this.rooms = [];
     $("directory-filter", HTMLInputElement).addEventListener("input", () => this.render());
-    $("directory-create").addEventListener("click", (e) => this.openCreate(e.currentTarget));
-    $("new-room-button").addEventListener("click", (e) => this.openCreate(e.currentTarget));
-    $("new-dm-button").addEventListener("click", (e) => this.openDirect(e.currentTarget));
+    for (const id of ["directory-create", "new-room-button"]) {
+      const button = $(id);
+      button.addEventListener("click", () => this.openCreate(button));
+    }
+    const newDirect = $("new-dm-button");
+    newDirect.addEventListener("click", () => this.openDirect(newDirect));
     $("room-form", HTMLFormElement).addEventListener("submit", (e) => this.createRoom(e));
     $("dm-search", HTMLInputElement).addEventListener("input", () => this.searchPeople());
     $("directory-list").addEventListener("click", (e) => this.onJoin(e));
@@ -63,9 +75,10 @@ export class Directory {
     );
   }
 
+  /** @param {MouseEvent} event */
   async onJoin(event) {
-    const button = event.target.closest("button[data-join]");
-    if (!button) return;
+    const button = event.target instanceof Element && event.target.closest("button[data-join]");
+    if (!(button instanceof HTMLButtonElement)) return;
     const roomId = Number(button.dataset.join);
     button.disabled = true;
     try {
@@ -79,11 +92,13 @@ export class Directory {
     }
   }
 
+  /** @param {HTMLElement | null} opener */
   openCreate(opener) {
     $("room-form", HTMLFormElement).reset();
     openDialog($("room-dialog", HTMLDialogElement), opener, "room-name");
   }
 
+  /** @param {SubmitEvent} event */
   async createRoom(event) {
     event.preventDefault();
     const name = $("room-name", HTMLInputElement).value.trim();
@@ -107,6 +122,7 @@ export class Directory {
     }
   }
 
+  /** @param {HTMLElement | null} opener */
   openDirect(opener) {
     $("dm-search", HTMLInputElement).value = "";
     $("dm-results").replaceChildren();
@@ -119,7 +135,7 @@ export class Directory {
     const seq = (this.searchSeq = (this.searchSeq || 0) + 1);
     let users;
     try {
-      users = (await api.users(q)).users.filter((u) => u.id !== this.chat.me.id && u.active);
+      users = (await api.users(q)).users.filter((/** @type {User} */ u) => u.id !== this.chat.me.id && u.active);
     } catch (err) {
       $("dm-error").textContent = err.message;
       return;
@@ -127,7 +143,7 @@ export class Directory {
     if (seq !== this.searchSeq) return; // a newer search is on its way
     $("dm-results").replaceChildren(
       ...(users.length
-        ? users.map((user) =>
+        ? users.map((/** @type {User} */ user) =>
             h(
               "li",
               {},
@@ -145,9 +161,10 @@ export class Directory {
     );
   }
 
+  /** @param {MouseEvent} event */
   async onPickPerson(event) {
-    const button = event.target.closest("button[data-user-id]");
-    if (!button) return;
+    const button = event.target instanceof Element && event.target.closest("button[data-user-id]");
+    if (!(button instanceof HTMLButtonElement)) return;
     try {
       const room = await api.openDirect(Number(button.dataset.userId));
       await this.chat.refreshRooms();
@@ -159,6 +176,10 @@ export class Directory {
   }
 }
 
+/**
+ * An error in words, naming the field it is about when there is one.
+ * @param {{message: string, details?: {fields?: {field: string, message: string}[]}}} err
+ */
 export function fieldMessage(err) {
   const field = err.details?.fields?.[0];
   return field ? `${field.field.split(".").pop()}: ${field.message}` : err.message;

@@ -12,6 +12,8 @@ import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
 
+/** @typedef {{user: import("./shapes.js").User, csrf_token: string, must_enrol_2fa?: boolean}} Session */
+
 // Made once the session is known (startChat), before anything that uses them runs.
 /** @type {Chat} */
 let chat;
@@ -38,6 +40,7 @@ async function boot() {
 
 // --- logging in -------------------------------------------------------------------------
 
+/** @param {string} [message] */
 function showAuth(message) {
   $("app-screen").hidden = true;
   $("auth-screen").hidden = false;
@@ -46,13 +49,14 @@ function showAuth(message) {
   $("login-username", HTMLInputElement).focus();
 }
 
+/** @param {Error} err */
 function showFatal(err) {
   showAuth(`The server did not answer as expected (${err.message}). Reload to try again.`);
 }
 
 function bindAuthScreen() {
   const tabs = [$("tab-login"), $("tab-register")];
-  const select = (tab) => {
+  const select = (/** @type {HTMLElement} */ tab) => {
     for (const t of tabs) {
       const on = t === tab;
       t.setAttribute("aria-selected", String(on));
@@ -98,6 +102,7 @@ function bindAuthScreen() {
   });
   $("register-form", HTMLFormElement).addEventListener("submit", async (event) => {
     event.preventDefault();
+    /** @type {Record<string, string>} */
     const fields = {
       username: $("register-username", HTMLInputElement).value.trim(),
       password: $("register-password", HTMLInputElement).value,
@@ -108,9 +113,14 @@ function bindAuthScreen() {
   });
 }
 
+/**
+ * @param {HTMLElement | null} button
+ * @param {HTMLElement} errorEl
+ * @param {() => Promise<any>} call
+ */
 async function submitAuth(button, errorEl, call) {
   errorEl.textContent = "";
-  if (button) button.disabled = true;
+  if (button instanceof HTMLButtonElement) button.disabled = true;
   try {
     const session = await call();
     for (const form of [$("login-form", HTMLFormElement), $("register-form", HTMLFormElement)]) form.reset();
@@ -119,11 +129,12 @@ async function submitAuth(button, errorEl, call) {
   } catch (err) {
     errorEl.textContent = authMessage(err);
   } finally {
-    if (button) button.disabled = false;
+    if (button instanceof HTMLButtonElement) button.disabled = false;
   }
 }
 
 // The server asks an account with two-factor authentication for its code: show the field.
+/** @param {import("./api.js").ApiError} err */
 function authMessage(err) {
   if (err.code === "totp_required" || err.code === "totp_invalid") {
     $("login-code-row").hidden = false;
@@ -142,6 +153,7 @@ function authMessage(err) {
 }
 
 // An administrator whose server requires two-factor authentication may only enrol.
+/** @param {Session} session */
 async function enter(session) {
   setCsrfToken(session.csrf_token);
   const status = await api.twoFactor();
@@ -163,6 +175,7 @@ async function enter(session) {
 
 // --- the chat ---------------------------------------------------------------------------
 
+/** @param {Session} session */
 function startChat(session) {
   setCsrfToken(session.csrf_token);
   $("auth-screen").hidden = true;
@@ -171,7 +184,7 @@ function startChat(session) {
   renderMe();
   roomView = new RoomView(chat, announce);
   videoPanel = new VideoPanel(chat);
-  directory = new Directory(chat, (roomId) => {
+  directory = new Directory(chat, (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   });
   chat.addEventListener("rooms", () => renderSidebar(chat, activeRoomId));
@@ -233,6 +246,7 @@ function toggleSidebar(open = !$("sidebar").classList.contains("open")) {
   if (open) $("sidebar").querySelector(/** @type {"a"} */ ("a, button"))?.focus();
 }
 
+/** @param {string} [message] */
 function signOut(message) {
   chat?.disconnect();
   location.hash = "";
@@ -248,6 +262,7 @@ const CONNECTION_TEXT = {
   online: "",
 };
 
+/** @param {keyof typeof CONNECTION_TEXT} state */
 function renderConnection(state) {
   const banner = $("connection-banner");
   // The first connect is quiet unless it takes long; a lost link always shows.
@@ -256,6 +271,7 @@ function renderConnection(state) {
   $("app-screen").classList.toggle("offline", state === "reconnecting");
 }
 
+/** @param {string} text */
 function announce(text) {
   const region = $("announcer");
   region.textContent = "";
@@ -301,6 +317,7 @@ function leaveRoom() {
   activeRoomId = null;
 }
 
+/** @param {string} id */
 function showView(id) {
   for (const view of ["room-view", "directory-view", "empty-view"]) $(view).hidden = view !== id;
   if (id === "directory-view") $("directory-link").setAttribute("aria-current", "page");

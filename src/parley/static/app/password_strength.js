@@ -36,6 +36,13 @@ function loadZxcvbn() {
 }
 
 // {score, ok, text}: the verdict on a password, in words a person reads.
+/**
+ * @param {Zxcvbn} zxcvbn
+ * @param {string} password
+ * @param {string} username
+ * @param {string} displayName
+ * @returns {{score: number, ok: boolean, text: string}}
+ */
 export function judge(zxcvbn, password, username, displayName) {
   if (!password) return { score: 0, ok: false, text: `At least ${MIN_LENGTH} characters.` };
   const name = username.trim().toLowerCase();
@@ -59,6 +66,9 @@ export function judge(zxcvbn, password, username, displayName) {
 }
 
 // Keep `meter` and `hint` up to date while `input` (or the name fields) change.
+/**
+ * @param {{input: HTMLInputElement, username: HTMLInputElement, displayName: HTMLInputElement, meter: HTMLMeterElement, hint: HTMLElement}} fields
+ */
 export function bindStrengthMeter({ input, username, displayName, meter, hint }) {
   const initialHint = hint.textContent;
   let latest = 0;

@@ -75,6 +75,7 @@ function bind() {
   });
 }
 
+/** @param {() => Promise<void>} call */
 async function guarded(call) {
   $("twofa-error").textContent = "";
   try {
@@ -84,6 +85,7 @@ async function guarded(call) {
   }
 }
 
+/** @param {string[]} codes */
 function showRecoveryCodes(codes) {
   $("twofa-recovery-codes").replaceChildren(...codes.map((code) => h("li", {}, code)));
   $("twofa-recovery").hidden = false;
@@ -122,6 +124,7 @@ async function refreshSessions() {
   $("sessions-list").replaceChildren(...sessions.map(sessionItem));
 }
 
+/** @param {{id: number, kind: string, created_at: string, last_used_at: string | null, current: boolean, address?: string | null, device?: string | null}} session */
 function sessionItem(session) {
   const what = session.kind === "session" ? "Web" : "API login";
   const used = session.last_used_at ? `last used ${formatFull(session.last_used_at)}` : `since ${formatFull(session.created_at)}`;

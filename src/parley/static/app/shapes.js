@@ -28,7 +28,10 @@
 
 /**
  * A live broadcast in a room, with its viewer count.
- * @typedef {{viewers: number} & Record<string, unknown>} Live
+ * @typedef {object} Live
+ * @property {number} room_id
+ * @property {User} broadcaster
+ * @property {number} viewers
  */
 
 /**

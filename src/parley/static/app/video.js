@@ -4,16 +4,22 @@
 
 import { $, displayName } from "./dom.js";
 
+/** @typedef {import("./chat.js").Chat} Chat */
+
 const FPS = 15;
 const WIDTH = 640;
 const HEIGHT = 480;
 const QUALITY = 0.7;
 
 export class VideoPanel {
+  /** @param {Chat} chat */
   constructor(chat) {
     this.chat = chat;
+    /** @type {number | null} */
     this.roomId = null;
-    this.stream = null; // the camera, while this page broadcasts
+    /** @type {MediaStream | null} the camera, while this page broadcasts */
+    this.stream = null;
+    /** @type {number | null} */
     this.broadcastRoom = null;
     this.message = "";
     $("go-live").addEventListener("click", () => this.goLive());
@@ -26,6 +32,7 @@ export class VideoPanel {
     chat.addEventListener("connection", () => this.render());
   }
 
+  /** @param {number} roomId */
   show(roomId) {
     if (this.roomId !== roomId) this.message = "";
     this.roomId = roomId;
@@ -42,7 +49,7 @@ export class VideoPanel {
     const live = room?.summary.live || null;
     const mine = Boolean(live && live.broadcaster.id === this.chat.me.id);
     // The server decides who may broadcast; this only hides a button bound to fail.
-    const canPost = Boolean(room) && !room.summary.archived;
+    const canPost = Boolean(room) && !room?.summary.archived;
     $("go-live").hidden = !canPost || Boolean(live) || this.broadcastRoom !== null;
     $("video-panel").hidden = !room || (!live && !this.message);
     $("video-status").textContent = this.message;
@@ -107,6 +114,11 @@ export class VideoPanel {
     this.sendFrames(roomId, width, height);
   }
 
+  /**
+   * @param {number} roomId
+   * @param {number} width
+   * @param {number} height
+   */
   async sendFrames(roomId, width, height) {
     const canvas = $("video-canvas", HTMLCanvasElement);
     canvas.width = width;
@@ -144,6 +156,7 @@ export class VideoPanel {
     }
   }
 
+  /** @param {string} [reason] */
   endCamera(reason) {
     this.broadcastRoom = null;
     for (const track of this.stream?.getTracks() ?? []) track.stop();
@@ -153,10 +166,12 @@ export class VideoPanel {
     this.render();
   }
 
+  /** @param {string} message */
   fail(message) {
     this.message = message;
     this.render();
   }
 }
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
