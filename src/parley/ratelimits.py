@@ -13,7 +13,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter, RateLimitExceeded
@@ -23,10 +23,12 @@ from limits.storage import StorageTypes, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from .errors import ApiError, error_response
+from .models import User
 
 limiter = Limiter(key_func=get_remote_address)
 
-View = TypeVar("View", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def login_limit() -> str:
@@ -80,7 +82,7 @@ def spend(budget: EventRateLimiter, user_id: int, message: str) -> None:
         raise RateLimited(message, wait)
 
 
-SENDS_SPENT = "Too many messages; the page will send it again in a moment."
+SENDS_SPENT = "Too many messages; send it again once retry_after has passed."
 
 
 def spend_send(user_id: int) -> None:
@@ -88,15 +90,15 @@ def spend_send(user_id: int) -> None:
     spend(send_limiter(), user_id, SENDS_SPENT)
 
 
-def limit_sends(view: View) -> View:
+def limit_sends(view: Callable[P, R]) -> Callable[P, R]:
     """A REST view that sends a message: it spends its actor's send budget first."""
 
     @functools.wraps(view)
-    def limited(*args: Any, **kwargs: Any) -> Any:
-        spend_send(kwargs["actor"].id)
+    def limited(*args: P.args, **kwargs: P.kwargs) -> R:
+        spend_send(cast(User, kwargs["actor"]).id)
         return view(*args, **kwargs)
 
-    return limited  # type: ignore[return-value]
+    return limited
 
 
 def _budget_spent(error: RateLimited) -> tuple[Response, int]:
