@@ -248,9 +248,10 @@ export class Chat extends EventTarget {
       this.snapshot = null;
       this.emitChange("connection", { state: "online" });
     } catch (err) {
-      // A link that reports itself up but answers no sync is dead: start over.
-      if (err.code === "rate_limited") {
-        setTimeout(() => this.connected && this.catchUp(), (err.details?.retry_after || 1) * 1000);
+      // A server that asks for patience gets it; a link that reports itself up but
+      // answers no sync is dead: start over.
+      if (LATER_CODES.has(err.code)) {
+        setTimeout(() => this.connected && this.catchUp(), retryAfterMs(err));
       } else if (this.connected) {
         this.socket?.disconnect().connect();
       }
