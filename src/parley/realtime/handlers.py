@@ -236,7 +236,8 @@ def typing_event(actor: User, data: RoomRef) -> Ack:
     throttle: TypingThrottle = current_app.extensions["parley.typing"]
     # A typist's keystrokes come faster than the throttle lets them out: the ones it
     # would drop cost neither a query nor the event budget, so typing never crowds out
-    # what the user does next.
+    # what the user does next. Such an answer changes nothing and tells nothing, and the
+    # throttle only holds rooms where this user passed every check moments ago.
     if throttle.throttled(actor.id, data.room_id):
         return {"sent": False}
     spend(event_limiter(), actor.id, EVENTS_SPENT)
