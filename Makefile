@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install web run db-upgrade test test-fast lint typecheck system-deps browser check-services bench bench-smoke clean
+.PHONY: help install web run db-upgrade test test-fast lint lint-js typecheck system-deps browser check-services bench bench-smoke clean
 
 help:
 	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
 	@echo "make test   set up and run every test (SQLite and PostgreSQL)"
-	@echo "make lint   ruff;  make typecheck   mypy"
+	@echo "make lint   ruff;  make typecheck   mypy;  make lint-js   tsc over the page's JavaScript"
 	@echo "make bench  the benchmark suite (minutes); make bench-smoke  every scenario, tiny"
 
 $(INSTALLED): pyproject.toml constraints.txt
@@ -26,14 +26,15 @@ $(INSTALLED): pyproject.toml constraints.txt
 WEB_VENDOR := src/parley/static/vendor
 WEB_READY := $(WEB_VENDOR)/.installed
 
-$(WEB_READY): package.json package-lock.json
+$(WEB_READY): package.json package-lock.json types/vendor/socket.io.esm.min.d.ts
 	@command -v npm >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
 		else echo "Please install Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; fi; }
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	mkdir -p $(WEB_VENDOR)/swagger-ui
-	cp node_modules/socket.io-client/dist/socket.io.esm.min.js $(WEB_VENDOR)/
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js types/vendor/socket.io.esm.min.d.ts \
+		$(WEB_VENDOR)/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 		$(WEB_VENDOR)/swagger-ui/
 	cp node_modules/zxcvbn/dist/zxcvbn.js $(WEB_VENDOR)/
@@ -55,6 +56,10 @@ lint: $(INSTALLED)
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
+
+# The page's JavaScript, type-checked by TypeScript (tsconfig.json; `// @ts-check` in each file).
+lint-js: $(WEB_READY)
+	node_modules/.bin/tsc -p tsconfig.json
 
 # Tools the end-to-end tests drive (the README walkthrough uses curl and jq).
 SYSTEM_TOOLS := curl jq
@@ -84,7 +89,7 @@ check-services:
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
 			|| true; fi
 
-test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck
+test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck lint-js
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-smoke
 

@@ -1,4 +1,5 @@
-"""Rate limits: REST login and registration per address, socket events per user.
+"""Rate limits: REST login and registration per address; per user, message sends (REST
+and Socket.IO together) and other socket events.
 
 The session app runs with limits off (the testing config), so the REST tests build a
 second app with them on, over the same database (`support.another_app`).
@@ -19,6 +20,7 @@ from flask import Flask
 from limits.storage import storage_from_string
 
 from databases import unavailable
+from parley.config import ConfigError, load_config
 from parley.events import Event
 from parley.extensions import socketio
 from parley.ratelimits import EventRateLimiter
@@ -187,6 +189,173 @@ def test_socket_events_past_the_budget_get_a_rate_limited_ack(limited_app, alice
     assert 0 < error["details"]["retry_after"] <= 10
 
 
+# --- Budgets that fit people ----------------------------------------------------------
+
+
+@pytest.fixture
+def default_limits(app: Flask) -> Iterator[Flask]:
+    """An app with every limit on at its shipped default."""
+    with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_PRESENCE_GRACE_SECONDS=0) as limited:
+        yield limited
+
+
+def messages_path(room: dict[str, Any]) -> str:
+    return f"/api/v1/rooms/{room['id']}/messages"
+
+
+def test_a_person_typing_sending_and_reading_at_human_speed_is_never_rate_limited(
+    default_limits, alice, room
+):
+    # A dozen short replies in seven seconds, as the page sends them: a typing event per
+    # keystroke burst, the send, then the read mark up to the new message.
+    acks: list[dict[str, Any]] = []
+    with going_offline(default_limits, alice.id):
+        socket = socketio.test_client(default_limits, auth={"token": alice.token})
+        assert socket.is_connected()
+        acks.append(socket.emit("sync", {}, callback=True))
+        for n in range(12):
+            for _ in range(4):
+                acks.append(socket.emit("typing", {"room_id": room["id"]}, callback=True))
+                time.sleep(0.1)
+            sent = socket.emit(
+                "message:send",
+                {"room_id": room["id"], "body": f"reply {n}", "client_id": f"human-{n}"},
+                callback=True,
+            )
+            acks.append(sent)
+            if sent.get("ok"):
+                mark = {"room_id": room["id"], "message_id": sent["message"]["id"]}
+                acks.append(socket.emit("room:read", mark, callback=True))
+            time.sleep(0.15)
+        socket.disconnect()
+    refused = [ack for ack in acks if not ack.get("ok")]
+    assert refused == []
+    history = alice.client.get(messages_path(room), headers=alice.headers).get_json()["messages"]
+    assert [m["body"] for m in history] == [f"reply {n}" for n in range(12)]
+
+
+def test_the_201st_send_in_a_minute_over_rest_and_socket_together_is_rate_limited(
+    default_limits, alice, room
+):
+    rest = default_limits.test_client()
+    statuses = []
+    with going_offline(default_limits, alice.id):
+        socket = socketio.test_client(default_limits, auth={"token": alice.token})
+        for n in range(200):
+            body = {"body": f"m{n}", "client_id": f"mixed-{n}"}
+            if n % 2:
+                ack = socket.emit("message:send", {"room_id": room["id"], **body}, callback=True)
+                statuses.append(201 if ack["ok"] else ack["error"]["code"])
+            else:
+                response = rest.post(messages_path(room), json=body, headers=alice.headers)
+                statuses.append(response.status_code)
+        assert statuses == [201] * 200
+
+        last = {"body": "one too many", "client_id": "mixed-200"}
+        ack = socket.emit("message:send", {"room_id": room["id"], **last}, callback=True)
+        response = rest.post(messages_path(room), json=last, headers=alice.headers)
+        # Other events still have their own budget.
+        sync = socket.emit("sync", {}, callback=True)
+        socket.disconnect()
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "rate_limited"
+    assert 0 < ack["error"]["details"]["retry_after"] <= 60
+    assert_rate_limited(response)
+    assert sync["ok"] is True, sync
+    # Refused sends store nothing.
+    history = alice.client.get(messages_path(room) + "?limit=100", headers=alice.headers).get_json()
+    assert "one too many" not in [m["body"] for m in history["messages"]]
+
+
+def test_a_refused_send_spends_nothing_so_its_resend_goes_through_once_the_window_moves(
+    app, alice, room
+):
+    with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_SEND_RATE_LIMIT="1/second") as limited:
+        client = limited.test_client()
+        first = {"body": "first", "client_id": "window-1"}
+        second = {"body": "second", "client_id": "window-2"}
+        assert (
+            client.post(messages_path(room), json=first, headers=alice.headers).status_code == 201
+        )
+        wait = assert_rate_limited(
+            client.post(messages_path(room), json=second, headers=alice.headers)
+        )
+        time.sleep(wait + 0.05)
+        again = client.post(messages_path(room), json=second, headers=alice.headers)
+    assert again.status_code == 201, again.get_json()
+
+
+def test_a_typing_flood_spends_neither_the_send_budget_nor_the_event_budget(app, alice, room):
+    with (
+        another_app(
+            app,
+            PARLEY_RATE_LIMITS=True,
+            PARLEY_SEND_RATE_LIMIT="3/minute",
+            PARLEY_EVENT_RATE_LIMIT="3/minute",
+            PARLEY_PRESENCE_GRACE_SECONDS=0,
+        ) as limited,
+        going_offline(limited, alice.id),
+    ):
+        socket = socketio.test_client(limited, auth={"token": alice.token})
+        typing = [socket.emit("typing", {"room_id": room["id"]}, callback=True) for _ in range(100)]
+        sends = [
+            socket.emit(
+                "message:send",
+                {"room_id": room["id"], "body": f"after typing {n}", "client_id": f"t-{n}"},
+                callback=True,
+            )
+            for n in range(3)
+        ]
+        syncs = [socket.emit("sync", {}, callback=True) for _ in range(3)]
+        socket.disconnect()
+    assert all(ack["ok"] for ack in typing), [a for a in typing if not a["ok"]][:1]
+    # The throttle let one out; the rest were dropped, free.
+    assert [ack["sent"] for ack in typing].count(True) == 1
+    assert [ack["ok"] for ack in sends] == [True, True, True], sends
+    # One typing event that went out spent one of the three general events.
+    assert [ack["ok"] for ack in syncs] == [True, True, False], syncs
+    assert syncs[2]["error"]["code"] == "rate_limited"
+
+
+def test_sends_spend_their_own_budget_not_the_event_budget(app, alice, room):
+    with (
+        another_app(
+            app,
+            PARLEY_RATE_LIMITS=True,
+            PARLEY_SEND_RATE_LIMIT="5/minute",
+            PARLEY_EVENT_RATE_LIMIT="2/minute",
+            PARLEY_PRESENCE_GRACE_SECONDS=0,
+        ) as limited,
+        going_offline(limited, alice.id),
+    ):
+        socket = socketio.test_client(limited, auth={"token": alice.token})
+        sends = [
+            socket.emit(
+                "message:send",
+                {"room_id": room["id"], "body": f"s{n}", "client_id": f"own-{n}"},
+                callback=True,
+            )
+            for n in range(5)
+        ]
+        syncs = [socket.emit("sync", {}, callback=True) for _ in range(2)]
+        socket.disconnect()
+    assert [ack["ok"] for ack in sends] == [True] * 5
+    assert [ack["ok"] for ack in syncs] == [True, True]
+
+
+def test_the_send_budget_is_set_by_its_environment_variable():
+    settings = load_config("production", "/tmp", {"SECRET_KEY": "x" * 40})
+    assert settings["PARLEY_SEND_RATE_LIMIT"] == "200/minute"
+    env = {"SECRET_KEY": "x" * 40, "PARLEY_SEND_RATE_LIMIT": "30/10 seconds"}
+    assert load_config("production", "/tmp", env)["PARLEY_SEND_RATE_LIMIT"] == "30/10 seconds"
+
+
+@pytest.mark.parametrize("name", ["PARLEY_SEND_RATE_LIMIT", "PARLEY_EVENT_RATE_LIMIT"])
+def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name):
+    with pytest.raises(ConfigError, match=name):
+        load_config("development", "/tmp", {name: "lots"})
+
+
 # --- EventRateLimiter -----------------------------------------------------------------
 
 
@@ -244,3 +413,30 @@ def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_ur
     assert first.retry_after(key) is not None
     assert second.retry_after(key) is not None
     assert second.retry_after(f"user:{uuid.uuid4().hex}") is None
+
+
+def test_send_budgets_on_one_redis_share_the_count_across_processes_and_transports(
+    app, alice, room, redis_url
+):
+    # Two apps on one Redis stand for two processes: a REST send on one and a socket send
+    # on the other draw on the same budget.
+    settings = {
+        "PARLEY_RATE_LIMITS": True,
+        "PARLEY_RATE_LIMIT_STORAGE": redis_url,
+        "PARLEY_SEND_RATE_LIMIT": f"2/{1000 + uuid.uuid4().int % 1000} seconds",
+        "PARLEY_PRESENCE_GRACE_SECONDS": 0,
+    }
+    with another_app(app, **settings) as first:
+        response = first.test_client().post(
+            messages_path(room), json={"body": "one"}, headers=alice.headers
+        )
+        assert response.status_code == 201, response.get_json()
+    with another_app(app, **settings) as second, going_offline(second, alice.id):
+        socket = socketio.test_client(second, auth={"token": alice.token})
+        acks = [
+            socket.emit("message:send", {"room_id": room["id"], "body": body}, callback=True)
+            for body in ("two", "three")
+        ]
+        socket.disconnect()
+    assert [ack["ok"] for ack in acks] == [True, False]
+    assert acks[1]["error"]["code"] == "rate_limited"

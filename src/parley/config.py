@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from limits import parse
+
 DEV_SECRET = "parley-development-secret-not-for-production"
 
 
@@ -51,7 +53,11 @@ class Config:
     # Rate limits (PARLEY_RATE_LIMITS=off turns every one off: for load tests only).
     PARLEY_RATE_LIMITS = True
     PARLEY_RATE_LIMIT_STORAGE = "memory://"
-    PARLEY_EVENT_RATE_LIMIT = "20/10 seconds"
+    # Messages a user may send, over REST and Socket.IO together (Zulip allows 200 API
+    # requests a minute per user); and their other socket events, a budget meant only to
+    # stop a flood: typing that the typing throttle drops costs nothing.
+    PARLEY_SEND_RATE_LIMIT = "200/minute"
+    PARLEY_EVENT_RATE_LIMIT = "60/10 seconds"
     PARLEY_LOGIN_RATE_LIMIT = "10/minute"
     PARLEY_REGISTER_RATE_LIMIT = "20/hour"
     # Password checks per account, from any address (see parley.login_throttle): this
@@ -165,6 +171,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SESSION_DAYS": ("PARLEY_SESSION_DAYS", int),
     "PARLEY_RATE_LIMITS": ("PARLEY_RATE_LIMITS", bool),
     "PARLEY_RATE_LIMIT_STORAGE": ("PARLEY_RATE_LIMIT_STORAGE", str),
+    "PARLEY_SEND_RATE_LIMIT": ("PARLEY_SEND_RATE_LIMIT", str),
     "PARLEY_EVENT_RATE_LIMIT": ("PARLEY_EVENT_RATE_LIMIT", str),
     "PARLEY_LOGIN_RATE_LIMIT": ("PARLEY_LOGIN_RATE_LIMIT", str),
     "PARLEY_REGISTER_RATE_LIMIT": ("PARLEY_REGISTER_RATE_LIMIT", str),
@@ -209,6 +216,9 @@ CONNECTION_TIMEOUTS = (
 )
 
 ASYNC_MODES = ("threading", "gevent")
+
+# Per-user budgets, in the notation of the `limits` library.
+BUDGETS = ("PARLEY_SEND_RATE_LIMIT", "PARLEY_EVENT_RATE_LIMIT")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -283,6 +293,13 @@ def load_config(
             "PARLEY_SEND_QUEUE_SECONDS must be more than 0, "
             f"not {settings['PARLEY_SEND_QUEUE_SECONDS']}"
         )
+    for key in BUDGETS:
+        try:
+            parse(settings[key])
+        except ValueError:
+            raise ConfigError(
+                f"{key} must be a rate like '200/minute' or '60/10 seconds', not {settings[key]!r}"
+            ) from None
     hosts = settings["PARLEY_ALLOWED_HOSTS"]
     if isinstance(hosts, str):
         settings["PARLEY_ALLOWED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]

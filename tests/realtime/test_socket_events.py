@@ -441,11 +441,11 @@ def test_an_unknown_event_is_answered_unknown_event(connect, alice, name):
     assert found["details"] == {"event": name}
 
 
-def test_events_past_the_per_user_limit_are_rate_limited(
+def test_sends_past_the_per_user_limit_are_rate_limited(
     app, connect, alice, bob, room, monkeypatch
 ):
-    limiter = EventRateLimiter("3/10 seconds", "memory://", True)
-    monkeypatch.setitem(app.extensions, "parley.event_limiter", limiter)
+    limiter = EventRateLimiter("3/10 seconds", "memory://", True, scope="sends")
+    monkeypatch.setitem(app.extensions, "parley.send_limiter", limiter)
     mine, my_tab, theirs = connect(alice), connect(alice), connect(bob)
     for i in range(3):
         ok(emit(mine, "message:send", {"room_id": room["id"], "body": f"m{i}"}))
@@ -455,8 +455,10 @@ def test_events_past_the_per_user_limit_are_rate_limited(
     )
     assert 0 < found["details"]["retry_after"] <= 10
     # The budget is the user's, across tabs; other users keep theirs.
-    error(emit(my_tab, "typing", {"room_id": room["id"]}), "rate_limited")
+    error(emit(my_tab, "message:send", {"room_id": room["id"], "body": "tab"}), "rate_limited")
     assert without_presence(theirs.get_received()) == []
+    # Sends have a budget of their own: the user's other events still go through.
+    ok(emit(my_tab, "sync", {}))
     ok(emit(theirs, "message:send", {"room_id": room["id"], "body": "bob is fine"}))
     history = alice.get(f"{API}/rooms/{room['id']}/messages").get_json()["messages"]
     assert [m["body"] for m in history] == ["m0", "m1", "m2", "bob is fine"]

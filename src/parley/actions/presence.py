@@ -98,6 +98,11 @@ class TypingThrottle:
         self._last: dict[tuple[int, int], float] = {}
         self._lock = threading.Lock()
 
+    def throttled(self, user_id: int, room_id: int) -> bool:
+        """Whether `allow` would say no now; counts nothing."""
+        last = self._last.get((user_id, room_id))
+        return last is not None and time.monotonic() - last < self._every
+
     def allow(self, user_id: int, room_id: int) -> bool:
         now = time.monotonic()
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..actions import messages, search
 from ..models import User
 from ..presenters import message_out
+from ..ratelimits import limit_sends
 from ..schemas.messages import (
     EditIn,
     HistoryArgs,
@@ -43,8 +44,9 @@ def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     response=MessageOut,
     status=201,
     also=(200,),
-    errors=(409, 503),
+    errors=(409, 429, 503),
 )
+@limit_sends
 def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, int]:
     """Post a message (markdown).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
@@ -27,7 +27,7 @@ from ..extensions import db, socketio
 from ..identity import cookie_session_token
 from ..models import ApiToken, User
 from ..presenters import dump, member_out, message_out, my_room_out
-from ..ratelimits import event_limiter
+from ..ratelimits import event_limiter, spend, spend_send
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
 from ..socket_contexts import event_sid
 from .connection_limits import admit_socket, socket_left
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Payload = TypeVar("Payload", bound=BaseModel)
 Ack = dict[str, Any]
+Budget = Literal["events", "sends"] | None
 
 
 def presence() -> PresenceTracker:
@@ -130,21 +131,25 @@ def parse(model: type[Payload], data: Any) -> Payload:
         raise validation_failed(exc, "payload") from None
 
 
+EVENTS_SPENT = "Too many events; slow down."
+
+
 def event(
     name: str,
     model: type[Payload],
     *,
-    counted: bool = True,
+    budget: Budget = "events",
     binary: bool = False,
     reads_actor_only: bool = False,
 ) -> Callable[[Callable[..., Ack]], Callable[..., Ack]]:
     """Register a client event: rate-limited per user, parsed, acked in one shape.
 
-    `counted=False` leaves the event out of the per-user event budget (video frames have
-    a cap of their own); `binary=True` passes the event's second argument, the bytes,
-    to the action as a third one; `reads_actor_only=True` hands the action the socket's
-    kept copy of its user, in no session, for an action that never changes the user nor
-    adds it to a session.
+    `budget` is what the event spends: "events", the user's general event budget;
+    "sends", the message budget REST shares; None, nothing here (video frames have a cap
+    of their own, typing spends only what its throttle lets through). `binary=True`
+    passes the event's second argument, the bytes, to the action as a third one;
+    `reads_actor_only=True` hands the action the socket's kept copy of its user, in no
+    session, for an action that never changes the user nor adds it to a session.
     """
 
     def decorator(fn: Callable[..., Ack]) -> Callable[..., Ack]:
@@ -152,14 +157,10 @@ def event(
         def handler(data: Any = None, *extra: Any) -> Ack:
             try:
                 actor = socket_actor(attached=not reads_actor_only)
-                wait = event_limiter().retry_after(f"user:{actor.id}") if counted else None
-                if wait is not None:
-                    raise ApiError(
-                        "Too many events; slow down.",
-                        code="rate_limited",
-                        status=429,
-                        details={"retry_after": round(wait, 3)},
-                    )
+                if budget == "sends":
+                    spend_send(actor.id)
+                elif budget == "events":
+                    spend(event_limiter(), actor.id, EVENTS_SPENT)
                 payload = parse(model, data)
                 if binary:
                     return {"ok": True, **fn(actor, payload, extra[0] if extra else None)}
@@ -194,7 +195,7 @@ def unknown_event(name: str, *_data: Any) -> Ack:
     )
 
 
-@event("message:send", SendEvent, reads_actor_only=True)
+@event("message:send", SendEvent, budget="sends", reads_actor_only=True)
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
     return {"message": dump(message), "created": created}
@@ -237,9 +238,16 @@ def read(actor: User, data: ReadEvent) -> Ack:
     }
 
 
-@event("typing", RoomRef, reads_actor_only=True)
+@event("typing", RoomRef, budget=None, reads_actor_only=True)
 def typing_event(actor: User, data: RoomRef) -> Ack:
     throttle: TypingThrottle = current_app.extensions["parley.typing"]
+    # A typist's keystrokes come faster than the throttle lets them out: the ones it
+    # would drop cost neither a query nor the event budget, so typing never crowds out
+    # what the user does next. Such an answer changes nothing and tells nothing, and the
+    # throttle only holds rooms where this user passed every check moments ago.
+    if throttle.throttled(actor.id, data.room_id):
+        return {"sent": False}
+    spend(event_limiter(), actor.id, EVENTS_SPENT)
     sent = typing(actor, data.room_id, throttle, get_bus())
     return {"sent": sent}
 

@@ -131,7 +131,7 @@ def video_stop(actor: User, data: RoomRef) -> Ack:
     return {}
 
 
-@event("video:frame", RoomRef, counted=False, binary=True)
+@event("video:frame", RoomRef, budget=None, binary=True)
 def video_frame(actor: User, data: RoomRef, frame: Any) -> Ack:
     return {"seq": video.push_frame(actor, data.room_id, frame)}
 

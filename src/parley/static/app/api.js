@@ -1,11 +1,17 @@
+// @ts-check
 // The public REST API, called with the session cookie and its CSRF token.
 
 const PREFIX = "/api/v1";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** @type {string | null} */
 let csrfToken = null;
 
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{code?: string, message?: string, details?: Record<string, any>} | undefined} error
+   */
   constructor(status, error) {
     super(error?.message || `The server answered ${status}.`);
     this.status = status;
@@ -14,11 +20,20 @@ export class ApiError extends Error {
   }
 }
 
+/** @param {string} token */
 export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+/**
+ * Calls the API; answers the JSON body (null for 204), throws ApiError for an error.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 export async function request(method, path, body) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!SAFE.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
@@ -34,6 +49,7 @@ export async function request(method, path, body) {
     throw new ApiError(0, { code: "network_error", message: "Cannot reach the server." });
   }
   if (response.status === 204) return null;
+  /** @type {any} */
   let data = null;
   try {
     data = await response.json();
@@ -46,27 +62,27 @@ export async function request(method, path, body) {
 
 export const api = {
   session: () => request("GET", "/auth/session"),
-  login: (username, password, code) =>
+  login: (/** @type {string} */ username, /** @type {string} */ password, /** @type {string | undefined} */ code) =>
     request("POST", "/auth/session", code ? { username, password, code } : { username, password }),
-  register: (fields) => request("POST", "/auth/session/register", fields),
+  register: (/** @type {Record<string, string>} */ fields) => request("POST", "/auth/session/register", fields),
   logout: () => request("DELETE", "/auth/session"),
-  history: (roomId, { before, limit = 50 } = {}) => {
+  history: (/** @type {number} */ roomId, /** @type {{before?: number, limit?: number}} */ { before, limit = 50 } = {}) => {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before) query.set("before", String(before));
     return request("GET", `/rooms/${roomId}/messages?${query}`);
   },
-  room: (roomId) => request("GET", `/rooms/${roomId}`),
-  members: (roomId) => request("GET", `/rooms/${roomId}/members`),
+  room: (/** @type {number} */ roomId) => request("GET", `/rooms/${roomId}`),
+  members: (/** @type {number} */ roomId) => request("GET", `/rooms/${roomId}/members`),
   directory: () => request("GET", "/rooms/directory"),
-  createRoom: (fields) => request("POST", "/rooms", fields),
-  joinRoom: (roomId) => request("POST", `/rooms/${roomId}/join`),
-  users: (q) => request("GET", `/users?${new URLSearchParams({ q, limit: "20" })}`),
-  openDirect: (userId) => request("POST", "/dm", { user_id: userId }),
+  createRoom: (/** @type {Record<string, string>} */ fields) => request("POST", "/rooms", fields),
+  joinRoom: (/** @type {number} */ roomId) => request("POST", `/rooms/${roomId}/join`),
+  users: (/** @type {string} */ q) => request("GET", `/users?${new URLSearchParams({ q, limit: "20" })}`),
+  openDirect: (/** @type {number} */ userId) => request("POST", "/dm", { user_id: userId }),
   twoFactor: () => request("GET", "/users/me/2fa"),
-  startTwoFactor: (password) => request("POST", "/users/me/2fa", { password }),
-  confirmTwoFactor: (code) => request("POST", "/users/me/2fa/confirm", { code }),
-  disableTwoFactor: (password, code) => request("DELETE", "/users/me/2fa", { password, code }),
-  newRecoveryCodes: (code) => request("POST", "/users/me/2fa/recovery-codes", { code }),
+  startTwoFactor: (/** @type {string} */ password) => request("POST", "/users/me/2fa", { password }),
+  confirmTwoFactor: (/** @type {string} */ code) => request("POST", "/users/me/2fa/confirm", { code }),
+  disableTwoFactor: (/** @type {string} */ password, /** @type {string} */ code) => request("DELETE", "/users/me/2fa", { password, code }),
+  newRecoveryCodes: (/** @type {string} */ code) => request("POST", "/users/me/2fa/recovery-codes", { code }),
   sessions: () => request("GET", "/auth/sessions"),
-  revokeSession: (id) => request("DELETE", `/auth/sessions/${id}`),
+  revokeSession: (/** @type {number} */ id) => request("DELETE", `/auth/sessions/${id}`),
 };

@@ -1,3 +1,4 @@
+// @ts-check
 // The chat state and the Socket.IO connection, following docs/realtime.md: events are
 // applied idempotently, every (re)connect syncs from the ids held when the link was lost,
 // and a message keeps its client_id across retries so it is never stored twice.
@@ -6,21 +7,52 @@ import { io } from "../vendor/socket.io.esm.min.js";
 import { api } from "./api.js";
 import { newClientId } from "./dom.js";
 
+/** @typedef {import("./shapes.js").Member} Member */
+/** @typedef {import("./shapes.js").Message} Message */
+/** @typedef {import("./shapes.js").PendingSend} PendingSend */
+/** @typedef {import("./shapes.js").RoomSummary} RoomSummary */
+/** @typedef {import("./shapes.js").User} User */
+/** @typedef {import("./shapes.js").Live} Live */
+/** @typedef {Map<number, number>} Snapshot room id -> the last message id held */
+
 const ACK_TIMEOUT_MS = 10000;
 const SYNC_LIMIT = 200;
 const TYPING_EVERY_MS = 2000;
+// Read marks go out at most this often per room; the last one asked for wins.
+const READ_EVERY_MS = 1000;
+// A send the server could not take now (its budget or its queue is full) is sent again,
+// with the same client_id, once retry_after has passed.
+const LATER_CODES = new Set(["rate_limited", "overloaded"]);
+// A send whose answer never came may have been stored or not: the same client_id makes
+// sending it again safe, as soon as the link is back.
+const LINK_CODES = new Set(["offline", "timeout"]);
+const RESEND_SOON_MS = 1000;
 
+/** @param {number} ms */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The wait an error asks for, in milliseconds, never nothing.
+ * @param {{details?: {retry_after?: number}}} err
+ */
+const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
+
+/** @param {Message} m */
 const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
 
 export class RoomState {
+  /** @param {RoomSummary} summary */
   constructor(summary) {
     this.summary = summary;
-    this.messages = new Map(); // id -> message
+    /** @type {Map<number, Message>} id -> message */
+    this.messages = new Map();
     this.loaded = false; // the newest page was fetched: sync keeps it complete from there
     this.hasOlder = true;
     this.lastSeq = summary.last_seq || 0;
-    this.typing = new Map(); // user id -> timeout handle
-    this.members = null; // Map user id -> member, once fetched
+    /** @type {Map<number, ReturnType<typeof setTimeout>>} user id -> timeout handle */
+    this.typing = new Map();
+    /** @type {Map<number, Member> | null} user id -> member, once fetched */
+    this.members = null;
   }
 
   get id() {
@@ -44,6 +76,7 @@ export class RoomState {
   }
 
   // Stores a copy unless the one held is newer; answers whether anything changed.
+  /** @param {Message} message */
   store(message) {
     const held = this.messages.get(message.id);
     if (held && freshness(held) >= freshness(message)) return false;
@@ -53,22 +86,50 @@ export class RoomState {
 }
 
 export class Chat extends EventTarget {
+  /** @param {User} me */
   constructor(me) {
     super();
     this.me = me;
-    this.rooms = new Map(); // room id -> RoomState (memberships only)
+    /** @type {Map<number, RoomState>} room id -> RoomState (memberships only) */
+    this.rooms = new Map();
+    /** @type {Set<number>} */
     this.online = new Set();
-    this.pending = new Map(); // client id -> {clientId, roomId, body, state, error}
+    /** @type {Map<string, PendingSend>} client id -> the send */
+    this.pending = new Map();
+    /** @type {(() => void)[]} sends waiting for the next connect */
+    this.linkWaiters = [];
     this.connected = false;
     this.everConnected = false;
-    this.snapshot = null; // room id -> last id held when the link went down
+    /** @type {Snapshot | null} the last ids held when the link went down */
+    this.snapshot = null;
     this.syncing = null;
+    /** @type {Map<number, number>} */
     this.lastTypingSent = new Map();
-    this.reading = new Set(); // rooms with a room:read on its way
+    /** @type {Set<number>} rooms with a room:read on its way */
+    this.reading = new Set();
+    /** @type {Map<number, number>} room id -> when its last room:read went out */
+    this.readSent = new Map();
+    /** @type {Map<number, ReturnType<typeof setTimeout>>} room id -> its next read mark */
+    this.readLater = new Map();
     this.outbox = Promise.resolve();
+    /** @type {import("../vendor/socket.io.esm.min.js").Socket | null} */
     this.socket = null;
   }
 
+  /**
+   * Every event of the chat is a CustomEvent whose `detail` holds what changed.
+   * @param {string} type
+   * @param {((event: CustomEvent) => void) | EventListenerObject | null} listener
+   * @param {AddEventListenerOptions | boolean} [options]
+   */
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, /** @type {EventListener} */ (listener), options);
+  }
+
+  /**
+   * @param {string} type
+   * @param {Record<string, unknown>} [detail]
+   */
   emitChange(type, detail = {}) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
@@ -125,15 +186,23 @@ export class Chat extends EventTarget {
     this.socket?.disconnect();
   }
 
+  /**
+   * Emits an event and answers its ack, or rejects with the ack's error (code and details).
+   * @param {string} event
+   * @param {object | unknown[]} payload
+   * @param {number} [timeout]
+   * @returns {Promise<any>}
+   */
   call(event, payload, timeout = ACK_TIMEOUT_MS) {
     return new Promise((resolve, reject) => {
-      if (!this.connected) {
+      const socket = this.socket;
+      if (!this.connected || !socket) {
         reject(Object.assign(new Error("Not connected."), { code: "offline" }));
         return;
       }
       // An array sends several arguments (video frames: the payload, then the bytes).
       const args = Array.isArray(payload) ? payload : [payload];
-      this.socket.timeout(timeout).emit(event, ...args, (err, ack) => {
+      socket.timeout(timeout).emit(event, ...args, (/** @type {Error | null} */ err, /** @type {any} */ ack) => {
         if (err) reject(Object.assign(new Error("No answer from the server."), { code: "timeout" }));
         else if (ack?.ok) resolve(ack);
         else {
@@ -149,10 +218,14 @@ export class Chat extends EventTarget {
   onConnect() {
     this.connected = true;
     this.everConnected = true;
+    const waiters = this.linkWaiters;
+    this.linkWaiters = [];
+    for (const resolve of waiters) resolve();
     this.emitChange("connection", { state: "syncing" });
     this.catchUp();
   }
 
+  /** @param {string} reason */
   onDisconnect(reason) {
     this.connected = false;
     if (!this.snapshot) this.snapshot = this.heldIds();
@@ -160,6 +233,7 @@ export class Chat extends EventTarget {
     this.emitChange("connection", { state: "reconnecting" });
   }
 
+  /** @returns {Snapshot} */
   heldIds() {
     const ids = new Map();
     for (const room of this.rooms.values()) if (room.loaded) ids.set(room.id, room.lastId());
@@ -174,16 +248,21 @@ export class Chat extends EventTarget {
       this.snapshot = null;
       this.emitChange("connection", { state: "online" });
     } catch (err) {
-      // A link that reports itself up but answers no sync is dead: start over.
-      if (err.code === "rate_limited") {
-        setTimeout(() => this.connected && this.catchUp(), (err.details?.retry_after || 1) * 1000);
+      // A server that asks for patience gets it; a link that reports itself up but
+      // answers no sync is dead: start over.
+      if (LATER_CODES.has(err.code)) {
+        setTimeout(() => this.connected && this.catchUp(), retryAfterMs(err));
       } else if (this.connected) {
-        this.socket.disconnect().connect();
+        this.socket?.disconnect().connect();
       }
     }
   }
 
   // Runs sync until no room says `more`; `full` also reconciles the list of rooms.
+  /**
+   * @param {Snapshot} from
+   * @param {boolean} full
+   */
   async syncFrom(from, full) {
     let starts = new Map(from);
     let first = true;
@@ -209,6 +288,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {{rooms: RoomSummary[], online: number[]}} ack */
   applyRooms(ack) {
     const seen = new Set();
     for (const summary of ack.rooms) {
@@ -227,6 +307,7 @@ export class Chat extends EventTarget {
     this.emitChange("presence", {});
   }
 
+  /** @param {number} roomId */
   async reload(roomId) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -236,6 +317,7 @@ export class Chat extends EventTarget {
   }
 
   // The newest page of a room from REST; from then on sync keeps it complete.
+  /** @param {number} roomId */
   async loadNewest(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || room.loaded) return;
@@ -256,6 +338,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {number} roomId */
   async loadOlder(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || !room.hasOlder) return 0;
@@ -267,6 +350,7 @@ export class Chat extends EventTarget {
     return added;
   }
 
+  /** @param {number} roomId */
   dropRoom(roomId) {
     if (!this.rooms.delete(roomId)) return;
     this.emitChange("rooms");
@@ -275,6 +359,10 @@ export class Chat extends EventTarget {
 
   // --- events ---------------------------------------------------------------------------
 
+  /**
+   * @param {{message: Message, seq: number}} event
+   * @param {boolean} posted
+   */
   onMessageEvent({ message, seq }, posted) {
     const room = this.rooms.get(message.room_id);
     if (!room) return;
@@ -301,6 +389,11 @@ export class Chat extends EventTarget {
   }
 
   // `live` means just posted: it may count as unread and be announced.
+  /**
+   * @param {RoomState} room
+   * @param {Message} message
+   * @param {{live: boolean}} how
+   */
   applyMessage(room, message, { live }) {
     const isNew = !room.messages.has(message.id);
     if (message.client_id && message.author.id === this.me.id) {
@@ -318,6 +411,7 @@ export class Chat extends EventTarget {
     this.emitChange("message", { roomId: room.id, message, isNew, live });
   }
 
+  /** @param {RoomSummary} summary */
   onRoomUpdate(summary) {
     const room = this.rooms.get(summary.id);
     if (!room) return;
@@ -326,6 +420,7 @@ export class Chat extends EventTarget {
     this.emitChange("room", { roomId: room.id });
   }
 
+  /** @param {{room_id: number, member: Member}} event */
   async onMemberJoin({ room_id: roomId, member }) {
     const room = this.rooms.get(roomId);
     if (member.user.id === this.me.id && !room) {
@@ -341,6 +436,7 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** @param {{room_id: number, user_id: number, reason: string}} event */
   onMemberLeave({ room_id: roomId, user_id: userId, reason }) {
     if (userId === this.me.id) {
       this.dropRoom(roomId);
@@ -354,6 +450,7 @@ export class Chat extends EventTarget {
     this.emitChange("members", { roomId });
   }
 
+  /** @param {{room_id: number, member: Member}} event */
   onMemberUpdate({ room_id: roomId, member }) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -366,6 +463,11 @@ export class Chat extends EventTarget {
     this.emitChange("members", { roomId });
   }
 
+  /**
+   * @param {number} roomId
+   * @param {Live | null} live
+   * @param {string} [reason]
+   */
   onLive(roomId, live, reason) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -375,6 +477,7 @@ export class Chat extends EventTarget {
     this.emitChange("live", { roomId, live, reason });
   }
 
+  /** @param {{room_id: number, user_id: number, expires_in?: number}} event */
   onTyping({ room_id: roomId, user_id: userId, expires_in: expiresIn }) {
     const room = this.rooms.get(roomId);
     if (!room || userId === this.me.id) return;
@@ -386,6 +489,10 @@ export class Chat extends EventTarget {
     this.emitChange("typing", { roomId });
   }
 
+  /**
+   * @param {RoomState} room
+   * @param {number} userId
+   */
   stopTyping(room, userId) {
     if (!room.typing.has(userId)) return;
     clearTimeout(room.typing.get(userId));
@@ -393,6 +500,7 @@ export class Chat extends EventTarget {
     this.emitChange("typing", { roomId: room.id });
   }
 
+  /** @param {{room_id: number, count: number, last_read_message_id: number}} event */
   onUnread({ room_id: roomId, count, last_read_message_id: lastRead }) {
     const room = this.rooms.get(roomId);
     if (!room) return;
@@ -408,8 +516,21 @@ export class Chat extends EventTarget {
 
   // --- actions --------------------------------------------------------------------------
 
+  /**
+   * @param {number} roomId
+   * @param {string} body
+   * @returns {PendingSend}
+   */
   send(roomId, body) {
-    const entry = { clientId: newClientId(), roomId, body, state: "pending", error: null };
+    /** @type {PendingSend} */
+    const entry = {
+      clientId: newClientId(),
+      roomId,
+      body,
+      state: "pending",
+      error: null,
+      waiting: null,
+    };
     this.pending.set(entry.clientId, entry);
     this.emitChange("pending", { roomId });
     this.queue(entry);
@@ -418,10 +539,12 @@ export class Chat extends EventTarget {
 
   // One send at a time: the server handles events concurrently, so messages typed in
   // quick succession would otherwise be stored in whichever order their commits won.
+  /** @param {PendingSend} entry */
   queue(entry) {
     this.outbox = this.outbox.then(() => this.attempt(entry));
   }
 
+  /** @param {string} clientId */
   retry(clientId) {
     const entry = this.pending.get(clientId);
     if (!entry) return;
@@ -431,42 +554,86 @@ export class Chat extends EventTarget {
     this.queue(entry);
   }
 
+  /** @param {string} clientId */
   discard(clientId) {
     const entry = this.pending.get(clientId);
     if (entry && this.pending.delete(clientId)) this.emitChange("pending", { roomId: entry.roomId });
   }
 
+  // Sends until the server stores the message or refuses it for good: a limit or a lost
+  // link only delays it, so nothing typed is lost and later messages keep their order.
+  /** @param {PendingSend} entry */
   async attempt(entry) {
-    try {
-      const ack = await this.call("message:send", {
-        room_id: entry.roomId,
-        body: entry.body,
-        client_id: entry.clientId,
-      });
-      const room = this.rooms.get(entry.roomId);
-      if (room) this.applyMessage(room, ack.message, { live: true });
-      this.pending.delete(entry.clientId);
-      this.emitChange("pending", { roomId: entry.roomId });
-    } catch (err) {
-      if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
-      entry.state = "failed";
-      entry.error = err.code === "offline" || err.code === "timeout" ? null : err.message;
-      this.emitChange("pending", { roomId: entry.roomId });
+    while (this.pending.has(entry.clientId)) {
+      try {
+        const ack = await this.call("message:send", {
+          room_id: entry.roomId,
+          body: entry.body,
+          client_id: entry.clientId,
+        });
+        const room = this.rooms.get(entry.roomId);
+        if (room) this.applyMessage(room, ack.message, { live: true });
+        this.pending.delete(entry.clientId);
+        this.emitChange("pending", { roomId: entry.roomId });
+        return;
+      } catch (err) {
+        if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
+        if (LATER_CODES.has(err.code)) {
+          this.hold(entry, "later");
+          await sleep(retryAfterMs(err));
+        } else if (LINK_CODES.has(err.code)) {
+          this.hold(entry, err.code === "offline" ? "offline" : "resending");
+          await this.linkBack();
+        } else {
+          entry.state = "failed";
+          entry.waiting = null;
+          entry.error = err.message;
+          this.emitChange("pending", { roomId: entry.roomId });
+          return;
+        }
+      }
     }
   }
 
+  /**
+   * @param {PendingSend} entry
+   * @param {PendingSend["waiting"]} waiting
+   */
+  hold(entry, waiting) {
+    if (entry.waiting === waiting) return;
+    entry.waiting = waiting;
+    this.emitChange("pending", { roomId: entry.roomId });
+  }
+
+  // Resolves when a send is worth trying again: at the next connect, or soon when the
+  // link says it is up (an answer lost on a live link).
+  /** @returns {Promise<void>} */
+  linkBack() {
+    return new Promise((resolve) => {
+      if (this.connected) setTimeout(resolve, RESEND_SOON_MS);
+      else this.linkWaiters.push(resolve);
+    });
+  }
+
+  /** @param {number | null} roomId */
   pendingIn(roomId) {
     return [...this.pending.values()].filter((entry) => entry.roomId === roomId);
   }
 
+  /**
+   * @param {number} messageId
+   * @param {string} body
+   */
   edit(messageId, body) {
     return this.call("message:edit", { message_id: messageId, body });
   }
 
+  /** @param {number} messageId */
   remove(messageId) {
     return this.call("message:delete", { message_id: messageId });
   }
 
+  /** @param {number} roomId */
   typing(roomId) {
     const now = Date.now();
     if (!this.connected || now - (this.lastTypingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
@@ -475,6 +642,7 @@ export class Chat extends EventTarget {
   }
 
   // Moves the read mark to the newest message held; answers whether it moved.
+  /** @param {number} roomId */
   async markRead(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || !this.connected) return false;
@@ -487,32 +655,56 @@ export class Chat extends EventTarget {
       return false;
     }
     if (this.reading.has(roomId)) return false;
+    const since = Date.now() - (this.readSent.get(roomId) || 0);
+    if (since < READ_EVERY_MS) {
+      this.readAgainIn(roomId, READ_EVERY_MS - since);
+      return false;
+    }
     this.reading.add(roomId);
+    this.readSent.set(roomId, Date.now());
     try {
       const ack = await this.call("room:read", { room_id: roomId, message_id: newest });
       room.summary.last_read_message_id = ack.last_read_message_id;
       room.summary.unread_count = ack.unread_count;
       this.emitChange("rooms");
       return true;
-    } catch {
-      return false; // the next scroll, message or reconnect tries again
+    } catch (err) {
+      if (LATER_CODES.has(err.code)) this.readAgainIn(roomId, retryAfterMs(err));
+      return false; // otherwise the next scroll, message or reconnect tries again
     } finally {
       this.reading.delete(roomId);
     }
   }
 
+  // One later read mark for the room, however many were asked for meanwhile: the view
+  // then marks up to whatever is newest by then, if the room is still in sight.
+  /**
+   * @param {number} roomId
+   * @param {number} ms
+   */
+  readAgainIn(roomId, ms) {
+    if (this.readLater.has(roomId)) return;
+    const timer = setTimeout(() => {
+      this.readLater.delete(roomId);
+      this.emitChange("readdue", { roomId });
+    }, ms);
+    this.readLater.set(roomId, timer);
+  }
+
+  /** @param {number} roomId */
   async loadMembers(roomId) {
     const room = this.rooms.get(roomId);
     if (!room) return;
     const { members } = await api.members(roomId);
-    room.members = new Map(members.map((m) => [m.user.id, m]));
+    room.members = new Map(members.map((/** @type {Member} */ m) => [m.user.id, m]));
     this.emitChange("members", { roomId });
   }
 
   // May this user delete a message in this room? The server decides; this only hides
   // buttons that would be refused.
+  /** @param {number | null} roomId */
   canModerate(roomId) {
-    const room = this.rooms.get(roomId);
+    const room = roomId === null ? undefined : this.rooms.get(roomId);
     const role = room?.summary.role;
     return (
       role === "owner" ||

@@ -1,8 +1,14 @@
+// @ts-check
 // Modal dialogs on <dialog>: the browser traps focus and closes on Escape; focus goes
 // back to the control that opened the dialog.
 
 import { $ } from "./dom.js";
 
+/**
+ * @param {HTMLDialogElement} dialog
+ * @param {HTMLElement | null} opener the control focus goes back to
+ * @param {string} [focusId]
+ */
 export function openDialog(dialog, opener, focusId) {
   for (const error of dialog.querySelectorAll(".form-error")) error.textContent = "";
   dialog.showModal();
@@ -19,12 +25,16 @@ export function openDialog(dialog, opener, focusId) {
 
 export function bindCloseButtons() {
   for (const button of document.querySelectorAll("dialog [data-close]")) {
-    button.addEventListener("click", () => button.closest("dialog").close());
+    button.addEventListener("click", () => button.closest("dialog")?.close());
   }
 }
 
+/**
+ * @param {HTMLElement} opener
+ * @returns {Promise<boolean>}
+ */
 export function confirmDelete(opener) {
-  const dialog = $("confirm-dialog");
+  const dialog = $("confirm-dialog", HTMLDialogElement);
   return new Promise((resolve) => {
     dialog.returnValue = "";
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "confirm"), { once: true });

@@ -1,20 +1,33 @@
+// @ts-check
 // The room directory, the create-room dialog and the direct-message search.
 
 import { api } from "./api.js";
 import { $, avatar, displayName, h } from "./dom.js";
 import { openDialog } from "./dialogs.js";
 
+/** @typedef {import("./chat.js").Chat} Chat */
+/** @typedef {import("./shapes.js").User} User */
+/** @typedef {{id: number, name: string, topic: string, member_count: number, archived?: boolean}} DirectoryRoom */
+
 export class Directory {
+  /**
+   * @param {Chat} chat
+   * @param {(roomId: number) => void} navigate
+   */
   constructor(chat, navigate) {
     this.chat = chat;
     this.navigate = navigate;
+    /** @type {DirectoryRoom[]} */
     this.rooms = [];
-    $("directory-filter").addEventListener("input", () => this.render());
-    $("directory-create").addEventListener("click", (e) => this.openCreate(e.currentTarget));
-    $("new-room-button").addEventListener("click", (e) => this.openCreate(e.currentTarget));
-    $("new-dm-button").addEventListener("click", (e) => this.openDirect(e.currentTarget));
-    $("room-form").addEventListener("submit", (e) => this.createRoom(e));
-    $("dm-search").addEventListener("input", () => this.searchPeople());
+    $("directory-filter", HTMLInputElement).addEventListener("input", () => this.render());
+    for (const id of ["directory-create", "new-room-button"]) {
+      const button = $(id);
+      button.addEventListener("click", () => this.openCreate(button));
+    }
+    const newDirect = $("new-dm-button");
+    newDirect.addEventListener("click", () => this.openDirect(newDirect));
+    $("room-form", HTMLFormElement).addEventListener("submit", (e) => this.createRoom(e));
+    $("dm-search", HTMLInputElement).addEventListener("input", () => this.searchPeople());
     $("directory-list").addEventListener("click", (e) => this.onJoin(e));
     $("dm-results").addEventListener("click", (e) => this.onPickPerson(e));
   }
@@ -31,7 +44,7 @@ export class Directory {
   }
 
   render() {
-    const filter = $("directory-filter").value.trim().toLowerCase();
+    const filter = $("directory-filter", HTMLInputElement).value.trim().toLowerCase();
     const rooms = this.rooms.filter(
       (r) => !filter || r.name.toLowerCase().includes(filter) || r.topic.toLowerCase().includes(filter),
     );
@@ -62,9 +75,10 @@ export class Directory {
     );
   }
 
+  /** @param {MouseEvent} event */
   async onJoin(event) {
-    const button = event.target.closest("button[data-join]");
-    if (!button) return;
+    const button = event.target instanceof Element && event.target.closest("button[data-join]");
+    if (!(button instanceof HTMLButtonElement)) return;
     const roomId = Number(button.dataset.join);
     button.disabled = true;
     try {
@@ -78,47 +92,50 @@ export class Directory {
     }
   }
 
+  /** @param {HTMLElement | null} opener */
   openCreate(opener) {
-    $("room-form").reset();
-    openDialog($("room-dialog"), opener, "room-name");
+    $("room-form", HTMLFormElement).reset();
+    openDialog($("room-dialog", HTMLDialogElement), opener, "room-name");
   }
 
+  /** @param {SubmitEvent} event */
   async createRoom(event) {
     event.preventDefault();
-    const name = $("room-name").value.trim();
+    const name = $("room-name", HTMLInputElement).value.trim();
     const error = $("room-error");
     if (!name) {
       error.textContent = "Give the room a name.";
-      $("room-name").focus();
+      $("room-name", HTMLInputElement).focus();
       return;
     }
     try {
       const room = await api.createRoom({
         name,
-        topic: $("room-topic-input").value.trim(),
-        kind: $("room-private").checked ? "private" : "public",
+        topic: $("room-topic-input", HTMLInputElement).value.trim(),
+        kind: $("room-private", HTMLInputElement).checked ? "private" : "public",
       });
       await this.chat.refreshRooms();
-      $("room-dialog").close();
+      $("room-dialog", HTMLDialogElement).close();
       this.navigate(room.id);
     } catch (err) {
       error.textContent = fieldMessage(err);
     }
   }
 
+  /** @param {HTMLElement | null} opener */
   openDirect(opener) {
-    $("dm-search").value = "";
+    $("dm-search", HTMLInputElement).value = "";
     $("dm-results").replaceChildren();
-    openDialog($("dm-dialog"), opener, "dm-search");
+    openDialog($("dm-dialog", HTMLDialogElement), opener, "dm-search");
     this.searchPeople();
   }
 
   async searchPeople() {
-    const q = $("dm-search").value.trim();
+    const q = $("dm-search", HTMLInputElement).value.trim();
     const seq = (this.searchSeq = (this.searchSeq || 0) + 1);
     let users;
     try {
-      users = (await api.users(q)).users.filter((u) => u.id !== this.chat.me.id && u.active);
+      users = (await api.users(q)).users.filter((/** @type {User} */ u) => u.id !== this.chat.me.id && u.active);
     } catch (err) {
       $("dm-error").textContent = err.message;
       return;
@@ -126,7 +143,7 @@ export class Directory {
     if (seq !== this.searchSeq) return; // a newer search is on its way
     $("dm-results").replaceChildren(
       ...(users.length
-        ? users.map((user) =>
+        ? users.map((/** @type {User} */ user) =>
             h(
               "li",
               {},
@@ -144,13 +161,14 @@ export class Directory {
     );
   }
 
+  /** @param {MouseEvent} event */
   async onPickPerson(event) {
-    const button = event.target.closest("button[data-user-id]");
-    if (!button) return;
+    const button = event.target instanceof Element && event.target.closest("button[data-user-id]");
+    if (!(button instanceof HTMLButtonElement)) return;
     try {
       const room = await api.openDirect(Number(button.dataset.userId));
       await this.chat.refreshRooms();
-      $("dm-dialog").close();
+      $("dm-dialog", HTMLDialogElement).close();
       this.navigate(room.id);
     } catch (err) {
       $("dm-error").textContent = err.message;
@@ -158,6 +176,10 @@ export class Directory {
   }
 }
 
+/**
+ * An error in words, naming the field it is about when there is one.
+ * @param {{message: string, details?: {fields?: {field: string, message: string}[]}}} err
+ */
 export function fieldMessage(err) {
   const field = err.details?.fields?.[0];
   return field ? `${field.field.split(".").pop()}: ${field.message}` : err.message;

@@ -1,6 +1,16 @@
+// @ts-check
 // Small DOM helpers: elements are built with text nodes, never from strings of HTML,
 // except a message's html, which the server has already sanitized.
 
+/**
+ * An element with attributes (`class`, `dataset`, `on<event>` listeners, booleans) and
+ * children (nodes, or anything else as text; null, undefined and false are skipped).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -18,7 +28,22 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export const $ = (id) => document.getElementById(id);
+/**
+ * The page's element with this id, of this kind: the shell (templates/app.html) has every
+ * one the scripts ask for, so a missing or different one is a fault to report, not a case
+ * to handle.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {new () => T} [kind]
+ * @returns {T}
+ */
+export function $(id, kind) {
+  const el = document.getElementById(id);
+  if (!el || (kind && !(el instanceof kind))) {
+    throw new Error(`The page has no ${kind ? kind.name : "element"} #${id}.`);
+  }
+  return /** @type {T} */ (el);
+}
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dateFormat = new Intl.DateTimeFormat(undefined, {
@@ -28,15 +53,26 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
 });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 
+/** @param {string} iso */
 export const formatTime = (iso) => timeFormat.format(new Date(iso));
+/** @param {string} iso */
 export const formatDay = (iso) => dateFormat.format(new Date(iso));
+/** @param {string} iso */
 export const formatFull = (iso) => fullFormat.format(new Date(iso));
 
+/** @typedef {import("./shapes.js").User} User */
+/** @typedef {import("./shapes.js").RoomSummary} RoomSummary */
+
+/** @param {User | null | undefined} user */
 export function displayName(user) {
   return user?.display_name || user?.username || "someone";
 }
 
 // A stable hue per user, so a face is recognisable at a glance.
+/**
+ * @param {User | null | undefined} user
+ * @param {string} [size]
+ */
 export function avatar(user, size = "") {
   const name = displayName(user);
   const hue = ((user?.id ?? 0) * 47) % 360;
@@ -45,6 +81,7 @@ export function avatar(user, size = "") {
   return el;
 }
 
+/** @param {RoomSummary} room */
 export function roomLabel(room) {
   if (room.kind === "direct") return displayName(room.peer);
   return room.name || "room";

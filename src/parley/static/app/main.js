@@ -1,3 +1,4 @@
+// @ts-check
 // Boot: find out who is logged in, then show the login screen or the chat.
 
 import { ApiError, api, setCsrfToken } from "./api.js";
@@ -11,10 +12,18 @@ import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
 
-let chat = null;
-let roomView = null;
-let directory = null;
-let videoPanel = null;
+/** @typedef {{user: import("./shapes.js").User, csrf_token: string, must_enrol_2fa?: boolean}} Session */
+
+// Made once the session is known (startChat), before anything that uses them runs.
+/** @type {Chat} */
+let chat;
+/** @type {RoomView} */
+let roomView;
+/** @type {Directory} */
+let directory;
+/** @type {VideoPanel} */
+let videoPanel;
+/** @type {number | null} */
 let activeRoomId = null;
 
 async function boot() {
@@ -31,26 +40,28 @@ async function boot() {
 
 // --- logging in -------------------------------------------------------------------------
 
+/** @param {string} [message] */
 function showAuth(message) {
   $("app-screen").hidden = true;
   $("auth-screen").hidden = false;
   document.title = "Log in · Parley";
   if (message) $("login-error").textContent = message;
-  $("login-username").focus();
+  $("login-username", HTMLInputElement).focus();
 }
 
+/** @param {Error} err */
 function showFatal(err) {
   showAuth(`The server did not answer as expected (${err.message}). Reload to try again.`);
 }
 
 function bindAuthScreen() {
   const tabs = [$("tab-login"), $("tab-register")];
-  const select = (tab) => {
+  const select = (/** @type {HTMLElement} */ tab) => {
     for (const t of tabs) {
       const on = t === tab;
       t.setAttribute("aria-selected", String(on));
       t.tabIndex = on ? 0 : -1;
-      $(t.getAttribute("aria-controls")).hidden = !on;
+      $(t.getAttribute("aria-controls") ?? "").hidden = !on;
     }
     tab.focus();
   };
@@ -62,12 +73,12 @@ function bindAuthScreen() {
       }
     });
   }
-  $("login-form").addEventListener("submit", async (event) => {
+  $("login-form", HTMLFormElement).addEventListener("submit", async (event) => {
     event.preventDefault();
-    const username = $("login-username").value.trim();
-    const password = $("login-password").value;
+    const username = $("login-username", HTMLInputElement).value.trim();
+    const password = $("login-password", HTMLInputElement).value;
     const askingCode = !$("login-code-row").hidden;
-    const code = $("login-code").value.trim();
+    const code = $("login-code", HTMLInputElement).value.trim();
     if (!username || !password) {
       $("login-error").textContent = "Enter your username and password.";
       return;
@@ -79,49 +90,56 @@ function bindAuthScreen() {
     await submitAuth(event.submitter, $("login-error"), () => api.login(username, password, askingCode ? code : undefined));
   });
   bindStrengthMeter({
-    input: $("register-password"),
-    username: $("register-username"),
-    displayName: $("register-display-name"),
+    input: $("register-password", HTMLInputElement),
+    username: $("register-username", HTMLInputElement),
+    displayName: $("register-display-name", HTMLInputElement),
     meter: $("register-password-meter"),
     hint: $("register-password-hint"),
   });
   // A refusal speaks of the password that was sent, not of the one being typed.
-  $("register-password").addEventListener("input", () => {
+  $("register-password", HTMLInputElement).addEventListener("input", () => {
     $("register-error").textContent = "";
   });
-  $("register-form").addEventListener("submit", async (event) => {
+  $("register-form", HTMLFormElement).addEventListener("submit", async (event) => {
     event.preventDefault();
+    /** @type {Record<string, string>} */
     const fields = {
-      username: $("register-username").value.trim(),
-      password: $("register-password").value,
+      username: $("register-username", HTMLInputElement).value.trim(),
+      password: $("register-password", HTMLInputElement).value,
     };
-    const displayNameValue = $("register-display-name").value.trim();
+    const displayNameValue = $("register-display-name", HTMLInputElement).value.trim();
     if (displayNameValue) fields.display_name = displayNameValue;
     await submitAuth(event.submitter, $("register-error"), () => api.register(fields));
   });
 }
 
+/**
+ * @param {HTMLElement | null} button
+ * @param {HTMLElement} errorEl
+ * @param {() => Promise<any>} call
+ */
 async function submitAuth(button, errorEl, call) {
   errorEl.textContent = "";
-  if (button) button.disabled = true;
+  if (button instanceof HTMLButtonElement) button.disabled = true;
   try {
     const session = await call();
-    for (const form of [$("login-form"), $("register-form")]) form.reset();
+    for (const form of [$("login-form", HTMLFormElement), $("register-form", HTMLFormElement)]) form.reset();
     $("login-code-row").hidden = true;
     await enter(session);
   } catch (err) {
     errorEl.textContent = authMessage(err);
   } finally {
-    if (button) button.disabled = false;
+    if (button instanceof HTMLButtonElement) button.disabled = false;
   }
 }
 
 // The server asks an account with two-factor authentication for its code: show the field.
+/** @param {import("./api.js").ApiError} err */
 function authMessage(err) {
   if (err.code === "totp_required" || err.code === "totp_invalid") {
     $("login-code-row").hidden = false;
-    $("login-code").value = "";
-    $("login-code").focus();
+    $("login-code", HTMLInputElement).value = "";
+    $("login-code", HTMLInputElement).focus();
     return err.code === "totp_required"
       ? "Enter the code from your authenticator app (or a recovery code)."
       : "That code is wrong or was already used. Try the next one.";
@@ -135,13 +153,14 @@ function authMessage(err) {
 }
 
 // An administrator whose server requires two-factor authentication may only enrol.
+/** @param {Session} session */
 async function enter(session) {
   setCsrfToken(session.csrf_token);
   const status = await api.twoFactor();
   if (status.required && !status.enabled) {
     $("auth-screen").hidden = true;
     document.title = "Set up two-factor authentication · Parley";
-    const dialog = $("settings-dialog");
+    const dialog = $("settings-dialog", HTMLDialogElement);
     dialog.addEventListener("close", () => location.reload(), { once: true });
     openSettings(null, {
       notice: "This server requires administrators to use two-factor authentication. Set it up to continue.",
@@ -156,6 +175,7 @@ async function enter(session) {
 
 // --- the chat ---------------------------------------------------------------------------
 
+/** @param {Session} session */
 function startChat(session) {
   setCsrfToken(session.csrf_token);
   $("auth-screen").hidden = true;
@@ -164,7 +184,7 @@ function startChat(session) {
   renderMe();
   roomView = new RoomView(chat, announce);
   videoPanel = new VideoPanel(chat);
-  directory = new Directory(chat, (roomId) => {
+  directory = new Directory(chat, (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   });
   chat.addEventListener("rooms", () => renderSidebar(chat, activeRoomId));
@@ -207,11 +227,12 @@ function bindChrome() {
     }
     signOut();
   });
-  $("settings-button").addEventListener("click", (event) => openSettings(event.currentTarget));
+  const settingsButton = $("settings-button");
+  settingsButton.addEventListener("click", () => openSettings(settingsButton));
   $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
-    if (event.target.closest("a")) toggleSidebar(false);
+    if (event.target instanceof Element && event.target.closest("a")) toggleSidebar(false);
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && $("sidebar").classList.contains("open")) toggleSidebar(false);
@@ -222,9 +243,10 @@ function toggleSidebar(open = !$("sidebar").classList.contains("open")) {
   $("sidebar").classList.toggle("open", open);
   $("scrim").hidden = !open;
   $("sidebar-toggle").setAttribute("aria-expanded", String(open));
-  if (open) $("sidebar").querySelector("a, button")?.focus();
+  if (open) $("sidebar").querySelector(/** @type {"a"} */ ("a, button"))?.focus();
 }
 
+/** @param {string} [message] */
 function signOut(message) {
   chat?.disconnect();
   location.hash = "";
@@ -240,6 +262,7 @@ const CONNECTION_TEXT = {
   online: "",
 };
 
+/** @param {keyof typeof CONNECTION_TEXT} state */
 function renderConnection(state) {
   const banner = $("connection-banner");
   // The first connect is quiet unless it takes long; a lost link always shows.
@@ -248,6 +271,7 @@ function renderConnection(state) {
   $("app-screen").classList.toggle("offline", state === "reconnecting");
 }
 
+/** @param {string} text */
 function announce(text) {
   const region = $("announcer");
   region.textContent = "";
@@ -293,6 +317,7 @@ function leaveRoom() {
   activeRoomId = null;
 }
 
+/** @param {string} id */
 function showView(id) {
   for (const view of ["room-view", "directory-view", "empty-view"]) $(view).hidden = view !== id;
   if (id === "directory-view") $("directory-link").setAttribute("aria-current", "page");

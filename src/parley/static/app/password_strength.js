@@ -1,3 +1,4 @@
+// @ts-check
 // A new password's strength, shown as it is typed: scored by zxcvbn, the JavaScript
 // original of the library the server checks with, and under the server's rules (at least
 // 10 characters, not holding the username, a score of 3 of 4). The server has the last
@@ -8,15 +9,22 @@ export const MIN_LENGTH = 10;
 export const MIN_SCORE = 3;
 const WORDS = ["very weak", "weak", "fair", "good", "strong"];
 
+/** @typedef {(password: string, inputs?: string[]) => {score: number, feedback: {warning: string, suggestions: string[]}}} Zxcvbn */
+
+/** @type {Promise<Zxcvbn> | null} */
 let loading = null;
 
+/** @returns {Promise<Zxcvbn>} */
 function loadZxcvbn() {
-  if (typeof window.zxcvbn === "function") return Promise.resolve(window.zxcvbn);
+  // zxcvbn's script defines it as a global.
+  const scope = /** @type {{zxcvbn?: Zxcvbn}} */ (/** @type {unknown} */ (window));
+  if (typeof scope.zxcvbn === "function") return Promise.resolve(scope.zxcvbn);
   if (!loading) {
     loading = new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = SCRIPT;
-      script.onload = () => resolve(window.zxcvbn);
+      script.onload = () =>
+        scope.zxcvbn ? resolve(scope.zxcvbn) : reject(new Error("the password scorer is missing"));
       script.onerror = () => {
         loading = null;
         reject(new Error("the password scorer did not load"));
@@ -28,6 +36,13 @@ function loadZxcvbn() {
 }
 
 // {score, ok, text}: the verdict on a password, in words a person reads.
+/**
+ * @param {Zxcvbn} zxcvbn
+ * @param {string} password
+ * @param {string} username
+ * @param {string} displayName
+ * @returns {{score: number, ok: boolean, text: string}}
+ */
 export function judge(zxcvbn, password, username, displayName) {
   if (!password) return { score: 0, ok: false, text: `At least ${MIN_LENGTH} characters.` };
   const name = username.trim().toLowerCase();
@@ -51,6 +66,9 @@ export function judge(zxcvbn, password, username, displayName) {
 }
 
 // Keep `meter` and `hint` up to date while `input` (or the name fields) change.
+/**
+ * @param {{input: HTMLInputElement, username: HTMLInputElement, displayName: HTMLInputElement, meter: HTMLMeterElement, hint: HTMLElement}} fields
+ */
 export function bindStrengthMeter({ input, username, displayName, meter, hint }) {
   const initialHint = hint.textContent;
   let latest = 0;

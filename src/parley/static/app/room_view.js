@@ -1,23 +1,34 @@
+// @ts-check
 // The open room: its timeline (history paged by scrolling up, live messages, pending
 // sends), the composer with per-room drafts, typing, members and read marks.
 
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
 
+/** @typedef {import("./chat.js").Chat} Chat */
+/** @typedef {import("./shapes.js").Message} Message */
+/** @typedef {import("./shapes.js").PendingSend} PendingSend */
+
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
 const DRAFT_KEY = "parley.draft.";
 
 export class RoomView {
+  /**
+   * @param {Chat} chat
+   * @param {(text: string) => void} announce
+   */
   constructor(chat, announce) {
     this.chat = chat;
     this.announce = announce;
+    /** @type {number | null} */
     this.roomId = null;
-    this.dividerAfter = null; // the read mark when the room was opened
+    /** @type {number | null} the read mark when the room was opened */
+    this.dividerAfter = null;
     this.loadingOlder = false;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
-    this.input = $("composer-input");
+    this.input = $("composer-input", HTMLTextAreaElement);
     this.bindComposer();
     this.bindTimeline();
     this.bindChat();
@@ -25,6 +36,7 @@ export class RoomView {
 
   // --- opening a room -------------------------------------------------------------------
 
+  /** @param {number} roomId */
   async open(roomId) {
     this.saveDraft();
     this.roomId = roomId;
@@ -61,7 +73,7 @@ export class RoomView {
   }
 
   get room() {
-    return this.chat.rooms.get(this.roomId);
+    return this.roomId === null ? undefined : this.chat.rooms.get(this.roomId);
   }
 
   renderHeader() {
@@ -84,6 +96,7 @@ export class RoomView {
     const room = this.room;
     if (!room) return;
     const items = [];
+    /** @type {Message | null} */
     let previous = null;
     let dividerPlaced = false;
     for (const message of room.sorted()) {
@@ -121,12 +134,16 @@ export class RoomView {
   }
 
   // Consecutive messages by one author within a few minutes share one header.
+  /**
+   * @param {Message} message
+   * @param {Message | null} previous
+   */
   messageNode(message, previous) {
     const grouped =
       previous &&
       previous.author.id === message.author.id &&
       !previous.deleted &&
-      new Date(message.created_at) - new Date(previous.created_at) < 5 * 60 * 1000 &&
+      Date.parse(message.created_at) - Date.parse(previous.created_at) < 5 * 60 * 1000 &&
       formatDay(previous.created_at) === formatDay(message.created_at);
     const mine = message.author.id === this.chat.me.id;
     const body = h("div", { class: "message-body" });
@@ -168,8 +185,17 @@ export class RoomView {
     );
   }
 
+  /** @param {PendingSend} entry */
   pendingNode(entry) {
     const failed = entry.state === "failed";
+    const note =
+      entry.waiting === "offline"
+        ? "Waiting for the connection…"
+        : entry.waiting === "later"
+          ? "Sending in a moment…"
+          : entry.waiting === "resending"
+            ? "Sending again…"
+            : "Sending…";
     return h(
       "li",
       { class: `message mine pending${failed ? " failed" : ""}`, dataset: { clientId: entry.clientId } },
@@ -177,7 +203,7 @@ export class RoomView {
       h(
         "div",
         { class: "message-main" },
-        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : "Sending…")),
+        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : note)),
         h("div", { class: "message-body" }, h("p", { class: "plain" }, entry.body)),
         failed
           ? h(
@@ -194,6 +220,7 @@ export class RoomView {
   }
 
   // Puts one message where its id belongs, replacing an older copy.
+  /** @param {Message} message */
   placeMessage(message) {
     const existing = this.list.querySelector(`li.message[data-id="${message.id}"]`);
     if (existing) {
@@ -202,6 +229,7 @@ export class RoomView {
       return;
     }
     const room = this.room;
+    if (!room) return;
     const sorted = room.sorted();
     const index = sorted.findIndex((m) => m.id === message.id);
     const after = sorted[index + 1];
@@ -222,12 +250,14 @@ export class RoomView {
     this.renderAll(); // an older message arrived late (catch-up): redraw in order
   }
 
+  /** @param {Message} message */
   dayNode(message) {
     return h("li", { class: "day-divider" }, h("span", {}, formatDay(message.created_at)));
   }
 
+  /** @param {Message} message */
   previousMessage(message) {
-    const sorted = this.room.sorted();
+    const sorted = this.room?.sorted() ?? [];
     const index = sorted.findIndex((m) => m.id === message.id);
     return index > 0 ? sorted[index - 1] : null;
   }
@@ -259,7 +289,7 @@ export class RoomView {
     if (!room || !room.hasOlder || this.loadingOlder) return 0;
     this.loadingOlder = true;
     this.renderHistoryStatus();
-    const roomId = this.roomId;
+    const roomId = room.id;
     const before = this.scroller.scrollHeight - this.scroller.scrollTop;
     let added = 0;
     try {
@@ -283,12 +313,14 @@ export class RoomView {
       if (this.atBottom()) this.maybeRead();
     });
     this.list.addEventListener("click", (event) => {
+      if (!(event.target instanceof Element)) return;
       const button = event.target.closest("button[data-action]");
-      if (!button) return;
+      if (!(button instanceof HTMLButtonElement)) return;
       const item = button.closest("li");
+      if (!item) return;
       const action = button.dataset.action;
-      if (action === "retry") this.chat.retry(item.dataset.clientId);
-      else if (action === "discard") this.chat.discard(item.dataset.clientId);
+      if (action === "retry") this.chat.retry(item.dataset.clientId ?? "");
+      else if (action === "discard") this.chat.discard(item.dataset.clientId ?? "");
       else if (action === "edit") this.startEdit(item);
       else if (action === "delete") this.deleteMessage(item, button);
     });
@@ -299,17 +331,18 @@ export class RoomView {
   maybeRead() {
     if (this.roomId === null || document.visibilityState !== "visible" || !this.atBottom()) return;
     const roomId = this.roomId;
-    this.chat.markRead(roomId).then((moved) => {
+    this.chat.markRead(roomId).then((/** @type {boolean} */ moved) => {
       if (moved && this.roomId === roomId) this.maybeRead();
     });
   }
 
   // --- edit and delete ------------------------------------------------------------------
 
+  /** @param {HTMLElement} item */
   startEdit(item) {
     const message = this.room?.messages.get(Number(item.dataset.id));
-    if (!message || item.querySelector("textarea")) return;
     const body = item.querySelector(".message-body");
+    if (!message || !body || item.querySelector("textarea")) return;
     const editor = h("textarea", { class: "edit-input", "aria-label": "Edit message", rows: "2" });
     editor.value = message.body;
     const error = h("p", { class: "form-error", role: "alert" });
@@ -321,8 +354,9 @@ export class RoomView {
       error,
     );
     const cancel = () => {
-      this.placeMessage(this.room.messages.get(message.id));
-      this.list.querySelector(`li.message[data-id="${message.id}"] button[data-action="edit"]`)?.focus();
+      this.placeMessage(this.room?.messages.get(message.id) ?? message);
+      const editButton = this.list.querySelector(`li.message[data-id="${message.id}"] button[data-action="edit"]`);
+      if (editButton instanceof HTMLElement) editButton.focus();
     };
     const save = async () => {
       const text = editor.value.trim();
@@ -330,7 +364,7 @@ export class RoomView {
       if (text === message.body) return cancel();
       try {
         const ack = await this.chat.edit(message.id, text);
-        this.chat.applyMessage(this.room, ack.message, { live: false });
+        this.applyOwnChange(ack.message);
         this.input.focus();
       } catch (err) {
         error.textContent = err.message;
@@ -354,21 +388,35 @@ export class RoomView {
     editor.setSelectionRange(editor.value.length, editor.value.length);
   }
 
+  /**
+   * @param {HTMLElement} item
+   * @param {HTMLButtonElement} button
+   */
   async deleteMessage(item, button) {
     const id = Number(item.dataset.id);
     if (!(await confirmDelete(button))) return;
     try {
       const ack = await this.chat.remove(id);
-      this.chat.applyMessage(this.room, ack.message, { live: false });
+      this.applyOwnChange(ack.message);
     } catch (err) {
       this.announce(`Could not delete: ${err.message}`);
     }
   }
 
+  /**
+   * An edit or delete of ours, applied to the room it belongs to: the answer may come
+   * after the reader has moved to another room.
+   * @param {Message} message
+   */
+  applyOwnChange(message) {
+    const room = this.chat.rooms.get(message.room_id);
+    if (room) this.chat.applyMessage(room, message, { live: false });
+  }
+
   // --- the composer ---------------------------------------------------------------------
 
   bindComposer() {
-    const form = $("composer");
+    const form = $("composer", HTMLFormElement);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendDraft();
@@ -411,10 +459,11 @@ export class RoomView {
   renderComposerState() {
     const room = this.room;
     const status = $("composer-status");
-    const muted = room?.summary.muted_until && new Date(room.summary.muted_until) > new Date();
+    const mutedUntil = room?.summary.muted_until;
     if (room?.summary.archived) status.textContent = "This room is archived; it is read-only.";
-    else if (muted) status.textContent = `You are muted here until ${formatFull(room.summary.muted_until)}.`;
-    else status.textContent = "";
+    else if (mutedUntil && new Date(mutedUntil) > new Date()) {
+      status.textContent = `You are muted here until ${formatFull(mutedUntil)}.`;
+    } else status.textContent = "";
   }
 
   renderPending() {
@@ -442,6 +491,7 @@ export class RoomView {
           : "Several people are typing…";
   }
 
+  /** @param {number} userId */
   userName(userId) {
     const room = this.room;
     const member = room?.members?.get(userId);
@@ -453,6 +503,7 @@ export class RoomView {
     return "Someone";
   }
 
+  /** @param {boolean} visible */
   async showMembers(visible) {
     $("members-panel").hidden = !visible;
     $("members-toggle").setAttribute("aria-expanded", String(visible));
@@ -465,6 +516,7 @@ export class RoomView {
   renderMembers() {
     const room = this.room;
     if (!room?.members || $("members-panel").hidden) return;
+    /** @type {Record<string, number>} */
     const order = { owner: 0, moderator: 1, member: 2 };
     const members = [...room.members.values()]
       .filter((m) => !m.banned)
@@ -529,8 +581,11 @@ export class RoomView {
     chat.addEventListener("connection", ({ detail }) => {
       if (detail.state === "online") this.maybeRead();
     });
+    chat.addEventListener("readdue", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.maybeRead();
+    });
     $("members-toggle").addEventListener("click", () =>
-      this.showMembers($("members-panel").hidden),
+      this.showMembers(Boolean($("members-panel").hidden)),
     );
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Security settings: two-factor authentication (enrol with a QR code, recovery codes,
 // turn off) and the list of logins, each revocable.
 
@@ -7,10 +8,15 @@ import { fieldMessage } from "./directory.js";
 import { $, formatFull, h } from "./dom.js";
 
 let bound = false;
+/** @type {(() => void) | null} */
 let onEnabled = null;
 
 // notice: why the dialog opened by itself (an administrator who must enrol);
 // enabled: called once 2FA is on.
+/**
+ * @param {HTMLElement | null} opener
+ * @param {{notice?: string, enabled?: () => void}} [options]
+ */
 export function openSettings(opener, { notice, enabled } = {}) {
   bind();
   onEnabled = enabled || null;
@@ -19,7 +25,7 @@ export function openSettings(opener, { notice, enabled } = {}) {
   for (const id of ["twofa-start-form", "twofa-confirm-form", "twofa-recovery", "twofa-manage-form"]) {
     $(id).hidden = true;
   }
-  openDialog($("settings-dialog"), opener);
+  openDialog($("settings-dialog", HTMLDialogElement), opener);
   refreshTwoFactor();
   refreshSessions();
 }
@@ -27,24 +33,24 @@ export function openSettings(opener, { notice, enabled } = {}) {
 function bind() {
   if (bound) return;
   bound = true;
-  $("twofa-start-form").addEventListener("submit", async (event) => {
+  $("twofa-start-form", HTMLFormElement).addEventListener("submit", async (event) => {
     event.preventDefault();
     await guarded(async () => {
-      const enrolment = await api.startTwoFactor($("twofa-password").value);
-      $("twofa-password").value = "";
-      $("twofa-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`;
+      const enrolment = await api.startTwoFactor($("twofa-password", HTMLInputElement).value);
+      $("twofa-password", HTMLInputElement).value = "";
+      $("twofa-qr", HTMLImageElement).src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`;
       $("twofa-secret").textContent = enrolment.secret;
-      $("twofa-start-form").hidden = true;
-      $("twofa-confirm-form").hidden = false;
-      $("twofa-code").focus();
+      $("twofa-start-form", HTMLFormElement).hidden = true;
+      $("twofa-confirm-form", HTMLFormElement).hidden = false;
+      $("twofa-code", HTMLInputElement).focus();
     });
   });
-  $("twofa-confirm-form").addEventListener("submit", async (event) => {
+  $("twofa-confirm-form", HTMLFormElement).addEventListener("submit", async (event) => {
     event.preventDefault();
     await guarded(async () => {
-      const { recovery_codes: codes } = await api.confirmTwoFactor($("twofa-code").value.trim());
-      $("twofa-code").value = "";
-      $("twofa-confirm-form").hidden = true;
+      const { recovery_codes: codes } = await api.confirmTwoFactor($("twofa-code", HTMLInputElement).value.trim());
+      $("twofa-code", HTMLInputElement).value = "";
+      $("twofa-confirm-form", HTMLFormElement).hidden = true;
       showRecoveryCodes(codes);
       await refreshTwoFactor();
       onEnabled?.();
@@ -52,23 +58,24 @@ function bind() {
   });
   $("twofa-new-codes").addEventListener("click", async () => {
     await guarded(async () => {
-      const { recovery_codes: codes } = await api.newRecoveryCodes($("twofa-manage-code").value.trim());
-      $("twofa-manage-code").value = "";
+      const { recovery_codes: codes } = await api.newRecoveryCodes($("twofa-manage-code", HTMLInputElement).value.trim());
+      $("twofa-manage-code", HTMLInputElement).value = "";
       showRecoveryCodes(codes);
       await refreshTwoFactor();
     });
   });
   $("twofa-disable").addEventListener("click", async () => {
     await guarded(async () => {
-      await api.disableTwoFactor($("twofa-manage-password").value, $("twofa-manage-code").value.trim());
-      $("twofa-manage-code").value = "";
-      $("twofa-manage-password").value = "";
+      await api.disableTwoFactor($("twofa-manage-password", HTMLInputElement).value, $("twofa-manage-code", HTMLInputElement).value.trim());
+      $("twofa-manage-code", HTMLInputElement).value = "";
+      $("twofa-manage-password", HTMLInputElement).value = "";
       $("twofa-recovery").hidden = true;
       await refreshTwoFactor();
     });
   });
 }
 
+/** @param {() => Promise<void>} call */
 async function guarded(call) {
   $("twofa-error").textContent = "";
   try {
@@ -78,6 +85,7 @@ async function guarded(call) {
   }
 }
 
+/** @param {string[]} codes */
 function showRecoveryCodes(codes) {
   $("twofa-recovery-codes").replaceChildren(...codes.map((code) => h("li", {}, code)));
   $("twofa-recovery").hidden = false;
@@ -93,14 +101,14 @@ async function refreshTwoFactor() {
   }
   if (status.enabled) {
     $("twofa-status").textContent = `On. ${status.recovery_codes_left} recovery codes left.`;
-    $("twofa-start-form").hidden = true;
-    $("twofa-manage-form").hidden = false;
+    $("twofa-start-form", HTMLFormElement).hidden = true;
+    $("twofa-manage-form", HTMLFormElement).hidden = false;
   } else {
     $("twofa-status").textContent = status.required
       ? "Off. This server requires it of administrators."
       : "Off. A code from an authenticator app will be asked for at each login.";
-    $("twofa-manage-form").hidden = true;
-    if ($("twofa-confirm-form").hidden) $("twofa-start-form").hidden = false;
+    $("twofa-manage-form", HTMLFormElement).hidden = true;
+    if ($("twofa-confirm-form", HTMLFormElement).hidden) $("twofa-start-form", HTMLFormElement).hidden = false;
   }
 }
 
@@ -116,6 +124,7 @@ async function refreshSessions() {
   $("sessions-list").replaceChildren(...sessions.map(sessionItem));
 }
 
+/** @param {{id: number, kind: string, created_at: string, last_used_at: string | null, current: boolean, address?: string | null, device?: string | null}} session */
 function sessionItem(session) {
   const what = session.kind === "session" ? "Web" : "API login";
   const used = session.last_used_at ? `last used ${formatFull(session.last_used_at)}` : `since ${formatFull(session.created_at)}`;

@@ -1,7 +1,15 @@
+// @ts-check
 // The sidebar: rooms and direct messages with unread badges and presence dots.
 
 import { $, displayName, h, roomLabel } from "./dom.js";
 
+/** @typedef {import("./chat.js").Chat} Chat */
+/** @typedef {import("./chat.js").RoomState} RoomState */
+
+/**
+ * @param {Chat} chat
+ * @param {number | null} activeRoomId
+ */
 export function renderSidebar(chat, activeRoomId) {
   const rooms = [...chat.rooms.values()];
   const channels = rooms
@@ -25,6 +33,11 @@ export function renderSidebar(chat, activeRoomId) {
   if (total) document.title = `(${total}) ${document.title}`;
 }
 
+/**
+ * @param {Chat} chat
+ * @param {RoomState} room
+ * @param {number | null} activeRoomId
+ */
 function roomItem(chat, room, activeRoomId) {
   const summary = room.summary;
   const active = room.id === activeRoomId;
@@ -32,7 +45,7 @@ function roomItem(chat, room, activeRoomId) {
   const label = roomLabel(summary);
   let marker;
   if (summary.kind === "direct") {
-    const online = chat.online.has(summary.peer?.id);
+    const online = summary.peer ? chat.online.has(summary.peer.id) : false;
     marker = h("span", {
       class: `presence ${online ? "online" : "offline"}`,
       role: "img",

@@ -1,7 +1,10 @@
+// @ts-check
 // The video panel: watch a room's live broadcast (MJPEG in an <img>), or go live from
 // the camera, sending JPEG frames as binary `video:frame` events, one in flight at a time.
 
 import { $, displayName } from "./dom.js";
+
+/** @typedef {import("./chat.js").Chat} Chat */
 
 const FPS = 15;
 const WIDTH = 640;
@@ -9,10 +12,14 @@ const HEIGHT = 480;
 const QUALITY = 0.7;
 
 export class VideoPanel {
+  /** @param {Chat} chat */
   constructor(chat) {
     this.chat = chat;
+    /** @type {number | null} */
     this.roomId = null;
-    this.stream = null; // the camera, while this page broadcasts
+    /** @type {MediaStream | null} the camera, while this page broadcasts */
+    this.stream = null;
+    /** @type {number | null} */
     this.broadcastRoom = null;
     this.message = "";
     $("go-live").addEventListener("click", () => this.goLive());
@@ -25,6 +32,7 @@ export class VideoPanel {
     chat.addEventListener("connection", () => this.render());
   }
 
+  /** @param {number} roomId */
   show(roomId) {
     if (this.roomId !== roomId) this.message = "";
     this.roomId = roomId;
@@ -41,11 +49,11 @@ export class VideoPanel {
     const live = room?.summary.live || null;
     const mine = Boolean(live && live.broadcaster.id === this.chat.me.id);
     // The server decides who may broadcast; this only hides a button bound to fail.
-    const canPost = Boolean(room) && !room.summary.archived;
+    const canPost = Boolean(room) && !room?.summary.archived;
     $("go-live").hidden = !canPost || Boolean(live) || this.broadcastRoom !== null;
     $("video-panel").hidden = !room || (!live && !this.message);
     $("video-status").textContent = this.message;
-    const img = $("video-live");
+    const img = $("video-live", HTMLImageElement);
     if (live && !mine) {
       const src = `/rooms/${this.roomId}/live.mjpg`;
       if (img.getAttribute("src") !== src) img.src = src;
@@ -55,7 +63,7 @@ export class VideoPanel {
       img.removeAttribute("src"); // closes the stream, so this page stops counting as a viewer
       img.hidden = true;
     }
-    $("video-preview").hidden = !mine;
+    $("video-preview", HTMLVideoElement).hidden = !mine;
     $("video-title").textContent = live
       ? mine
         ? "You are live"
@@ -88,7 +96,7 @@ export class VideoPanel {
       );
       return;
     }
-    const preview = $("video-preview");
+    const preview = $("video-preview", HTMLVideoElement);
     preview.srcObject = this.stream;
     await preview.play().catch(() => {});
     const settings = this.stream.getVideoTracks()[0].getSettings();
@@ -106,12 +114,18 @@ export class VideoPanel {
     this.sendFrames(roomId, width, height);
   }
 
+  /**
+   * @param {number} roomId
+   * @param {number} width
+   * @param {number} height
+   */
   async sendFrames(roomId, width, height) {
-    const canvas = $("video-canvas");
+    const canvas = $("video-canvas", HTMLCanvasElement);
     canvas.width = width;
     canvas.height = height;
     const context = canvas.getContext("2d");
-    const preview = $("video-preview");
+    if (!context) return;
+    const preview = $("video-preview", HTMLVideoElement);
     let next = performance.now();
     while (this.broadcastRoom === roomId && this.stream) {
       context.drawImage(preview, 0, 0, width, height);
@@ -142,19 +156,22 @@ export class VideoPanel {
     }
   }
 
+  /** @param {string} [reason] */
   endCamera(reason) {
     this.broadcastRoom = null;
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
-    $("video-preview").srcObject = null;
+    $("video-preview", HTMLVideoElement).srcObject = null;
     if (reason === "idle") this.message = "The broadcast ended: no frames reached the server.";
     this.render();
   }
 
+  /** @param {string} message */
   fail(message) {
     this.message = message;
     this.render();
   }
 }
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));

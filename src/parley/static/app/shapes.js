@@ -1,0 +1,75 @@
+// @ts-check
+// The shapes the REST API and the Socket.IO events carry (docs/realtime.md), for the
+// type check only: the page never loads this module, its types are imported by JSDoc.
+
+/**
+ * @typedef {object} User
+ * @property {number} id
+ * @property {string} username
+ * @property {string | null} [display_name]
+ * @property {boolean} [active]
+ * @property {string[]} [permissions]
+ */
+
+/**
+ * @typedef {object} Message
+ * @property {number} id
+ * @property {number} room_id
+ * @property {number} [seq]
+ * @property {number} [changed_seq]
+ * @property {string} body
+ * @property {string} html
+ * @property {string | null} [client_id]
+ * @property {User} author
+ * @property {string} created_at
+ * @property {string | null} [edited_at]
+ * @property {boolean} deleted
+ */
+
+/**
+ * A live broadcast in a room, with its viewer count.
+ * @typedef {object} Live
+ * @property {number} room_id
+ * @property {User} broadcaster
+ * @property {number} viewers
+ */
+
+/**
+ * A room as its member sees it.
+ * @typedef {object} RoomSummary
+ * @property {number} id
+ * @property {"public" | "private" | "direct"} kind
+ * @property {string} name
+ * @property {string} topic
+ * @property {User | null} [peer]
+ * @property {number} last_seq
+ * @property {number} last_message_id
+ * @property {number} last_read_message_id
+ * @property {number} unread_count
+ * @property {number} member_count
+ * @property {"owner" | "moderator" | "member"} role
+ * @property {string | null} [muted_until]
+ * @property {boolean} [archived]
+ * @property {Live | null} [live]
+ */
+
+/**
+ * @typedef {object} Member
+ * @property {User} user
+ * @property {"owner" | "moderator" | "member"} role
+ * @property {string | null} [muted_until]
+ * @property {boolean} [banned]
+ */
+
+/**
+ * A message typed on this page, until the server has it.
+ * @typedef {object} PendingSend
+ * @property {string} clientId
+ * @property {number} roomId
+ * @property {string} body
+ * @property {"pending" | "failed"} state
+ * @property {string | null} error
+ * @property {"later" | "offline" | "resending" | null} waiting
+ */
+
+export {};
