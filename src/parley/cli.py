@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from . import create_app
-from .config import ASYNC_MODES, ConfigError
+from .config import ASYNC_MODES, ConfigError, load_config
 
 if TYPE_CHECKING:
     from .models import User
@@ -60,6 +60,8 @@ def run_command(host: str | None, port: int | None, async_mode: str | None, debu
     if async_mode is not None:
         # Read by the app's config, here and in a relaunched process alike.
         os.environ["PARLEY_ASYNC_MODE"] = async_mode
+    if _configured_mode() == "gevent" and not is_patched():
+        relaunch_patched()  # before building an app that the new process builds again
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     mode = app.config["PARLEY_ASYNC_MODE"]
     if mode == "gevent" and not is_patched():
@@ -73,6 +75,15 @@ def run_command(host: str | None, port: int | None, async_mode: str | None, debu
         serve_gevent(app, host, port)
     else:
         serve_threading(app, host, port)
+
+
+def _configured_mode() -> str | None:
+    """The async mode the app will have; None if the configuration is wrong (loading
+    the app then says how)."""
+    try:
+        return str(load_config(None, os.path.abspath("instance"))["PARLEY_ASYNC_MODE"])
+    except ConfigError:
+        return None
 
 
 @cli.command("serve", context_settings={"ignore_unknown_options": True})
