@@ -182,8 +182,8 @@ def parley(
                 "parley.wsgi:app",
             ]
         else:
-            env.update(PARLEY_CONFIG="development", PARLEY_ASYNC_MODE="threading")
-            command = [str(BIN / "parley"), "run", "--no-debug"]
+            env.update(PARLEY_CONFIG="development")
+            command = [str(BIN / "parley"), "run", "--no-debug", "--async-mode", "threading"]
         subprocess.run(
             [str(BIN / "parley"), "db", "upgrade"], env=env, check=True, capture_output=True
         )
