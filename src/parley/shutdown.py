@@ -36,6 +36,7 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GUNICORN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 POLL_SECONDS = 0.02
 POLL_COLLECT_SECONDS = 3.0
+LISTENER_CLOSE_SECONDS = 3.0
 
 
 class EventIntake:
@@ -136,29 +137,45 @@ class Shutdown:
         for signum in SIGNALS:
             signal.signal(signum, handler)
 
-    def on_gunicorn_signals(self) -> None:
-        """In gunicorn's gevent worker, whose handlers are installed before the app is
-        loaded: each stop signal starts this sequence and gunicorn's graceful stop (which
-        closes the listener and waits for the connections, up to --graceful-timeout).
-        gunicorn's own SIGINT and SIGQUIT handlers exit after 0.1 s, cutting every
-        connection: the graceful stop is taken instead."""
-        import gevent
 
-        for signum in GUNICORN_SIGNALS:
-            previous = signal.getsignal(signum)
-            worker = getattr(previous, "__self__", None)
-            graceful = getattr(worker, "handle_exit", None)
-            if not callable(graceful):
-                continue  # not gunicorn's worker: leave the signal alone
+def on_gunicorn_signals(app: Flask) -> Shutdown | None:
+    """In gunicorn's gevent worker, whose handlers are installed before the app is loaded:
+    each stop signal starts gunicorn's graceful stop (which closes the listener and waits
+    for the connections, up to --graceful-timeout) and this sequence. gunicorn's own
+    SIGINT and SIGQUIT handlers exit after 0.1 s, cutting every connection: the graceful
+    stop is taken for them too. None outside a gunicorn worker."""
+    import gevent
 
-            def handler(
-                sig: int, frame: FrameType | None, graceful: Callable[..., None] = graceful
-            ) -> None:
-                # Only flags and a spawn: this may run inside the event loop.
-                graceful(sig, frame)
-                gevent.spawn(self.begin)
+    worker = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    graceful = getattr(worker, "handle_exit", None)
+    if worker is None or not callable(graceful):
+        return None
+    listeners = list(getattr(worker, "sockets", []))
 
-            signal.signal(signum, handler)
+    def stop_accepting() -> None:
+        # The worker closes its listeners when its loop next wakes (each second); until
+        # then a client reconnecting at once would get a session that nothing closes.
+        closing_by = time.monotonic() + LISTENER_CLOSE_SECONDS
+        while time.monotonic() < closing_by and any(_is_open(s) for s in listeners):
+            gevent.sleep(POLL_SECONDS)
+
+    shutdown = Shutdown(app, stop_accepting)
+
+    def handler(sig: int, frame: FrameType | None) -> None:
+        # Only a flag and a spawn: this may run inside the event loop.
+        graceful(sig, frame)
+        gevent.spawn(shutdown.begin)
+
+    for signum in GUNICORN_SIGNALS:
+        signal.signal(signum, handler)
+    return shutdown
+
+
+def _is_open(sock: Any) -> bool:
+    try:
+        return int(sock.fileno()) != -1
+    except OSError:
+        return False
 
 
 def close_sessions(seconds_left: Callable[[], float]) -> None:

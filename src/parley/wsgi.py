@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from . import create_app
 from .memory import tune_garbage_collector
-from .shutdown import Shutdown
+from .shutdown import on_gunicorn_signals
 
 app = create_app()
-# gunicorn closes the listener itself on a stop signal (see Shutdown.on_gunicorn_signals).
-Shutdown(app, stop_accepting=lambda: None).on_gunicorn_signals()
+on_gunicorn_signals(app)
 tune_garbage_collector()

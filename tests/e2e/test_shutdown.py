@@ -17,7 +17,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,9 +258,13 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
         for api in apis:
             api.close()
         server.stop()
-    logs = "\n".join(log.read_text(errors="replace") for log in server.logs)
-    assert "Traceback" not in logs, logs
+    logs = [log.read_text(errors="replace") for log in server.logs]
+    for text in logs:
+        assert "Traceback" not in text, text
+        assert "at the deadline" not in text, text  # the sequence finished in time
     if server_kind.startswith("gunicorn"):
-        assert "Worker exiting" in logs, logs
-        for trouble in ("exited with code", "SIGKILL", "graceful timeout", "Error"):
-            assert trouble not in logs, logs
+        # The signalled worker went by itself, before gunicorn's graceful timeout.
+        assert "Worker exiting" in logs[0], logs[0]
+        for text in logs:
+            for trouble in ("exited with code", "SIGKILL", "graceful timeout", "Error"):
+                assert trouble not in text, text
