@@ -184,6 +184,7 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
     server.start()
     apis: list[Api] = []
     clients: list[ChatClient] = []
+    worker: int | None = None
     try:
         owner, _ = Api.register(server.url, "owner")
         apis.append(owner)
@@ -214,8 +215,9 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
             assert time.monotonic() < deadline, "the senders got no acks"
             time.sleep(0.02)
 
+        worker = server.worker_pid() if server_kind.startswith("gunicorn") else None
         if server_kind == "gunicorn worker":
-            worker = server.worker_pid()
+            assert worker is not None
             os.kill(worker, signum)
             assert pid_gone_within(worker, SHUTDOWN_SECONDS + EXIT_MARGIN)
             # The master starts a new worker on the same port and database.
@@ -264,7 +266,7 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
         assert "at the deadline" not in text, text  # the sequence finished in time
     if server_kind.startswith("gunicorn"):
         # The signalled worker went by itself, before gunicorn's graceful timeout.
-        assert "Worker exiting" in logs[0], logs[0]
+        assert f"Worker exiting (pid: {worker})" in logs[0], logs[0]
         for text in logs:
             for trouble in ("exited with code", "SIGKILL", "graceful timeout", "Error"):
                 assert trouble not in text, text
