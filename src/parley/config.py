@@ -86,7 +86,7 @@ class Config:
     # worker_connections is sized from it, see production.py; threading mode has a lower
     # default, THREADING_MAX_CONNECTIONS),
     # and seconds a session may wait for its Socket.IO connect with a valid token. HTTP:
-    # seconds to send a request's line and headers (on gunicorn also the keep-alive idle
+    # seconds to send a request's line and headers (on gevent also the keep-alive idle
     # time), and seconds one read or write may wait once they are in (WebSocket excepted:
     # it has its pings).
     PARLEY_MAX_SOCKETS_PER_USER = 20
