@@ -141,8 +141,8 @@ def parley(
     *,
     presence_grace: float,
 ) -> Iterator[Server]:
-    """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run`
-    (threading), rate limits off, on SQLite in a temporary folder unless given a URL,
+    """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run
+    --async-mode threading`, rate limits off, on SQLite in a temporary folder unless given a URL,
     with the plan's presence grace (the product's default in a full run)."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         port = free_port()
