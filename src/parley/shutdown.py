@@ -201,6 +201,10 @@ def close_sessions(seconds_left: Callable[[], float]) -> None:
         except Exception:
             # One session's disconnect handler failing must not keep the others open.
             log.exception("Shutdown: closing session %s failed", session.sid)
+        # Gone from the table at once: python-engineio answers a long-poll POST for a
+        # closed session still in it with a KeyError (a 500 and a traceback), for one no
+        # longer in it with a 400 the client takes for a lost connection.
+        eio.sockets.pop(session.sid, None)
     # A WebSocket's writer sends what is queued, then closes the connection.
     while seconds_left() > 0 and any(s.upgraded and not s.queue.empty() for s in sessions):
         eio.sleep(POLL_SECONDS)
