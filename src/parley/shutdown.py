@@ -120,8 +120,9 @@ class Shutdown:
             self.done.set()
 
     def wait(self) -> None:
-        """Until the sequence is over (or its time is up)."""
-        self.done.wait(self.seconds_left() + 1)
+        """Until a sequence begun is over (or its time is up)."""
+        if self.deadline is not None:
+            self.done.wait(self.seconds_left() + 1)
 
     def on_signals_gevent(self) -> None:
         import gevent
