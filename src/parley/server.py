@@ -87,11 +87,23 @@ def gevent_handler(header_seconds: float) -> type[Any]:
 
 
 def serve_gevent(app: Flask, host: str, port: int) -> None:
+    from gevent.pool import Pool
     from gevent.pywsgi import WSGIServer
 
+    from .production import SPARE_FILES, raise_open_file_limit, worker_connections
+
+    # Connections at once, and the files they need, sized as for gunicorn's worker.
+    connections = worker_connections(app.config)
+    if raise_open_file_limit(connections + SPARE_FILES) < connections + SPARE_FILES:
+        print(
+            f"parley: the open-file limit (ulimit -n) is under the {connections + SPARE_FILES} "
+            "that PARLEY_MAX_CONNECTIONS needs: raise it or lower PARLEY_MAX_CONNECTIONS.",
+            file=sys.stderr,
+        )
     server: WSGIServer = WSGIServer(
         (host, port),
         app,
+        spawn=Pool(connections),
         handler_class=gevent_handler(app.config["PARLEY_HTTP_HEADER_SECONDS"]),
         log="default",
     )
