@@ -141,8 +141,8 @@ def parley(
     *,
     presence_grace: float,
 ) -> Iterator[Server]:
-    """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run`
-    (threading), rate limits off, on SQLite in a temporary folder unless given a URL,
+    """Parley as a user runs it: gunicorn's gevent worker (production) or `parley run
+    --async-mode threading`, rate limits off, on SQLite in a temporary folder unless given a URL,
     with the plan's presence grace (the product's default in a full run)."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         port = free_port()
@@ -182,8 +182,8 @@ def parley(
                 "parley.wsgi:app",
             ]
         else:
-            env.update(PARLEY_CONFIG="development", PARLEY_ASYNC_MODE="threading")
-            command = [str(BIN / "parley"), "run", "--no-debug"]
+            env.update(PARLEY_CONFIG="development")
+            command = [str(BIN / "parley"), "run", "--no-debug", "--async-mode", "threading"]
         subprocess.run(
             [str(BIN / "parley"), "db", "upgrade"], env=env, check=True, capture_output=True
         )

@@ -279,3 +279,18 @@ def test_shell_command_starts_with_the_models_and_db_in_scope(invoke):
 
 def test_the_group_offers_the_documented_commands():
     assert {"run", "create-admin", "roles", "seed-demo", "shell", "routes"} <= set(cli.commands)
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def test_run_offers_the_two_async_modes(invoke):
+    result = invoke("run", "--help")
+    assert result.exit_code == 0, result.output
+    assert "--async-mode [gevent|threading]" in result.output
+
+
+def test_run_refuses_an_async_mode_it_does_not_serve(invoke):
+    result = invoke("run", "--async-mode", "eventlet")
+    assert result.exit_code == 2
+    assert "'eventlet' is not one of 'gevent', 'threading'" in result.output

@@ -283,3 +283,25 @@ def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(
         assert db.engine.pool.size() == SQLITE_POOL_SIZE
         assert not db.engine.pool._pre_ping
         db.engine.dispose()
+
+
+def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_path):
+    assert load_config("development", str(tmp_path), {})["PARLEY_ASYNC_MODE"] == "gevent"
+    production = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
+    assert production["PARLEY_ASYNC_MODE"] == "gevent"
+    assert load_config("testing", str(tmp_path), {})["PARLEY_ASYNC_MODE"] == "threading"
+    chosen = load_config(None, str(tmp_path), {"PARLEY_ASYNC_MODE": "threading"})
+    assert chosen["PARLEY_ASYNC_MODE"] == "threading"
+
+
+def test_the_shutdown_time_must_be_more_than_zero(tmp_path):
+    assert load_config(None, str(tmp_path), {})["PARLEY_SHUTDOWN_SECONDS"] == 10.0
+    with pytest.raises(ConfigError, match="PARLEY_SHUTDOWN_SECONDS"):
+        load_config(None, str(tmp_path), {"PARLEY_SHUTDOWN_SECONDS": "0"})
+
+
+def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path):
+    result = run_parley(tmp_path, "run", PARLEY_ASYNC_MODE="eventlet")
+    assert result.returncode == 2
+    assert "PARLEY_ASYNC_MODE must be one of gevent, threading, not 'eventlet'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -57,3 +57,9 @@ def test_the_open_file_limit_is_raised_to_what_the_connections_need(restore_open
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
     assert raise_open_file_limit(64 + SPARE_FILES) >= 64 + SPARE_FILES
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 64 + SPARE_FILES
+
+
+def test_gunicorn_waits_the_shutdown_time_for_its_worker(tmp_path):
+    assert option(gunicorn_command(production(tmp_path), "x"), "--graceful-timeout") == "10"
+    config = production(tmp_path, PARLEY_SHUTDOWN_SECONDS="2.5")
+    assert option(gunicorn_command(config, "x"), "--graceful-timeout") == "3"

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
 from . import create_app
-from .config import ConfigError
+from .config import ASYNC_MODES, ConfigError, load_config
 
 if TYPE_CHECKING:
     from .models import User
@@ -41,45 +41,49 @@ cli.add_command(shell_command)
 cli.add_command(routes_command)
 
 
-@cli.command("run")
+@cli.command("run", with_appcontext=False)
 @click.option("--host", default=None, help="Address to listen on (default PARLEY_HOST).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default PARLEY_PORT).")
-@click.option("--debug/--no-debug", default=None, help="Show tracebacks in the log.")
-@with_appcontext
-def run_command(host: str | None, port: int | None, debug: bool | None) -> None:
+@click.option(
+    "--async-mode",
+    type=click.Choice(ASYNC_MODES),
+    default=None,
+    help="gevent (the default, as in production) or threading, to step through code in "
+    "a debugger (default PARLEY_ASYNC_MODE).",
+)
+@click.option("--debug/--no-debug", default=False, help="Show tracebacks in the log.")
+def run_command(host: str | None, port: int | None, async_mode: str | None, debug: bool) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
-    from .extensions import socketio
     from .memory import tune_garbage_collector
-    from .timeouts import timed_request_handler
+    from .server import is_patched, relaunch_patched, serve_gevent, serve_threading
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if async_mode is not None:
+        # Read by the app's config, here and in a relaunched process alike.
+        os.environ["PARLEY_ASYNC_MODE"] = async_mode
+    if _configured_mode() == "gevent" and not is_patched():
+        relaunch_patched()  # before building an app that the new process builds again
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    mode = app.config["PARLEY_ASYNC_MODE"]
+    if mode == "gevent" and not is_patched():
+        relaunch_patched()
     host = host or app.config["PARLEY_HOST"]
     port = port or app.config["PARLEY_PORT"]
-    mode = app.config["PARLEY_ASYNC_MODE"]
+    app.debug = debug
     click.echo(f"Parley is serving on http://{host}:{port}/ ({mode} mode; Ctrl+C stops it)")
-    # Flask refuses app.run() under its CLI; this command is the server, so let it run.
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     tune_garbage_collector()
-    # Werkzeug's own options: gevent's server takes any other keyword as an SSL option
-    # and then fails on every connection.
-    werkzeug_options: dict[str, object] = {
-        # Errors are already JSON with a logged traceback; Werkzeug's debugger would also
-        # turn each closed WebSocket (a ConnectionError by design) into a 500 page.
-        "use_debugger": False,
-        # A deadline for the request head, and the errors the server finds itself (a
-        # 431, a 414) in the JSON shape too.
-        "request_handler": timed_request_handler(app.config["PARLEY_HTTP_HEADER_SECONDS"]),
-    }
-    socketio.run(
-        app,
-        host=host,
-        port=port,
-        debug=app.debug if debug is None else debug,
-        use_reloader=False,
-        log_output=True,
-        allow_unsafe_werkzeug=True,
-        **(werkzeug_options if mode == "threading" else {}),
-    )
+    if mode == "gevent":
+        serve_gevent(app, host, port)
+    else:
+        serve_threading(app, host, port)
+
+
+def _configured_mode() -> str | None:
+    """The async mode the app will have; None if the configuration is wrong (loading
+    the app then says how)."""
+    try:
+        return str(load_config(None, os.path.abspath("instance"))["PARLEY_ASYNC_MODE"])
+    except ConfigError:
+        return None
 
 
 @cli.command("serve", context_settings={"ignore_unknown_options": True})

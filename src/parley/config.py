@@ -67,9 +67,9 @@ class Config:
     PARLEY_LOGIN_MAX_DELAY_SECONDS = 900.0
     # On: an administrator's login without two-factor authentication may only enrol.
     PARLEY_REQUIRE_ADMIN_2FA = False
-    # Realtime: threading serves WebSocket with no extra server (make run); gevent is
-    # the production mode (gunicorn's gevent worker, one worker per process).
-    PARLEY_ASYNC_MODE = "threading"
+    # Realtime: gevent serves `parley run` (make run) and gunicorn's worker alike;
+    # threading (Werkzeug's server) is for stepping through code in a debugger.
+    PARLEY_ASYNC_MODE = "gevent"
     PARLEY_MESSAGE_QUEUE: str | None = None
     PARLEY_CORS_ORIGINS = ""
     PARLEY_PRESENCE_GRACE_SECONDS = 10.0
@@ -89,18 +89,22 @@ class Config:
     PARLEY_TRUSTED_PROXIES = 0
     # Connection limits, per process (0 is no limit: for load tests only): Socket.IO
     # sockets per user and per client address, Engine.IO sessions in all (gunicorn's
-    # worker_connections is sized from it, see production.py; threading mode runs three
-    # threads a session, and a thousand sessions closing at once stalled it for seconds),
+    # worker_connections is sized from it, see production.py; threading mode has a lower
+    # default, THREADING_MAX_CONNECTIONS),
     # and seconds a session may wait for its Socket.IO connect with a valid token. HTTP:
-    # seconds to send a request's line and headers (on gunicorn also the keep-alive idle
+    # seconds to send a request's line and headers (on gevent also the keep-alive idle
     # time), and seconds one read or write may wait once they are in (WebSocket excepted:
     # it has its pings).
     PARLEY_MAX_SOCKETS_PER_USER = 20
     PARLEY_MAX_SOCKETS_PER_ADDRESS = 50
-    PARLEY_MAX_CONNECTIONS = 250
+    PARLEY_MAX_CONNECTIONS = 1000
     PARLEY_SOCKET_HANDSHAKE_SECONDS = 10.0
     PARLEY_HTTP_HEADER_SECONDS = 5.0
     PARLEY_HTTP_IDLE_SECONDS = 60.0
+    # On SIGTERM or SIGINT the server stops taking connections, lets the sends being
+    # written commit and be acknowledged, then closes every socket (clients reconnect
+    # elsewhere or to the restarted server); it exits within this many seconds.
+    PARLEY_SHUTDOWN_SECONDS = 10.0
     # Host names this server answers for, comma-separated (port ignored, ".example.org"
     # takes every subdomain); any other Host gets 400 bad_host. Empty: any host.
     PARLEY_ALLOWED_HOSTS = ""
@@ -134,12 +138,12 @@ class TestingConfig(Config):
     ARGON2_PARALLELISM = 1
     # Tests that check a limit turn it on for their own app.
     PARLEY_RATE_LIMITS = False
+    # The app is driven in the test process, which gevent has not patched.
+    PARLEY_ASYNC_MODE = "threading"
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
-    PARLEY_ASYNC_MODE = "gevent"
-    PARLEY_MAX_CONNECTIONS = 1000
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -198,6 +202,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SOCKET_HANDSHAKE_SECONDS": ("PARLEY_SOCKET_HANDSHAKE_SECONDS", float),
     "PARLEY_HTTP_HEADER_SECONDS": ("PARLEY_HTTP_HEADER_SECONDS", float),
     "PARLEY_HTTP_IDLE_SECONDS": ("PARLEY_HTTP_IDLE_SECONDS", float),
+    "PARLEY_SHUTDOWN_SECONDS": ("PARLEY_SHUTDOWN_SECONDS", float),
     "PARLEY_ALLOWED_HOSTS": ("PARLEY_ALLOWED_HOSTS", str),
     "PARLEY_SEND_QUEUE_LIMIT": ("PARLEY_SEND_QUEUE_LIMIT", int),
     "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
@@ -213,9 +218,13 @@ CONNECTION_TIMEOUTS = (
     "PARLEY_SOCKET_HANDSHAKE_SECONDS",
     "PARLEY_HTTP_HEADER_SECONDS",
     "PARLEY_HTTP_IDLE_SECONDS",
+    "PARLEY_SHUTDOWN_SECONDS",
 )
 
-ASYNC_MODES = ("threading", "gevent")
+ASYNC_MODES = ("gevent", "threading")
+# Threading mode runs three threads a session, and a thousand sessions closing at once
+# stalled it for seconds: its default cap is lower.
+THREADING_MAX_CONNECTIONS = 250
 
 # Per-user budgets, in the notation of the `limits` library.
 BUDGETS = ("PARLEY_SEND_RATE_LIMIT", "PARLEY_EVENT_RATE_LIMIT")
@@ -308,6 +317,10 @@ def load_config(
         raise ConfigError(
             f"PARLEY_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
             f"not {settings['PARLEY_ASYNC_MODE']!r}"
+        )
+    if settings["PARLEY_ASYNC_MODE"] == "threading" and "PARLEY_MAX_CONNECTIONS" not in env:
+        settings["PARLEY_MAX_CONNECTIONS"] = min(
+            settings["PARLEY_MAX_CONNECTIONS"], THREADING_MAX_CONNECTIONS
         )
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         db_path = Path(instance_path) / "parley.db"

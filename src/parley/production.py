@@ -46,9 +46,10 @@ def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] =
         # A worker whose event loop is stuck this long is restarted.
         "--timeout",
         "30",
-        # On a stop, live video streams end at once (see parley.wsgi); the rest get this.
+        # On a stop, the worker closes its sockets so that clients reconnect, after the
+        # sends being written are acknowledged (see parley.shutdown); it has this long.
         "--graceful-timeout",
-        "10",
+        str(max(1, math.ceil(config["PARLEY_SHUTDOWN_SECONDS"]))),
         "--bind",
         bind,
         *extra,

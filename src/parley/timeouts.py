@@ -2,11 +2,12 @@
 
 - The request head (request line and headers) must arrive within
   PARLEY_HTTP_HEADER_SECONDS of the connection's start. gunicorn's gevent worker does that
-  with its ``keepalive`` setting (see production.py); Werkzeug (`parley run`) with
+  with its ``keepalive`` setting (see production.py); `parley run` under gevent with the
+  handler in server.py; Werkzeug (`parley run --async-mode threading`) with
   ``timed_request_handler``, which it otherwise lacks: a half-open connection held one
   of its threads forever.
 - Once the head is in, ``IdleTimeouts`` gives each read and write of the connection
-  PARLEY_HTTP_IDLE_SECONDS on both servers. A long-poll waits in the app, not on the
+  PARLEY_HTTP_IDLE_SECONDS on every server. A long-poll waits in the app, not on the
   socket, and a live MJPEG stream writes all the time, so neither is cut; a WebSocket
   gets no timeout at all: Engine.IO's pings find a dead one.
 """

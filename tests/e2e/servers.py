@@ -66,10 +66,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     raise RuntimeError(f"the server at {url} did not come up in {timeout} s")
 
 
-def start_server(
-    tmp_path: Path, database_url: str | None, extra_env: dict[str, str] | None = None
-) -> Iterator[LiveServer]:
-    port = free_port()
+def run_env(tmp_path: Path, port: int, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment `parley run` gets here: a temporary instance folder and port."""
     env = {
         **os.environ,
         "PARLEY_CONFIG": "development",
@@ -82,11 +80,28 @@ def start_server(
         "PARLEY_ARGON2_PARALLELISM": "1",
     }
     env.pop("DATABASE_URL", None)
+    env.update(extra_env or {})
+    return env
+
+
+def start_server(
+    tmp_path: Path,
+    database_url: str | None,
+    extra_env: dict[str, str] | None = None,
+    *,
+    async_mode: str | None = None,
+    log_name: str = "server.log",
+) -> Iterator[LiveServer]:
+    """`parley run` (gevent unless `async_mode` says threading)."""
+    port = free_port()
+    env = run_env(tmp_path, port, extra_env)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    env.update(extra_env or {})
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-    yield from serve([BIN / "parley", "run", "--no-debug"], env, port, tmp_path / "server.log")
+    command: list[Path | str] = [BIN / "parley", "run", "--no-debug"]
+    if async_mode is not None:
+        command += ["--async-mode", async_mode]
+    yield from serve(command, env, port, tmp_path / log_name)
 
 
 def serve(

@@ -1,6 +1,6 @@
 """Connection limits and timeouts against real servers: gunicorn with Parley's settings
-(production) and `parley run` (threading), real Socket.IO clients, raw Engine.IO
-WebSockets and raw TCP connections, all on loopback.
+(production) and `parley run` (gevent, and threading), real Socket.IO clients, raw
+Engine.IO WebSockets and raw TCP connections, all on loopback.
 
 The flood comes from many loopback addresses (127.0.0.2 and up), as from many hosts, so
 that the per-address limit alone cannot be what keeps the server up.
@@ -41,16 +41,21 @@ def enough_open_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-# The default server-wide cap of production (gunicorn) and development (`parley run`).
-DEFAULT_CAP = {"production": 1000, "development": 250}
+# The default server-wide cap in each async mode (gunicorn's worker is gevent).
+DEFAULT_CAP = {"gevent": 1000, "threading": 250}
 
 
-@pytest.fixture(params=["gunicorn", "threading"])
+@pytest.fixture(params=["gunicorn", "gevent", "threading"])
 def server(request: pytest.FixtureRequest, tmp_path: Path, server_env: dict[str, str]):
     if request.param == "gunicorn":
         yield from start_gunicorn(tmp_path, server_env)
     else:
-        yield from start_server(tmp_path, None, server_env)
+        env = {**server_env, "PARLEY_ASYNC_MODE": request.param}
+        yield from start_server(tmp_path, None, env)
+
+
+def async_mode(server: LiveServer) -> str:
+    return server.env.get("PARLEY_ASYNC_MODE", "gevent")
 
 
 def healthz_seconds(url: str) -> float:
@@ -183,7 +188,7 @@ def test_healthz_answers_while_2000_unauthenticated_sockets_and_300_half_open_ar
             time.sleep(0.2)
         assert max(times) < HEALTHZ_BOUND, times
         # The server-wide cap refused the rest; nothing was left hanging.
-        assert len(flood.opened) == DEFAULT_CAP[server.env["PARLEY_CONFIG"]]
+        assert len(flood.opened) == DEFAULT_CAP[async_mode(server)]
         assert len(flood.opened) + len(flood.refusals) == FLOOD_SOCKETS
         assert not flood.failures
         assert {status for status, _ in flood.refusals} == {503}

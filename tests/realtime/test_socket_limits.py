@@ -207,10 +207,14 @@ def test_a_limit_below_zero_or_a_timeout_of_zero_is_refused(tmp_path, name, valu
         load_config("development", str(tmp_path), {name: value})
 
 
-def test_production_holds_more_connections_than_the_threading_server(tmp_path):
+def test_gevent_holds_more_connections_than_the_threading_server(tmp_path):
     production = load_config("production", str(tmp_path), {"SECRET_KEY": "x" * 40})
     development = load_config("development", str(tmp_path), {})
+    threading = load_config("development", str(tmp_path), {"PARLEY_ASYNC_MODE": "threading"})
     assert production["PARLEY_MAX_CONNECTIONS"] == 1000
-    assert development["PARLEY_MAX_CONNECTIONS"] == 250
+    assert development["PARLEY_MAX_CONNECTIONS"] == 1000
+    assert threading["PARLEY_MAX_CONNECTIONS"] == 250
+    chosen = {"PARLEY_ASYNC_MODE": "threading", "PARLEY_MAX_CONNECTIONS": "600"}
+    assert load_config("development", str(tmp_path), chosen)["PARLEY_MAX_CONNECTIONS"] == 600
     assert development["PARLEY_MAX_SOCKETS_PER_USER"] == 20
     assert development["PARLEY_MAX_SOCKETS_PER_ADDRESS"] == 50
