@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask.testing import FlaskClient
 
 from parley.extensions import db
 from parley.identity import SESSION_KEY
@@ -17,7 +14,6 @@ from parley.models import ApiToken, User
 from parley.models.types import utcnow
 from support import (
     PASSWORD,
-    Member,
     assert_error,
     bearer,
     fullwidth,
@@ -53,9 +49,7 @@ def user_count(app) -> int:
 # --- register -----------------------------------------------------------------------
 
 
-def test_register_answers_201_with_the_user_and_a_working_token(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_register_answers_201_with_the_user_and_a_working_token(app, client):
     response = client.post(
         REGISTER,
         json={"username": "alice", "password": PASSWORD, "display_name": "Alice Liddell"},
@@ -82,13 +76,13 @@ def test_register_answers_201_with_the_user_and_a_working_token(
     assert [t.kind for t in stored_tokens(app, user["id"])] == ["login"]
 
 
-def test_register_without_display_name_uses_the_username(client: FlaskClient) -> None:
+def test_register_without_display_name_uses_the_username(client):
     response = client.post(REGISTER, json={"username": "Bob_1.x-y", "password": PASSWORD})
     assert response.status_code == 201
     assert response.get_json()["user"]["display_name"] == "Bob_1.x-y"
 
 
-def test_register_stores_the_nfkc_normalized_username(app: Flask, client: FlaskClient) -> None:
+def test_register_stores_the_nfkc_normalized_username(app, client):
     response = client.post(REGISTER, json={"username": fullwidth("carol"), "password": PASSWORD})
     assert response.status_code == 201
     assert response.get_json()["user"]["username"] == "carol"
@@ -173,13 +167,13 @@ def test_register_refuses_a_username_confusable_with_an_existing_one(
     assert user_count(app) == 1
 
 
-def test_register_accepts_names_that_only_look_alike_to_nobody(client: FlaskClient) -> None:
+def test_register_accepts_names_that_only_look_alike_to_nobody(client):
     for name in ("alice", "alicia", "bill", "b1ll", "x_y", "x-y", "zoe", "zoë"):
         response = client.post(REGISTER, json={"username": name, "password": PASSWORD})
         assert response.status_code == 201, (name, response.get_json())
 
 
-def test_register_stores_the_skeleton_of_the_username(app: Flask, client: FlaskClient) -> None:
+def test_register_stores_the_skeleton_of_the_username(app, client):
     from parley.usernames import skeleton_digest
 
     response = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
@@ -240,9 +234,7 @@ STRONG_10 = "vq7-Kx2!pL"
 STRONG_1024 = (hashlib.sha512(b"parley").hexdigest() * 8)[:1024]
 
 
-def test_register_accepts_strong_passwords_of_exactly_10_and_1024_characters(
-    client: FlaskClient,
-) -> None:
+def test_register_accepts_strong_passwords_of_exactly_10_and_1024_characters(client):
     response = client.post(REGISTER, json={"username": "ten", "password": STRONG_10})
     assert response.status_code == 201, response.get_json()
     response = client.post(REGISTER, json={"username": "long", "password": STRONG_1024})
@@ -280,7 +272,7 @@ def test_register_refuses_a_password_that_is_or_holds_the_username(app, client, 
     assert user_count(app) == 0
 
 
-def test_a_weak_password_is_refused_with_zxcvbns_reason(client: FlaskClient) -> None:
+def test_a_weak_password_is_refused_with_zxcvbns_reason(client):
     response = client.post(REGISTER, json={"username": "alice", "password": "password1234"})
     error = assert_error(response, 422, "weak_password")
     details = error["details"]
@@ -290,7 +282,7 @@ def test_a_weak_password_is_refused_with_zxcvbns_reason(client: FlaskClient) -> 
     assert isinstance(details["suggestions"], list)
 
 
-def test_the_display_name_counts_as_a_guessable_word(app: Flask, client: FlaskClient) -> None:
+def test_the_display_name_counts_as_a_guessable_word(app, client):
     body = {"username": "alice", "password": "Liddellzxq", "display_name": "Liddell"}
     assert_error(client.post(REGISTER, json=body), 422, "weak_password")
 
@@ -323,9 +315,7 @@ def test_register_rejects_missing_extra_or_mistyped_fields(app, client, body):
 # --- login ----------------------------------------------------------------------------
 
 
-def test_login_answers_200_with_the_user_and_a_new_token(
-    app: Flask, client: FlaskClient, alice: Member
-) -> None:
+def test_login_answers_200_with_the_user_and_a_new_token(app, client, alice):
     response = login(client, "alice")
     assert response.status_code == 200
     body = response.get_json()
@@ -341,24 +331,18 @@ def test_login_finds_the_user_ignoring_case_and_width(client, alice, spelling):
     assert login(client, spelling).get_json()["user"]["id"] == alice.id
 
 
-def test_login_with_a_wrong_password_is_401_invalid_credentials(
-    app: Flask, client: FlaskClient, alice: Member
-) -> None:
+def test_login_with_a_wrong_password_is_401_invalid_credentials(app, client, alice):
     assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
     assert len(stored_tokens(app, alice.id)) == 1
 
 
-def test_login_as_an_unknown_user_answers_exactly_like_a_wrong_password(
-    client: FlaskClient, alice: Member
-) -> None:
+def test_login_as_an_unknown_user_answers_exactly_like_a_wrong_password(client, alice):
     unknown = assert_error(login(client, "nobody"), 401, "invalid_credentials")
     wrong = assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
     assert unknown == wrong
 
 
-def test_login_to_a_deactivated_account_is_403_account_deactivated(
-    app: Flask, client: FlaskClient, make_user: Callable[..., Member]
-) -> None:
+def test_login_to_a_deactivated_account_is_403_account_deactivated(app, client, make_user):
     root = make_user("root", role="Administrator")
     carol = make_user("carol")
     assert root.patch(f"/api/v1/users/{carol.id}", json={"active": False}).status_code == 200
@@ -368,7 +352,7 @@ def test_login_to_a_deactivated_account_is_403_account_deactivated(
     assert stored_tokens(app, carol.id) == []
 
 
-def test_login_rejects_empty_and_oversized_fields_with_422(client: FlaskClient) -> None:
+def test_login_rejects_empty_and_oversized_fields_with_422(client):
     assert_error(client.post(LOGIN, json={"username": "", "password": "x"}), 422)
     assert_error(client.post(LOGIN, json={"username": "alice", "password": ""}), 422)
     assert_error(client.post(LOGIN, json={"username": "a", "password": "x" * 1025}), 422)
@@ -376,8 +360,8 @@ def test_login_rejects_empty_and_oversized_fields_with_422(client: FlaskClient) 
 
 
 def test_login_rehashes_the_password_when_the_argon2_parameters_change(
-    app: Flask, client: FlaskClient, alice: Member, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    app, client, alice, monkeypatch
+):
     before = stored_user(app, alice.id).password_hash
     assert f"t={app.config['ARGON2_TIME_COST']}," in before
 
@@ -401,9 +385,7 @@ def test_login_rehashes_the_password_when_the_argon2_parameters_change(
 # --- logout ---------------------------------------------------------------------------
 
 
-def test_logout_revokes_only_the_token_it_was_called_with(
-    app: Flask, client: FlaskClient, alice: Member
-) -> None:
+def test_logout_revokes_only_the_token_it_was_called_with(app, client, alice):
     other = login_token(client, "alice")
     response = alice.post(LOGOUT)
     assert response.status_code == 204
@@ -414,11 +396,11 @@ def test_logout_revokes_only_the_token_it_was_called_with(
     assert len(stored_tokens(app, alice.id)) == 1
 
 
-def test_logout_without_a_token_is_401(client: FlaskClient) -> None:
+def test_logout_without_a_token_is_401(client):
     assert_error(client.post(LOGOUT), 401, "unauthorized")
 
 
-def test_logout_twice_with_the_same_token_is_401_invalid_token(alice: Member) -> None:
+def test_logout_twice_with_the_same_token_is_401_invalid_token(alice):
     assert alice.post(LOGOUT).status_code == 204
     assert_error(alice.post(LOGOUT), 401, "invalid_token")
 
@@ -426,7 +408,7 @@ def test_logout_twice_with_the_same_token_is_401_invalid_token(alice: Member) ->
 # --- tokens ---------------------------------------------------------------------------
 
 
-def test_create_token_answers_201_with_its_secret_once(app: Flask, alice: Member) -> None:
+def test_create_token_answers_201_with_its_secret_once(app, alice):
     response = alice.post(TOKENS, json={"name": "ci bot"})
     assert response.status_code == 201
     body = response.get_json()
@@ -442,7 +424,7 @@ def test_create_token_answers_201_with_its_secret_once(app: Flask, alice: Member
         assert set(entry) == {"id", "name", "kind", "created_at", "last_used_at"}
 
 
-def test_list_tokens_shows_only_your_own_tokens(alice: Member, bob: Member) -> None:
+def test_list_tokens_shows_only_your_own_tokens(alice, bob):
     alice.post(TOKENS, json={"name": "alice bot"})
     bob.post(TOKENS, json={"name": "bob bot"})
     mine = alice.get(TOKENS).get_json()["tokens"]
@@ -457,13 +439,13 @@ def test_create_token_rejects_a_bad_name_with_422(app, alice, body):
     assert len(stored_tokens(app, alice.id)) == 1
 
 
-def test_tokens_need_authentication(client: FlaskClient) -> None:
+def test_tokens_need_authentication(client):
     assert_error(client.get(TOKENS), 401, "unauthorized")
     assert_error(client.post(TOKENS, json={"name": "x"}), 401, "unauthorized")
     assert_error(client.delete(f"{TOKENS}/1"), 401, "unauthorized")
 
 
-def test_revoke_token_deletes_it_and_its_secret_stops_working(app: Flask, alice: Member) -> None:
+def test_revoke_token_deletes_it_and_its_secret_stops_working(app, alice):
     created = alice.post(TOKENS, json={"name": "bot"}).get_json()
     response = alice.delete(f"{TOKENS}/{created['id']}")
     assert response.status_code == 204
@@ -472,9 +454,7 @@ def test_revoke_token_deletes_it_and_its_secret_stops_working(app: Flask, alice:
     assert alice.get(ME).status_code == 200
 
 
-def test_revoke_another_users_token_is_404_and_leaves_it_working(
-    app: Flask, alice: Member, bob: Member
-) -> None:
+def test_revoke_another_users_token_is_404_and_leaves_it_working(app, alice, bob):
     bobs = bob.post(TOKENS, json={"name": "bob bot"}).get_json()
     error = assert_error(alice.delete(f"{TOKENS}/{bobs['id']}"), 404, "not_found")
     assert error["details"] == {"token_id": bobs["id"]}
@@ -482,18 +462,18 @@ def test_revoke_another_users_token_is_404_and_leaves_it_working(
     assert len(stored_tokens(app, bob.id)) == 2
 
 
-def test_revoke_an_unknown_token_is_404(alice: Member) -> None:
+def test_revoke_an_unknown_token_is_404(alice):
     assert_error(alice.delete(f"{TOKENS}/999999"), 404, "not_found")
     assert_error(alice.delete(f"{TOKENS}/0"), 404, "not_found")
 
 
-def test_revoking_the_current_token_ends_it(alice: Member) -> None:
+def test_revoking_the_current_token_ends_it(alice):
     current = alice.get(TOKENS).get_json()["tokens"][0]
     assert alice.delete(f"{TOKENS}/{current['id']}").status_code == 204
     assert_error(alice.get(ME), 401, "invalid_token")
 
 
-def test_tokens_are_stored_only_as_sha256_hashes(app: Flask, alice: Member) -> None:
+def test_tokens_are_stored_only_as_sha256_hashes(app, alice):
     raws = [alice.token, alice.post(TOKENS, json={"name": "bot"}).get_json()["token"]]
     with app.app_context():
         rows = db.session.execute(sa.text("SELECT * FROM api_tokens")).mappings().all()
@@ -507,9 +487,7 @@ def test_tokens_are_stored_only_as_sha256_hashes(app: Flask, alice: Member) -> N
                 assert raw.removeprefix("prly_") not in str(value)
 
 
-def test_using_a_token_sets_its_last_used_at_and_the_users_last_seen_at(
-    app: Flask, alice: Member
-) -> None:
+def test_using_a_token_sets_its_last_used_at_and_the_users_last_seen_at(app, alice):
     created = alice.post(TOKENS, json={"name": "bot"}).get_json()
     [row] = [t for t in stored_tokens(app, alice.id) if t.id == created["id"]]
     assert row.last_used_at is None
@@ -524,7 +502,7 @@ def test_using_a_token_sets_its_last_used_at_and_the_users_last_seen_at(
     assert listed[created["id"]]["last_used_at"] is not None
 
 
-def test_last_used_at_is_written_at_most_once_per_touch_interval(app: Flask, alice: Member) -> None:
+def test_last_used_at_is_written_at_most_once_per_touch_interval(app, alice):
     alice.get(ME)
     [first] = stored_tokens(app, alice.id)
     alice.get(ME)
@@ -556,18 +534,16 @@ def test_unknown_bearer_token_is_401_invalid_token(client, token):
     assert_error(client.get(ME, headers=bearer(token)), 401, "invalid_token")
 
 
-def test_bearer_scheme_is_case_insensitive(client: FlaskClient, alice: Member) -> None:
+def test_bearer_scheme_is_case_insensitive(client, alice):
     response = client.get(ME, headers={"Authorization": f"bearer {alice.token}"})
     assert response.status_code == 200
 
 
-def test_no_authorization_at_all_is_401_unauthorized(client: FlaskClient) -> None:
+def test_no_authorization_at_all_is_401_unauthorized(client):
     assert_error(client.get(ME), 401, "unauthorized")
 
 
-def test_a_deactivated_users_token_is_401_even_if_the_row_survived(
-    app: Flask, client: FlaskClient, alice: Member
-) -> None:
+def test_a_deactivated_users_token_is_401_even_if_the_row_survived(app, client, alice):
     with app.app_context():
         db.session.execute(sa.update(User).where(User.id == alice.id).values(active=False))
         db.session.commit()
@@ -577,7 +553,7 @@ def test_a_deactivated_users_token_is_401_even_if_the_row_survived(
 # --- the web session cookie -------------------------------------------------------------
 
 
-def test_session_cookie_id_authenticates_without_a_header(app: Flask, alice: Member) -> None:
+def test_session_cookie_id_authenticates_without_a_header(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -591,7 +567,7 @@ def test_session_cookie_id_authenticates_without_a_header(app: Flask, alice: Mem
     assert web.delete(f"{TOKENS}/{created.get_json()['id']}", headers=csrf).status_code == 204
 
 
-def test_session_cookie_logout_revokes_the_session(app: Flask, alice: Member) -> None:
+def test_session_cookie_logout_revokes_the_session(app, alice):
     web = app.test_client()
     other = login_token(web, "alice")
     with web.session_transaction() as session:
@@ -609,9 +585,7 @@ def test_session_cookie_logout_revokes_the_session(app: Flask, alice: Member) ->
     assert web.get(ME, headers=bearer(other)).status_code == 200
 
 
-def test_session_cookie_with_a_revoked_session_is_dropped_from_the_session(
-    app: Flask, alice: Member
-) -> None:
+def test_session_cookie_with_a_revoked_session_is_dropped_from_the_session(app, alice):
     web = app.test_client()
     session_id = web_session_id(app, alice.id)
     with web.session_transaction() as session:
@@ -630,9 +604,7 @@ def test_session_cookie_with_a_revoked_session_is_dropped_from_the_session(
         assert SESSION_KEY not in session
 
 
-def test_logout_with_a_header_leaves_the_cookie_session_alone(
-    app: Flask, alice: Member, bob: Member
-) -> None:
+def test_logout_with_a_header_leaves_the_cookie_session_alone(app, alice, bob):
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -640,9 +612,7 @@ def test_logout_with_a_header_leaves_the_cookie_session_alone(
     assert web.get(ME).get_json()["id"] == alice.id
 
 
-def test_a_header_takes_precedence_over_the_session_cookie(
-    app: Flask, alice: Member, bob: Member
-) -> None:
+def test_a_header_takes_precedence_over_the_session_cookie(app, alice, bob):
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -650,14 +620,14 @@ def test_a_header_takes_precedence_over_the_session_cookie(
     assert_error(web.get(ME, headers={"Authorization": "Basic x"}), 401, "invalid_authorization")
 
 
-def test_an_api_token_in_the_cookie_is_no_session(app: Flask, alice: Member) -> None:
+def test_an_api_token_in_the_cookie_is_no_session(app, alice):
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = alice.token
     assert_error(web.get(ME), 401, "unauthorized")
 
 
-def test_a_session_id_is_no_bearer_token(app: Flask, client: FlaskClient, alice: Member) -> None:
+def test_a_session_id_is_no_bearer_token(app, client, alice):
     session_id = web_session_id(app, alice.id)
     assert_error(client.get(ME, headers=bearer(session_id)), 401, "invalid_token")
 

@@ -4,12 +4,9 @@ commit, and never for an action that failed or changed nothing. And the bus itse
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from parley.actions import rooms as room_actions
 from parley.actions.messages import send_message
@@ -17,7 +14,7 @@ from parley.errors import Conflict, Forbidden
 from parley.events import Event, EventBus, emit_after_commit
 from parley.extensions import db
 from parley.models import Message, User
-from support import Member, make_room, send
+from support import make_room, send
 
 API = "/api/v1"
 
@@ -33,9 +30,7 @@ def types(events: list[Event]) -> list[str]:
 # --- message events --------------------------------------------------------------------
 
 
-def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(alice, room, events):
     events.clear()
     response = send(alice, room["id"], "hello **there**", client_id="e-1")
     assert response.status_code == 201
@@ -46,9 +41,7 @@ def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(
     assert event.user_ids == ()
 
 
-def test_message_new_is_published_only_after_the_commit(
-    app: Flask, alice: Member, room: dict[str, Any]
-) -> None:
+def test_message_new_is_published_only_after_the_commit(app, alice, room):
     seen_committed: list[bool] = []
 
     def probe(event: Event) -> None:
@@ -69,9 +62,7 @@ def test_message_new_is_published_only_after_the_commit(
     assert seen_committed == [True]
 
 
-def test_idempotent_resend_publishes_nothing(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_idempotent_resend_publishes_nothing(alice, room, events):
     send(alice, room["id"], "once", client_id="same")
     events.clear()
     response = send(alice, room["id"], "once", client_id="same")
@@ -79,9 +70,7 @@ def test_idempotent_resend_publishes_nothing(
     assert events == []
 
 
-def test_posting_to_a_room_i_am_not_in_publishes_nothing(
-    alice: Member, make_user: Callable[..., Member], events: list[Event]
-) -> None:
+def test_posting_to_a_room_i_am_not_in_publishes_nothing(alice, make_user, events):
     carol = make_user("carol")
     public = make_room(alice, "open")
     private = make_room(alice, "closed", kind="private")
@@ -91,22 +80,14 @@ def test_posting_to_a_room_i_am_not_in_publishes_nothing(
     assert events == []
 
 
-def test_a_muted_member_posting_publishes_nothing(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_a_muted_member_posting_publishes_nothing(alice, bob, room, events):
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     events.clear()
     assert send(bob, room["id"], "let me talk").status_code == 403
     assert events == []
 
 
-def test_other_failed_actions_publish_nothing(
-    alice: Member,
-    bob: Member,
-    make_user: Callable[..., Member],
-    room: dict[str, Any],
-    events: list[Event],
-) -> None:
+def test_other_failed_actions_publish_nothing(alice, bob, make_user, room, events):
     carol = make_user("carol")
     message = send(alice, room["id"], "mine").get_json()
     events.clear()
@@ -122,9 +103,7 @@ def test_other_failed_actions_publish_nothing(
     assert events == []
 
 
-def test_editing_publishes_message_edit(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_editing_publishes_message_edit(alice, room, events):
     message = send(alice, room["id"], "draft").get_json()
     events.clear()
     response = alice.patch(f"{API}/messages/{message['id']}", json={"body": "final"})
@@ -136,18 +115,14 @@ def test_editing_publishes_message_edit(
     assert event.room_id == room["id"]
 
 
-def test_editing_to_the_same_body_publishes_nothing(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_editing_to_the_same_body_publishes_nothing(alice, room, events):
     message = send(alice, room["id"], "same").get_json()
     events.clear()
     alice.patch(f"{API}/messages/{message['id']}", json={"body": "same"})
     assert events == []
 
 
-def test_deleting_publishes_message_delete_once(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_deleting_publishes_message_delete_once(alice, room, events):
     message = send(alice, room["id"], "oops").get_json()
     events.clear()
     response = alice.delete(f"{API}/messages/{message['id']}")
@@ -163,9 +138,7 @@ def test_deleting_publishes_message_delete_once(
 # --- room events -----------------------------------------------------------------------
 
 
-def test_updating_a_room_publishes_room_update(
-    alice: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_updating_a_room_publishes_room_update(alice, room, events):
     events.clear()
     response = alice.patch(f"{API}/rooms/{room['id']}", json={"topic": "news"})
     (event,) = events
@@ -174,7 +147,7 @@ def test_updating_a_room_publishes_room_update(
     assert event.room_id == room["id"]
 
 
-def test_creating_a_room_publishes_the_owner_joining(alice: Member, events: list[Event]) -> None:
+def test_creating_a_room_publishes_the_owner_joining(alice, events):
     events.clear()
     made = make_room(alice, "fresh")
     (event,) = events
@@ -186,9 +159,7 @@ def test_creating_a_room_publishes_the_owner_joining(alice: Member, events: list
     assert event.payload["member"]["role"] == "owner"
 
 
-def test_joining_publishes_room_member_join_for_the_joiner(
-    alice: Member, make_user: Callable[..., Member], room: dict[str, Any], events: list[Event]
-) -> None:
+def test_joining_publishes_room_member_join_for_the_joiner(alice, make_user, room, events):
     carol = make_user("carol")
     events.clear()
     response = carol.post(f"{API}/rooms/{room['id']}/join")
@@ -202,9 +173,7 @@ def test_joining_publishes_room_member_join_for_the_joiner(
     assert events == []
 
 
-def test_inviting_publishes_room_member_join_for_the_invitee(
-    alice: Member, make_user: Callable[..., Member], room: dict[str, Any], events: list[Event]
-) -> None:
+def test_inviting_publishes_room_member_join_for_the_invitee(alice, make_user, room, events):
     carol = make_user("carol")
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/members", json={"user_id": carol.id})
@@ -215,9 +184,7 @@ def test_inviting_publishes_room_member_join_for_the_invitee(
     assert event.room_id == room["id"]
 
 
-def test_opening_a_direct_room_publishes_both_joins_once(
-    alice: Member, bob: Member, events: list[Event]
-) -> None:
+def test_opening_a_direct_room_publishes_both_joins_once(alice, bob, events):
     events.clear()
     dm = alice.post(f"{API}/dm", json={"user_id": bob.id}).get_json()
     bob.post(f"{API}/dm", json={"user_id": alice.id})
@@ -226,9 +193,7 @@ def test_opening_a_direct_room_publishes_both_joins_once(
     assert {e.room_id for e in events} == {dm["id"]}
 
 
-def test_leaving_publishes_room_member_leave_left(
-    bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_leaving_publishes_room_member_leave_left(bob, room, events):
     events.clear()
     bob.post(f"{API}/rooms/{room['id']}/leave")
     (event,) = events
@@ -238,9 +203,7 @@ def test_leaving_publishes_room_member_leave_left(
     assert event.user_ids == (bob.id,)
 
 
-def test_the_last_owner_leaving_also_publishes_the_heirs_update(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_the_last_owner_leaving_also_publishes_the_heirs_update(alice, bob, room, events):
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/leave")
     assert types(events) == ["room:member_leave", "room:member_update"]
@@ -251,9 +214,7 @@ def test_the_last_owner_leaving_also_publishes_the_heirs_update(
     assert update.payload["member"]["role"] == "owner"
 
 
-def test_removing_publishes_room_member_leave_removed(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_removing_publishes_room_member_leave_removed(alice, bob, room, events):
     events.clear()
     alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}")
     (event,) = events
@@ -262,9 +223,7 @@ def test_removing_publishes_room_member_leave_removed(
     assert event.user_ids == (bob.id,)
 
 
-def test_banning_publishes_room_member_leave_banned(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_banning_publishes_room_member_leave_banned(alice, bob, room, events):
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
@@ -275,9 +234,7 @@ def test_banning_publishes_room_member_leave_banned(
     assert event.room_id == room["id"]
 
 
-def test_role_changes_publish_room_member_update(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_role_changes_publish_room_member_update(alice, bob, room, events):
     events.clear()
     response = alice.patch(f"{API}/rooms/{room['id']}/members/{bob.id}", json={"role": "moderator"})
     (event,) = events
@@ -287,9 +244,7 @@ def test_role_changes_publish_room_member_update(
     assert event.room_id == room["id"]
 
 
-def test_mute_and_unmute_publish_room_member_update(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_mute_and_unmute_publish_room_member_update(alice, bob, room, events):
     events.clear()
     muted = alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 3})
     unmuted = alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}/mute")
@@ -304,9 +259,7 @@ def test_mute_and_unmute_publish_room_member_update(
 # --- unread ----------------------------------------------------------------------------
 
 
-def test_marking_read_publishes_unread_to_the_reader_only(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_marking_read_publishes_unread_to_the_reader_only(alice, bob, room, events):
     first = send(alice, room["id"], "one").get_json()
     send(alice, room["id"], "two")
     events.clear()
@@ -322,9 +275,7 @@ def test_marking_read_publishes_unread_to_the_reader_only(
     assert event.room_id is None
 
 
-def test_marking_read_without_moving_the_mark_publishes_nothing(
-    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
-) -> None:
+def test_marking_read_without_moving_the_mark_publishes_nothing(alice, bob, room, events):
     message = send(alice, room["id"], "one").get_json()
     bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": message["id"]})
     events.clear()
@@ -336,9 +287,7 @@ def test_marking_read_without_moving_the_mark_publishes_nothing(
 # --- the bus ---------------------------------------------------------------------------
 
 
-def test_a_subscriber_that_raises_does_not_stop_the_others(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_a_subscriber_that_raises_does_not_stop_the_others(caplog):
     bus = EventBus()
     seen: list[str] = []
 
@@ -357,7 +306,7 @@ def test_a_subscriber_that_raises_does_not_stop_the_others(
     ]
 
 
-def test_unsubscribe_stops_delivery_and_may_be_called_twice() -> None:
+def test_unsubscribe_stops_delivery_and_may_be_called_twice():
     bus = EventBus()
     kept: list[Event] = []
     dropped: list[Event] = []
@@ -371,7 +320,7 @@ def test_unsubscribe_stops_delivery_and_may_be_called_twice() -> None:
     assert types(dropped) == ["one"]
 
 
-def test_the_bus_delivers_events_in_order_to_subscribers_in_order() -> None:
+def test_the_bus_delivers_events_in_order_to_subscribers_in_order():
     bus = EventBus()
     log: list[tuple[str, str]] = []
     bus.subscribe(lambda e: log.append(("first", e.type)))
@@ -380,7 +329,7 @@ def test_the_bus_delivers_events_in_order_to_subscribers_in_order() -> None:
     assert log == [("first", "x"), ("second", "x"), ("first", "y"), ("second", "y")]
 
 
-def test_queued_events_wait_for_the_commit(app: Flask, events: list[Event]) -> None:
+def test_queued_events_wait_for_the_commit(app, events):
     with app.app_context():
         emit_after_commit(Event("test:queued", {"n": 1}))
         assert events == []
@@ -391,9 +340,7 @@ def test_queued_events_wait_for_the_commit(app: Flask, events: list[Event]) -> N
         db.session.remove()
 
 
-def test_events_queued_in_a_rolled_back_transaction_are_never_published(
-    app: Flask, alice: Member, events: list[Event]
-) -> None:
+def test_events_queued_in_a_rolled_back_transaction_are_never_published(app, alice, events):
     made = make_room(alice, "general")
     events.clear()
     with app.app_context():
@@ -411,9 +358,7 @@ def test_events_queued_in_a_rolled_back_transaction_are_never_published(
         db.session.remove()
 
 
-def test_a_failed_domain_action_publishes_nothing_then_or_later(
-    app: Flask, alice: Member, bob: Member, events: list[Event]
-) -> None:
+def test_a_failed_domain_action_publishes_nothing_then_or_later(app, alice, bob, events):
     made = make_room(alice, "general")
     make_room(alice, "taken")
     events.clear()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask
-from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from parley.api import PREFIX
@@ -24,13 +22,13 @@ def api_routes(app) -> set[tuple[str, str]]:
     return routes
 
 
-def test_openapi_document_is_valid_openapi_3_1(client: FlaskClient) -> None:
+def test_openapi_document_is_valid_openapi_3_1(client):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
     validate(document)
 
 
-def test_openapi_lists_every_api_route_and_nothing_else(app: Flask, client: FlaskClient) -> None:
+def test_openapi_lists_every_api_route_and_nothing_else(app, client):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     documented = {
         (method, path) for path, operations in document["paths"].items() for method in operations
@@ -39,7 +37,7 @@ def test_openapi_lists_every_api_route_and_nothing_else(app: Flask, client: Flas
     assert len(documented) >= 30
 
 
-def test_every_operation_documents_its_bodies_and_the_error_shape(client: FlaskClient) -> None:
+def test_every_operation_documents_its_bodies_and_the_error_shape(client):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     schemas = document["components"]["schemas"]
     assert {"ErrorOut", "MessageOut", "RoomOut", "UserOut"} <= set(schemas)
@@ -56,7 +54,7 @@ def test_every_operation_documents_its_bodies_and_the_error_shape(client: FlaskC
                 assert parameter["in"] in ("path", "query")
 
 
-def test_request_schemas_come_from_the_pydantic_models(client: FlaskClient) -> None:
+def test_request_schemas_come_from_the_pydantic_models(client):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     send = document["paths"][f"{PREFIX}/rooms/{{room_id}}/messages"]["post"]
     ref = send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
@@ -68,7 +66,7 @@ def test_request_schemas_come_from_the_pydantic_models(client: FlaskClient) -> N
     assert names == {"room_id", "before", "after", "limit"}
 
 
-def test_docs_page_serves_swagger_ui_from_the_vendored_files(client: FlaskClient) -> None:
+def test_docs_page_serves_swagger_ui_from_the_vendored_files(client):
     page = client.get("/api/docs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -86,14 +84,14 @@ def responses_of(client, method: str, path: str) -> set[str]:
     return set(document["paths"][PREFIX + path][method]["responses"])
 
 
-def test_routes_that_answer_created_or_existing_document_both(client: FlaskClient) -> None:
+def test_routes_that_answer_created_or_existing_document_both(client):
     assert {"200", "201"} <= responses_of(client, "post", "/dm")
     assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/join")
     assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/members")
     assert {"200", "201"} <= responses_of(client, "post", "/rooms/{room_id}/messages")
 
 
-def test_errors_each_route_can_give_are_documented(client: FlaskClient) -> None:
+def test_errors_each_route_can_give_are_documented(client):
     send = responses_of(client, "post", "/rooms/{room_id}/messages")
     assert {"400", "401", "403", "404", "409", "413", "415", "422"} <= send
     assert "429" not in send
@@ -103,7 +101,7 @@ def test_errors_each_route_can_give_are_documented(client: FlaskClient) -> None:
     assert {"400", "401", "403"} == responses_of(client, "get", "/users/me") - {"200"}
 
 
-def test_docs_page_has_a_strict_content_security_policy(client: FlaskClient) -> None:
+def test_docs_page_has_a_strict_content_security_policy(client):
     page = client.get("/api/docs")
     policy = dict(
         part.strip().split(" ", 1)
@@ -118,7 +116,7 @@ def test_docs_page_has_a_strict_content_security_policy(client: FlaskClient) -> 
     assert "http" not in page.headers["Content-Security-Policy"]
 
 
-def test_docs_assets_serve_only_what_the_docs_page_loads(client: FlaskClient) -> None:
+def test_docs_assets_serve_only_what_the_docs_page_loads(client):
     for name in ("index.html", "swagger-initializer.js", "oauth2-redirect.html", "index.j2"):
         with client.get(f"/api/docs/assets/{name}") as response:
             assert response.status_code == 404, name

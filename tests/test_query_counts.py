@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from flask import Flask
-
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import User
-from support import Member, make_room, send
+from support import make_room, send
 
 
 def statements_for(member, path: str, count_queries) -> int:
@@ -21,9 +16,7 @@ def statements_for(member, path: str, count_queries) -> int:
     return counter.count
 
 
-def test_room_list_query_count_does_not_grow_with_rooms(
-    make_user: Callable[..., Member], count_queries: Callable[[], Any]
-) -> None:
+def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries):
     alice = make_user("alice")
     bob = make_user("bob")
     first = make_room(alice, "first")
@@ -45,8 +38,8 @@ def test_room_list_query_count_does_not_grow_with_rooms(
 
 
 def test_history_page_query_count_does_not_grow_with_messages_or_authors(
-    app: Flask, make_user: Callable[..., Member], count_queries: Callable[[], Any]
-) -> None:
+    app, make_user, count_queries
+):
     alice = make_user("alice")
     room = make_room(alice, "general")
     send(alice, room["id"], "first")
@@ -68,9 +61,7 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
-def test_directory_query_count_does_not_grow_with_rooms(
-    make_user: Callable[..., Member], count_queries: Callable[[], Any]
-) -> None:
+def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries):
     alice = make_user("alice")
     make_room(alice, "only")
     few = statements_for(alice, "/api/v1/rooms/directory", count_queries)

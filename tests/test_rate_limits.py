@@ -22,7 +22,7 @@ from databases import unavailable
 from parley.events import Event
 from parley.extensions import socketio
 from parley.ratelimits import EventRateLimiter
-from support import PASSWORD, Member, another_app, assert_error, login
+from support import PASSWORD, another_app, assert_error, login
 
 REGISTER = "/api/v1/auth/register"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -78,9 +78,7 @@ def register_body(username: str) -> dict[str, str]:
 # --- REST: login and registration -------------------------------------------------------
 
 
-def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(
-    limited_app: Flask, alice: Member
-) -> None:
+def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(limited_app, alice):
     client = limited_app.test_client()
     for _ in range(3):
         assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
@@ -90,7 +88,7 @@ def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(
     assert wait <= 61
 
 
-def test_the_login_limit_counts_each_address_apart(limited_app: Flask, alice: Member) -> None:
+def test_the_login_limit_counts_each_address_apart(limited_app, alice):
     client = limited_app.test_client()
     for _ in range(3):
         assert login(client, "alice").status_code == 200
@@ -102,9 +100,7 @@ def test_the_login_limit_counts_each_address_apart(limited_app: Flask, alice: Me
     assert response.status_code == 200, response.get_json()
 
 
-def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(
-    app: Flask, alice: Member
-) -> None:
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(app, alice):
     with another_app(
         app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="2/minute", PARLEY_TRUSTED_PROXIES=1
     ) as proxied:
@@ -123,9 +119,7 @@ def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(
         assert via("198.51.100.9").status_code == 200
 
 
-def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429(
-    app: Flask, limited_app: Flask
-) -> None:
+def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429(app, limited_app):
     client = limited_app.test_client()
     for name in ("erin", "frank", "grace"):
         assert client.post(REGISTER, json=register_body(name)).status_code == 201
@@ -135,7 +129,7 @@ def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429
     assert_error(login(app.test_client(), "heidi"), 401, "invalid_credentials")
 
 
-def test_the_registration_limit_counts_each_address_apart(limited_app: Flask) -> None:
+def test_the_registration_limit_counts_each_address_apart(limited_app):
     client = limited_app.test_client()
     for name in ("erin", "frank", "grace"):
         assert client.post(REGISTER, json=register_body(name)).status_code == 201
@@ -147,16 +141,14 @@ def test_the_registration_limit_counts_each_address_apart(limited_app: Flask) ->
     assert response.status_code == 201, response.get_json()
 
 
-def test_rate_limits_off_let_fifty_logins_through(app: Flask, alice: Member) -> None:
+def test_rate_limits_off_let_fifty_logins_through(app, alice):
     with another_app(app, PARLEY_RATE_LIMITS=False, PARLEY_LOGIN_RATE_LIMIT="3/minute") as off:
         client = off.test_client()
         statuses = [login(client, "alice").status_code for _ in range(50)]
     assert statuses == [200] * 50
 
 
-def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(
-    app: Flask, alice: Member, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(app, alice, monkeypatch):
     server = socketio.server
     with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="1/minute") as other:
         client = other.test_client()
@@ -183,9 +175,7 @@ def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(
 # --- Socket.IO: the event budget ------------------------------------------------------
 
 
-def test_socket_events_past_the_budget_get_a_rate_limited_ack(
-    limited_app: Flask, alice: Member
-) -> None:
+def test_socket_events_past_the_budget_get_a_rate_limited_ack(limited_app, alice):
     with going_offline(limited_app, alice.id):
         socket = socketio.test_client(limited_app, auth={"token": alice.token})
         assert socket.is_connected()
@@ -200,7 +190,7 @@ def test_socket_events_past_the_budget_get_a_rate_limited_ack(
 # --- EventRateLimiter -----------------------------------------------------------------
 
 
-def test_event_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
+def test_event_limiter_allows_the_limit_then_says_how_long_to_wait():
     events = EventRateLimiter("3/10 seconds", "memory://", True)
     assert [events.retry_after("user:1") for _ in range(3)] == [None, None, None]
     wait = events.retry_after("user:1")
@@ -208,7 +198,7 @@ def test_event_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
     assert 0 < wait <= 10
 
 
-def test_event_limiter_allows_again_once_the_window_has_moved_on() -> None:
+def test_event_limiter_allows_again_once_the_window_has_moved_on():
     events = EventRateLimiter("1/second", "memory://", True)
     assert events.retry_after("user:1") is None
     wait = events.retry_after("user:1")
@@ -217,12 +207,12 @@ def test_event_limiter_allows_again_once_the_window_has_moved_on() -> None:
     assert events.retry_after("user:1") is None
 
 
-def test_event_limiter_turned_off_never_limits() -> None:
+def test_event_limiter_turned_off_never_limits():
     events = EventRateLimiter("1/hour", "memory://", False)
     assert {events.retry_after("user:1") for _ in range(100)} == {None}
 
 
-def test_event_limiter_keys_have_budgets_of_their_own() -> None:
+def test_event_limiter_keys_have_budgets_of_their_own():
     events = EventRateLimiter("1/minute", "memory://", True)
     assert events.retry_after("user:1") is None
     assert events.retry_after("user:1") is not None
@@ -236,7 +226,7 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redis_url: str) -> None:
+def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redis_url):
     events = EventRateLimiter("2/10 seconds", redis_url, True)
     key = f"user:{uuid.uuid4().hex}"
     assert [events.retry_after(key) for _ in range(2)] == [None, None]
@@ -245,7 +235,7 @@ def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redi
     assert 0 < wait <= 10
 
 
-def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_url: str) -> None:
+def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_url):
     first = EventRateLimiter("2/10 seconds", redis_url, True)
     second = EventRateLimiter("2/10 seconds", redis_url, True)
     key = f"user:{uuid.uuid4().hex}"

@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
 
 import parley.web
 from parley.headers import PAGE_CSP
@@ -51,7 +50,7 @@ def status_of(client, url: str) -> int:
         return int(response.status_code)
 
 
-def test_the_page_forbids_inline_script_eval_and_framing(client: FlaskClient) -> None:
+def test_the_page_forbids_inline_script_eval_and_framing(client):
     response = client.get("/")
     assert response.status_code == 200
     policy = response.headers["Content-Security-Policy"]
@@ -66,7 +65,7 @@ def test_the_page_forbids_inline_script_eval_and_framing(client: FlaskClient) ->
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_the_shell_has_no_inline_script_handlers_or_styles(client: FlaskClient) -> None:
+def test_the_shell_has_no_inline_script_handlers_or_styles(client):
     shell = ShellParser()
     shell.feed(client.get("/").get_data(as_text=True))
     assert shell.scripts == [{"type": "module", "src": "/static/app/main.js"}]
@@ -75,7 +74,7 @@ def test_the_shell_has_no_inline_script_handlers_or_styles(client: FlaskClient) 
     assert shell.style_attributes == 0
 
 
-def test_every_asset_the_shell_names_is_served(client: FlaskClient) -> None:
+def test_every_asset_the_shell_names_is_served(client):
     shell = ShellParser()
     shell.feed(client.get("/").get_data(as_text=True))
     assert shell.assets
@@ -83,7 +82,7 @@ def test_every_asset_the_shell_names_is_served(client: FlaskClient) -> None:
         assert status_of(client, asset) == 200, asset
 
 
-def test_the_page_modules_import_only_served_files(client: FlaskClient) -> None:
+def test_the_page_modules_import_only_served_files(client):
     for module in sorted((STATIC / "app").glob("*.js")):
         source = module.read_text()
         assert "eval(" not in source and "new Function" not in source, module.name
@@ -93,9 +92,7 @@ def test_the_page_modules_import_only_served_files(client: FlaskClient) -> None:
             assert status_of(client, url) == 200, (module.name, target)
 
 
-def test_a_server_without_its_browser_files_says_how_to_fix_it(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_server_without_its_browser_files_says_how_to_fix_it(client, monkeypatch):
     monkeypatch.setattr(parley.web, "SOCKET_CLIENT", Path("vendor") / "missing.js")
     response = client.get("/")
     assert response.status_code == 503

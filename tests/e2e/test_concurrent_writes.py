@@ -8,7 +8,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from servers import LiveServer
 
 CLIENTS = 8
 MESSAGES_EACH = 25
@@ -29,9 +28,7 @@ def call(url: str, method: str = "GET", body: dict | None = None, token: str | N
 
 
 @pytest.mark.slow
-def test_concurrent_posts_and_resends_are_all_committed_once(
-    live_server_on_each_database: LiveServer,
-) -> None:
+def test_concurrent_posts_and_resends_are_all_committed_once(live_server_on_each_database):
     api = live_server_on_each_database.url + "/api/v1"
     tokens = []
     for index in range(CLIENTS):

@@ -68,9 +68,7 @@ def assert_reserved(ack: Any, name: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(
-    server: LiveServer,
-) -> None:
+def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(server: LiveServer):
     owner, _ = Api.register(server.url, f"owner-{tag()}")
     member, member_user = Api.register(server.url, f"member-{tag()}")
     room = owner.call("POST", "/rooms", 201, json={"name": f"secret-{tag()}", "kind": "private"})
@@ -96,7 +94,7 @@ def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(
 
 
 @pytest.mark.slow
-def test_client_sent_connect_events_are_refused_without_a_traceback(server: LiveServer) -> None:
+def test_client_sent_connect_events_are_refused_without_a_traceback(server: LiveServer):
     member, _ = Api.register(server.url, f"member-{tag()}")
     log = Path(server.env["PARLEY_INSTANCE_PATH"]).parent / "server.log"
     listener = Listener(server, member)

@@ -5,14 +5,9 @@ change that decides access still reaches the next event."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask_socketio import SocketIOTestClient
 from realtime_support import emit, error, ok
 
 from parley.actions import messages
@@ -21,7 +16,7 @@ from parley.actions.tokens import active_user_of_token
 from parley.config import ConfigError, load_config
 from parley.extensions import db
 from parley.models import ApiToken, Permission, Role, User
-from support import Member, make_room, send, set_role
+from support import make_room, send, set_role
 
 API = "/api/v1"
 
@@ -57,8 +52,8 @@ def clock(app, monkeypatch) -> FakeClock:
 
 
 def test_later_sends_and_edits_read_neither_the_user_nor_the_rights_again(
-    connect: Callable[..., SocketIOTestClient], alice: Member, count_queries: Callable[[], Any]
-) -> None:
+    connect, alice, count_queries
+):
     room = make_room(alice, "general")
     sock = connect(alice)
     with count_queries() as first:
@@ -75,9 +70,7 @@ def test_later_sends_and_edits_read_neither_the_user_nor_the_rights_again(
     assert rights_reads(later.statements) == []
 
 
-def test_a_role_change_reaches_the_next_event(
-    connect: Callable[..., SocketIOTestClient], make_user: Callable[..., Member], bob: Member
-) -> None:
+def test_a_role_change_reaches_the_next_event(connect, make_user, bob):
     root = make_user("root", role="Administrator")
     carol = make_user("carol", role="Moderator")
     room = make_room(bob, "general")
@@ -89,9 +82,7 @@ def test_a_role_change_reaches_the_next_event(
     error(emit(sock, "message:delete", {"message_id": second}), "not_the_author")
 
 
-def test_a_change_to_a_roles_permissions_reaches_the_next_event(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_change_to_a_roles_permissions_reaches_the_next_event(app, connect, alice):
     """The cleanup after each test puts the default roles' permissions back."""
     room = make_room(alice, "general")
     sock = connect(alice)
@@ -105,9 +96,7 @@ def test_a_change_to_a_roles_permissions_reaches_the_next_event(
     )
 
 
-def test_a_display_name_change_shows_on_the_next_message(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_display_name_change_shows_on_the_next_message(connect, alice):
     room = make_room(alice, "general")
     sock = connect(alice)
     ok(emit(sock, "message:send", {"room_id": room["id"], "body": "before"}))
@@ -137,12 +126,8 @@ def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
 
 
 def test_with_a_recheck_time_of_zero_every_event_loads_the_user(
-    app: Flask,
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    count_queries: Callable[[], Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    app, connect, alice, count_queries, monkeypatch
+):
     monkeypatch.setitem(app.extensions, "parley.access_cache", AccessCache(0))
     room = make_room(alice, "general")
     sock = connect(alice)
@@ -197,7 +182,7 @@ def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clo
         assert user.role.name == "Moderator"
 
 
-def test_a_negative_recheck_time_is_refused(tmp_path: Path) -> None:
+def test_a_negative_recheck_time_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="PARLEY_ACCESS_RECHECK_SECONDS"):
         load_config("testing", str(tmp_path), {"PARLEY_ACCESS_RECHECK_SECONDS": "-1"})
 
@@ -214,17 +199,13 @@ def send_to(sock, room_id: int, body: str = "again"):
     return emit(sock, "message:send", {"room_id": room_id, "body": body})
 
 
-def test_a_ban_reaches_the_next_send(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_a_ban_reaches_the_next_send(connect, alice, bob):
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.post(f"{API}/rooms/{room_id}/members/{bob.id}/ban").status_code == 200
     error(send_to(sock, room_id), "banned")
 
 
-def test_a_mute_and_its_end_reach_the_next_send(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_a_mute_and_its_end_reach_the_next_send(connect, alice, bob):
     room_id, sock = posting_member(connect, alice, bob)
     mute = f"{API}/rooms/{room_id}/members/{bob.id}/mute"
     assert alice.post(mute, json={"minutes": 5}).status_code == 200
@@ -233,17 +214,13 @@ def test_a_mute_and_its_end_reach_the_next_send(
     ok(send_to(sock, room_id))
 
 
-def test_archiving_the_room_reaches_the_next_send(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_archiving_the_room_reaches_the_next_send(connect, alice, bob):
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.patch(f"{API}/rooms/{room_id}", json={"archived": True}).status_code == 200
     error(send_to(sock, room_id), "archived")
 
 
-def test_leaving_and_joining_again_reach_the_next_send(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_leaving_and_joining_again_reach_the_next_send(connect, alice, bob):
     room_id, sock = posting_member(connect, alice, bob)
     assert bob.post(f"{API}/rooms/{room_id}/leave").status_code == 204
     error(send_to(sock, room_id), "not_a_member")
@@ -251,9 +228,7 @@ def test_leaving_and_joining_again_reach_the_next_send(
     ok(send_to(sock, room_id))
 
 
-def test_removal_from_the_room_reaches_the_next_send(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_removal_from_the_room_reaches_the_next_send(connect, alice, bob):
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.delete(f"{API}/rooms/{room_id}/members/{bob.id}").status_code == 204
     error(send_to(sock, room_id), "not_a_member")
@@ -275,8 +250,8 @@ def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
 
 
 def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
-    connect: Callable[..., SocketIOTestClient], alice: Member, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    connect, alice, monkeypatch
+):
     """Sends only read their user: they skip merging it into each event's session, and
     the copy the socket keeps stays out of every session, for the next event."""
     seen: list[tuple[str, bool]] = []
@@ -305,12 +280,7 @@ def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
     ]
 
 
-def test_a_send_on_kept_checks_opens_no_session_of_its_own(
-    app: Flask,
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_send_on_kept_checks_opens_no_session_of_its_own(app, connect, alice, monkeypatch):
     """The batch writes on a connection of its own: a send whose checks are all kept
     needs no session, and opening one only to close it was measurable per message."""
     room = make_room(alice, "general")
@@ -333,8 +303,8 @@ def test_a_send_on_kept_checks_opens_no_session_of_its_own(
 
 
 def test_a_subscriber_that_hears_of_a_ban_finds_the_kept_rights_already_dropped(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+    app, connect, alice, bob
+):
     room_id, _sock = posting_member(connect, alice, bob)
     with app.app_context():
         cache = app.extensions["parley.access_cache"]

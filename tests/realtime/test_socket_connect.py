@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from flask_socketio import SocketIOTestClient
 from realtime_support import emit, error, names, ok, payloads, refusal, without_presence
 
 from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Message
-from support import PASSWORD, Member, bearer, login_token, make_room, send, web_session_id
+from support import PASSWORD, bearer, login_token, make_room, send, web_session_id
 
 API = "/api/v1"
 
@@ -23,9 +19,7 @@ API = "/api/v1"
 # --- who may connect ---------------------------------------------------------------------
 
 
-def test_a_socket_with_a_valid_token_connects(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_socket_with_a_valid_token_connects(connect, alice):
     assert connect(alice).is_connected()
 
 
@@ -56,9 +50,7 @@ def test_a_socket_without_a_valid_token_is_refused(connect, kwargs):
     assert not connect(**kwargs).is_connected()
 
 
-def test_the_refusal_carries_a_code_and_a_readable_message(
-    connect: Callable[..., SocketIOTestClient], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_refusal_carries_a_code_and_a_readable_message(connect, monkeypatch):
     client = connect(auth={"token": "prly_wrong"})
     data = refusal(client, monkeypatch, auth={"token": "prly_wrong"})
     # What socket.io clients show as connect_error's err.message and err.data.
@@ -67,24 +59,18 @@ def test_the_refusal_carries_a_code_and_a_readable_message(
     assert data["data"] == {"code": "unauthorized", "message": data["message"]}
 
 
-def test_a_refused_socket_sends_no_presence(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_refused_socket_sends_no_presence(connect, alice):
     watcher = connect(alice)
     watcher.get_received()
     connect(auth={"token": "prly_wrong"})
     assert watcher.get_received() == []
 
 
-def test_a_socket_connects_with_a_bearer_header(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_socket_connects_with_a_bearer_header(connect, alice):
     assert connect(headers=bearer(alice.token)).is_connected()
 
 
-def test_a_socket_connects_with_the_web_session_cookie(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -95,11 +81,8 @@ def test_a_socket_connects_with_the_web_session_cookie(
 
 
 def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
-    app: Flask,
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    app, connect, alice, monkeypatch
+):
     opened: list[object] = []
     original = SecureCookieSessionInterface.open_session
 
@@ -120,9 +103,7 @@ def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
     assert len(socket_environs) == 1
 
 
-def test_a_socket_connects_with_the_cookie_the_session_login_set(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, alice):
     browser = app.test_client()
     response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 200
@@ -132,9 +113,7 @@ def test_a_socket_connects_with_the_cookie_the_session_login_set(
     assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
 
 
-def test_a_token_in_auth_is_the_only_one_tried(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -144,9 +123,7 @@ def test_a_token_in_auth_is_the_only_one_tried(
     assert not connect(headers=bearer("prly_wrong"), flask_test_client=browser).is_connected()
 
 
-def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connect, alice):
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -154,18 +131,14 @@ def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(
     assert connect(headers=basic, flask_test_client=browser).is_connected()
 
 
-def test_a_session_cookie_without_a_live_token_is_refused(
-    app: Flask, connect: Callable[..., SocketIOTestClient]
-) -> None:
+def test_a_session_cookie_without_a_live_token_is_refused(app, connect):
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = "expired-session-id"
     assert not connect(flask_test_client=browser).is_connected()
 
 
-def test_a_deactivated_users_token_is_refused(
-    connect: Callable[..., SocketIOTestClient], make_user: Callable[..., Member], bob: Member
-) -> None:
+def test_a_deactivated_users_token_is_refused(connect, make_user, bob):
     root = make_user("root", role="Administrator")
     token = login_token(bob.client, "bob")
     assert root.patch(f"{API}/users/{bob.id}", json={"active": False}).status_code == 200
@@ -176,9 +149,7 @@ def test_a_deactivated_users_token_is_refused(
 # --- the rooms a socket hears ------------------------------------------------------------
 
 
-def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(connect, alice, bob):
     public = make_room(alice, "general")
     private = make_room(alice, "secret", kind="private")
     make_room(bob, "bobs-own")
@@ -193,9 +164,7 @@ def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(
     assert update["user"]["display_name"] == "Alice A."
 
 
-def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(connect, alice, bob):
     room = make_room(alice, "general")
     assert bob.post(f"{API}/rooms/{room['id']}/join").status_code == 201
     assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban").status_code == 200
@@ -206,8 +175,8 @@ def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(
 
 
 def test_connecting_announces_the_user_online_to_everyone_and_sends_nothing_else(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+    connect, alice, bob
+):
     make_room(bob, "general")
     watcher = connect(alice)
     watcher.get_received()
@@ -226,9 +195,7 @@ def test_connecting_announces_the_user_online_to_everyone_and_sends_nothing_else
 # --- being cut off -----------------------------------------------------------------------
 
 
-def test_logout_disconnects_only_the_sockets_of_that_token(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_logout_disconnects_only_the_sockets_of_that_token(connect, alice, bob):
     second = login_token(bob.client, "bob", PASSWORD)
     first_a, first_b = connect(bob), connect(bob)
     other = connect(auth={"token": second})
@@ -239,9 +206,7 @@ def test_logout_disconnects_only_the_sockets_of_that_token(
     assert ok(emit(other, "sync", {}))
 
 
-def test_ending_the_web_session_disconnects_its_sockets(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_ending_the_web_session_disconnects_its_sockets(app, connect, alice):
     browser = app.test_client()
     response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
     csrf = response.get_json()["csrf_token"]
@@ -252,9 +217,7 @@ def test_ending_the_web_session_disconnects_its_sockets(
     assert other.is_connected()
 
 
-def test_revoking_a_token_disconnects_its_sockets(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_revoking_a_token_disconnects_its_sockets(connect, alice):
     made = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()
     bot = connect(auth={"token": made["token"]})
     web = connect(alice)
@@ -266,12 +229,7 @@ def test_revoking_a_token_disconnects_its_sockets(
     assert not connect(auth={"token": made["token"]}).is_connected()
 
 
-def test_deactivation_disconnects_every_socket_of_the_user(
-    connect: Callable[..., SocketIOTestClient],
-    make_user: Callable[..., Member],
-    alice: Member,
-    bob: Member,
-) -> None:
+def test_deactivation_disconnects_every_socket_of_the_user(connect, make_user, alice, bob):
     root = make_user("root", role="Administrator")
     second = login_token(bob.client, "bob")
     tabs = [connect(bob), connect(bob), connect(auth={"token": second})]
@@ -281,9 +239,7 @@ def test_deactivation_disconnects_every_socket_of_the_user(
     assert bystander.is_connected()
 
 
-def test_an_event_on_a_socket_whose_token_is_gone_is_refused(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_an_event_on_a_socket_whose_token_is_gone_is_refused(app, connect, alice):
     room = make_room(alice, "general")
     sock = connect(alice)
     # Revoked where this process did not hear of it (another server process).
@@ -300,9 +256,7 @@ def test_an_event_on_a_socket_whose_token_is_gone_is_refused(
         assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
 
 
-def test_user_update_reaches_only_that_users_sockets(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_user_update_reaches_only_that_users_sockets(connect, alice, bob):
     mine, other_tab, theirs = connect(alice), connect(alice), connect(bob)
     for sock in (mine, other_tab, theirs):
         sock.get_received()
@@ -312,9 +266,7 @@ def test_user_update_reaches_only_that_users_sockets(
     assert without_presence(theirs.get_received()) == []
 
 
-def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(connect, alice):
     other_login = login_token(alice.client, "alice")
     bot = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
     this_session, other_session, bot_sock = (
@@ -330,9 +282,7 @@ def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(
     assert this_session.is_connected() and bot_sock.is_connected()
 
 
-def test_a_role_change_is_told_to_that_users_sockets(
-    connect: Callable[..., SocketIOTestClient], make_user: Callable[..., Member], alice: Member
-) -> None:
+def test_a_role_change_is_told_to_that_users_sockets(connect, make_user, alice):
     root = make_user("root", role="Administrator")
     sock = connect(alice)
     sock.get_received()
@@ -341,9 +291,7 @@ def test_a_role_change_is_told_to_that_users_sockets(
     assert update["role"] == "Moderator" and update["user"]["id"] == alice.id
 
 
-def test_deactivation_is_told_to_the_users_sockets_before_they_are_cut(
-    connect: Callable[..., SocketIOTestClient], make_user: Callable[..., Member], bob: Member
-) -> None:
+def test_deactivation_is_told_to_the_users_sockets_before_they_are_cut(connect, make_user, bob):
     root = make_user("root", role="Administrator")
     sock = connect(bob)
     sock.get_received()

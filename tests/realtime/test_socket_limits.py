@@ -4,7 +4,6 @@ against real servers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,7 +96,7 @@ def test_behind_trusted_proxies_the_forwarded_address_is_the_one_counted(
 # --- the bookkeeping ----------------------------------------------------------------------
 
 
-def test_an_address_may_have_as_many_sessions_waiting_as_its_limit() -> None:
+def test_an_address_may_have_as_many_sessions_waiting_as_its_limit():
     counts = limits(per_address=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.1")
@@ -110,7 +109,7 @@ def test_an_address_may_have_as_many_sessions_waiting_as_its_limit() -> None:
     counts.reserve("10.0.0.2")
 
 
-def test_a_full_server_refuses_with_503() -> None:
+def test_a_full_server_refuses_with_503():
     counts = limits(max_connections=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.2")
@@ -119,7 +118,7 @@ def test_a_full_server_refuses_with_503() -> None:
     assert (refused.value.status, refused.value.code) == (503, "too_many_connections")
 
 
-def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves() -> None:
+def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves():
     clock = Clock()
     counts = limits(per_address=1, handshake_seconds=5, clock=clock)
     slot = counts.reserve("10.0.0.1")
@@ -135,7 +134,7 @@ def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_
     assert counts.overdue()[0] == ["eio-1"]
 
 
-def test_only_sessions_past_their_deadline_are_late() -> None:
+def test_only_sessions_past_their_deadline_are_late():
     clock = Clock()
     counts = limits(handshake_seconds=5, clock=clock)
     early = counts.reserve("10.0.0.1")
@@ -154,14 +153,14 @@ def test_only_sessions_past_their_deadline_are_late() -> None:
     assert counts.held() == 0
 
 
-def test_a_release_gives_the_place_back() -> None:
+def test_a_release_gives_the_place_back():
     counts = limits(max_connections=1, per_address=1)
     slot = counts.reserve("10.0.0.1")
     counts.release(slot)
     counts.reserve("10.0.0.1")
 
 
-def test_zero_is_no_limit() -> None:
+def test_zero_is_no_limit():
     counts = limits()
     for n in range(500):
         counts.admit(f"sid-{n}", 1, "10.0.0.1", counts.reserve("10.0.0.1"))
@@ -208,7 +207,7 @@ def test_a_limit_below_zero_or_a_timeout_of_zero_is_refused(tmp_path, name, valu
         load_config("development", str(tmp_path), {name: value})
 
 
-def test_production_holds_more_connections_than_the_threading_server(tmp_path: Path) -> None:
+def test_production_holds_more_connections_than_the_threading_server(tmp_path):
     production = load_config("production", str(tmp_path), {"SECRET_KEY": "x" * 40})
     development = load_config("development", str(tmp_path), {})
     assert production["PARLEY_MAX_CONNECTIONS"] == 1000

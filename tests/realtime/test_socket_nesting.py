@@ -4,14 +4,10 @@ fuzz, tests/e2e/test_socket_fuzz.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from flask_socketio import SocketIOTestClient
 from realtime_support import error
 
 from parley.realtime.packets import NESTED_TOO_DEEPLY, Packet
-from support import Member
 
 
 @pytest.mark.parametrize("opener", ["[", '{"a":'])
@@ -23,13 +19,11 @@ def test_a_packet_nested_too_deeply_decodes_to_the_event_that_refuses_it(opener)
     assert packet.data == [NESTED_TOO_DEEPLY]
 
 
-def test_a_packet_nested_as_deep_as_a_client_may_send_decodes_as_sent() -> None:
+def test_a_packet_nested_as_deep_as_a_client_may_send_decodes_as_sent():
     packet = Packet(encoded_packet='2["sync",' + "[" * 200 + "]" * 200 + "]")
     assert packet.data[0] == "sync"
 
 
-def test_the_event_of_a_packet_nested_too_deeply_acks_an_invalid_payload(
-    connect: Callable[..., SocketIOTestClient], alice: Member
-) -> None:
+def test_the_event_of_a_packet_nested_too_deeply_acks_an_invalid_payload(connect, alice):
     sock = connect(alice)
     error(sock.emit(NESTED_TOO_DEEPLY, callback=True), "invalid_payload")

@@ -4,15 +4,11 @@ offline only once all have been closed for the grace period (a reload does not f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from flask_socketio import SocketIOTestClient
 from realtime_support import emit, ok, payloads, wait_for
 
-from support import Member, stored_user
+from support import stored_user
 
 GRACE = 0.2
 
@@ -26,9 +22,7 @@ def statuses_of(received: list[dict], user_id: int) -> list[str]:
     return [p["status"] for p in payloads(received, "presence") if p["user_id"] == user_id]
 
 
-def test_closing_one_of_two_tabs_keeps_the_user_online(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
@@ -39,9 +33,7 @@ def test_closing_one_of_two_tabs_keeps_the_user_online(
     assert other_tab.is_connected()
 
 
-def test_closing_every_tab_announces_offline_after_the_grace_period(
-    app: Flask, connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_closing_every_tab_announces_offline_after_the_grace_period(app, connect, alice, bob):
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     seen_before = stored_user(app, alice.id).last_seen_at
@@ -73,9 +65,7 @@ def test_reconnecting_within_the_grace_period_announces_nothing(
     assert alice.id in ok(emit(watcher, "sync", {}))["online"]
 
 
-def test_coming_back_after_going_offline_is_announced_online_again(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_coming_back_after_going_offline_is_announced_online_again(connect, alice, bob):
     watcher = connect(bob)
     connect(alice).disconnect()
     wait_for(watcher, "presence", lambda p: p == {"user_id": alice.id, "status": "offline"})
@@ -84,12 +74,7 @@ def test_coming_back_after_going_offline_is_announced_online_again(
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
 
 
-def test_sync_lists_who_is_online(
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    bob: Member,
-    make_user: Callable[..., Member],
-) -> None:
+def test_sync_lists_who_is_online(connect, alice, bob, make_user):
     make_user("carol")
     watcher = connect(bob)
     connect(alice)
@@ -98,12 +83,7 @@ def test_sync_lists_who_is_online(
     assert {alice.id, bob.id} <= set(online)
 
 
-def test_a_deactivated_user_is_announced_offline(
-    connect: Callable[..., SocketIOTestClient],
-    make_user: Callable[..., Member],
-    alice: Member,
-    bob: Member,
-) -> None:
+def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob):
     root = make_user("root", role="Administrator")
     watcher = connect(alice)
     connect(bob)
@@ -146,9 +126,7 @@ def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
     )
 
 
-def test_a_batched_socket_hears_offline_after_the_grace_period(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member
-) -> None:
+def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, bob):
     watcher = connect(auth={"token": alice.token, "presence": "batched"})
     tab = connect(bob)
     wait_for(
@@ -162,7 +140,7 @@ def test_a_batched_socket_hears_offline_after_the_grace_period(
     )
 
 
-def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change() -> None:
+def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change():
     from parley.realtime.presence_batches import PresenceBatches
 
     sent: list[list[dict]] = []
@@ -180,7 +158,7 @@ def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_cha
     assert sent[-1] == [{"user_id": 3, "status": "online"}]
 
 
-def test_a_negative_batch_interval_is_refused(tmp_path: Path) -> None:
+def test_a_negative_batch_interval_is_refused(tmp_path):
     from parley.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="PARLEY_PRESENCE_BATCH_SECONDS"):

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from flask import Flask
-from flask_socketio import SocketIOTestClient
 from realtime_support import emit, error, ok, payloads
 
 from parley.ratelimits import EventRateLimiter
-from support import Member, jpeg
+from support import jpeg
 
 API = "/api/v1"
 LIVE = {"width": 640, "height": 480, "fps": 15}
@@ -24,9 +19,7 @@ def frame(client, room_id, data):
     return ack
 
 
-def test_going_live_acks_the_broadcast_and_tells_the_room(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_going_live_acks_the_broadcast_and_tells_the_room(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     theirs.get_received()
     ack = ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
@@ -37,9 +30,7 @@ def test_going_live_acks_the_broadcast_and_tells_the_room(
     assert next(r for r in synced["rooms"] if r["id"] == room["id"])["live"] == ack["live"]
 
 
-def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     theirs.get_received()
@@ -50,14 +41,7 @@ def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(
     assert latest.status_code == 200 and latest.headers["X-Frame-Seq"] == "2"
 
 
-def test_bad_frames_are_refused_and_change_nothing(
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    bob: Member,
-    room: dict[str, Any],
-    app: Flask,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_bad_frames_are_refused_and_change_nothing(connect, alice, bob, room, app, monkeypatch):
     mine, theirs = connect(alice), connect(bob)
     error(frame(mine, room["id"], jpeg()), "not_live")
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
@@ -73,12 +57,8 @@ def test_bad_frames_are_refused_and_change_nothing(
 
 
 def test_frames_have_their_own_cap_and_do_not_use_the_event_budget(
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    room: dict[str, Any],
-    app: Flask,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    connect, alice, room, app, monkeypatch
+):
     monkeypatch.setitem(
         app.extensions, "parley.event_limiter", EventRateLimiter("2/minute", "memory://", True)
     )
@@ -93,9 +73,7 @@ def test_frames_have_their_own_cap_and_do_not_use_the_event_budget(
     ok(emit(mine, "typing", {"room_id": room["id"]}))
 
 
-def test_only_one_broadcast_per_room(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_only_one_broadcast_per_room(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     found = error(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}), "already_live")
@@ -103,9 +81,7 @@ def test_only_one_broadcast_per_room(
     error(emit(theirs, "video:start", {"room_id": room["id"], "width": 5}), "validation_error")
 
 
-def test_stopping_ends_the_broadcast_for_everyone(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_stopping_ends_the_broadcast_for_everyone(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     error(emit(theirs, "video:stop", {"room_id": room["id"]}), "not_the_broadcaster")
@@ -118,9 +94,7 @@ def test_stopping_ends_the_broadcast_for_everyone(
     error(frame(mine, room["id"], jpeg()), "not_live")
 
 
-def test_a_banned_broadcaster_is_cut_off_at_once(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_a_banned_broadcaster_is_cut_off_at_once(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
     ok(frame(theirs, room["id"], jpeg()))
@@ -132,13 +106,7 @@ def test_a_banned_broadcaster_is_cut_off_at_once(
     error(frame(theirs, room["id"], jpeg()), "banned")
 
 
-def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    bob: Member,
-    room: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(connect, alice, bob, room, monkeypatch):
     monkeypatch.setattr("parley.actions.video.RECHECK_SECONDS", 0)
     mine, theirs = connect(alice), connect(bob)
     ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
@@ -154,9 +122,7 @@ def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(
     ]
 
 
-def test_watchers_are_counted_in_and_out(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_watchers_are_counted_in_and_out(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     mine.get_received()
@@ -171,13 +137,7 @@ def test_watchers_are_counted_in_and_out(
     assert counts == [1, 0, 1, 0]
 
 
-def test_watching_needs_a_live_room_you_may_read(
-    connect: Callable[..., SocketIOTestClient],
-    alice: Member,
-    bob: Member,
-    make_user: Callable[..., Member],
-    room: dict[str, Any],
-) -> None:
+def test_watching_needs_a_live_room_you_may_read(connect, alice, bob, make_user, room):
     carol = make_user("carol")
     secret = alice.post(f"{API}/rooms", json={"name": "secret", "kind": "private"}).get_json()
     mine, hers = connect(alice), connect(carol)
@@ -186,9 +146,7 @@ def test_watching_needs_a_live_room_you_may_read(
     error(emit(hers, "video:watch", {"room_id": secret["id"]}), "not_found")
 
 
-def test_a_broadcast_ends_when_the_socket_that_went_live_disconnects(
-    connect: Callable[..., SocketIOTestClient], alice: Member, bob: Member, room: dict[str, Any]
-) -> None:
+def test_a_broadcast_ends_when_the_socket_that_went_live_disconnects(connect, alice, bob, room):
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     theirs.get_received()
