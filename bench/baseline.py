@@ -23,12 +23,12 @@ def build(mode: str) -> Any:
     server = socketio.Server(async_mode=mode, max_http_buffer_size=1024 * 1024)
     ids = itertools.count(1)
 
-    @server.event
+    @server.event  # type: ignore[untyped-decorator]  # python-socketio is untyped
     def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         for room_id in (auth or {}).get("rooms", []):
             server.enter_room(sid, f"room:{room_id}")
 
-    @server.on("message:send")
+    @server.on("message:send")  # type: ignore[untyped-decorator]  # python-socketio is untyped
     def send(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         number = next(ids)
         message = {
@@ -62,7 +62,7 @@ def serve_gevent(port: int) -> None:
     monkey.patch_all()
     from gevent import pywsgi
 
-    class NoDelayServer(pywsgi.WSGIServer):
+    class NoDelayServer(pywsgi.WSGIServer):  # type: ignore[misc]  # gevent is untyped
         def handle(self, sock: Any, address: Any) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle(sock, address)

@@ -104,7 +104,8 @@ def ratio(a: float | None, b: float | None) -> str:
 def step_at(entry: dict[str, Any] | None, rate: float) -> dict[str, Any] | None:
     if entry is None:
         return None
-    for step in entry["figures"]["steps"]:
+    steps: list[dict[str, Any]] = entry["figures"]["steps"]
+    for step in steps:
         if step["rate"] == rate:
             return step
     return None

@@ -251,8 +251,12 @@ def stream_command(
     username: str | None,
 ) -> None:
     """Broadcast live video into a room until --duration ends or Ctrl+C."""
-    from .video.sources import FolderSource, SourceError, open_source
-    from .video.streamer import StreamError, stream
+    from parley_stream import missing_libraries, not_installed_message
+
+    if missing := missing_libraries():
+        raise click.ClickException(not_installed_message(missing))
+    from parley_stream.sources import FolderSource, SourceError, open_source
+    from parley_stream.streamer import StreamError, stream
 
     if token and username:
         raise click.UsageError("--user chooses who a temporary token is for; not with --token.")

@@ -10,6 +10,8 @@ from typing import Any
 
 from limits import parse
 
+from .video.frames import MAX_FRAME_BYTES
+
 DEV_SECRET = "parley-development-secret-not-for-production"
 
 
@@ -119,7 +121,7 @@ class Config:
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
     PARLEY_VIDEO_MAX_FPS = 30
-    PARLEY_VIDEO_MAX_FRAME_BYTES = 512 * 1024
+    PARLEY_VIDEO_MAX_FRAME_BYTES = MAX_FRAME_BYTES
     TESTING = False
     DEBUG = False
 

@@ -32,7 +32,7 @@ class AllowedHosts:
 
     def host_of(self, environ: WSGIEnvironment) -> str:
         if self.trusted_proxies:
-            forwarded = environ.get("HTTP_X_FORWARDED_HOST", "").split(",")
+            forwarded = str(environ.get("HTTP_X_FORWARDED_HOST", "")).split(",")
             values = [value.strip() for value in forwarded if value.strip()]
             if len(values) >= self.trusted_proxies:
                 return values[-self.trusted_proxies]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .types import UTCDateTime, utcnow
 from .user import User
 
@@ -16,7 +16,7 @@ from .user import User
 MessageId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Message(db.Model):  # type: ignore[name-defined]
+class Message(Model):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("author_id", "client_id"),

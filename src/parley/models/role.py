@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
-from ..extensions import db
+from ..extensions import Model
 
 
 class Permission(IntFlag):
@@ -29,7 +29,7 @@ DEFAULT_ROLES: dict[str, tuple[Permission, bool]] = {
 }
 
 
-class Role(db.Model):  # type: ignore[name-defined]
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .types import UTCDateTime, utcnow
 from .user import User
 
@@ -25,7 +25,7 @@ class RoomRole(StrEnum):
     OWNER = "owner"
 
 
-class Room(db.Model):  # type: ignore[name-defined]
+class Room(Model):
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,7 +55,7 @@ class Room(db.Model):  # type: ignore[name-defined]
         return f"<Room {self.id} {self.name or self.direct_key}>"
 
 
-class Membership(db.Model):  # type: ignore[name-defined]
+class Membership(Model):
     __tablename__ = "memberships"
 
     room_id: Mapped[int] = mapped_column(

@@ -7,6 +7,7 @@ the first migration creates the same objects.
 from __future__ import annotations
 
 from sqlalchemy import DDL, event
+from sqlalchemy.sql.ddl import ExecutableDDLElement
 
 from .message import Message
 
@@ -36,17 +37,17 @@ POSTGRES_DDL = [
     f"USING gin (to_tsvector('{PG_TS_CONFIG}', {PG_SEARCH_TEXT}))",
 ]
 
+
+def _ddl(statement: str, dialect: str) -> ExecutableDDLElement:
+    # SQLAlchemy's DDL constructor has no type hints.
+    return DDL(statement).execute_if(dialect=dialect)  # type: ignore[no-untyped-call]
+
+
 for _statement in SQLITE_DDL:
-    event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    event.listen(Message.__table__, "after_create", _ddl(_statement, "sqlite"))
 for _statement in POSTGRES_DDL:
-    event.listen(
-        Message.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
-event.listen(
-    Message.__table__,
-    "before_drop",
-    DDL("DROP TABLE IF EXISTS messages_fts").execute_if(dialect="sqlite"),
-)
+    event.listen(Message.__table__, "after_create", _ddl(_statement, "postgresql"))
+event.listen(Message.__table__, "before_drop", _ddl("DROP TABLE IF EXISTS messages_fts", "sqlite"))
 
 
 def is_search_index_object(name: str | None, type_: str) -> bool:

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .role import Permission, Role
 from .types import UTCDateTime, utcnow
 
 
-class User(db.Model):  # type: ignore[name-defined]
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

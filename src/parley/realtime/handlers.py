@@ -63,7 +63,7 @@ def _token_from_handshake(auth: Any) -> ApiToken | None:
     return token
 
 
-@socketio.on("connect")
+@socketio.on("connect")  # type: ignore[untyped-decorator]  # Flask-SocketIO is untyped
 def on_connect(auth: Any = None) -> None:
     token = _token_from_handshake(auth)
     if token is None:
@@ -86,7 +86,7 @@ def on_connect(auth: Any = None) -> None:
 disconnect_hooks: list[Callable[[str], None]] = []
 
 
-@socketio.on("disconnect")
+@socketio.on("disconnect")  # type: ignore[untyped-decorator]  # Flask-SocketIO is untyped
 def on_disconnect(*_reason: Any) -> None:
     socket_left()
     sid = request.sid  # type: ignore[attr-defined]
@@ -183,7 +183,7 @@ def event(
     return decorator
 
 
-@socketio.on("*")
+@socketio.on("*")  # type: ignore[untyped-decorator]  # Flask-SocketIO is untyped
 def unknown_event(name: str, *_data: Any) -> Ack:
     return error_ack(
         ApiError(

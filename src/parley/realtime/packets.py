@@ -50,7 +50,7 @@ class FastJSON:
             return [NESTED_TOO_DEEPLY]
 
 
-class Packet(packet.Packet):
+class Packet(packet.Packet):  # type: ignore[misc]  # python-socketio is untyped
     json = FastJSON
 
     @classmethod
@@ -69,7 +69,7 @@ class Packet(packet.Packet):
         return False
 
 
-@socketio.on(NESTED_TOO_DEEPLY)
+@socketio.on(NESTED_TOO_DEEPLY)  # type: ignore[untyped-decorator]  # Flask-SocketIO is untyped
 def nested_too_deeply(*_data: Any) -> dict[str, Any]:
     error = ApiError("The payload is nested too deeply.", code="invalid_payload", status=422)
     return {"ok": False, **error.to_dict()}

@@ -82,7 +82,7 @@ def guard_reserved_events(server: python_socketio.Server) -> None:
     server._handle_event = handle_event
 
 
-@socketio.on(REFUSED_EVENT)
+@socketio.on(REFUSED_EVENT)  # type: ignore[untyped-decorator]  # Flask-SocketIO is untyped
 def refused_event(name: str = "") -> dict[str, Any]:
     found = registry().get(request.sid)  # type: ignore[attr-defined]
     if found is not None:

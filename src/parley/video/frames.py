@@ -1,4 +1,10 @@
-"""What a broadcaster may send: a JPEG of bounded size and dimensions."""
+"""What a broadcaster may send: a JPEG of bounded size and dimensions.
+
+The one definition of a valid frame and of the limits: the server checks every frame it
+is sent with `check_frame`, and the broadcaster client (`parley_stream`) checks the
+files it will send with the same function, so the two can never disagree. Pillow is
+all it needs, which both sides have.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from PIL import Image
 from ..errors import ApiError
 
 MAX_WIDTH, MAX_HEIGHT = 1920, 1080
+# What a server takes unless PARLEY_VIDEO_MAX_FRAME_BYTES says otherwise.
+MAX_FRAME_BYTES = 512 * 1024
 SOI, EOI = b"\xff\xd8", b"\xff\xd9"
 
 
@@ -17,7 +25,7 @@ def invalid(message: str, **details: object) -> ApiError:
     return ApiError(message, code="invalid_frame", status=422, details=dict(details))
 
 
-def check_frame(data: object, max_bytes: int) -> tuple[int, int]:
+def check_frame(data: object, max_bytes: int = MAX_FRAME_BYTES) -> tuple[int, int]:
     """The frame's width and height, read from its header; refuses anything else."""
     if not isinstance(data, bytes | bytearray):
         raise invalid("Send the frame as binary JPEG data.")
@@ -41,6 +49,8 @@ def check_frame(data: object, max_bytes: int) -> tuple[int, int]:
         raise invalid("The frame is not a JPEG.")
     if width > MAX_WIDTH or height > MAX_HEIGHT:
         raise invalid(
-            f"A frame may be at most {MAX_WIDTH}x{MAX_HEIGHT}.", width=width, height=height
+            f"The frame is {width}x{height}; a frame may be at most {MAX_WIDTH}x{MAX_HEIGHT}.",
+            width=width,
+            height=height,
         )
     return width, height

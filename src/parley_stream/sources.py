@@ -13,19 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 
-from .frames import MAX_HEIGHT, MAX_WIDTH
+from parley.errors import ApiError
+from parley.video.frames import MAX_FRAME_BYTES, MAX_HEIGHT, MAX_WIDTH, SOI, check_frame
+
+from . import EXTRA
 
 JPEG_QUALITY = 80
-# The largest frame a server takes by default (PARLEY_VIDEO_MAX_FRAME_BYTES).
-MAX_FRAME_BYTES = 512 * 1024
 
 SOURCE_FORMS = (
     "test (a generated test pattern), a folder of .jpg/.jpeg files, "
     "an .mjpg/.mjpeg file, or camera:N (OpenCV device number N)"
 )
-CAMERA_NEEDS_OPENCV = 'Camera sources need OpenCV: pip install "parley[camera]"'
+CAMERA_NEEDS_OPENCV = f"Camera sources need OpenCV: pip install {EXTRA}"
 
 
 class SourceError(Exception):
@@ -74,29 +75,13 @@ def encode_jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
     return out.getvalue()
 
 
-def jpeg_size(data: bytes) -> tuple[int, int]:
-    """The width and height of a JPEG, or SourceError when it is not one."""
+def servable(data: bytes) -> tuple[int, int]:
+    """The frame's width and height when a server with the default limits would take it;
+    SourceError with the server's own reason when it would not."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format != "JPEG":
-                raise SourceError(f"a {image.format} image, not a JPEG")
-            size = image.size
-            # Decoding at 1/8 scale still reads all the data, so a cut-off file fails here.
-            image.draft("RGB", (max(1, size[0] // 8), max(1, size[1] // 8)))
-            image.load()
-            return size
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise SourceError(f"not a readable JPEG ({exc})") from None
-
-
-def check_frame(data: bytes) -> tuple[int, int]:
-    """`jpeg_size`, also refusing what the server would: too large in bytes or pixels."""
-    width, height = jpeg_size(data)
-    if width > MAX_WIDTH or height > MAX_HEIGHT:
-        raise SourceError(f"{width}x{height} is larger than {MAX_WIDTH}x{MAX_HEIGHT}")
-    if len(data) > MAX_FRAME_BYTES:
-        raise SourceError(f"{len(data)} bytes is over the {MAX_FRAME_BYTES // 1024} KiB limit")
-    return width, height
+        return check_frame(data, MAX_FRAME_BYTES)
+    except ApiError as exc:
+        raise SourceError(exc.message) from None
 
 
 # --- the test pattern ----------------------------------------------------------------
@@ -204,7 +189,7 @@ class FolderSource:
         sizes: list[tuple[int, int]] = []
         for path in candidates:
             try:
-                sizes.append(check_frame(whole_jpeg(path.read_bytes())))
+                sizes.append(servable(whole_jpeg(path.read_bytes())))
             except (SourceError, OSError) as exc:
                 self.skipped.append(f"{path.name}: {exc}")
                 continue
@@ -234,7 +219,6 @@ class FolderSource:
 
 # --- an MJPEG file -------------------------------------------------------------------
 
-SOI = b"\xff\xd8"
 EOI_MARKER = 0xD9
 SOS_MARKER = 0xDA
 # Markers that stand alone, with no length after them: TEM and RST0..RST7.
@@ -290,7 +274,8 @@ def whole_jpeg(data: bytes) -> bytes:
     pad their files)."""
     end = jpeg_end(data, 0) if data.startswith(SOI + b"\xff") else None
     if end is None:
-        jpeg_size(data)  # says what the data is instead, when Pillow can tell
+        if not data.startswith(SOI + b"\xff"):
+            servable(data)  # says what the data is instead, in the server's words
         raise SourceError("a cut-off or malformed JPEG")
     return data[:end]
 
@@ -337,10 +322,10 @@ class MjpegFileSource:
             raise SourceError(f"{path} holds no complete JPEG frames")
         start, end = self.spans[0]
         try:
-            self.width, self.height = jpeg_size(self._map[start:end])
+            self.width, self.height = servable(self._map[start:end])
         except SourceError as exc:
             self._map.close()
-            raise SourceError(f"{path}: the first frame is {exc}") from None
+            raise SourceError(f"{path}: the first frame cannot be sent: {exc}") from None
 
     def frames(self) -> Iterator[bytes]:
         while True:

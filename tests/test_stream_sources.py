@@ -1,9 +1,10 @@
-"""Frame sources for `parley stream`: the test pattern, JPEG folders, MJPEG files, cameras."""
+"""The broadcaster client's frame sources: the test pattern, JPEG folders, MJPEG files, cameras."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import os
 import sys
 import types
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from parley.video.sources import (
+from parley.video.frames import MAX_FRAME_BYTES
+from parley_stream.sources import (
     CAMERA_NEEDS_OPENCV,
     FolderSource,
     FrameSource,
@@ -91,8 +93,9 @@ def test_folder_source_skips_files_that_are_not_jpegs_and_says_which(tmp_path: P
     source = open_source(str(tmp_path), fps=15)
     assert isinstance(source, FolderSource)
     assert [s.split(":")[0] for s in source.skipped] == ["2.jpg", "3.jpg", "4.jpg"]
-    assert "PNG" in source.skipped[0]
-    assert "truncated" in source.skipped[2].lower()
+    # In the server's words where the server would say why; a cut-off file, as that.
+    assert source.skipped[0] == "2.jpg: The frame is not a JPEG (start and end markers)."
+    assert source.skipped[2] == "4.jpg: a cut-off or malformed JPEG"
     assert take(source, 2) == [(tmp_path / "1.jpg").read_bytes()] * 2
 
 
@@ -107,8 +110,25 @@ def test_folder_source_skips_frames_larger_than_the_server_takes(tmp_path: Path)
     (tmp_path / "ok.jpg").write_bytes(jpeg(GREEN))
     source = open_source(str(tmp_path), fps=15)
     assert isinstance(source, FolderSource)
-    assert source.skipped == ["big.jpg: 1921x1080 is larger than 1920x1080"]
+    assert source.skipped == ["big.jpg: The frame is 1921x1080; a frame may be at most 1920x1080."]
     assert (source.width, source.height) == (64, 48)
+
+
+def noise_jpeg(size: tuple[int, int]) -> bytes:
+    """A JPEG of random pixels: it compresses badly, so it is large in bytes."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_folder_source_skips_frames_over_the_servers_byte_limit(tmp_path: Path) -> None:
+    heavy = noise_jpeg((1024, 768))
+    assert len(heavy) > MAX_FRAME_BYTES
+    (tmp_path / "heavy.jpg").write_bytes(heavy)
+    (tmp_path / "light.jpg").write_bytes(jpeg(GREEN))
+    source = open_source(str(tmp_path), fps=15)
+    assert isinstance(source, FolderSource)
+    assert source.skipped == [f"heavy.jpg: A frame may be at most {MAX_FRAME_BYTES} bytes."]
 
 
 def test_folder_source_refuses_a_folder_without_jpegs(tmp_path: Path) -> None:
@@ -199,6 +219,15 @@ def test_an_mjpeg_file_without_frames_is_refused(tmp_path: Path) -> None:
         open_source(str(tmp_path / "missing.mjpg"), fps=15)
 
 
+def test_an_mjpeg_file_whose_first_frame_the_server_would_refuse_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wide.mjpg"
+    path.write_bytes(jpeg(RED, size=(2000, 100)) + jpeg(GREEN))
+    with pytest.raises(SourceError, match=r"the first frame cannot be sent: The frame is 2000x100"):
+        open_source(str(path), fps=15)
+
+
 # --- cameras and bad specs -----------------------------------------------------------
 
 
@@ -207,7 +236,7 @@ def test_camera_without_opencv_says_how_to_install_it(monkeypatch: pytest.Monkey
     with pytest.raises(SourceError) as raised:
         open_source("camera:0", fps=15)
     assert str(raised.value) == CAMERA_NEEDS_OPENCV
-    assert 'pip install "parley[camera]"' in str(raised.value)
+    assert 'pip install "parley[stream]"' in str(raised.value)
 
 
 class FakeFrame:
