@@ -92,7 +92,7 @@ def summarize_overload(layout: Layout, step: StepPlan, raws: list[StepRaw]) -> d
 
 def all_answered(run: dict[str, Any]) -> bool:
     """Every send answered in time, every ok one delivered, no refused one delivered."""
-    return (
+    return bool(
         run["answered_within_10s"] == run["sent"]
         and run["ok_undelivered"] == 0
         and run["refused_delivered"] == 0

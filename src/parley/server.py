@@ -51,7 +51,7 @@ def gevent_handler(header_seconds: float) -> type[Any]:
     import gevent
     from gevent.pywsgi import WSGIHandler
 
-    class ParleyHandler(WSGIHandler):
+    class ParleyHandler(WSGIHandler):  # type: ignore[misc]  # gevent.pywsgi is untyped
         _head_deadline: gevent.Timeout | None = None
 
         def handle(self) -> None:

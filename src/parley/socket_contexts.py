@@ -19,7 +19,7 @@ from flask import request
 _event_sid: ContextVar[str | None] = ContextVar("parley_event_sid", default=None)
 
 
-class SocketIO(flask_socketio.SocketIO):
+class SocketIO(flask_socketio.SocketIO):  # type: ignore[misc]  # Flask-SocketIO is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.app_context_events: set[str] = set()
