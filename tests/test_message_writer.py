@@ -13,21 +13,21 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from parley.actions.message_batch import (
-    INSERT_ROWS_PER_STATEMENT,
-    SEQ_ROOMS_PER_STATEMENT,
-    Draft,
-    write_batch,
-)
-from parley.actions.message_writer import MessageWriter
 from parley.actions.messages import send_message
-from parley.actions.send_queue import Batch, SendQueue, State, Ticket, WriteFailed
-from parley.actions.sequence import room_lock
 from parley.errors import ApiError, Conflict, NotFound
 from parley.events import Event
 from parley.extensions import db
 from parley.models import Membership, Message, Room, User
 from parley.schemas.users import UserPublic
+from parley.store.message_batch import (
+    INSERT_ROWS_PER_STATEMENT,
+    SEQ_ROOMS_PER_STATEMENT,
+    Draft,
+    write_batch,
+)
+from parley.store.message_writer import MessageWriter
+from parley.store.send_queue import Batch, SendQueue, State, Ticket, WriteFailed
+from parley.store.sequence import room_lock
 from support import Member, make_room, send
 
 
@@ -544,7 +544,7 @@ from flask_migrate import upgrade
 
 from parley import create_app
 from parley.actions.messages import send_message
-from parley.actions.sequence import room_lock
+from parley.store.sequence import room_lock
 from parley.extensions import db
 from parley.models import Message, User
 

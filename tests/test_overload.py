@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_socketio import SocketIOTestClient
 
-from parley.actions.message_writer import MessageWriter
-from parley.actions.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
-from parley.actions.sequence import room_lock
 from parley.api import PREFIX
 from parley.config import ConfigError, load_config
 from parley.errors import Overloaded
 from parley.extensions import db, socketio
 from parley.models import Message
+from parley.store.message_writer import MessageWriter
+from parley.store.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
+from parley.store.sequence import room_lock
 from support import Member, assert_error, make_room
 
 SENDS = 12

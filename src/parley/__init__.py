@@ -11,8 +11,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (installs the SQLite connection settings)
-from .actions.access_cache import AccessCache
-from .actions.message_writer import MessageWriter
 from .config import load_config
 from .converters import IdConverter
 from .errors import register_error_handlers
@@ -23,6 +21,8 @@ from .hosts import AllowedHosts
 from .login_throttle import init_login_throttle
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
+from .store.access_cache import AccessCache
+from .store.message_writer import MessageWriter
 from .tcp import NoDelay
 from .timeouts import IdleTimeouts
 from .video.broadcasts import Broadcasts

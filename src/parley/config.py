@@ -83,7 +83,7 @@ class Config:
     # dead transport (a long-poll whose other half failed) is noticed within their sum.
     PARLEY_SOCKET_PING_INTERVAL = 25.0
     PARLEY_SOCKET_PING_TIMEOUT = 20.0
-    # Access checks are kept between requests (see actions/access_cache); a change made in
+    # Access checks are kept between requests (see store/access_cache); a change made in
     # another process reaches this one within this many seconds. 0 keeps none.
     PARLEY_ACCESS_RECHECK_SECONDS = 5.0
     # How many proxies (Nginx) stand in front: their X-Forwarded-For/-Proto are trusted,

@@ -16,8 +16,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from .actions.access_cache import drop_stale
 from .extensions import db
+from .store.access_cache import drop_stale
 
 log = logging.getLogger(__name__)
 

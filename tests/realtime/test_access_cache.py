@@ -1,4 +1,4 @@
-"""Access checks kept between requests (actions/access_cache): a socket's user and a
+"""Access checks kept between requests (store/access_cache): a socket's user and a
 user's posting rights in a room are not read again while nothing changed, and every
 change that decides access still reaches the next event."""
 
@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from realtime_support import emit, error, ok
 
 from parley.actions import messages
-from parley.actions.access_cache import AccessCache
 from parley.actions.tokens import active_user_of_token
 from parley.config import ConfigError, load_config
 from parley.extensions import db
 from parley.models import ApiToken, Permission, Role, User
+from parley.store.access_cache import AccessCache
 from support import make_room, send, set_role
 
 API = "/api/v1"

@@ -11,7 +11,7 @@ from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
 from ..models import Membership, Permission, Room, RoomKind, RoomRole, User
 from ..models.types import utcnow
-from .access_cache import PostingRights, access_cache
+from ..store.access_cache import PostingRights, access_cache
 
 # Higher outranks lower; a global moderator outranks every room role, and an
 # administrator outranks a global moderator.

@@ -19,10 +19,10 @@ from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
 from ..rendering import render_markdown
 from ..schemas.messages import MessageOut
+from ..store.message_batch import Draft
+from ..store.message_writer import MessageWriter
+from ..store.sequence import next_room_seq, room_order
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
-from .message_batch import Draft
-from .message_writer import MessageWriter
-from .sequence import next_room_seq, room_order
 
 
 def _changed(kind: str, message: Message) -> MessageOut:

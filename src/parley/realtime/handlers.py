@@ -16,7 +16,6 @@ from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
 from ..actions import messages, rooms
-from ..actions.access_cache import access_cache
 from ..actions.presence import PresenceTracker, TypingThrottle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
@@ -30,6 +29,7 @@ from ..presenters import dump, member_out, message_out, my_room_out
 from ..ratelimits import event_limiter, spend, spend_send
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
 from ..socket_contexts import event_sid
+from ..store.access_cache import access_cache
 from .connection_limits import admit_socket, socket_left
 from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel

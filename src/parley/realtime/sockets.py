@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from ..actions.access_cache import Kept
 from ..models import User
+from ..store.access_cache import Kept
 
 
 def room_channel(room_id: int) -> str:
