@@ -48,7 +48,7 @@ def send_message(
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
     # Checks answered from what is kept (access_cache) leave this request without a
-    # session: opening one only to close it was about 4% of the server's CPU per send.
+    # session: opening one only to close it is work a send need not pay for.
     session = db.session() if db.session.registry.has() else None
     if session is not None and session.in_transaction():
         # The checks read the database: end their transaction and give the connection

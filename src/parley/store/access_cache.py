@@ -112,8 +112,8 @@ class AccessCache:
 
         The user is in the current session, unless `attached` is False: then it is the
         held copy itself, in no session, for an action that only reads it (its id, role
-        and names) and never adds it to a session. Merging the copy into each event's
-        session was about 9% of the server's time per message (docs/performance.md).
+        and names) and never adds it to a session: merging the copy into each event's
+        session was a large share of a message's cost (docs/performance.md).
         """
         if self._fresh(held, ACCOUNTS):
             assert held is not None
