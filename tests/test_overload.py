@@ -356,3 +356,89 @@ def test_a_refused_sender_is_told_to_wait_for_the_backlog_within_bounds() -> Non
         queue.submit("one too many")
     assert refused.value.details == {"retry_after": 4}
     assert refused.value.headers() == {"Retry-After": "4"}
+
+
+LATE_SCRIPT = r"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import json
+import sys
+import time
+
+import gevent
+from flask_migrate import upgrade
+
+from parley import create_app
+from parley.actions.messages import send_message
+from parley.errors import Overloaded
+from parley.extensions import db
+from parley.models import Message, User
+
+app = create_app(
+    "testing", {"SQLALCHEMY_DATABASE_URI": sys.argv[1], "PARLEY_SEND_LAG_SECONDS": 0.5}
+)
+with app.app_context():
+    upgrade()
+client = app.test_client()
+made = client.post(
+    "/api/v1/auth/register", json={"username": "alice", "password": "correct horse battery"}
+).get_json()
+headers = {"Authorization": f"Bearer {made['token']}"}
+room = client.post("/api/v1/rooms", json={"name": "general"}, headers=headers).get_json()
+
+
+def send(body):
+    with app.app_context():
+        try:
+            user = db.session.get(User, made["user"]["id"])
+            message, created = send_message(user, room["id"], body, body)
+            return {"id": message.id}
+        except Overloaded as exc:
+            return {"overloaded": exc.details["retry_after"]}
+        finally:
+            db.session.remove()
+
+
+answers = {"before": send("before")}
+gevent.sleep(0.2)
+# A greenlet that never yields for a second: every other one waits that long for its turn.
+end = time.monotonic() + 1.0
+while time.monotonic() < end:
+    pass
+answers["starved"] = send("starved")
+gevent.sleep(0.3)
+answers["after"] = send("after")
+with app.app_context():
+    answers["stored"] = sorted(db.session.scalars(db.select(Message.body)))
+print(json.dumps(answers))
+"""
+
+
+def test_a_send_to_a_process_running_late_is_refused_before_any_work(tmp_path: Any) -> None:
+    """Under gevent, a starved event loop refuses new sends as overloaded (nothing of them
+    stored) and takes them again once it has caught up."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_SCRIPT, f"sqlite:///{tmp_path / 'late.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "id" in found["before"], found
+    assert found["starved"]["overloaded"] >= MIN_RETRY_SECONDS, found
+    assert "id" in found["after"], found
+    assert found["stored"] == ["after", "before"]
+
+
+def test_the_lag_bound_is_a_setting_zero_turning_it_off(tmp_path: Any) -> None:
+    off = load_config("testing", str(tmp_path), environ={"PARLEY_SEND_LAG_SECONDS": "0"})
+    assert off["PARLEY_SEND_LAG_SECONDS"] == 0
+    with pytest.raises(ConfigError, match="PARLEY_SEND_LAG_SECONDS"):
+        load_config("testing", str(tmp_path), environ={"PARLEY_SEND_LAG_SECONDS": "-1"})

@@ -117,6 +117,10 @@ class Config:
     # stalled, and a client is better told to retry than left waiting.
     PARLEY_SEND_QUEUE_LIMIT = 500
     PARLEY_SEND_QUEUE_SECONDS = 5.0
+    # A process whose event loop (or threads) runs this many seconds late refuses new
+    # sends as overloaded before doing any work for them: on a starved CPU sends wait
+    # before the queue, where its limit and deadline cannot see them. 0 turns it off.
+    PARLEY_SEND_LAG_SECONDS = 2.0
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -208,6 +212,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_ALLOWED_HOSTS": ("PARLEY_ALLOWED_HOSTS", str),
     "PARLEY_SEND_QUEUE_LIMIT": ("PARLEY_SEND_QUEUE_LIMIT", int),
     "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
+    "PARLEY_SEND_LAG_SECONDS": ("PARLEY_SEND_LAG_SECONDS", float),
 }
 
 # Connection limits may be 0 (none); their timeouts must be more than 0.
@@ -298,6 +303,11 @@ def load_config(
     if settings["PARLEY_SEND_QUEUE_LIMIT"] < 1:
         raise ConfigError(
             f"PARLEY_SEND_QUEUE_LIMIT must be 1 or more, not {settings['PARLEY_SEND_QUEUE_LIMIT']}"
+        )
+    if settings["PARLEY_SEND_LAG_SECONDS"] < 0:
+        raise ConfigError(
+            "PARLEY_SEND_LAG_SECONDS must be 0 (off) or more, "
+            f"not {settings['PARLEY_SEND_LAG_SECONDS']}"
         )
     if not settings["PARLEY_SEND_QUEUE_SECONDS"] > 0:
         raise ConfigError(

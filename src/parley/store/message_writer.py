@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
+from .loop_lag import LoopLag
 from .message_batch import Draft, write_batch
 from .send_queue import Batch, SendQueue, Ticket
 
@@ -27,9 +28,14 @@ class MessageWriter:
         *,
         queue_limit: int = Config.PARLEY_SEND_QUEUE_LIMIT,
         queue_seconds: float = Config.PARLEY_SEND_QUEUE_SECONDS,
+        lag_seconds: float = Config.PARLEY_SEND_LAG_SECONDS,
     ) -> None:
         self.queue: SendQueue[Draft, Draft] = SendQueue(
-            self._write, limit=queue_limit, deadline_seconds=queue_seconds
+            self._write,
+            limit=queue_limit,
+            deadline_seconds=queue_seconds,
+            lag=LoopLag() if lag_seconds > 0 else None,
+            lag_limit_seconds=lag_seconds,
         )
 
     @classmethod
@@ -37,6 +43,7 @@ class MessageWriter:
         return cls(
             queue_limit=config["PARLEY_SEND_QUEUE_LIMIT"],
             queue_seconds=config["PARLEY_SEND_QUEUE_SECONDS"],
+            lag_seconds=config["PARLEY_SEND_LAG_SECONDS"],
         )
 
     @property

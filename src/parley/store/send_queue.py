@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from ..errors import Overloaded
+from .loop_lag import LoopLag
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -100,10 +101,16 @@ class SendQueue(Generic[Item, Result]):
         *,
         limit: int,
         deadline_seconds: float,
+        lag: LoopLag | None = None,
+        lag_limit_seconds: float = 0.0,
     ) -> None:
         self._write = write
         self.limit = limit
         self.deadline_seconds = deadline_seconds
+        # A process running this late is already past what a chat send may wait: a new
+        # send is refused before any work is spent on it.
+        self._lag = lag
+        self.lag_limit_seconds = lag_limit_seconds
         self._lock = threading.Lock()
         self._queue: list[Ticket[Item, Result]] = []
         self._writing = False
@@ -120,12 +127,13 @@ class SendQueue(Generic[Item, Result]):
     def submit(self, item: Item) -> Result:
         """Queue the send; return its result once written, or raise its own error.
 
-        Raises Overloaded at once when the queue is full, and when the send is still
-        queued past the deadline.
+        Raises Overloaded at once when the queue is full or the process runs late past
+        its bound, and when the send is still queued past the deadline.
         """
         ticket: Ticket[Item, Result] = Ticket(item)
+        late = self._lag is not None and self._lag.behind() > self.lag_limit_seconds
         with self._lock:
-            if len(self._queue) >= self.limit:
+            if late or len(self._queue) >= self.limit:
                 self.refused += 1
                 raise self._overloaded()
             self._queue.append(ticket)
