@@ -168,6 +168,8 @@ def closed_within(sock: socket.socket, seconds: float) -> float | None:
 
 
 @pytest.mark.slow
+# The servers a deployment runs: the threading server is for a debugger's sake.
+@pytest.mark.parametrize("server", ["gunicorn", "gevent"], indirect=True)
 @pytest.mark.parametrize(
     "server_env",
     # Long timeouts: here only the limits keep the server up.
