@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -206,3 +210,53 @@ def empty_database(app: Flask) -> None:
         db.session.remove()
     # Raw DELETEs pass by the ORM's change tracking; ids are reused after them.
     app.extensions["parley.access_cache"].invalidate()
+
+
+# A process of its own, monkey-patched as the gevent server runs: an app on the database
+# given first (with the JSON settings given second), and alice registered with a room;
+# the script's body follows and prints its findings as JSON on its last line.
+GEVENT_APP_SCRIPT = r"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import json
+import sys
+import time
+
+import gevent
+from flask_migrate import upgrade
+
+from parley import create_app
+from parley.actions.messages import send_message
+from parley.extensions import db
+from parley.models import Message, User
+
+app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": sys.argv[1], **json.loads(sys.argv[2])})
+with app.app_context():
+    upgrade()
+client = app.test_client()
+made = client.post(
+    "/api/v1/auth/register", json={"username": "alice", "password": "correct horse battery"}
+).get_json()
+headers = {"Authorization": f"Bearer {made['token']}"}
+room = client.post("/api/v1/rooms", json={"name": "general"}, headers=headers).get_json()
+"""
+
+
+def run_under_gevent(body: str, database: Path, **settings: Any) -> Any:
+    """Runs GEVENT_APP_SCRIPT then `body` in a fresh interpreter; returns its JSON."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            GEVENT_APP_SCRIPT + body,
+            f"sqlite:///{database}",
+            json.dumps(settings),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -28,7 +28,7 @@ from parley.store.message_batch import (
 from parley.store.message_writer import MessageWriter
 from parley.store.send_queue import Batch, SendQueue, State, Ticket, WriteFailed
 from parley.store.sequence import room_lock
-from support import Member, make_room, send
+from support import Member, make_room, run_under_gevent, send
 
 
 @pytest.fixture
@@ -39,27 +39,31 @@ def writer(app: Flask, monkeypatch: pytest.MonkeyPatch) -> MessageWriter:
     return fresh
 
 
-def in_threads(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
+def in_threads(app: Flask, jobs: list[Callable[[], Any]], *, to_the_end: bool = False) -> list[Any]:
     """Runs each job on its own thread and app context, all released at once; returns
-    each job's result or the exception it raised."""
+    each job's result or the exception it raised. `to_the_end` keeps whatever ends a
+    thread, interrupts included, and fails if a thread is still waiting afterwards."""
     results: list[Any] = [None] * len(jobs)
     start = threading.Barrier(len(jobs))
+    caught = BaseException if to_the_end else Exception
 
     def run(index: int) -> None:
         with app.app_context():
             start.wait()
             try:
                 results[index] = jobs[index]()
-            except Exception as exc:
+            except caught as exc:
                 results[index] = exc
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    threads = [threading.Thread(target=run, args=(i,), daemon=to_the_end) for i in range(len(jobs))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=30 if to_the_end else 60)
+    if to_the_end:
+        assert not [t for t in threads if t.is_alive()], "a sender was left waiting"
     return results
 
 
@@ -392,31 +396,6 @@ def test_a_batch_of_more_messages_than_one_insert_stores_each_as_its_sender_was_
     assert sorted(m.seq for m in stored_messages.values()) == list(range(1, len(batch) + 1))
 
 
-def in_threads_to_the_end(app: Flask, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """in_threads, but keeping whatever ends each thread, interrupts included; a thread
-    still running after the wait is reported as None."""
-    results: list[Any] = [None] * len(jobs)
-    start = threading.Barrier(len(jobs))
-
-    def run(index: int) -> None:
-        with app.app_context():
-            start.wait()
-            try:
-                results[index] = jobs[index]()
-            except BaseException as exc:
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not [t for t in threads if t.is_alive()], "a sender was left waiting"
-    return results
-
-
 def test_a_send_that_fails_in_a_batch_fails_alone_with_an_error_of_its_own(
     app: Flask, alice: Member, bob: Member, writer: MessageWriter
 ) -> None:
@@ -474,8 +453,10 @@ def test_a_leader_interrupted_mid_batch_leaves_no_follower_unanswered(
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", interrupt_a_batch)
     try:
-        results = in_threads_to_the_end(
-            app, [sender(alice.id, room["id"], f"m{i}", f"c{i}") for i in range(12)]
+        results = in_threads(
+            app,
+            [sender(alice.id, room["id"], f"m{i}", f"c{i}") for i in range(12)],
+            to_the_end=True,
         )
     finally:
         sa.event.remove(engine, "before_cursor_execute", interrupt_a_batch)
@@ -511,8 +492,8 @@ def test_a_leader_interrupted_after_its_commit_answers_its_followers_as_stored(
     releaser.start()
     unsubscribe = app.extensions["parley.bus"].subscribe(interrupt_the_publishing)
     try:
-        results = in_threads_to_the_end(
-            app, [sender(alice.id, room["id"], f"m{i}") for i in range(12)]
+        results = in_threads(
+            app, [sender(alice.id, room["id"], f"m{i}") for i in range(12)], to_the_end=True
         )
     finally:
         unsubscribe()
@@ -531,32 +512,8 @@ def test_a_leader_interrupted_after_its_commit_answers_its_followers_as_stored(
     assert [row[1] for row in rows] == list(range(1, 13))
 
 
-GREENLET_SCRIPT = r"""
-from gevent import monkey
-
-monkey.patch_all()
-
-import json
-import sys
-
-import gevent
-from flask_migrate import upgrade
-
-from parley import create_app
-from parley.actions.messages import send_message
+GREENLET_BODY = r"""
 from parley.store.sequence import room_lock
-from parley.extensions import db
-from parley.models import Message, User
-
-app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": sys.argv[1]})
-with app.app_context():
-    upgrade()
-client = app.test_client()
-made = client.post(
-    "/api/v1/auth/register", json={"username": "alice", "password": "correct horse battery"}
-).get_json()
-headers = {"Authorization": f"Bearer {made['token']}"}
-room = client.post("/api/v1/rooms", json={"name": "general"}, headers=headers).get_json()
 
 
 def send(n):
@@ -599,19 +556,7 @@ print(
 def test_a_leader_greenlet_killed_mid_batch_hands_its_followers_on(tmp_path: Any) -> None:
     """Under gevent (a process of its own, monkey-patched as the server runs): killing
     the greenlet that writes a batch leaves none of the greenlets waiting on it."""
-    import json
-    import subprocess
-    import sys
-
-    url = f"sqlite:///{tmp_path / 'greenlets.db'}"
-    run = subprocess.run(
-        [sys.executable, "-c", GREENLET_SCRIPT, url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    found = json.loads(run.stdout.strip().splitlines()[-1])
+    found = run_under_gevent(GREENLET_BODY, tmp_path / "greenlets.db")
     assert "GreenletExit" in found["leader"]["error"]
     assert found["answered"] == 8
     assert all(r.get("created") is True for r in found["results"]), found["results"]

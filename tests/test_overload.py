@@ -23,7 +23,7 @@ from parley.models import Message
 from parley.store.message_writer import MessageWriter
 from parley.store.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
 from parley.store.sequence import room_lock
-from support import Member, assert_error, make_room
+from support import Member, assert_error, make_room, run_under_gevent
 
 SENDS = 12
 QUEUE_LIMIT = 3
@@ -358,35 +358,8 @@ def test_a_refused_sender_is_told_to_wait_for_the_backlog_within_bounds() -> Non
     assert refused.value.headers() == {"Retry-After": "4"}
 
 
-LATE_SCRIPT = r"""
-from gevent import monkey
-
-monkey.patch_all()
-
-import json
-import sys
-import time
-
-import gevent
-from flask_migrate import upgrade
-
-from parley import create_app
-from parley.actions.messages import send_message
+LATE_BODY = r"""
 from parley.errors import Overloaded
-from parley.extensions import db
-from parley.models import Message, User
-
-app = create_app(
-    "testing", {"SQLALCHEMY_DATABASE_URI": sys.argv[1], "PARLEY_SEND_LAG_SECONDS": 0.5}
-)
-with app.app_context():
-    upgrade()
-client = app.test_client()
-made = client.post(
-    "/api/v1/auth/register", json={"username": "alice", "password": "correct horse battery"}
-).get_json()
-headers = {"Authorization": f"Bearer {made['token']}"}
-room = client.post("/api/v1/rooms", json={"name": "general"}, headers=headers).get_json()
 
 
 def send(body):
@@ -419,18 +392,7 @@ print(json.dumps(answers))
 def test_a_send_to_a_process_running_late_is_refused_before_any_work(tmp_path: Any) -> None:
     """Under gevent, a starved event loop refuses new sends as overloaded (nothing of them
     stored) and takes them again once it has caught up."""
-    import json
-    import subprocess
-    import sys
-
-    run = subprocess.run(
-        [sys.executable, "-c", LATE_SCRIPT, f"sqlite:///{tmp_path / 'late.db'}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    found = json.loads(run.stdout.strip().splitlines()[-1])
+    found = run_under_gevent(LATE_BODY, tmp_path / "late.db", PARLEY_SEND_LAG_SECONDS=0.5)
     assert "id" in found["before"], found
     assert found["starved"]["overloaded"] >= MIN_RETRY_SECONDS, found
     assert "id" in found["after"], found
