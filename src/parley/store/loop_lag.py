@@ -51,3 +51,11 @@ class LoopLag:
             woke = time.monotonic()
             self._late = max(0.0, woke - asked - self.tick_seconds)
             self._last_tick = woke
+
+
+_PROCESS_LAG = LoopLag()
+
+
+def process_lag() -> LoopLag:
+    """The process's one ticker: lateness is the process's, whatever app asks."""
+    return _PROCESS_LAG

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import Config
-from .loop_lag import LoopLag
+from .loop_lag import process_lag
 from .message_batch import Draft, write_batch
 from .send_queue import Batch, SendQueue, Ticket
 
@@ -34,7 +34,7 @@ class MessageWriter:
             self._write,
             limit=queue_limit,
             deadline_seconds=queue_seconds,
-            lag=LoopLag() if lag_seconds > 0 else None,
+            lag=process_lag() if lag_seconds > 0 else None,
             lag_limit_seconds=lag_seconds,
         )
 
