@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_socketio import SocketIOTestClient
 
 from parley import create_app
 from parley.extensions import db, socketio
@@ -260,3 +261,14 @@ def run_under_gevent(body: str, database: Path, **settings: Any) -> Any:
     )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def close_test_sockets(clients: list[SocketIOTestClient]) -> None:
+    """Disconnect Flask-SocketIO test clients and forget them: the library keeps every
+    one it made, and its server keeps their environ, for the life of the process."""
+    for client in clients:
+        if client.is_connected():
+            client.disconnect()
+        SocketIOTestClient.clients.pop(client.eio_sid, None)
+        if socketio.server is not None:
+            socketio.server.environ.pop(client.eio_sid, None)

@@ -23,7 +23,7 @@ from parley.models import Message
 from parley.store.message_writer import MessageWriter
 from parley.store.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
 from parley.store.sequence import room_lock
-from support import Member, assert_error, make_room, run_under_gevent
+from support import Member, assert_error, close_test_sockets, make_room, run_under_gevent
 
 SENDS = 12
 QUEUE_LIMIT = 3
@@ -177,12 +177,7 @@ def sockets(
     try:
         yield opened
     finally:
-        for client in opened:
-            if client.is_connected():
-                client.disconnect()
-            SocketIOTestClient.clients.pop(client.eio_sid, None)
-            if socketio.server is not None:
-                socketio.server.environ.pop(client.eio_sid, None)
+        close_test_sockets(opened)
         gone.wait(5)
         unsubscribe()
 

@@ -15,7 +15,7 @@ from flask_socketio import SocketIOTestClient
 from parley.actions.presence import TypingThrottle
 from parley.events import Event
 from parley.extensions import socketio
-from support import Member
+from support import Member, close_test_sockets
 
 GRACE_SECONDS = 0.05
 SETTLE_SECONDS = 5.0
@@ -59,12 +59,7 @@ def connect(app: Flask, short_presence_grace: None) -> Iterator[Connect]:
     try:
         yield open_socket
     finally:
-        for client in opened:
-            if client.is_connected():
-                client.disconnect()
-            SocketIOTestClient.clients.pop(client.eio_sid, None)
-            if socketio.server is not None:
-                socketio.server.environ.pop(client.eio_sid, None)
+        close_test_sockets(opened)
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             if not any(state == "online" for state in status.values()):
