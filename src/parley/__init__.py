@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (installs the SQLite connection settings)
 from .config import load_config
+from .connections import OpenConnections
 from .converters import IdConverter
 from .errors import register_error_handlers
 from .events import EventBus
@@ -80,7 +81,9 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     init_realtime(app)
     # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
     idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]
-    app.wsgi_app = NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds))  # type: ignore[method-assign]
+    connections = OpenConnections(NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds)))
+    app.extensions["parley.connections"] = connections
+    app.wsgi_app = connections  # type: ignore[method-assign]
     if app.config["PARLEY_ALLOWED_HOSTS"]:
         app.wsgi_app = AllowedHosts(  # type: ignore[method-assign]
             app.wsgi_app, app.config["PARLEY_ALLOWED_HOSTS"], app.config["PARLEY_TRUSTED_PROXIES"]

@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask
 
 from .actions.video import end_all_broadcasts
+from .connections import OpenConnections
 from .extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ class Shutdown:
             if not self.intake.wait_idle(self.seconds_left()):
                 log.warning("Shutdown: socket events still being handled at the deadline")
             close_sessions(self.seconds_left)
+            connections: OpenConnections | None = self.app.extensions.get("parley.connections")
+            if connections is not None:
+                connections.end_idle()
         finally:
             self.done.set()
 
@@ -193,7 +197,7 @@ def close_sessions(seconds_left: Callable[[], float]) -> None:
     # for long.
     collect_by = time.monotonic() + min(POLL_COLLECT_SECONDS, seconds_left())
     while time.monotonic() < collect_by and any(
-        not s.closed and not s.upgraded and not s.queue.empty() for s in sessions
+        not s.closed and not s.upgraded and _has_packets(s) for s in sessions
     ):
         eio.sleep(POLL_SECONDS)
     for session in sessions:
@@ -207,5 +211,12 @@ def close_sessions(seconds_left: Callable[[], float]) -> None:
         # longer in it with a 400 the client takes for a lost connection.
         eio.sockets.pop(session.sid, None)
     # A WebSocket's writer sends what is queued, then closes the connection.
-    while seconds_left() > 0 and any(s.upgraded and not s.queue.empty() for s in sessions):
+    while seconds_left() > 0 and any(s.upgraded and _has_packets(s) for s in sessions):
         eio.sleep(POLL_SECONDS)
+
+
+def _has_packets(session: Any) -> bool:
+    """Whether packets wait in a session's queue. A None there only tells its writer to
+    end, and a WebSocket whose client hung up first leaves one behind that no writer will
+    take."""
+    return any(item is not None for item in list(session.queue.queue))

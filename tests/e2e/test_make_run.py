@@ -80,7 +80,8 @@ def chats_over(server: LiveServer, transport: str) -> None:
 
             def on_new(data: dict, name: str = name) -> None:
                 heard[name].append(data["message"]["body"])
-                if all(heard.values()):
+                # Each hears its own message too: wait for the other's.
+                if "from bob" in heard["alice"] and "from alice" in heard["bob"]:
                     arrived.set()
 
             client.on("message:new", on_new)

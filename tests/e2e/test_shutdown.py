@@ -11,6 +11,7 @@ server closed their transports, it did not disconnect them), and they catch up w
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
@@ -269,3 +270,43 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
         for text in logs:
             for trouble in ("exited with code", "SIGKILL", "graceful timeout", "Error"):
                 assert trouble not in text, text
+
+
+IDLE_STOP_SECONDS = 30
+
+
+@pytest.mark.parametrize("mode", ["gevent", "threading"])
+def test_idle_connections_do_not_hold_the_stop_until_its_deadline(
+    tmp_path: Path, mode: str
+) -> None:
+    """A WebSocket, a long-polling client and a kept-alive HTTP connection, each with
+    nothing left to hear, are ended once the sessions are closed: the server does not
+    wait for their clients to hang up or time out."""
+    port = free_port()
+    env = run_env(tmp_path, port, {"PARLEY_SHUTDOWN_SECONDS": str(IDLE_STOP_SECONDS)})
+    server = Server([str(BIN / "parley"), "run", "--async-mode", mode], env, port, tmp_path)
+    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    server.start()
+    clients: list[socketio.Client] = []
+    kept_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        api, _ = Api.register(server.url, "idle")
+        token = api.http.headers["Authorization"][7:]
+        api.close()
+        for transport in ("websocket", "polling"):
+            client = socketio.Client(reconnection=False)
+            client.connect(server.url, auth={"token": token}, transports=[transport])
+            clients.append(client)
+        kept_alive.request("GET", "/healthz")
+        assert kept_alive.getresponse().read()
+        assert server.process is not None
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert exited_cleanly_within(server.process, IDLE_STOP_SECONDS + EXIT_MARGIN) == 0
+        # Well inside the deadline (the stop itself takes well under a second).
+        assert time.monotonic() - started < IDLE_STOP_SECONDS / 3
+    finally:
+        kept_alive.close()
+        for client in clients:
+            client.disconnect()
+        server.stop()
