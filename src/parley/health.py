@@ -9,6 +9,7 @@ not serve them or whose events would reach no one else.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .extensions import db
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 # A probe runs every few seconds: a queue that does not answer within this is as good as
 # down, and the probe must not hold its greenlet or thread longer.
@@ -53,6 +55,8 @@ def readyz() -> tuple[Response, int]:
             body["message_queue"] = "unreachable"
             reasons["message_queue"] = type(exc).__name__
     if reasons:
+        for part, reason in reasons.items():
+            log.warning("not ready: the %s is unreachable (%s)", part.replace("_", " "), reason)
         body["status"] = "unavailable"
         # The first failing part's error, as before; then each part's.
         body["reason"] = next(iter(reasons.values()))
