@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -249,3 +251,39 @@ def test_metrics_from_another_machine_need_an_administrator(
     assert as_admin.status_code == 200
     bad = client.get("/metrics", environ_base=remote, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+GEVENT_JSON_SCRIPT = r"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import gevent
+
+from parley import create_app
+
+create_app(
+    "testing",
+    {"SQLALCHEMY_DATABASE_URI": "sqlite://", "PARLEY_LOG_FORMAT": "json",
+     "PARLEY_ASYNC_MODE": "gevent"},
+)
+
+
+def doomed():
+    raise LookupError("nothing left to find")
+
+
+gevent.spawn(doomed).join()
+"""
+
+
+def test_a_greenlet_that_dies_is_logged_as_one_json_line() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", GEVENT_JSON_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stderr.splitlines()]
+    (died,) = [line for line in lines if line["logger"] == "gevent.hub"]
+    assert died["level"] == "ERROR"
+    assert died["message"].endswith("failed with LookupError")
+    assert "LookupError: nothing left to find" in died["exception"]

@@ -72,6 +72,25 @@ def configure_logging(app: Flask) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Python's warnings are printed to stderr as text otherwise.
     logging.captureWarnings(True)
+    _log_hub_errors()
+
+
+def _log_hub_errors() -> None:
+    """gevent's hub prints the traceback of a greenlet that died (outside any request's
+    handling) to stderr itself: under gevent, it goes through the log instead."""
+    from gevent import get_hub, monkey
+
+    if not monkey.is_module_patched("socket"):
+        return
+    hub = get_hub()
+    errors = logging.getLogger("gevent.hub")
+
+    def print_exception(context: Any, kind: Any, value: Any, traceback: Any) -> None:
+        failed = getattr(kind, "__name__", "exception")
+        exc_info = (kind, value, traceback) if isinstance(value, BaseException) else None
+        errors.error("%s failed with %s", context, failed, exc_info=exc_info)
+
+    hub.print_exception = print_exception
 
 
 def gevent_logs(app: Flask) -> dict[str, Any]:
