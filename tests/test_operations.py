@@ -287,3 +287,31 @@ def test_a_greenlet_that_dies_is_logged_as_one_json_line() -> None:
     assert died["level"] == "ERROR"
     assert died["message"].endswith("failed with LookupError")
     assert "LookupError: nothing left to find" in died["exception"]
+
+
+def scraped(client: FlaskClient) -> dict[str, float]:
+    text = client.get("/metrics").get_data(as_text=True)
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+@pytest.mark.usefixtures("broadcasts")
+def test_metrics_count_live_broadcasts_and_their_viewers(
+    client: FlaskClient, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    assert scraped(client)["parley_video_broadcasts"] == 0
+    live = {"width": 640, "height": 480, "fps": 15}
+    assert alice.post(f"/api/v1/rooms/{room['id']}/live", json=live).status_code == 201
+    assert scraped(client)["parley_video_broadcasts"] == 1
+    assert scraped(client)["parley_video_viewers"] == 0
+    stream = bob.get(f"/rooms/{room['id']}/live.mjpg", buffered=False)
+    assert stream.status_code == 200
+    assert scraped(client)["parley_video_viewers"] == 1
+    stream.close()
+    assert scraped(client)["parley_video_viewers"] == 0
+    assert alice.delete(f"/api/v1/rooms/{room['id']}/live").status_code == 204
+    assert scraped(client)["parley_video_broadcasts"] == 0
