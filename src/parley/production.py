@@ -34,7 +34,7 @@ GUNICORN_LOG_CONFIG = Path(__file__).parent / "gunicorn_logging.json"
 
 def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The gunicorn command line; `extra` options come last, so they win."""
-    logging = (
+    log_options = (
         ["--log-config-json", str(GUNICORN_LOG_CONFIG)]
         if config["PARLEY_LOG_FORMAT"] == "json"
         else []
@@ -63,7 +63,7 @@ def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] =
         str(max(1, math.ceil(config["PARLEY_SHUTDOWN_SECONDS"]))),
         "--bind",
         bind,
-        *logging,
+        *log_options,
         *extra,
         "parley.wsgi:app",
     ]

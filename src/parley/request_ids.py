@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HEADER = "X-Request-ID"
-ENVIRON_KEY = "parley.request_id"
 # Nginx's $request_id is 32 hex digits; other proxies use UUIDs or their own tokens.
 # Anything else (too long, spaces, quotes, control characters) is replaced, so a client
 # cannot forge log lines or fill the log through it.
@@ -54,7 +53,6 @@ class RequestIds:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID"))
-        environ[ENVIRON_KEY] = request_id
         _request_id.set(request_id)
         header = (HEADER, request_id)
         status: list[str] = []
@@ -110,7 +108,7 @@ class _Body:
     """The response body, passed through; its close (which every WSGI server calls once
     the body is sent, or the client is gone) ends the request."""
 
-    def __init__(self, body: Iterable[bytes], done: Any) -> None:
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
         self._body = body
         self._done = done
 
