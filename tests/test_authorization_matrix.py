@@ -38,6 +38,8 @@ class Request:
     # The user a {user_id} in the path names.
     user: str = "victim"
     filename: str = ""
+    # The client's address, when the route cares (/metrics answers loopback to anyone).
+    remote_addr: str | None = None
 
 
 # How each route is called. Bodies are valid, so that what a cell shows is authorization.
@@ -45,6 +47,7 @@ REQUESTS: dict[str, Request] = {
     "GET /": Request(),
     "GET /healthz": Request(),
     "GET /readyz": Request(),
+    "GET /metrics": Request(remote_addr="198.51.100.4"),
     "GET /static/{filename}": Request(filename="api-docs.js"),
     "GET /api/docs": Request(),
     "GET /api/docs/assets/{filename}": Request(filename="swagger-ui.css"),
@@ -169,6 +172,20 @@ admin     200
 bot       200
 deact     200
 revoked   200
+
+GET /metrics
+actor     any
+anon      403:metrics_forbidden
+outsider  403:missing_permission
+member    403:missing_permission
+muted     403:missing_permission
+banned    403:missing_permission
+mod       403:missing_permission
+owner     403:missing_permission
+admin     200
+bot       403:missing_permission
+deact     401:invalid_token
+revoked   401:invalid_token
 
 GET /readyz
 actor     any
@@ -972,7 +989,10 @@ def answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
     body = spec.body(world) if callable(spec.body) else spec.body
     token = world.tokens.get(actor)
     headers = bearer(token) if token is not None else {}
-    response = app.test_client().open(url, method=method, headers=headers, json=body)
+    environ = {"REMOTE_ADDR": spec.remote_addr} if spec.remote_addr else {}
+    response = app.test_client().open(
+        url, method=method, headers=headers, json=body, environ_base=environ
+    )
     try:
         if response.status_code < 400:
             return str(response.status_code)

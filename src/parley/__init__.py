@@ -20,8 +20,11 @@ from .extensions import db, migrate
 from .headers import init_security_headers
 from .hosts import AllowedHosts
 from .login_throttle import init_login_throttle
+from .logs import configure_logging, json_logging
+from .metrics import init_metrics
 from .ratelimits import init_rate_limits
 from .realtime import init_realtime
+from .request_ids import RequestIds
 from .store.access_cache import AccessCache
 from .store.message_writer import MessageWriter
 from .tcp import NoDelay
@@ -79,6 +82,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     init_rate_limits(app)
     init_login_throttle(app)
     init_realtime(app)
+    init_metrics(app)
+    configure_logging(app)
     # Outermost, so Socket.IO's own requests (handled by its middleware) get them too.
     idle_seconds = app.config["PARLEY_HTTP_IDLE_SECONDS"]
     connections = OpenConnections(NoDelay(IdleTimeouts(app.wsgi_app, idle_seconds)))
@@ -88,6 +93,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         app.wsgi_app = AllowedHosts(  # type: ignore[method-assign]
             app.wsgi_app, app.config["PARLEY_ALLOWED_HOSTS"], app.config["PARLEY_TRUSTED_PROXIES"]
         )
+    # Outside everything, so every answer (a refused host too) carries its request id.
+    app.wsgi_app = RequestIds(app.wsgi_app, log_access=json_logging(app))  # type: ignore[method-assign]
 
     from .identity import forget_request_identity
 
@@ -103,10 +110,11 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, docs, health, web
+    from . import api, docs, health, metrics, web
     from .video import routes as video_routes
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(web.bp)

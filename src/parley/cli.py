@@ -69,7 +69,11 @@ def run_command(host: str | None, port: int | None, async_mode: str | None, debu
     host = host or app.config["PARLEY_HOST"]
     port = port or app.config["PARLEY_PORT"]
     app.debug = debug
-    click.echo(f"Parley is serving on http://{host}:{port}/ ({mode} mode; Ctrl+C stops it)")
+    serving = f"Parley is serving on http://{host}:{port}/ ({mode} mode; Ctrl+C stops it)"
+    if app.config["PARLEY_LOG_FORMAT"] == "json":
+        app.logger.info(serving)  # the log is JSON lines only
+    else:
+        click.echo(serving)
     tune_garbage_collector()
     if mode == "gevent":
         serve_gevent(app, host, port)

@@ -126,6 +126,9 @@ class Config:
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
     PARLEY_VIDEO_MAX_FPS = 30
     PARLEY_VIDEO_MAX_FRAME_BYTES = MAX_FRAME_BYTES
+    # "text": the servers' own log lines; "json": one JSON object a line, each with the
+    # request id it was written for (see parley.logs).
+    PARLEY_LOG_FORMAT = "text"
     TESTING = False
     DEBUG = False
 
@@ -213,6 +216,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SEND_QUEUE_LIMIT": ("PARLEY_SEND_QUEUE_LIMIT", int),
     "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
     "PARLEY_SEND_LAG_SECONDS": ("PARLEY_SEND_LAG_SECONDS", float),
+    "PARLEY_LOG_FORMAT": ("PARLEY_LOG_FORMAT", str),
 }
 
 # Connection limits may be 0 (none); their timeouts must be more than 0.
@@ -229,6 +233,7 @@ CONNECTION_TIMEOUTS = (
 )
 
 ASYNC_MODES = ("gevent", "threading")
+LOG_FORMATS = ("text", "json")
 # Threading mode runs three threads a session, and a thousand sessions closing at once
 # stalled it for seconds: its default cap is lower.
 THREADING_MAX_CONNECTIONS = 250
@@ -329,6 +334,11 @@ def load_config(
         raise ConfigError(
             f"PARLEY_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, "
             f"not {settings['PARLEY_ASYNC_MODE']!r}"
+        )
+    if settings["PARLEY_LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(
+            f"PARLEY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+            f"not {settings['PARLEY_LOG_FORMAT']!r}"
         )
     if settings["PARLEY_ASYNC_MODE"] == "threading" and "PARLEY_MAX_CONNECTIONS" not in env:
         settings["PARLEY_MAX_CONNECTIONS"] = min(

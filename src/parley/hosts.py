@@ -19,9 +19,9 @@ from .headers import SECURITY_HEADERS
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# Probes from an orchestrator name the container's address, not the site: these two say
-# only whether the process is up.
-UNCHECKED_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes from an orchestrator and Prometheus's scrapes name the process's address, not the
+# site: the probes say only whether the process is up, and /metrics has its own check.
+UNCHECKED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class AllowedHosts:

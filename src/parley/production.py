@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import resource
 import sys
+from pathlib import Path
 from typing import Any
 
 # Beside the Socket.IO sessions: HTTP requests, MJPEG viewers, handshakes being refused
@@ -26,8 +27,18 @@ def worker_connections(config: dict[str, Any]) -> int:
     return int(config["PARLEY_MAX_CONNECTIONS"] or UNCAPPED_SESSIONS) + HTTP_CONNECTIONS
 
 
+# gunicorn's own lines in JSON mode, formatted like Parley's (see parley.logs); a file,
+# read by the master, which imports nothing of Parley.
+GUNICORN_LOG_CONFIG = Path(__file__).parent / "gunicorn_logging.json"
+
+
 def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The gunicorn command line; `extra` options come last, so they win."""
+    log_options = (
+        ["--log-config-json", str(GUNICORN_LOG_CONFIG)]
+        if config["PARLEY_LOG_FORMAT"] == "json"
+        else []
+    )
     return [
         sys.executable,
         "-m",
@@ -52,6 +63,7 @@ def gunicorn_command(config: dict[str, Any], bind: str, extra: tuple[str, ...] =
         str(max(1, math.ceil(config["PARLEY_SHUTDOWN_SECONDS"]))),
         "--bind",
         bind,
+        *log_options,
         *extra,
         "parley.wsgi:app",
     ]

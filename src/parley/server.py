@@ -90,6 +90,7 @@ def serve_gevent(app: Flask, host: str, port: int) -> None:
     from gevent.pool import Pool
     from gevent.pywsgi import WSGIServer
 
+    from .logs import gevent_logs
     from .production import SPARE_FILES, raise_open_file_limit, worker_connections
 
     # Connections at once, and the files they need, sized as for gunicorn's worker.
@@ -105,7 +106,7 @@ def serve_gevent(app: Flask, host: str, port: int) -> None:
         app,
         spawn=Pool(connections),
         handler_class=gevent_handler(app.config["PARLEY_HTTP_HEADER_SECONDS"]),
-        log="default",
+        **gevent_logs(app),
     )
 
     def stop_accepting() -> None:

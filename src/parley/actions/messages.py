@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from ..database import commit_keeping_loaded_objects
 from ..errors import Conflict, Forbidden, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
+from ..metrics import observe_send
 from ..models import Membership, Message, Permission, Room, User
 from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
@@ -45,6 +47,7 @@ def send_message(
     long for its turn. The message is the one its message:new event carries, built from
     what was written: nothing is read back.
     """
+    started = time.perf_counter()
     require_can_post_to(actor, room_id)
     draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
     # Checks answered from what is kept (access_cache) leave this request without a
@@ -60,6 +63,7 @@ def send_message(
     finally:
         if session is not None:
             _expire_written(session, room_id, actor.id)
+    observe_send(started)
     if draft.out is not None:
         return draft.out, True
     earlier = db.session.get(Message, draft.earlier_id)

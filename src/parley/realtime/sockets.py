@@ -59,6 +59,9 @@ class SocketRegistry:
             elif sid in self._by_sid:
                 self._snapshots[sid] = snapshot
 
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
     def sids_with_token(self, token_id: int) -> list[str]:
         with self._lock:
             return [sid for sid, user in self._by_sid.items() if user.token_id == token_id]

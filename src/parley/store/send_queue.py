@@ -246,6 +246,11 @@ class SendQueue(Generic[Item, Result]):
         each = seconds / sends
         self._pace = each if not self._pace else self._pace + PACE_WEIGHT * (each - self._pace)
 
+    @property
+    def depth(self) -> int:
+        """Sends waiting for their commit: queued, and in the batch being written."""
+        return len(self._queue) + self._in_batch
+
     def retry_after(self) -> float:
         """Seconds until the sends queued and in the batch now would be written, at the
         recent pace; at least a second, so refused clients do not come straight back,
