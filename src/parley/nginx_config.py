@@ -61,6 +61,12 @@ def socket_read_timeout(config: Mapping[str, Any]) -> int:
     return math.ceil(silence) + SOCKET_READ_MARGIN
 
 
+def upstream_idle_seconds(config: Mapping[str, Any]) -> int:
+    """How long Nginx keeps an idle connection to a process: under the process's own
+    idle limit for a request head."""
+    return max(1, math.ceil(float(config["PARLEY_HTTP_HEADER_SECONDS"])) - 1)
+
+
 def upstream_addresses(first_port: int, processes: int, host: str = "127.0.0.1") -> list[str]:
     return [f"{host}:{first_port + i}" for i in range(processes)]
 
@@ -93,6 +99,7 @@ def render(
         "access_log": site.access_log,
         "body_limit": body_limit(config),
         "socket_read_timeout": socket_read_timeout(config),
+        "upstream_idle_seconds": upstream_idle_seconds(config),
     }
     if standalone is not None:
         values.update(

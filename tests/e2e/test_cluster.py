@@ -27,6 +27,7 @@ from api_client import Api
 from servers import BIN, free_port
 
 from databases import postgres_base_url, postgres_schema, unavailable
+from support import jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +115,7 @@ def listening(port: int) -> bool:
 class RunningCluster:
     process: subprocess.Popen[bytes]
     port: int
+    processes: int
     log: Path
     instance: Path
 
@@ -126,21 +128,27 @@ class RunningCluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[RunningCluster]:
+def processes() -> int:
+    """How many processes the cluster under test runs; a test overrides this."""
+    return 2
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, processes: int) -> Iterator[RunningCluster]:
     require_nginx()
     queue = require_redis()
     with postgres_schema() as database:
-        port = free_port_run(3)
+        port = free_port_run(processes + 1)
         env = cluster_env(tmp_path, DATABASE_URL=database, PARLEY_MESSAGE_QUEUE=queue)
         log = tmp_path / "cluster.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
-                [BIN / "parley", "cluster", "--processes", "2", "--port", str(port)],
+                [BIN / "parley", "cluster", "--processes", str(processes), "--port", str(port)],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        running_cluster = RunningCluster(process, port, log, tmp_path / "instance")
+        running_cluster = RunningCluster(process, port, processes, log, tmp_path / "instance")
         try:
             deadline = time.monotonic() + START_SECONDS
             while READY_LINE not in log.read_text():
@@ -168,15 +176,15 @@ def require_nginx() -> str:
 
 def stops_everything(cluster: RunningCluster, signum: int) -> None:
     parts = process_tree(cluster.process.pid)
-    # Two gunicorn masters and their workers, an Nginx master and its worker.
-    assert len(parts) >= 6, parts
+    # A gunicorn master and its worker for each process, an Nginx master and its worker.
+    assert len(parts) >= 2 * cluster.processes + 2, parts
     pid_file = cluster.instance / "nginx" / "nginx.pid"
     assert int(pid_file.read_text()) in parts
     cluster.process.send_signal(signum)
     assert cluster.process.wait(timeout=30) == 0, cluster.log.read_text()
     assert [pid for pid in parts if running(pid)] == []
     assert not pid_file.exists()
-    assert not any(listening(cluster.port + i) for i in range(3))
+    assert not any(listening(cluster.port + i) for i in range(cluster.processes + 1))
     assert cluster.log.read_text().rstrip().endswith("parley cluster: stopped")
 
 
@@ -214,6 +222,35 @@ def chat(clients: dict[str, tuple[str, Api, str]], room: int) -> dict[str, list[
     finally:
         for client in sockets.values():
             client.disconnect()
+
+
+def watches_live_video_through_nginx(url: str, broadcaster_api: Api, room: int) -> None:
+    """A frame reaches an MJPEG viewer through Nginx as soon as it is sent: a buffering
+    proxy would hold a frame this small."""
+    token = broadcaster_api.http.headers["Authorization"][7:]
+    broadcaster = socketio.Client(reconnection=False)
+    broadcaster.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=15)
+    try:
+        start = {"room_id": room, "width": 64, "height": 48, "fps": 15}
+        assert broadcaster.call("video:start", start, timeout=15)["ok"]
+        frame = jpeg(64, 48)
+        assert broadcaster.call("video:frame", ({"room_id": room}, frame), timeout=15)["ok"]
+        viewer = requests.get(
+            f"{url}/rooms/{room}/live.mjpg",
+            headers={"Authorization": f"Bearer {token}"},
+            stream=True,
+            timeout=10,
+        )
+        try:
+            assert viewer.status_code == 200, viewer.text
+            assert broadcaster.call("video:frame", ({"room_id": room}, frame), timeout=15)["ok"]
+            head = viewer.raw.read(60)
+            assert head.startswith(b"--parleyframe\r\nContent-Type: image/jpeg"), head
+        finally:
+            viewer.close()
+        assert broadcaster.call("video:stop", {"room_id": room}, timeout=15)["ok"]
+    finally:
+        broadcaster.disconnect()
 
 
 def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(cluster):
@@ -254,6 +291,13 @@ def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(cl
     )
     everything = {"from alice", "from bob", "from carol", "from dave"}
     assert all(everything <= set(bodies) for bodies in heard.values()), heard
+    watches_live_video_through_nginx(cluster.url, alice, room)
+    # The page's files come from Nginx, compressed, kept by browsers and revalidated.
+    css = requests.get(
+        f"{cluster.url}/static/app/app.css", headers={"Accept-Encoding": "gzip"}, timeout=10
+    )
+    assert css.status_code == 200 and css.headers["Content-Encoding"] == "gzip"
+    assert css.headers["Cache-Control"] == "public, no-cache" and "ETag" in css.headers
     # Nginx passed the request id on and wrote it in its log.
     request_id = f"cluster-test-{secrets.token_hex(4)}"
     requests.get(f"{cluster.url}/healthz", headers={"X-Request-ID": request_id}, timeout=10)
@@ -265,6 +309,7 @@ def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(cl
     stops_everything(cluster, signal.SIGTERM)
 
 
+@pytest.mark.parametrize("processes", [1])
 def test_ctrl_c_stops_a_cluster_as_sigterm_does(cluster):
     assert requests.get(f"{cluster.url}/readyz", timeout=10).status_code == 200
     stops_everything(cluster, signal.SIGINT)
