@@ -238,7 +238,7 @@ class Cluster:
             capture_output=True,
             text=True,
         )
-        if done.returncode != 0:
+        if done.returncode != 0 and not self.stopping.is_set():
             raise ClusterError(f"`parley db upgrade` failed:\n{done.stderr.strip()}")
 
     def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
@@ -402,8 +402,9 @@ def run_cluster(
     status = 0
     try:
         cluster.migrate()
-        cluster.start()
-        cluster.wait_ready()
+        if not cluster.stopping.is_set():  # Ctrl+C while migrating: nothing to start
+            cluster.start()
+            cluster.wait_ready()
         if not cluster.stopping.is_set():
             ports = ", ".join(str(p) for p in cluster.process_ports)
             echo(

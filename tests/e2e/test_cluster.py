@@ -315,6 +315,21 @@ def test_ctrl_c_stops_a_cluster_as_sigterm_does(cluster):
     stops_everything(cluster, signal.SIGINT)
 
 
+@pytest.mark.parametrize("processes", [1])
+def test_a_killed_cluster_leaves_no_process_behind(cluster):
+    """SIGKILL gives `parley cluster` no chance to stop anything: the kernel sends each
+    part SIGTERM as its parent dies."""
+    parts = process_tree(cluster.process.pid)
+    assert len(parts) >= 4, parts
+    cluster.process.kill()
+    cluster.process.wait()
+    deadline = time.monotonic() + 20
+    while any(running(pid) for pid in parts) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in parts if running(pid)] == []
+    assert not any(listening(cluster.port + i) for i in range(cluster.processes + 1))
+
+
 def reachable_postgres() -> str:
     import sqlalchemy as sa
 
