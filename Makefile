@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install web run db-upgrade test test-fast lint lint-js typecheck system-deps browser check-services bench bench-smoke clean
+.PHONY: help install web run cluster cluster-db db-upgrade test test-fast lint lint-js typecheck system-deps browser check-services bench bench-smoke clean
 
 help:
 	@echo "make run    set up and serve Parley on http://127.0.0.1:5000 (SQLite)"
+	@echo "make cluster  2 processes behind Nginx on http://127.0.0.1:8080 (PostgreSQL, Redis)"
 	@echo "make test   set up and run every test (SQLite and PostgreSQL)"
 	@echo "make lint   ruff;  make typecheck   mypy;  make lint-js   tsc over the page's JavaScript"
 	@echo "make bench  the benchmark suite (minutes); make bench-smoke  every scenario, tiny"
@@ -50,6 +51,19 @@ db-upgrade: $(INSTALLED)
 run: db-upgrade $(WEB_READY)
 	$(BIN)/parley run
 
+# The production layout on this machine (docs/deploy.md): two gunicorn processes behind
+# an Nginx of their own, on the local PostgreSQL (database parley) and Redis.
+CLUSTER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/parley
+CLUSTER_MESSAGE_QUEUE ?= redis://127.0.0.1:6379/0
+
+cluster: $(INSTALLED) $(WEB_READY) system-deps check-services cluster-db
+	DATABASE_URL=$(CLUSTER_DATABASE_URL) PARLEY_MESSAGE_QUEUE=$(CLUSTER_MESSAGE_QUEUE) \
+		$(BIN)/parley cluster --processes 2 --port 8080
+
+cluster-db:
+	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'parley'" \
+		| grep -q 1 || createdb -h 127.0.0.1 -U postgres parley
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -61,11 +75,13 @@ typecheck: $(INSTALLED)
 lint-js: $(WEB_READY)
 	node_modules/.bin/tsc -p tsconfig.json
 
-# Tools the end-to-end tests drive (the README walkthrough uses curl and jq).
-SYSTEM_TOOLS := curl jq
+# Tools the end-to-end tests drive (the README walkthrough uses curl and jq; `parley
+# cluster` and its tests run nginx). Debian's nginx package also starts a system nginx
+# on port 80 where it can: the cluster runs one of its own on its own ports, beside it.
+SYSTEM_TOOLS := curl jq nginx
 
 system-deps:
-	@missing=""; for tool in $(SYSTEM_TOOLS); do \
+	@PATH="$$PATH:/usr/sbin:/sbin"; missing=""; for tool in $(SYSTEM_TOOLS); do \
 		command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

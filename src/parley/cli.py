@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -117,6 +119,98 @@ def serve_command(bind: str | None, gunicorn_options: tuple[str, ...]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(command[0], command)
+
+
+@cli.command("cluster", with_appcontext=False)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 32),
+    default=2,
+    show_default=True,
+    help="How many server processes (gunicorn, one gevent worker each).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65534),
+    default=8080,
+    show_default=True,
+    help="Nginx's port; the processes take the ports after it.",
+)
+def cluster_command(processes: int, port: int) -> None:
+    """Serve Parley as a deployment does, on this machine: migrate the database, start
+    PROCESSES servers on 127.0.0.1 ports PORT+1... and Nginx on PORT in front of them,
+    until SIGTERM or Ctrl+C. Needs DATABASE_URL (PostgreSQL) and PARLEY_MESSAGE_QUEUE
+    (Redis)."""
+    from .cluster import run_cluster
+
+    sys.exit(run_cluster(processes, port))
+
+
+@cli.group("deploy-config")
+def deploy_config_group() -> None:
+    """Print configuration files for a deployment (docs/deploy.md)."""
+
+
+@deploy_config_group.command("nginx", with_appcontext=False)
+@click.option("--server-name", required=True, help="The site's host name (chat.example.org).")
+@click.option("--processes", type=click.IntRange(1, 256), default=2, show_default=True)
+@click.option(
+    "--first-port",
+    type=click.IntRange(1, 65535),
+    default=8001,
+    show_default=True,
+    help="The first process's port on 127.0.0.1 (the parley@PORT units).",
+)
+@click.option(
+    "--static-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The page's files (default: the installed package's static folder).",
+)
+@click.option("--tls-cert", default="/etc/ssl/certs/parley.crt", show_default=True)
+@click.option("--tls-key", default="/etc/ssl/private/parley.key", show_default=True)
+@click.option("--access-log", default="/var/log/nginx/parley.access.log", show_default=True)
+def deploy_config_nginx_command(
+    server_name: str,
+    processes: int,
+    first_port: int,
+    static_root: Path | None,
+    tls_cert: str,
+    tls_key: str,
+    access_log: str,
+) -> None:
+    """The Nginx site in front of the processes: sticky upstream, WebSocket, unbuffered
+    MJPEG, static files, TLS. Body limits and timeouts come from this environment's
+    settings, so run it with the servers' environment."""
+    from .nginx_config import STATIC_ROOT, Site, render, upstream_addresses
+
+    try:
+        config = load_config(None, os.path.abspath("instance"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    root = (static_root or STATIC_ROOT).absolute()
+    site = Site(
+        upstreams=upstream_addresses(first_port, processes),
+        server_name=server_name,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        static_root=root,
+        access_log=access_log,
+    )
+    # The whole command, defaults spelled out, so that the file says how to make it again.
+    options = {
+        "--server-name": server_name,
+        "--processes": str(processes),
+        "--first-port": str(first_port),
+        "--static-root": str(root),
+        "--tls-cert": tls_cert,
+        "--tls-key": tls_key,
+        "--access-log": access_log,
+    }
+    command = shlex.join(
+        ["parley", "deploy-config", "nginx", *(part for item in options.items() for part in item)]
+    )
+    click.echo(render(site, config, command), nl=False)
 
 
 @cli.command("create-admin")
