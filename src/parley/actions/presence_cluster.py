@@ -19,6 +19,8 @@ from typing import Any
 
 import redis
 from flask import Flask
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..events import EventBus
 from ..store.presence_redis import RedisPresence
@@ -42,8 +44,11 @@ def is_redis_url(url: str | None) -> bool:
 
 def redis_client(url: str) -> redis.Redis:
     # Bounded waits: a Redis that stopped answering degrades presence, it must not hang
-    # connects and disconnects.
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    # connects and disconnects. One retry at once (a pooled connection that a Redis
+    # restart closed), not redis-py's default backoff of seconds on every call.
+    return redis.Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=5, retry=Retry(NoBackoff(), 1)
+    )
 
 
 def process_name() -> str:
@@ -162,11 +167,15 @@ class ClusterPresenceTracker:
             self._failed("settle", exc)
 
     def _sync(self) -> None:
+        """Make Redis hold exactly this process's sockets. Users whose sockets Redis held
+        but the process no longer does leave after the grace, settled here then."""
+        grace = self._grace
+        self._spawn(self._settle_after, grace)
         for _ in range(SYNC_ATTEMPTS):
             with self._lock:
                 held, changes = dict(self._sockets), self._changes
             try:
-                came = self._store.sync(held, self._ttl, self._grace)
+                came = self._store.sync(held, self._ttl, grace)
             except redis.RedisError as exc:
                 self._failed("sync", exc)
                 return
