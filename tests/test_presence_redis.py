@@ -17,6 +17,8 @@ from parley.store.typing_redis import RedisTypingThrottle
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 LONG = 60.0
+# Long enough that "not yet" holds on a busy machine.
+GRACE = 2.0
 
 Process = Callable[[str], RedisPresence]
 
@@ -70,16 +72,25 @@ def test_closing_one_of_two_sockets_on_two_processes_keeps_the_user_online(proce
     assert b.online() == [1]
 
 
+def settled_within(presence: RedisPresence, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while not (gone := presence.settle()):
+        assert time.monotonic() < deadline, "no one went offline"
+        time.sleep(0.05)
+    return gone
+
+
 def test_the_last_socket_closing_takes_the_user_offline_after_the_grace_only(process):
     a, b = process("a"), process("b")
     a.connect(1, "tab-1")
     b.connect(1, "tab-2")
-    a.disconnect(1, "tab-1", grace=0.3)
-    assert b.disconnect(1, "tab-2", grace=0.3) is True
+    a.disconnect(1, "tab-1", grace=GRACE)
+    closed = time.monotonic()
+    assert b.disconnect(1, "tab-2", grace=GRACE) is True
     assert a.settle() == []
     assert a.online() == [1]
-    time.sleep(0.4)
-    assert b.settle() == [1]
+    assert settled_within(b, GRACE + 5) == [1]
+    assert time.monotonic() - closed >= GRACE * 0.9
     assert a.settle() == []
     assert a.online() == []
 
@@ -97,15 +108,13 @@ def test_coming_back_within_the_grace_announces_nothing(process):
 def test_a_later_disconnect_restarts_the_grace(process):
     a = process("a")
     a.connect(1, "tab")
-    a.disconnect(1, "tab", grace=0.3)
-    time.sleep(0.2)
+    a.disconnect(1, "tab", grace=0.2)
     a.connect(1, "again")
-    a.disconnect(1, "again", grace=0.3)
-    time.sleep(0.15)
+    a.disconnect(1, "again", grace=GRACE)
+    time.sleep(0.4)
     # The first grace has ended, the second has not.
     assert a.settle() == []
-    time.sleep(0.25)
-    assert a.settle() == [1]
+    assert settled_within(a, GRACE + 5) == [1]
 
 
 def test_a_process_that_stops_beating_is_reaped_and_its_users_go_offline(process):
@@ -183,13 +192,15 @@ def test_a_process_that_leaves_takes_its_sockets_along(process):
 
 
 def test_the_typing_throttle_is_shared_by_processes_on_one_redis(client, prefix):
-    first = RedisTypingThrottle(client, prefix, every=0.5)
-    second = RedisTypingThrottle(client, prefix, every=0.5)
+    first = RedisTypingThrottle(client, prefix, every=GRACE)
+    second = RedisTypingThrottle(client, prefix, every=GRACE)
     assert first.throttled(1, 10) is False
     assert first.allow(1, 10) is True
     assert second.throttled(1, 10) is True
     assert second.allow(1, 10) is False
     assert second.allow(1, 11) is True
     assert second.allow(2, 10) is True
-    time.sleep(0.6)
-    assert second.allow(1, 10) is True
+    deadline = time.monotonic() + GRACE + 5
+    while not second.allow(1, 10):
+        assert time.monotonic() < deadline, "the interval never ended"
+        time.sleep(0.05)
