@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 BEATS_PER_TTL = 4
 # Attempts to make Redis agree with this process while its sockets keep changing.
 SYNC_ATTEMPTS = 3
+# A grace timer starts once Redis has answered, so it ends after the grace Redis set;
+# this much later again, so that it never wakes a hair early and leaves the user to
+# the next heartbeat.
+SETTLE_MARGIN = 0.05
 
 REDIS_SCHEMES = ("redis://", "rediss://")
 
@@ -159,7 +163,7 @@ class ClusterPresenceTracker:
                 log.exception("presence heartbeat failed")
 
     def _settle_after(self, grace: float) -> None:
-        self._sleep(grace)
+        self._sleep(grace + SETTLE_MARGIN)
         try:
             self._went_offline(self._store.settle())
         except redis.RedisError as exc:
@@ -170,7 +174,6 @@ class ClusterPresenceTracker:
         """Make Redis hold exactly this process's sockets. Users whose sockets Redis held
         but the process no longer does leave after the grace, settled here then."""
         grace = self._grace
-        self._spawn(self._settle_after, grace)
         for _ in range(SYNC_ATTEMPTS):
             with self._lock:
                 held, changes = dict(self._sockets), self._changes
@@ -182,10 +185,12 @@ class ClusterPresenceTracker:
             for user_id in came:
                 announce(self._bus, user_id, "online")
             with self._lock:
-                if self._changes == changes:
-                    self._dirty = False
-                    return
-        self._dirty = True
+                done = self._changes == changes
+                self._dirty = not done
+            if done:
+                break
+        # Timed from Redis's answer, whose clock set the end of the leavers' grace.
+        self._spawn(self._settle_after, grace)
 
     def _went_offline(self, user_ids: list[int]) -> None:
         if not user_ids:
