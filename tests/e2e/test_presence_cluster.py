@@ -25,6 +25,8 @@ from servers import BIN, LiveServer, free_port, wait_until_up
 
 from databases import postgres_schema, unavailable
 
+pytestmark = pytest.mark.slow
+
 REDIS_URL = "redis://127.0.0.1:6379/15"
 GRACE = 1.0
 # Small, for a short test, yet several seconds: a process starved that long on a busy
