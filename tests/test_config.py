@@ -305,3 +305,31 @@ def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path):
     assert result.returncode == 2
     assert "PARLEY_ASYNC_MODE must be one of gevent, threading, not 'eventlet'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rate_limit_counters_follow_a_redis_message_queue_unless_set(tmp_path):
+    queue = "redis://127.0.0.1:6379/3"
+    assert load_config(None, str(tmp_path), {})["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
+    shared = load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": queue})
+    assert shared["PARLEY_RATE_LIMIT_STORAGE"] == queue
+    own = load_config(
+        None,
+        str(tmp_path),
+        {"PARLEY_MESSAGE_QUEUE": queue, "PARLEY_RATE_LIMIT_STORAGE": "memory://"},
+    )
+    assert own["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
+    # Another kind of queue has no rate-limit storage to share.
+    kombu = load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": "amqp://host//"})
+    assert kombu["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5"])
+def test_the_presence_process_ttl_must_be_more_than_zero(tmp_path, ttl):
+    with pytest.raises(ConfigError, match="PARLEY_PRESENCE_PROCESS_TTL must be more than 0"):
+        load_config(None, str(tmp_path), {"PARLEY_PRESENCE_PROCESS_TTL": ttl})
+
+
+def test_the_redis_prefix_may_not_be_empty(tmp_path):
+    assert load_config(None, str(tmp_path), {})["PARLEY_REDIS_PREFIX"] == "parley"
+    with pytest.raises(ConfigError, match="PARLEY_REDIS_PREFIX"):
+        load_config(None, str(tmp_path), {"PARLEY_REDIS_PREFIX": " "})

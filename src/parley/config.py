@@ -54,7 +54,9 @@ class Config:
     PARLEY_SESSION_DAYS = 30
     # Rate limits (PARLEY_RATE_LIMITS=off turns every one off: for load tests only).
     PARLEY_RATE_LIMITS = True
-    PARLEY_RATE_LIMIT_STORAGE = "memory://"
+    # memory:// keeps each process's own counters; unset, it follows a Redis
+    # PARLEY_MESSAGE_QUEUE, so the processes of a cluster share every budget.
+    PARLEY_RATE_LIMIT_STORAGE: str | None = None
     # Messages a user may send, over REST and Socket.IO together (Zulip allows 200 API
     # requests a minute per user); and their other socket events, a budget meant only to
     # stop a flood: typing that the typing throttle drops costs nothing.
@@ -78,6 +80,13 @@ class Config:
     # A socket that connects with auth {"presence": "batched"} gets presence changes
     # gathered into one presence:batch event this often.
     PARLEY_PRESENCE_BATCH_SECONDS = 0.25
+    # With a Redis message queue, presence is kept there for every process: each renews
+    # its sockets every quarter of this many seconds, and a process silent for this long
+    # (killed, its machine lost) is taken for dead: its users go offline.
+    PARLEY_PRESENCE_PROCESS_TTL = 20.0
+    # Keys and channels Parley makes in Redis start with this, so that two clusters (or
+    # two test runs) can share one Redis server.
+    PARLEY_REDIS_PREFIX = "parley"
     PARLEY_SOCKET_MAX_PAYLOAD = 1024 * 1024
     # How often the server pings each socket, and how long it waits for the answer: a
     # dead transport (a long-poll whose other half failed) is noticed within their sum.
@@ -197,6 +206,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
     "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
     "PARLEY_PRESENCE_BATCH_SECONDS": ("PARLEY_PRESENCE_BATCH_SECONDS", float),
+    "PARLEY_PRESENCE_PROCESS_TTL": ("PARLEY_PRESENCE_PROCESS_TTL", float),
+    "PARLEY_REDIS_PREFIX": ("PARLEY_REDIS_PREFIX", str),
     "PARLEY_VIDEO_IDLE_SECONDS": ("PARLEY_VIDEO_IDLE_SECONDS", float),
     "PARLEY_VIDEO_MAX_FPS": ("PARLEY_VIDEO_MAX_FPS", int),
     "PARLEY_VIDEO_MAX_FRAME_BYTES": ("PARLEY_VIDEO_MAX_FRAME_BYTES", int),
@@ -344,6 +355,17 @@ def load_config(
         settings["PARLEY_MAX_CONNECTIONS"] = min(
             settings["PARLEY_MAX_CONNECTIONS"], THREADING_MAX_CONNECTIONS
         )
+    if not settings["PARLEY_RATE_LIMIT_STORAGE"]:
+        queue = settings["PARLEY_MESSAGE_QUEUE"] or ""
+        shared = queue.startswith(("redis://", "rediss://"))
+        settings["PARLEY_RATE_LIMIT_STORAGE"] = queue if shared else "memory://"
+    if not settings["PARLEY_PRESENCE_PROCESS_TTL"] > 0:
+        raise ConfigError(
+            "PARLEY_PRESENCE_PROCESS_TTL must be more than 0, "
+            f"not {settings['PARLEY_PRESENCE_PROCESS_TTL']}"
+        )
+    if not settings["PARLEY_REDIS_PREFIX"].strip():
+        raise ConfigError("PARLEY_REDIS_PREFIX must not be empty")
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         db_path = Path(instance_path) / "parley.db"
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"

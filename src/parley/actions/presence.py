@@ -1,7 +1,7 @@
 """Presence and typing: who is online, and who is writing in a room right now.
 
-Neither is stored as a row: they live in this process (and, across processes, in what
-the message queue carries), and they are told through the same bus as every change.
+Neither is stored as a row: they live in this process, or in Redis across processes
+(`presence_cluster`), and they are told through the same bus as every change.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+import sqlalchemy as sa
 from flask import Flask
 
 from ..events import Event, EventBus
@@ -21,6 +22,37 @@ from .access import readable_room, require_can_post
 
 TYPING_EVERY_SECONDS = 2.0
 TYPING_EXPIRES_SECONDS = 5
+
+
+class Presence(Protocol):
+    """Who is online: told of every socket that comes and goes, in this process."""
+
+    def connected(self, user_id: int, sid: str) -> None: ...
+
+    def disconnected(self, user_id: int, sid: str) -> None: ...
+
+    def online_user_ids(self) -> list[int]: ...
+
+
+class Throttle(Protocol):
+    def throttled(self, user_id: int, room_id: int) -> bool: ...
+
+    def allow(self, user_id: int, room_id: int) -> bool: ...
+
+
+def announce(bus: EventBus, user_id: int, status: str) -> None:
+    bus.publish([Event("presence", {"user_id": user_id, "status": status}, broadcast=True)])
+
+
+def mark_last_seen(app: Flask, user_ids: list[int]) -> None:
+    """Users who just went offline were last seen now."""
+    if not user_ids:
+        return
+    with app.app_context():
+        db.session.execute(
+            sa.update(User).where(User.id.in_(user_ids)).values(last_seen_at=utcnow())
+        )
+        db.session.commit()
 
 
 class PresenceTracker:
@@ -73,11 +105,7 @@ class PresenceTracker:
                 return
             self._online.discard(user_id)
             self._generation.pop(user_id, None)
-        with self._app.app_context():
-            user = db.session.get(User, user_id)
-            if user is not None:
-                user.last_seen_at = utcnow()
-                db.session.commit()
+        mark_last_seen(self._app, [user_id])
         self._publish(user_id, "offline")
 
     def online_user_ids(self) -> list[int]:
@@ -85,9 +113,7 @@ class PresenceTracker:
             return sorted(self._online)
 
     def _publish(self, user_id: int, status: str) -> None:
-        self._bus.publish(
-            [Event("presence", {"user_id": user_id, "status": status}, broadcast=True)]
-        )
+        announce(self._bus, user_id, status)
 
 
 class TypingThrottle:
@@ -115,7 +141,7 @@ class TypingThrottle:
             return True
 
 
-def typing(actor: User, room_id: int, throttle: TypingThrottle, bus: EventBus) -> bool:
+def typing(actor: User, room_id: int, throttle: Throttle, bus: EventBus) -> bool:
     """Tell a room's other members the actor is typing; False when throttled."""
     room, membership = readable_room(actor, room_id)
     require_can_post(actor, room, membership)

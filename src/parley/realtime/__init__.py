@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from flask import Flask, abort
 
-from ..actions.presence import PresenceTracker, TypingThrottle
+from ..actions.presence import Presence, PresenceTracker, Throttle, TypingThrottle
 from ..extensions import socketio
 
 SOCKETIO_PATH = "socket.io"
@@ -38,6 +38,7 @@ def init_realtime(app: Flask) -> None:
         app,
         async_mode=config["PARLEY_ASYNC_MODE"],
         message_queue=config["PARLEY_MESSAGE_QUEUE"] or None,
+        channel=f"{config['PARLEY_REDIS_PREFIX']}-socketio",
         cors_allowed_origins=(
             None
             if not origins
@@ -79,13 +80,7 @@ def init_realtime(app: Flask) -> None:
     bus = app.extensions["parley.bus"]
     app.extensions["parley.sockets"] = SocketRegistry()
     app.extensions["parley.watches"] = Watches()
-    app.extensions["parley.typing"] = TypingThrottle()
-    app.extensions["parley.presence"] = PresenceTracker(
-        app,
-        bus,
-        spawn=socketio.start_background_task,
-        sleep=socketio.sleep,
-    )
+    _init_presence(app)
     app.extensions["parley.presence_batches"] = PresenceBatches(
         lambda changes: socketio.emit(
             BATCH_EVENT, {"changes": changes}, to=PRESENCE_BATCHED, namespace=NAMESPACE
@@ -97,3 +92,25 @@ def init_realtime(app: Flask) -> None:
     bus.subscribe(Fanout(app))
     app.extensions["parley.views"] = Views()
     bus.subscribe(ViewGuard(app))
+
+
+def _init_presence(app: Flask) -> None:
+    """Presence and the typing throttle: in Redis for every process when the message
+    queue is a Redis, else in this process alone."""
+    from ..actions.presence_cluster import cluster_presence, is_redis_url
+
+    bus = app.extensions["parley.bus"]
+    queue = app.config["PARLEY_MESSAGE_QUEUE"]
+    presence: Presence
+    throttle: Throttle
+    if is_redis_url(queue):
+        presence, throttle = cluster_presence(
+            app, bus, queue, spawn=socketio.start_background_task, sleep=socketio.sleep
+        )
+    else:
+        presence = PresenceTracker(
+            app, bus, spawn=socketio.start_background_task, sleep=socketio.sleep
+        )
+        throttle = TypingThrottle()
+    app.extensions["parley.presence"] = presence
+    app.extensions["parley.typing"] = throttle

@@ -16,7 +16,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
 from ..actions import messages, rooms
-from ..actions.presence import PresenceTracker, TypingThrottle, typing
+from ..actions.presence import Presence, Throttle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
 from ..actions.two_factor import admin_must_enrol
@@ -41,8 +41,8 @@ Ack = dict[str, Any]
 Budget = Literal["events", "sends"] | None
 
 
-def presence() -> PresenceTracker:
-    tracker: PresenceTracker = current_app.extensions["parley.presence"]
+def presence() -> Presence:
+    tracker: Presence = current_app.extensions["parley.presence"]
     return tracker
 
 
@@ -240,7 +240,7 @@ def read(actor: User, data: ReadEvent) -> Ack:
 
 @event("typing", RoomRef, budget=None, reads_actor_only=True)
 def typing_event(actor: User, data: RoomRef) -> Ack:
-    throttle: TypingThrottle = current_app.extensions["parley.typing"]
+    throttle: Throttle = current_app.extensions["parley.typing"]
     # A typist's keystrokes come faster than the throttle lets them out: the ones it
     # would drop cost neither a query nor the event budget, so typing never crowds out
     # what the user does next. Such an answer changes nothing and tells nothing, and the
