@@ -22,6 +22,8 @@ from api_client import Api
 from servers import SHARED_SERVER_ENV, LiveServer, start_server
 from test_realtime import TRANSPORTS, chat_room, sends_without_waiting_are_acked_and_stored_in_order
 
+from parley.realtime.polling import MAX_POST_PACKETS
+
 SEPARATOR = "\x1e"
 # The most packets python-engineio's client decodes from one long-poll response (its
 # Payload.max_decode_packets by default).
@@ -148,6 +150,24 @@ def test_a_long_polling_post_of_many_sends_has_every_send_acked(member):
         # starved page buffers many while its previous POST is under way.
         session.post(sends(room_id, 40))
         assert session.acks(40) == list(range(40))
+
+
+@pytest.mark.slow
+def test_a_post_over_the_packet_limit_is_refused_and_handles_none_of_them(member):
+    url, token, room_id = member
+    api = Api(url, token)
+    try:
+        with RawPolling.connected(url, token) as session:
+            response = session.http.post(
+                session.base,
+                data=SEPARATOR.join(sends(room_id, MAX_POST_PACKETS + 1)),
+                timeout=10,
+            )
+            # Not a 200 that handled nothing: the client is told, and reconnects.
+            assert response.status_code == 400, response.text
+        assert api.history(room_id) == []
+    finally:
+        api.close()
 
 
 @pytest.mark.slow

@@ -17,7 +17,9 @@ engine.io-client decodes any number; for them this only splits a large batch in 
 The other way, python-engineio's server applies the same limit of 16 to the packets of a
 POST, and a POST over it is answered 200 with none of its packets handled (a traceback
 in the log, nothing to the client): the sends in it were neither stored nor refused, and
-never acknowledged. Both clients put every packet they have buffered in one POST:
+never acknowledged. Here a POST over the limit is a 400 that ends the session.
+
+Both clients put every packet they have buffered in one POST:
 engine.io-client up to the maxPayload bytes the server announced, python-engineio's
 client with no bound, and a client buffers many while its previous POST is under way
 (a starved CPU) or while it is offline (socket.io-client sends its whole buffer after
@@ -43,6 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio as python_socketio
+from engineio import exceptions as engineio_exceptions
 from engineio.payload import Payload
 
 # python-engineio's client default (Payload.max_decode_packets), not the server
@@ -94,6 +97,30 @@ def alive_on_every_packet(session: Any) -> Callable[[Any], Any]:
     return receive_alive
 
 
+def refuse_oversized_posts(session: Any) -> Callable[[dict[str, Any]], None]:
+    """python-engineio's POST handling, except that a POST it cannot decode (over
+    MAX_POST_PACKETS packets, or not a payload) is a bad request: the client gets a 400
+    and the session ends, so that it reconnects and sends again, where upstream answers
+    200 having handled none of the packets and logs a traceback."""
+
+    def handle_post_request(environ: dict[str, Any]) -> None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > session.server.max_http_buffer_size:
+            raise engineio_exceptions.ContentTooLongError()
+        body = environ["wsgi.input"].read(length).decode("utf-8")
+        try:
+            packets = Payload(encoded_payload=body).packets
+        except ValueError as exc:
+            # Closed here without waiting: python-engineio's own close on a bad POST
+            # waits for a poll to take the close packet, holding this request meanwhile.
+            session.close(wait=False)
+            raise engineio_exceptions.ContentTooLongError(str(exc)) from exc
+        for packet in packets:
+            session.receive(packet)
+
+    return handle_post_request
+
+
 def fit_long_polling(server: python_socketio.Server) -> None:
     """Give every Engine.IO session of this server a BoundedPoll and a `receive` that
     takes any packet as a sign of life, and let POSTs carry up to MAX_POST_PACKETS
@@ -114,6 +141,7 @@ def fit_long_polling(server: python_socketio.Server) -> None:
         if session is not None:
             session.poll = BoundedPoll(session.poll)
             session.receive = alive_on_every_packet(session)
+            session.handle_post_request = refuse_oversized_posts(session)
         return on_connect(eio_sid, environ)
 
     eio.on("connect", bound_then_connect)
