@@ -8,6 +8,7 @@ through B, ends it everywhere; killing A ends it on B within the relay's TTL.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -20,6 +21,7 @@ from typing import IO, Any
 
 import pytest
 import redis
+import socketio
 from api_client import Api
 from servers import BIN, LiveServer, free_port, wait_until_up
 from test_video_stream import (
@@ -98,7 +100,8 @@ def two_processes(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
                 processes.append((process, log))
                 servers.append(LiveServer(f"http://127.0.0.1:{port}", process, own))
             for server in servers:
-                wait_until_up(server.url, server.process)
+                # Generous: a loaded machine imports slowly, and both start at once.
+                wait_until_up(server.url, server.process, timeout=90)
             yield servers[0], servers[1]
         finally:
             for process, _ in processes:
@@ -128,6 +131,7 @@ class Watcher:
     def __init__(self, server: LiveServer, api: Api, room_id: int) -> None:
         self.frames: list[tuple[int, bytes]] = []
         self.stops: list[dict[str, Any]] = []
+        self.room_id = room_id
         self.sio = connect_socket(server, api)
         self.sio.on("video:frame", self._frame)
         self.sio.on("video:stop", self.stops.append)
@@ -140,6 +144,9 @@ class Watcher:
         return True
 
     def close(self) -> None:
+        # Frames stop before the socket closes, so none is being acked as it goes.
+        with contextlib.suppress(socketio.exceptions.SocketIOError):
+            self.sio.call("video:unwatch", {"room_id": self.room_id}, timeout=10)
         close_socket(self.sio)
 
 
@@ -153,6 +160,19 @@ def member_on(server: LiveServer, room_id: int) -> Api:
 def live_of(api: Api, room_id: int) -> dict[str, Any] | None:
     live: dict[str, Any] | None = api.call("GET", f"/rooms/{room_id}", 200)["live"]
     return live
+
+
+def subscribers(server: LiveServer, room_id: int) -> int:
+    """How many processes subscribe to the frames of the room's broadcast."""
+    prefix = server.env["PARLEY_VIDEO_RELAY_PREFIX"]
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        raw = client.get(f"{prefix}:live:{room_id}")
+        assert raw is not None, "the room is not live in Redis"
+        channel = f"{prefix}:frames:{json.loads(raw)['broadcast_id']}"
+        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
+    finally:
+        client.close()
 
 
 def read_until_closed(reader: MjpegReader, limit: int = 500) -> None:
@@ -177,6 +197,8 @@ def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(pair
                 wait_for(lambda api=api: (live_of(api, room_id) or {}).get("viewers") == 2)
             live = live_of(viewer, room_id)
             assert live is not None and live["broadcaster"]["id"] == owner_id(owner)
+            # One subscriber for B's two viewers; A, which publishes, subscribes to nothing.
+            assert subscribers(b, room_id) == 1
             reader.read_part()
             first = broadcaster.seq
             end = time.monotonic() + window
@@ -198,6 +220,11 @@ def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(pair
         assert_increasing([seq for seq, _ in watcher.frames])
         assert all(frame in frames() for _, frame in watcher.frames)
 
+        # B's viewers leave (noticed at the next frame written), and B stops listening:
+        # the publish is all a broadcast costs where no one watches it.
+        watcher.close()
+        wait_for(lambda: subscribers(b, room_id) == 0, message="B to unsubscribe")
+
         # The broadcaster pauses: B's snapshot is the last frame A took, at once.
         broadcaster.stop()
         sent_last = frames()[(len(broadcaster.acks) - 1) % len(frames())]
@@ -206,7 +233,6 @@ def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(pair
         assert snapshot.headers["Content-Type"] == "image/jpeg"
         assert int(snapshot.headers["X-Frame-Seq"]) == broadcaster.seq
         assert snapshot.content == sent_last
-        watcher.close()
 
 
 def owner_id(api: Api) -> int:
