@@ -269,6 +269,13 @@ def start_watching(actor: User, room_id: int) -> Broadcast:
             _start_task(_relay_in, broadcast)
     try:
         count = _count_viewer(broadcast, +1)
+    except redis.RedisError as exc:
+        if broadcast.mirror:
+            registry.release_mirror(broadcast)
+            raise
+        # This process's own broadcast plays on; only the cluster's count misses one.
+        log.warning("counting a viewer in Redis failed: %s", exc)
+        count = broadcast.viewers
     except BaseException:
         if broadcast.mirror:
             registry.release_mirror(broadcast)
