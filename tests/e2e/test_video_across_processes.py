@@ -24,6 +24,7 @@ import redis
 import socketio
 from api_client import Api
 from servers import BIN, LiveServer, free_port, wait_until_up
+from test_stream_command import finish, start_stream
 from test_video_stream import (
     Broadcaster,
     MjpegReader,
@@ -289,6 +290,36 @@ def test_a_moderator_stops_through_another_process_a_broadcast_live_on_the_first
         broadcaster_api.call("DELETE", f"/rooms/{room_id}/live", 204)
     finally:
         broadcaster.stop()
+
+
+def test_parley_stream_on_one_process_plays_through_another_at_its_rate(pair):
+    """The real broadcaster, `parley stream`, on A; an MJPEG viewer on B from its first
+    frames until the command stops by itself, which ends B's stream."""
+    a, b = pair
+    owner, room = open_room(a)
+    room_id = room["id"]
+    viewer = member_on(b, room_id)
+    process = start_stream(
+        "--server", a.url, "--token", token_of(owner), "--room", room["name"],
+        "--source", "test", "--fps", "15", "--duration", "4",
+    )  # fmt: skip
+    try:
+        wait_for(lambda: live_of(viewer, room_id) is not None, timeout=30, message="live on B")
+        reader = MjpegReader(b, room_id, token_of(viewer))
+        try:
+            read_until_closed(reader)
+        finally:
+            reader.close()
+    finally:
+        out, _ = finish(process)
+    sent = int(out.split("Stopped: ")[1].split(" frames")[0])
+    numbers = seqs(reader.parts)
+    assert_increasing(numbers)
+    watched = numbers[-1] - numbers[0] + 1
+    # B watched most of the broadcast, up to its last frames, and missed few of them.
+    assert watched >= 2 * 15 * 0.7, (watched, sent)
+    assert numbers[-1] >= sent - 3, (numbers[-1], sent)
+    assert len(numbers) >= watched * (1 - LOSS_MARGIN), (len(numbers), watched)
 
 
 def kill_with_its_workers(process: subprocess.Popen[bytes]) -> None:
