@@ -30,6 +30,7 @@ from .store.message_writer import MessageWriter
 from .tcp import NoDelay
 from .timeouts import IdleTimeouts
 from .video.broadcasts import Broadcasts
+from .video.relay import relay_from_config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_POOL_SIZE = 50
@@ -72,7 +73,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
     )
     app.extensions["parley.bus"] = EventBus()
-    app.extensions["parley.video"] = Broadcasts()
+    app.extensions["parley.video"] = Broadcasts(relay_from_config(app.config))
     app.extensions["parley.message_writer"] = MessageWriter.from_config(app.config)
     app.extensions["parley.access_cache"] = AccessCache(app.config["PARLEY_ACCESS_RECHECK_SECONDS"])
 

@@ -36,9 +36,10 @@ RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 # Rate-limit waits this long or longer are worth a line in the log; shorter ones are
 # the jitter of streaming at the server's cap.
 SLOW_DOWN_NOTICE = 0.5
-# Why a broadcast may end that going live again cures: the server restarting, or a
-# stall of ours long enough for the server to call the broadcast idle.
-RESTARTABLE_ENDS = {"shutdown", "idle"}
+# Why a broadcast may end that going live again cures: the server restarting, a stall
+# of ours long enough for the server to call the broadcast idle, or one of the server's
+# long enough for the other processes of a cluster to call it lost.
+RESTARTABLE_ENDS = {"shutdown", "idle", "lost"}
 TOKEN_REFUSED = {"unauthorized", "invalid_token"}
 TOKEN_NOT_VALID = "the token is not valid (revoked, or its account deactivated)"
 # Frames the server refuses in a row (invalid_frame, frame_too_large) before giving up.

@@ -24,7 +24,7 @@ from .access import (
     require_permission,
 )
 from .messages import count_unread
-from .video import broadcasts
+from .video import live_in
 
 
 def _name_taken(name: str) -> Conflict:
@@ -70,7 +70,7 @@ def room_views(found: list[Room]) -> list[RoomView]:
             .group_by(Message.room_id)
         ).all()
     )
-    live = broadcasts()
+    live = live_in(ids)
     return [
         RoomView(room, members.get(room.id, 0), last_ids.get(room.id) or 0, live.get(room.id))
         for room in found
@@ -340,7 +340,7 @@ def list_my_rooms(actor: User) -> list[MyRoom]:
             )
         ):
             peers[other.room_id] = other.user
-    live = broadcasts()
+    live = live_in(m.room_id for m, *_ in rows)
     return [
         MyRoom(
             m,

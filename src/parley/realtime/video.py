@@ -83,6 +83,11 @@ class Watches:
             self._by_key[key] = watch
             return None
 
+    def active(self, sid: str, room_id: int) -> Watch | None:
+        with self._lock:
+            held = self._by_key.get((sid, room_id))
+            return None if held is None or held.stopped.is_set() else held
+
     def pop(self, sid: str, room_id: int) -> Watch | None:
         with self._lock:
             return self._by_key.pop((sid, room_id), None)
@@ -138,20 +143,23 @@ def video_frame(actor: User, data: RoomRef, frame: Any) -> Ack:
 
 @event("video:watch", RoomRef)
 def video_watch(actor: User, data: RoomRef) -> Ack:
-    broadcast = video.readable_broadcast(actor, data.room_id)
     sid = current_sid()
+    held = watches().active(sid, data.room_id)
+    if held is not None:
+        # Watching already: the same checks answer, and the same watch goes on.
+        video.readable_broadcast(actor, data.room_id)
+        return {"live": dump(live_out(held.broadcast))}
+    # The broadcast to follow: this process's, or the mirror of one live elsewhere.
+    broadcast = video.start_watching(actor, data.room_id)
     watch = Watch(sid, broadcast)
     if watches().add(watch) is None:
-        try:
-            video.start_watching(actor, data.room_id)
-        except Exception:
-            watches().pop(sid, data.room_id)
-            raise
         found = socket_registry().get(sid)
         viewer = Viewer(actor.id, data.room_id, found.token_id if found is not None else None)
         watch.view = open_view(View(viewer, broadcast, on_lost=watch.lost_right))
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         socketio.start_background_task(_send_frames, app, watch)
+    else:
+        video.stop_watching(broadcast)
     return {"live": dump(live_out(broadcast))}
 
 

@@ -33,13 +33,17 @@ class FrameHub:
     def closed(self) -> bool:
         return self._closed
 
-    def publish(self, frame: bytes) -> int:
-        """Make this the latest frame; answers its number."""
+    def publish(self, frame: bytes, seq: int | None = None) -> int:
+        """Make this the latest frame; answers its number. A mirror of a broadcast on
+        another process gives the origin's number (an older one than the latest is
+        ignored)."""
         with self._changed:
             if self._closed:
                 raise HubClosed()
+            if seq is not None and seq <= self._seq:
+                return self._seq
             self._frame = frame
-            self._seq += 1
+            self._seq = self._seq + 1 if seq is None else seq
             self.last_frame_at = time.monotonic()
             self._changed.notify_all()
             return self._seq
