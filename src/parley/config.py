@@ -138,9 +138,8 @@ class Config:
     # "text": the servers' own log lines; "json": one JSON object a line, each with the
     # request id it was written for (see parley.logs).
     PARLEY_LOG_FORMAT = "text"
-    # Across processes (with PARLEY_MESSAGE_QUEUE): the Redis keys' and channels' prefix,
-    # and how long a broadcast outlives its process (SIGKILL) everywhere else.
-    PARLEY_VIDEO_RELAY_PREFIX = "parley:video"
+    # Across processes (with PARLEY_MESSAGE_QUEUE): how long a broadcast outlives its
+    # process (SIGKILL) everywhere else.
     PARLEY_VIDEO_RELAY_TTL_SECONDS = 5.0
     TESTING = False
     DEBUG = False
@@ -215,7 +214,6 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_VIDEO_IDLE_SECONDS": ("PARLEY_VIDEO_IDLE_SECONDS", float),
     "PARLEY_VIDEO_MAX_FPS": ("PARLEY_VIDEO_MAX_FPS", int),
     "PARLEY_VIDEO_MAX_FRAME_BYTES": ("PARLEY_VIDEO_MAX_FRAME_BYTES", int),
-    "PARLEY_VIDEO_RELAY_PREFIX": ("PARLEY_VIDEO_RELAY_PREFIX", str),
     "PARLEY_VIDEO_RELAY_TTL_SECONDS": ("PARLEY_VIDEO_RELAY_TTL_SECONDS", float),
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
     "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),

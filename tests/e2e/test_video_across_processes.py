@@ -75,7 +75,7 @@ def two_processes(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": database_url,
             "PARLEY_MESSAGE_QUEUE": REDIS_URL,
-            "PARLEY_VIDEO_RELAY_PREFIX": prefix,
+            "PARLEY_REDIS_PREFIX": prefix,
             "PARLEY_VIDEO_RELAY_TTL_SECONDS": str(TTL),
             "PARLEY_VIDEO_IDLE_SECONDS": "60",
             "PARLEY_RATE_LIMITS": "off",
@@ -165,7 +165,7 @@ def live_of(api: Api, room_id: int) -> dict[str, Any] | None:
 
 def subscribers(server: LiveServer, room_id: int) -> int:
     """How many processes subscribe to the frames of the room's broadcast."""
-    prefix = server.env["PARLEY_VIDEO_RELAY_PREFIX"]
+    prefix = server.env["PARLEY_REDIS_PREFIX"] + ":video"
     client = redis.Redis.from_url(REDIS_URL)
     try:
         raw = client.get(f"{prefix}:live:{room_id}")

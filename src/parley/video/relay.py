@@ -297,5 +297,5 @@ def relay_from_config(config: dict[str, Any]) -> FrameRelay | None:
     if not url:
         return None
     return FrameRelay(
-        url, config["PARLEY_VIDEO_RELAY_PREFIX"], config["PARLEY_VIDEO_RELAY_TTL_SECONDS"]
+        url, f"{config['PARLEY_REDIS_PREFIX']}:video", config["PARLEY_VIDEO_RELAY_TTL_SECONDS"]
     )
