@@ -28,6 +28,7 @@ from flask import Flask
 
 from .actions.video import end_all_broadcasts
 from .extensions import socketio
+from .realtime.bus_relay import leave as leave_bus
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ class Shutdown:
             if not self.intake.wait_idle(self.seconds_left()):
                 log.warning("Shutdown: socket events still being handled at the deadline")
             close_sessions(self.seconds_left)
+            # No socket left here: changes need not wait for this process any more.
+            leave_bus(socketio.server)
         finally:
             self.done.set()
 
