@@ -65,6 +65,7 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         # Set once this process has heard its own hello: it is subscribed and registered.
         self.listening = threading.Event()
         self._leaving = False
+        self._closed = False
         # Set while this thread applies a relayed change: what it publishes then must not
         # wait for the other processes, whose listeners may be waiting on this one.
         self._applying = threading.local()
@@ -114,10 +115,26 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         except redis.RedisError as exc:
             log.error("cannot leave the process registry: %s", exc)
 
+    def close(self) -> None:
+        """Leaves and stops listening; python-socketio's listener logs that it ended.
+        For a manager that is not its process's (tests): a process that exits needs
+        only `leave`."""
+        self.leave()
+        self._closed = True
+        self._publish({"method": HELLO, "host_id": self.host_id})  # wakes the listener
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.join(5)
+        for client in (self.pubsub, self.redis, self.registry.client):
+            if client is not None:
+                client.close()
+
     def _listen(self) -> Iterator[Any]:
         # Decoded here, once, to take this manager's messages out; python-socketio's
         # listener takes the others as decoded dicts.
         for raw in super()._listen():
+            if self._closed:
+                return
             try:
                 data = self.json.loads(raw)
             except ValueError:

@@ -34,7 +34,7 @@ class ProcessRegistry:
         expiry: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._redis = client
+        self.client = client
         self._key = f"{channel}:processes"
         self._ack_prefix = f"{channel}:ack:"
         self.expiry = expiry
@@ -43,17 +43,17 @@ class ProcessRegistry:
     def renew(self, process_id: str) -> None:
         """The process is listening now; it counts as live until the expiry from now."""
         now = self._clock()
-        with self._redis.pipeline() as pipe:
+        with self.client.pipeline() as pipe:
             pipe.zadd(self._key, {process_id: now + self.expiry})
             pipe.zremrangebyscore(self._key, "-inf", now)
             pipe.expire(self._key, REGISTRY_KEEP_SECONDS)
             pipe.execute()
 
     def leave(self, process_id: str) -> None:
-        self._redis.zrem(self._key, process_id)
+        self.client.zrem(self._key, process_id)
 
     def live(self) -> set[str]:
-        found = self._redis.zrangebyscore(self._key, self._clock(), "+inf")
+        found = self.client.zrangebyscore(self._key, self._clock(), "+inf")
         return {_text(member) for member in found}
 
     def new_ack_key(self) -> str:
@@ -62,7 +62,7 @@ class ProcessRegistry:
     def ack(self, key: str, process_id: str) -> None:
         if not key.startswith(self._ack_prefix):
             return  # not a list of this channel's: never write where a message points
-        with self._redis.pipeline() as pipe:
+        with self.client.pipeline() as pipe:
             pipe.rpush(key, process_id)
             pipe.expire(key, ACK_KEEP_SECONDS)
             pipe.execute()
@@ -78,12 +78,12 @@ class ProcessRegistry:
                 # BLPOP's 0 means no limit: never pass it.
                 if left < 0.001:
                     break
-                popped = self._redis.blpop([key], timeout=left)
+                popped = self.client.blpop([key], timeout=left)
                 if popped is None:
                     break
                 missing.discard(_text(popped[1]))
         finally:
-            self._redis.delete(key)
+            self.client.delete(key)
         return missing
 
 
