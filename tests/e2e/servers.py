@@ -193,14 +193,37 @@ def serve_processes(
         **(extra_env or {}),
     }
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    processes: list[subprocess.Popen[bytes]] = []
     with ExitStack() as stack:
-        servers = []
+        stack.callback(_stop_all, processes, 15)
+        # All started first, then waited for: they boot side by side.
         for index in range(count):
             port = free_port()
-            command: list[Path | str] = [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"]
-            log_path = tmp_path / f"process-{index + 1}.log"
-            running = contextmanager(serve)(
-                command, env, port, log_path, stop_seconds=15, cwd=tmp_path
+            log = stack.enter_context(open(tmp_path / f"process-{index + 1}.log", "wb"))
+            process = subprocess.Popen(
+                [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
             )
-            servers.append(stack.enter_context(running))
-        yield servers
+            processes.append(process)
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, url in started:
+            wait_until_up(url, process)
+        yield [LiveServer(url, process, env) for process, url in started]
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]], seconds: float) -> None:
+    """SIGTERM to all at once (they stop side by side), then SIGKILL to any still running
+    after `seconds`."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -6,7 +6,8 @@ a change that takes access away is in force on the other before its HTTP respons
 returns: a member banned or removed through A hears their removal on B and then nothing
 more, a deactivated user's and a revoked token's sockets on B are disconnected, and a
 banned member's send on B right after the ban is refused although B had kept their
-right to post (PARLEY_ACCESS_RECHECK_SECONDS is far longer than the test).
+right to post (PARLEY_ACCESS_RECHECK_SECONDS is far longer than the test), and live
+video views on B end with no frame made after the change.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ import pytest
 import socketio
 from api_client import Api
 from servers import BIN, LiveServer, serve_processes
+from test_live_video_access import (
+    assert_views_end,
+    invited_viewer,
+    lose_right,
+    watch_over_socket,
+)
+from test_video_stream import MjpegReader, broadcasting, close_socket
 
 from databases import postgres_schema
 
@@ -286,3 +294,41 @@ def test_a_token_revoked_through_a_disconnects_its_socket_on_b(world):
     # Only that token's socket: the same user's other login stays.
     time.sleep(SETTLE_SECONDS)
     assert with_login.sio.connected
+
+
+def test_a_password_changed_through_a_disconnects_the_other_logins_sockets_on_b(world):
+    dave = world["member"]("dave")
+    other_login = Api(world["a"].url).call(
+        "POST", "/auth/login", 200, json={"username": dave.username, "password": "e2e-password-1"}
+    )
+    on_b = world["connect"](world["b"], other_login["token"])
+    body = {"password": "a-whole-new-passphrase-71", "old_password": "e2e-password-1"}
+    dave.api.call("PATCH", "/users/me", 200, json=body)
+    assert on_b.disconnected.wait(10), "the other login's socket on B is still connected"
+
+
+@pytest.mark.parametrize("path", ["banned", "token_revoked"])
+def test_losing_the_right_through_a_ends_the_live_views_on_b_at_once(processes, path):
+    """The broadcast and both views (MJPEG and a socket watch) are on B; the change is
+    made through A. No frame made after it reaches either view (but one in flight)."""
+    a, b = processes
+    owner, _ = Api.register(a.url, f"owner-{tag()}")
+    room = owner.call("POST", "/rooms", 201, json={"name": f"studio-{tag()}", "kind": "private"})
+    viewer = invited_viewer(a, owner, room["id"])
+    owner_on_b = Api(b.url, token_of(owner))
+    watching_on_b = Api(b.url, token_of(viewer.watching))
+    with broadcasting(b, owner_on_b, room["id"]) as broadcaster:
+        reader = MjpegReader(b, room["id"], token_of(viewer.watching))
+        watch = watch_over_socket(b, watching_on_b, room["id"])
+        try:
+            assert_views_end(
+                reader,
+                watch,
+                broadcaster,
+                lambda: lose_right(path, a, owner, viewer, room["id"]),
+            )
+        finally:
+            reader.close()
+            close_socket(watch.sio)
+    for api in (owner, owner_on_b, watching_on_b, viewer.api, viewer.watching):
+        api.close()
