@@ -211,7 +211,8 @@ def serve_processes(
             processes.append(process)
             started.append((process, f"http://127.0.0.1:{port}"))
         for process, url in started:
-            wait_until_up(url, process)
+            # Several gunicorn boots at once on a shared 2-core machine: give them time.
+            wait_until_up(url, process, timeout=90)
         yield [LiveServer(url, process, env) for process, url in started]
 
 

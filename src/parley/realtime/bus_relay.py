@@ -39,6 +39,8 @@ HELLO = "parley:hello"
 # proves it is subscribed, and renews its entry in the registry.
 HELLO_SECONDS = 2.0
 HELLO_SECONDS_STARTING = 0.2
+# Said that often only this many times, so a Redis down at start is not asked in a loop.
+HELLOS_STARTING = 25
 # An entry not renewed for this long stops counting: three hellos missed.
 PROCESS_EXPIRY_SECONDS = 3 * HELLO_SECONDS
 
@@ -91,7 +93,8 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
                 log.error("cannot read the live processes from Redis: %s", exc)
             if others:
                 message["ack"] = self.registry.new_ack_key()
-        self._publish(message)
+        if self._publish(message) is None:
+            return  # not published (python-socketio logged why): no one will answer
         if others:
             try:
                 missing = self.registry.wait_for(message["ack"], others, self.ack_seconds)
@@ -184,9 +187,12 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         self.listening.set()
 
     def _say_hello(self) -> None:
+        said = 0
         while not self._leaving:
             self._publish({"method": HELLO, "host_id": self.host_id})
-            self.server.sleep(HELLO_SECONDS if self.listening.is_set() else HELLO_SECONDS_STARTING)
+            said += 1
+            starting = not self.listening.is_set() and said < HELLOS_STARTING
+            self.server.sleep(HELLO_SECONDS_STARTING if starting else HELLO_SECONDS)
 
 
 def start_listening(server: Any, timeout: float = 5.0) -> None:
