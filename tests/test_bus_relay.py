@@ -174,3 +174,12 @@ def test_a_process_does_not_apply_its_own_relayed_change_twice(app, other_proces
     finally:
         unsubscribe()
     assert seen == ["fence"]
+
+
+def test_a_process_that_has_left_is_not_waited_for(other_process, publisher, redis_client, channel):
+    other_process.leave()
+    assert ProcessRegistry(redis_client, channel, expiry=60).live() == set()
+    publisher.ack_seconds = 10
+    started = time.monotonic()
+    publisher.relay([], frozenset({ROOMS}))
+    assert time.monotonic() - started < 5
