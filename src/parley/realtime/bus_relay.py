@@ -19,7 +19,10 @@ has applied it. Sends change none of these and never wait.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +53,8 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
 
     def __init__(self, app: Flask, url: str, channel: str, ack_seconds: float) -> None:
         super().__init__(url, channel=channel)
+        # Named so that the registry and the logs say which process is which.
+        self.host_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._app = app
         self.ack_seconds = ack_seconds
         self.registry = ProcessRegistry(
