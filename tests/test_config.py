@@ -187,6 +187,35 @@ def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path, days):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": days})
 
 
+@pytest.mark.parametrize(
+    "url", ["amqp://guest@localhost//", "kafka://localhost:9092", "zmq+tcp://x"]
+)
+def test_a_message_queue_that_is_not_redis_is_a_config_error(tmp_path, url):
+    with pytest.raises(ConfigError, match="PARLEY_MESSAGE_QUEUE must be a Redis URL") as caught:
+        load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": url})
+    assert "guest" not in str(caught.value)
+
+
+def test_a_redis_message_queue_and_its_prefix_are_read_from_the_environment(tmp_path):
+    settings = load_config(
+        None,
+        str(tmp_path),
+        {
+            "PARLEY_MESSAGE_QUEUE": "redis://127.0.0.1:6379/0",
+            "PARLEY_REDIS_PREFIX": "team-a",
+            "PARLEY_BUS_ACK_SECONDS": "0.5",
+        },
+    )
+    assert settings["PARLEY_MESSAGE_QUEUE"] == "redis://127.0.0.1:6379/0"
+    assert settings["PARLEY_REDIS_PREFIX"] == "team-a"
+    assert settings["PARLEY_BUS_ACK_SECONDS"] == 0.5
+
+
+def test_a_negative_bus_wait_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="PARLEY_BUS_ACK_SECONDS must be 0 or more"):
+        load_config(None, str(tmp_path), {"PARLEY_BUS_ACK_SECONDS": "-1"})
+
+
 def test_secret_repr_hides_its_value(tmp_path):
     settings = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
     secret = settings["SECRET_KEY"]

@@ -3,6 +3,7 @@ commit, and never for an action that failed or changed nothing. And the bus itse
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -374,3 +375,15 @@ def test_a_failed_domain_action_publishes_nothing_then_or_later(app, alice, bob,
         assert types(events) == ["room:update"]
         assert events[0].payload["room"]["name"] == "general"
         db.session.remove()
+
+
+def test_an_event_crosses_to_another_process_unchanged():
+    event = Event(
+        "room:member_leave",
+        {"room_id": 3, "user_id": 5, "reason": "banned"},
+        room_id=3,
+        user_ids=(5,),
+        broadcast=False,
+        exclude_user_ids=(7,),
+    )
+    assert Event.from_wire(json.loads(json.dumps(event.to_wire()))) == event

@@ -56,7 +56,9 @@ cli.add_command(routes_command)
 @click.option("--debug/--no-debug", default=False, help="Show tracebacks in the log.")
 def run_command(host: str | None, port: int | None, async_mode: str | None, debug: bool) -> None:
     """Serve Parley: HTTP, WebSocket and long-polling on one port."""
+    from .extensions import socketio
     from .memory import tune_garbage_collector
+    from .realtime.bus_relay import start_listening
     from .server import is_patched, relaunch_patched, serve_gevent, serve_threading
 
     if async_mode is not None:
@@ -77,6 +79,7 @@ def run_command(host: str | None, port: int | None, async_mode: str | None, debu
     else:
         click.echo(serving)
     tune_garbage_collector()
+    start_listening(socketio.server)
     if mode == "gevent":
         serve_gevent(app, host, port)
     else:

@@ -75,6 +75,9 @@ class Config:
     # threading (Werkzeug's server) is for stepping through code in a debugger.
     PARLEY_ASYNC_MODE = "gevent"
     PARLEY_MESSAGE_QUEUE: str | None = None
+    # How long a change that takes access away waits, at most, for every other live
+    # process to apply it before its caller hears back. 0: no wait (still relayed).
+    PARLEY_BUS_ACK_SECONDS = 2.0
     PARLEY_CORS_ORIGINS = ""
     PARLEY_PRESENCE_GRACE_SECONDS = 10.0
     # A socket that connects with auth {"presence": "batched"} gets presence changes
@@ -176,6 +179,7 @@ CONFIGS: dict[str, type[Config]] = {
 # Seconds that may be 0 but never less.
 NON_NEGATIVE = (
     "PARLEY_ACCESS_RECHECK_SECONDS",
+    "PARLEY_BUS_ACK_SECONDS",
     "PARLEY_PRESENCE_BATCH_SECONDS",
     "PARLEY_LOGIN_DELAY_SECONDS",
     "PARLEY_LOGIN_MAX_DELAY_SECONDS",
@@ -206,6 +210,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_REQUIRE_ADMIN_2FA": ("PARLEY_REQUIRE_ADMIN_2FA", bool),
     "PARLEY_ASYNC_MODE": ("PARLEY_ASYNC_MODE", str),
     "PARLEY_MESSAGE_QUEUE": ("PARLEY_MESSAGE_QUEUE", str),
+    "PARLEY_BUS_ACK_SECONDS": ("PARLEY_BUS_ACK_SECONDS", float),
     "PARLEY_CORS_ORIGINS": ("PARLEY_CORS_ORIGINS", str),
     "PARLEY_PRESENCE_GRACE_SECONDS": ("PARLEY_PRESENCE_GRACE_SECONDS", float),
     "PARLEY_PRESENCE_BATCH_SECONDS": ("PARLEY_PRESENCE_BATCH_SECONDS", float),
@@ -249,6 +254,7 @@ CONNECTION_TIMEOUTS = (
 
 ASYNC_MODES = ("gevent", "threading")
 LOG_FORMATS = ("text", "json")
+MESSAGE_QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
 # Threading mode runs three threads a session, and a thousand sessions closing at once
 # stalled it for seconds: its default cap is lower.
 THREADING_MAX_CONNECTIONS = 250
@@ -370,6 +376,12 @@ def load_config(
         )
     if not settings["PARLEY_REDIS_PREFIX"].strip():
         raise ConfigError("PARLEY_REDIS_PREFIX must not be empty")
+    queue = settings["PARLEY_MESSAGE_QUEUE"]
+    if queue and not queue.startswith(MESSAGE_QUEUE_SCHEMES):
+        raise ConfigError(
+            "PARLEY_MESSAGE_QUEUE must be a Redis URL (redis://, rediss:// or unix://), "
+            f"not {queue.split('://')[0]!r}: the processes share their events through Redis"
+        )
     if not settings["SQLALCHEMY_DATABASE_URI"]:
         db_path = Path(instance_path) / "parley.db"
         settings["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"

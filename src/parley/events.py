@@ -1,7 +1,9 @@
 """The event bus: actions queue events, and the bus publishes them once the commit lands.
 
-In one process the bus calls its subscribers directly. The realtime layer subscribes to
-fan events out to Socket.IO rooms (and, at scale, through Redis to other processes).
+The bus calls this process's subscribers directly. With a message queue, a relay
+(realtime/bus_relay.py) carries each publication to every other process, whose bus
+delivers it to that process's subscribers: each process applies every change to its own
+sockets, caches and views.
 """
 
 from __future__ import annotations
@@ -40,16 +42,44 @@ class Event:
     broadcast: bool = False
     exclude_user_ids: tuple[int, ...] = field(default_factory=tuple)
 
+    def to_wire(self) -> list[Any]:
+        """The event as JSON-ready data, for another process (`from_wire` reads it)."""
+        return [
+            self.type,
+            self.payload,
+            self.room_id,
+            list(self.user_ids),
+            self.broadcast,
+            list(self.exclude_user_ids),
+        ]
+
+    @classmethod
+    def from_wire(cls, data: list[Any]) -> Event:
+        kind, payload, room_id, user_ids, broadcast, exclude = data
+        return cls(
+            str(kind),
+            dict(payload),
+            None if room_id is None else int(room_id),
+            tuple(int(u) for u in user_ids),
+            bool(broadcast),
+            tuple(int(u) for u in exclude),
+        )
+
 
 Subscriber = Callable[[Event], None]
+# Carries a publication to the other processes: its events and the kinds of kept access
+# checks its commit made stale (store/access_cache.py).
+Relay = Callable[[list[Event], frozenset[str]], None]
 
 
 class EventBus:
-    """Synchronous in-process publish/subscribe."""
+    """Synchronous publish/subscribe in this process, and through `relay` (when set)
+    to every other process."""
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
+        self.relay: Relay | None = None
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         with self._lock:
@@ -62,7 +92,21 @@ class EventBus:
 
         return unsubscribe
 
-    def publish(self, events: Iterable[Event]) -> None:
+    def publish(self, events: Iterable[Event], stale: frozenset[str] = frozenset()) -> None:
+        """Delivers the events here, then relays them (and what the commit made stale,
+        already dropped here) to the other processes."""
+        pending = list(events)
+        self.deliver(pending)
+        relay = self.relay
+        if relay is not None and (pending or stale):
+            try:
+                relay(pending, stale)
+            except Exception:
+                # As for a subscriber: the change is committed and applied here.
+                log.exception("relaying %d events failed", len(pending))
+
+    def deliver(self, events: Iterable[Event]) -> None:
+        """To this process's subscribers only."""
         with self._lock:
             subscribers = list(self._subscribers)
         for event in events:
@@ -91,10 +135,10 @@ def _after_commit(session: Session) -> None:
     from before the commit are dropped, then its events are published. Two listeners
     would run in the order their modules were imported, and a subscriber could then see a
     member's removal while that member could still post on a kept right."""
-    drop_stale(session)
+    stale = drop_stale(session)
     pending: list[Event] = session.info.pop(PENDING_KEY, [])
-    if pending and has_app_context():
-        get_bus().publish(pending)
+    if (pending or stale) and has_app_context():
+        get_bus().publish(pending, stale)
 
 
 @sa_event.listens_for(Session, "after_rollback")

@@ -29,6 +29,7 @@ from flask import Flask
 from .actions.video import end_all_broadcasts
 from .connections import OpenConnections
 from .extensions import socketio
+from .realtime.bus_relay import leave as leave_bus
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class Shutdown:
             connections: OpenConnections | None = self.app.extensions.get("parley.connections")
             if connections is not None:
                 connections.end_idle()
+            # No socket left here: changes need not wait for this process any more.
+            leave_bus(socketio.server)
         finally:
             self.done.set()
 

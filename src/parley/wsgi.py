@@ -11,9 +11,12 @@ sessions and PARLEY_MESSAGE_QUEUE pointing at Redis to scale out).
 from __future__ import annotations
 
 from . import create_app
+from .extensions import socketio
 from .memory import tune_garbage_collector
+from .realtime.bus_relay import start_listening
 from .shutdown import on_gunicorn_signals
 
 app = create_app()
 on_gunicorn_signals(app)
+start_listening(socketio.server)
 tune_garbage_collector()

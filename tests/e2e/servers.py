@@ -10,14 +10,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
+
+from databases import unavailable
 
 BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The Redis the multi-process tests share (db 15; each run a channel and keys of its own).
+TEST_REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # Servers that tests share: a 1 s presence grace, rate limits off (a load of their own)
 # and a fast ping, so a transport that died half-way is noticed in seconds.
@@ -151,3 +158,73 @@ def start_gunicorn(
     subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
     command: list[Path | str] = [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"]
     yield from serve(command, env, port, tmp_path / log_name, stop_seconds=15, cwd=tmp_path)
+
+
+def require_redis(url: str = TEST_REDIS_URL) -> str:
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable(f"No Redis answers at {url} ({type(exc).__name__}); set PARLEY_TEST_REDIS_URL")
+    return url
+
+
+@contextmanager
+def serve_processes(
+    tmp_path: Path,
+    database_url: str,
+    count: int = 2,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[list[LiveServer]]:
+    """`parley serve` (gunicorn's gevent worker, the production command) `count` times on
+    one database and one Redis channel of their own, as processes behind Nginx run."""
+    redis_url = require_redis()
+    env = {
+        **os.environ,
+        "PARLEY_CONFIG": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": database_url,
+        "PARLEY_MESSAGE_QUEUE": redis_url,
+        "PARLEY_REDIS_PREFIX": f"parley-test-{uuid.uuid4().hex[:12]}",
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PARLEY_ARGON2_TIME_COST": "1",
+        "PARLEY_ARGON2_MEMORY_COST": "1024",
+        "PARLEY_ARGON2_PARALLELISM": "1",
+        **SHARED_SERVER_ENV,
+        **(extra_env or {}),
+    }
+    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    with ExitStack() as stack:
+        stack.callback(_stop_all, processes, 15)
+        # All started first, then waited for: they boot side by side.
+        for index in range(count):
+            port = free_port()
+            log = stack.enter_context(open(tmp_path / f"process-{index + 1}.log", "wb"))
+            process = subprocess.Popen(
+                [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+            )
+            processes.append(process)
+            started.append((process, f"http://127.0.0.1:{port}"))
+        for process, url in started:
+            # Several gunicorn boots at once on a shared 2-core machine: give them time.
+            wait_until_up(url, process, timeout=90)
+        yield [LiveServer(url, process, env) for process, url in started]
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]], seconds: float) -> None:
+    """SIGTERM to all at once (they stop side by side), then SIGKILL to any still running
+    after `seconds`."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

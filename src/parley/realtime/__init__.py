@@ -23,6 +23,7 @@ def _answered_by_socketio() -> NoReturn:
 def init_realtime(app: Flask) -> None:
     from ..video.views import ViewGuard, Views
     from . import handlers, reserved, video  # noqa: F401  (register the event handlers)
+    from .bus_relay import BusRelay
     from .connection_limits import init_connection_limits
     from .fanout import NAMESPACE, Fanout
     from .packets import Packet
@@ -34,11 +35,21 @@ def init_realtime(app: Flask) -> None:
 
     config = app.config
     origins = config["PARLEY_CORS_ORIGINS"].strip()
+    bus = app.extensions["parley.bus"]
+    relay = None
+    if config["PARLEY_MESSAGE_QUEUE"]:
+        relay = BusRelay(
+            app,
+            config["PARLEY_MESSAGE_QUEUE"],
+            f"{config['PARLEY_REDIS_PREFIX']}:socketio",
+            config["PARLEY_BUS_ACK_SECONDS"],
+        )
     socketio.init_app(
         app,
         async_mode=config["PARLEY_ASYNC_MODE"],
-        message_queue=config["PARLEY_MESSAGE_QUEUE"] or None,
-        channel=f"{config['PARLEY_REDIS_PREFIX']}-socketio",
+        # Always given: Flask-SocketIO keeps the options of an earlier init_app, and a
+        # manager left from another app must not serve this one. None: one process.
+        client_manager=relay,
         cors_allowed_origins=(
             None
             if not origins
@@ -77,13 +88,19 @@ def init_realtime(app: Flask) -> None:
             strict_slashes=False,
         )
     app.session_interface = OncePerEnvironSessionInterface()
-    bus = app.extensions["parley.bus"]
+    bus.relay = None if relay is None else relay.relay
     app.extensions["parley.sockets"] = SocketRegistry()
     app.extensions["parley.watches"] = Watches()
     _init_presence(app)
     app.extensions["parley.presence_batches"] = PresenceBatches(
+        # Every process hears every presence change (the bus relays them) and batches
+        # them for its own sockets.
         lambda changes: socketio.emit(
-            BATCH_EVENT, {"changes": changes}, to=PRESENCE_BATCHED, namespace=NAMESPACE
+            BATCH_EVENT,
+            {"changes": changes},
+            to=PRESENCE_BATCHED,
+            namespace=NAMESPACE,
+            ignore_queue=True,
         ),
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,

@@ -3,6 +3,9 @@
 Membership changes move the user's sockets in this process before (join) or after
 (leave) the event is sent, so a new member hears their own join and a removed one hears
 their removal, and then nothing more.
+
+Everything here acts on this process's sockets only: with a message queue, every process
+hears every change (realtime/bus_relay.py) and makes its own moves and emits.
 """
 
 from __future__ import annotations
@@ -41,26 +44,37 @@ class Fanout:
         elif event.type == "user:deactivated":
             for user_id in event.user_ids:
                 for sid in self._sids_of(user_id):
-                    socketio.server.disconnect(sid, namespace=NAMESPACE)
+                    socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
         elif event.type == "token:revoked":
             for sid in self._registry.sids_with_token(int(event.payload["token_id"])):
-                socketio.server.disconnect(sid, namespace=NAMESPACE)
+                socketio.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
     def _presence(self, event: Event) -> None:
-        socketio.emit(event.type, event.payload, to=PRESENCE_EACH, namespace=NAMESPACE)
+        socketio.emit(
+            event.type, event.payload, to=PRESENCE_EACH, namespace=NAMESPACE, ignore_queue=True
+        )
         batches: PresenceBatches = self._app.extensions["parley.presence_batches"]
         batches.add(int(event.payload["user_id"]), str(event.payload["status"]))
 
     def _emit(self, event: Event) -> None:
         skip = [sid for user_id in event.exclude_user_ids for sid in self._sids_of(user_id)]
         if event.broadcast:
-            socketio.emit(event.type, event.payload, namespace=NAMESPACE, skip_sid=skip)
+            socketio.emit(
+                event.type, event.payload, namespace=NAMESPACE, skip_sid=skip, ignore_queue=True
+            )
             return
         targets = [user_channel(user_id) for user_id in event.user_ids]
         if event.room_id is not None:
             targets.insert(0, room_channel(event.room_id))
         if targets:
-            socketio.emit(event.type, event.payload, to=targets, namespace=NAMESPACE, skip_sid=skip)
+            socketio.emit(
+                event.type,
+                event.payload,
+                to=targets,
+                namespace=NAMESPACE,
+                skip_sid=skip,
+                ignore_queue=True,
+            )
 
     def _sids_of(self, user_id: int) -> list[str]:
         if socketio.server is None:

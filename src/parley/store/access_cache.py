@@ -12,16 +12,19 @@ under load (docs/performance.md). What is kept is dropped:
   for the first; rooms and memberships for the second), other than the columns written
   all the time that decide nothing (last used, last seen, a room's last sequence number,
   a member's read mark);
+- when another server process commits such a change: the bus relay (with a message
+  queue) drops it here before that process answers (realtime/bus_relay.py);
 - at the latest `PARLEY_ACCESS_RECHECK_SECONDS` after it was read. That bounds how long
-  a change made by another process (a second server process, the `parley` command line)
-  takes to reach this one. 0 keeps nothing: every check reads the database.
+  a change this process never hears of (the `parley` command line without the message
+  queue, a process cut off from Redis) takes to reach it. 0 keeps nothing: every check
+  reads the database.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -81,12 +84,14 @@ class AccessCache:
         # between them would then pass for fresh after the second change.
         self._lock = threading.Lock()
 
-    def changed(self, kinds: set[str]) -> None:
+    def changed(self, kinds: Iterable[str]) -> None:
         """What was read before of these kinds is stale."""
         with self._lock:
-            for kind in kinds:
+            # Another process may name a kind this one does not keep.
+            known = set(kinds) & self._generations.keys()
+            for kind in known:
                 self._generations[kind] += 1
-            if ROOMS in kinds:
+            if ROOMS in known:
                 self._rights.clear()
 
     def invalidate(self) -> None:
@@ -188,15 +193,18 @@ def _note_bulk_changes(state: ORMExecuteState) -> None:
         _note(state.session, kind)
 
 
-def drop_stale(session: Session) -> None:
+def drop_stale(session: Session) -> frozenset[str]:
     """The commit landed: what was kept of the kinds it changed is stale. Called by the
     bus's after-commit listener (events.py) before it publishes, so a subscriber never
-    acts on a right the commit took away."""
+    acts on a right the commit took away. Returns those kinds, for the bus to drop them
+    in the other processes too."""
     kinds: set[str] | None = session.info.pop(CHANGED_KEY, None)
-    if kinds and has_app_context():
-        cache = current_app.extensions.get("parley.access_cache")
-        if cache is not None:
-            cache.changed(kinds)
+    if not kinds or not has_app_context():
+        return frozenset()
+    cache = current_app.extensions.get("parley.access_cache")
+    if cache is not None:
+        cache.changed(kinds)
+    return frozenset(kinds)
 
 
 @sa_event.listens_for(Session, "after_rollback")
