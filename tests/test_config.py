@@ -347,9 +347,9 @@ def test_rate_limit_counters_follow_a_redis_message_queue_unless_set(tmp_path):
         {"PARLEY_MESSAGE_QUEUE": queue, "PARLEY_RATE_LIMIT_STORAGE": "memory://"},
     )
     assert own["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
-    # Another kind of queue has no rate-limit storage to share.
-    kombu = load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": "amqp://host//"})
-    assert kombu["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
+    # Redis on a Unix socket, as the rate-limit library names it.
+    local = load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": "unix:///run/redis.sock"})
+    assert local["PARLEY_RATE_LIMIT_STORAGE"] == "redis+unix:///run/redis.sock"
 
 
 @pytest.mark.parametrize("ttl", ["0", "-5"])

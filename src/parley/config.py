@@ -367,8 +367,9 @@ def load_config(
         )
     if not settings["PARLEY_RATE_LIMIT_STORAGE"]:
         queue = settings["PARLEY_MESSAGE_QUEUE"] or ""
-        shared = queue.startswith(("redis://", "rediss://"))
-        settings["PARLEY_RATE_LIMIT_STORAGE"] = queue if shared else "memory://"
+        if queue.startswith("unix://"):
+            queue = "redis+" + queue  # the rate-limit library's name for it
+        settings["PARLEY_RATE_LIMIT_STORAGE"] = queue or "memory://"
     if not settings["PARLEY_PRESENCE_PROCESS_TTL"] > 0:
         raise ConfigError(
             "PARLEY_PRESENCE_PROCESS_TTL must be more than 0, "
