@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from parley.cli import cli
 from parley.extensions import db
@@ -259,7 +260,7 @@ def test_seed_demo_that_cannot_finish_exits_with_a_message_not_a_traceback(invok
 # --- shell ----------------------------------------------------------------------------------
 
 
-def test_shell_context_offers_the_models_and_db(app):
+def test_shell_context_offers_the_models_and_db(app: Flask) -> None:
     with app.app_context():
         context = app.make_shell_context()
     assert context["User"] is User
@@ -277,7 +278,7 @@ def test_shell_command_starts_with_the_models_and_db_in_scope(invoke):
     assert "in scope: User Room Message <SQLAlchemy" in result.output
 
 
-def test_the_group_offers_the_documented_commands():
+def test_the_group_offers_the_documented_commands() -> None:
     assert {"run", "create-admin", "roles", "seed-demo", "shell", "routes"} <= set(cli.commands)
 
 

@@ -16,7 +16,7 @@ REAL_SECRET = "k" * 40
 PARLEY_SCRIPT = Path(sys.executable).parent / "parley"
 
 
-def test_development_is_the_default_and_needs_nothing_set(tmp_path):
+def test_development_is_the_default_and_needs_nothing_set(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {})
     assert settings["PARLEY_CONFIG_NAME"] == "development"
     assert settings["DEBUG"] is True
@@ -27,23 +27,25 @@ def test_development_is_the_default_and_needs_nothing_set(tmp_path):
     assert settings["PARLEY_PORT"] == 5000
 
 
-def test_parley_config_from_the_environment_picks_the_class(tmp_path):
+def test_parley_config_from_the_environment_picks_the_class(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {"PARLEY_CONFIG": "testing"})
     assert settings["PARLEY_CONFIG_NAME"] == "testing"
     assert settings["TESTING"] is True
     assert settings["DEBUG"] is False
 
 
-def test_an_explicit_config_name_wins_over_parley_config(tmp_path):
+def test_an_explicit_config_name_wins_over_parley_config(tmp_path: Path) -> None:
     settings = load_config("testing", str(tmp_path), {"PARLEY_CONFIG": "production"})
     assert settings["PARLEY_CONFIG_NAME"] == "testing"
 
 
-def test_an_empty_parley_config_means_development(tmp_path):
+def test_an_empty_parley_config_means_development(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {"PARLEY_CONFIG": ""})["DEBUG"] is True
 
 
-def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatch):
+def test_the_process_environment_is_read_when_none_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PARLEY_CONFIG", "testing")
     monkeypatch.setenv("PARLEY_PORT", "6001")
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -62,7 +64,7 @@ def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(tmp_path,
         assert choice in message
 
 
-def test_environment_overrides_apply_with_their_casts(tmp_path):
+def test_environment_overrides_apply_with_their_casts(tmp_path: Path) -> None:
     settings = load_config(
         "development",
         str(tmp_path),
@@ -95,7 +97,7 @@ def test_boolean_overrides_accept_the_usual_spellings(tmp_path, raw, expected):
     assert settings["SESSION_COOKIE_SECURE"] is expected
 
 
-def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path):
+def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"PARLEY_SESSION_COOKIE_SECURE .*'maybe'"):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": "maybe"})
 
@@ -138,7 +140,7 @@ def test_database_url_is_pointed_at_psycopg_3(tmp_path, url, expected):
     assert settings["SQLALCHEMY_DATABASE_URI"] == expected
 
 
-def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path):
+def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {"DATABASE_URL": ""})
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'parley.db'}"
 
@@ -163,7 +165,7 @@ def test_production_without_a_real_secret_key_is_a_config_error(tmp_path, enviro
         assert environ["SECRET_KEY"] not in message
 
 
-def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
+def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path: Path) -> None:
     settings = load_config(
         None, str(tmp_path), {"PARLEY_CONFIG": "production", "SECRET_KEY": REAL_SECRET}
     )
@@ -175,7 +177,7 @@ def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
     assert settings["DEBUG"] is False
 
 
-def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path):
+def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PERMANENT_SESSION_LIFETIME"] == timedelta(days=30)
     settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": "7"})
     assert settings["PERMANENT_SESSION_LIFETIME"] == timedelta(days=7)
@@ -187,7 +189,7 @@ def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path, days):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": days})
 
 
-def test_secret_repr_hides_its_value(tmp_path):
+def test_secret_repr_hides_its_value(tmp_path: Path) -> None:
     settings = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
     secret = settings["SECRET_KEY"]
     assert isinstance(secret, Secret)
@@ -221,7 +223,7 @@ def run_parley(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def test_parley_command_refuses_production_without_a_secret_key(tmp_path):
+def test_parley_command_refuses_production_without_a_secret_key(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
@@ -230,14 +232,14 @@ def test_parley_command_refuses_production_without_a_secret_key(tmp_path):
     assert result.stdout == ""
 
 
-def test_parley_command_reports_a_bad_port_without_a_traceback(tmp_path):
+def test_parley_command_reports_a_bad_port_without_a_traceback(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_PORT="eighty")
     assert result.returncode != 0
     assert "PARLEY_PORT" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path):
+def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production", SECRET_KEY=REAL_SECRET)
     assert result.returncode == 0, result.stderr
     assert "/api/v1/auth/login" in result.stdout
@@ -250,12 +252,12 @@ def test_a_port_out_of_range_is_a_config_error(tmp_path, port):
         load_config("development", str(tmp_path), {"PARLEY_PORT": port})
 
 
-def test_production_refuses_a_secret_key_of_blanks(tmp_path):
+def test_production_refuses_a_secret_key_of_blanks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config("production", str(tmp_path), {"SECRET_KEY": " " * 40})
 
 
-def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path):
+def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path: Path) -> None:
     """PARLEY_RATE_LIMITS= (empty) must not turn the limits off by accident."""
     with pytest.raises(ConfigError, match="PARLEY_RATE_LIMITS"):
         load_config("development", str(tmp_path), {"PARLEY_RATE_LIMITS": ""})
@@ -274,7 +276,9 @@ def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(tmp_path, mon
         db.engine.dispose()
 
 
-def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(tmp_path):
+def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(
+    tmp_path: Path,
+) -> None:
     from parley import SQLITE_POOL_SIZE, create_app
     from parley.extensions import db
 
@@ -285,7 +289,7 @@ def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(
         db.engine.dispose()
 
 
-def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_path):
+def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_path: Path) -> None:
     assert load_config("development", str(tmp_path), {})["PARLEY_ASYNC_MODE"] == "gevent"
     production = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
     assert production["PARLEY_ASYNC_MODE"] == "gevent"
@@ -294,13 +298,13 @@ def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_
     assert chosen["PARLEY_ASYNC_MODE"] == "threading"
 
 
-def test_the_shutdown_time_must_be_more_than_zero(tmp_path):
+def test_the_shutdown_time_must_be_more_than_zero(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PARLEY_SHUTDOWN_SECONDS"] == 10.0
     with pytest.raises(ConfigError, match="PARLEY_SHUTDOWN_SECONDS"):
         load_config(None, str(tmp_path), {"PARLEY_SHUTDOWN_SECONDS": "0"})
 
 
-def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path):
+def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "run", PARLEY_ASYNC_MODE="eventlet")
     assert result.returncode == 2
     assert "PARLEY_ASYNC_MODE must be one of gevent, threading, not 'eventlet'" in result.stderr

@@ -44,14 +44,14 @@ def table_names() -> set[str]:
     return set(sa.inspect(db.engine).get_table_names())
 
 
-def test_upgrade_from_empty_yields_exactly_the_models_schema(fresh_app):
+def test_upgrade_from_empty_yields_exactly_the_models_schema(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         assert schema_differences() == []
         assert set(db.metadata.tables) <= table_names()
 
 
-def test_upgrade_creates_the_full_text_index(fresh_app, database_kind):
+def test_upgrade_creates_the_full_text_index(fresh_app: Flask, database_kind: str) -> None:
     with fresh_app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -75,7 +75,7 @@ def test_upgrade_creates_the_full_text_index(fresh_app, database_kind):
                 assert "ix_messages_body_fts" in indexes
 
 
-def test_upgrade_inserts_the_built_in_roles(fresh_app):
+def test_upgrade_inserts_the_built_in_roles(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         roles = {r.name: (r.permissions, r.default) for r in db.session.scalars(sa.select(Role))}
@@ -85,7 +85,7 @@ def test_upgrade_inserts_the_built_in_roles(fresh_app):
         }
 
 
-def test_downgrade_base_removes_every_table(fresh_app):
+def test_downgrade_base_removes_every_table(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         downgrade(revision="base")
@@ -95,7 +95,7 @@ def test_downgrade_base_removes_every_table(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_numbers_existing_messages_per_room(fresh_app):
+def test_upgrade_numbers_existing_messages_per_room(fresh_app: Flask) -> None:
     """0002 gives messages already stored their room sequence, in id order."""
     with fresh_app.app_context():
         upgrade(revision="0001")
@@ -124,7 +124,9 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(fresh_app):
+def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(
+    fresh_app: Flask,
+) -> None:
     """0003 stores each user's skeleton; of two look-alikes already there, the later one
     keeps none, and the earlier one still blocks every new look-alike."""
     from parley.usernames import skeleton_digest

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
 from parley.actions import messages, rooms
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import User
 from parley.presenters import member_out, message_out, my_room_out, room_out, user_out
-from support import make_room, send
+from support import Member, make_room, send
 
 
 def statements_for(member, path: str, count_queries) -> int:
@@ -18,7 +23,9 @@ def statements_for(member, path: str, count_queries) -> int:
     return counter.count
 
 
-def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries):
+def test_room_list_query_count_does_not_grow_with_rooms(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     first = make_room(alice, "first")
@@ -40,8 +47,8 @@ def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries
 
 
 def test_history_page_query_count_does_not_grow_with_messages_or_authors(
-    app, make_user, count_queries
-):
+    app: Flask, make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     room = make_room(alice, "general")
     send(alice, room["id"], "first")
@@ -63,7 +70,9 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
-def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries):
+def test_directory_query_count_does_not_grow_with_rooms(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     make_room(alice, "only")
     few = statements_for(alice, "/api/v1/rooms/directory", count_queries)
@@ -73,7 +82,9 @@ def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries
     assert many == few
 
 
-def test_presenting_what_the_actions_loaded_runs_no_query(app, make_user, count_queries):
+def test_presenting_what_the_actions_loaded_runs_no_query(
+    app: Flask, make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     room = make_room(alice, "general")

@@ -450,6 +450,6 @@ def test_relative_and_scheme_relative_urls_are_dropped(source):
     assert "href=" not in html and "src=" not in html
 
 
-def test_code_block_class_names_only_a_language():
+def test_code_block_class_names_only_a_language() -> None:
     assert 'class="language-python"' in render_markdown("```python\nx = 1\n```")
     assert "class=" not in render_markdown('```python" onclick="x\nx = 1\n```')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from flask import Flask
 
 from parley.tcp import SOCKET_KEYS, NoDelay
 from parley.timeouts import IdleTimeouts
@@ -30,12 +31,12 @@ def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(connection, 
     assert len(seen) == 1
 
 
-def test_an_environ_without_a_socket_is_served_as_is():
+def test_an_environ_without_a_socket_is_served_as_is() -> None:
     app = NoDelay(lambda environ, start_response: [b"ok"])
     assert app({}, lambda *a: None) == [b"ok"]
 
 
-def test_it_wraps_the_whole_app_socketio_included(app):
+def test_it_wraps_the_whole_app_socketio_included(app: Flask) -> None:
     assert isinstance(app.wsgi_app, NoDelay)
     assert isinstance(app.wsgi_app.app, IdleTimeouts)
     assert type(app.wsgi_app.app.app).__name__ == "_SocketIOMiddleware"

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 
 from parley.actions.tokens import issue_token
 from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken, User
-from support import PASSWORD, assert_error, bearer, fullwidth, login, login_token, stored_user
+from support import (
+    PASSWORD,
+    Member,
+    assert_error,
+    bearer,
+    fullwidth,
+    login,
+    login_token,
+    stored_user,
+)
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
@@ -42,7 +55,7 @@ def names(response) -> list[str]:
 # --- /users/me ----------------------------------------------------------------------
 
 
-def test_get_me_answers_your_own_account(alice):
+def test_get_me_answers_your_own_account(alice: Member) -> None:
     body = alice.get(ME).get_json()
     assert body["id"] == alice.id
     assert body["username"] == "alice"
@@ -60,11 +73,11 @@ def test_get_me_answers_your_own_account(alice):
     }
 
 
-def test_get_me_without_a_token_is_401(client):
+def test_get_me_without_a_token_is_401(client: FlaskClient) -> None:
     assert_error(client.get(ME), 401, "unauthorized")
 
 
-def test_patch_me_strips_bidi_controls_from_the_display_name(app, alice):
+def test_patch_me_strips_bidi_controls_from_the_display_name(app: Flask, alice: Member) -> None:
     response = alice.patch(ME, json={"display_name": "\u202eecilA\u200b"})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["display_name"] == "ecilA"
@@ -72,7 +85,7 @@ def test_patch_me_strips_bidi_controls_from_the_display_name(app, alice):
     assert_error(alice.patch(ME, json={"display_name": "\u2066\u2069"}), 422, "validation_error")
 
 
-def test_patch_me_changes_the_display_name(app, alice):
+def test_patch_me_changes_the_display_name(app: Flask, alice: Member) -> None:
     response = alice.patch(ME, json={"display_name": "  Alice Liddell  "})
     assert response.status_code == 200
     assert response.get_json()["display_name"] == "Alice Liddell"
@@ -80,7 +93,7 @@ def test_patch_me_changes_the_display_name(app, alice):
     assert alice.get(ME).get_json()["display_name"] == "Alice Liddell"
 
 
-def test_patch_me_with_an_empty_body_changes_nothing(app, alice):
+def test_patch_me_with_an_empty_body_changes_nothing(app: Flask, alice: Member) -> None:
     before = stored_user(app, alice.id)
     response = alice.patch(ME, json={})
     assert response.status_code == 200
@@ -108,13 +121,15 @@ def test_patch_me_rejects_a_bad_body_and_changes_nothing(app, alice, body):
     assert role_of(app, alice.id) == "User"
 
 
-def test_password_change_without_old_password_is_422(app, alice):
+def test_password_change_without_old_password_is_422(app: Flask, alice: Member) -> None:
     before = stored_user(app, alice.id).password_hash
     assert_error(alice.patch(ME, json={"password": NEW_PASSWORD}), 422, "validation_error")
     assert stored_user(app, alice.id).password_hash == before
 
 
-def test_password_change_with_a_wrong_old_password_is_422_wrong_password(app, alice):
+def test_password_change_with_a_wrong_old_password_is_422_wrong_password(
+    app: Flask, alice: Member
+) -> None:
     before = stored_user(app, alice.id).password_hash
     other = login_token(alice.client, "alice")
     response = alice.patch(ME, json={"password": NEW_PASSWORD, "old_password": "not it at all"})
@@ -126,7 +141,7 @@ def test_password_change_with_a_wrong_old_password_is_422_wrong_password(app, al
     assert login(alice.client, "alice").status_code == 200
 
 
-def test_password_change_rejects_a_too_short_new_password(app, alice):
+def test_password_change_rejects_a_too_short_new_password(app: Flask, alice: Member) -> None:
     before = stored_user(app, alice.id).password_hash
     response = alice.patch(ME, json={"password": "short", "old_password": PASSWORD})
     assert_error(response, 422, "validation_error")
@@ -142,7 +157,7 @@ def test_password_change_refuses_a_weak_new_password(app, alice, password):
     assert stored_user(app, alice.id).password_hash == before
 
 
-def test_password_change_replaces_the_password(app, alice):
+def test_password_change_replaces_the_password(app: Flask, alice: Member) -> None:
     response = alice.patch(ME, json={"password": NEW_PASSWORD, "old_password": PASSWORD})
     assert response.status_code == 200
     assert_error(login(alice.client, "alice"), 401, "invalid_credentials")
@@ -150,8 +165,8 @@ def test_password_change_replaces_the_password(app, alice):
 
 
 def test_password_change_revokes_other_logins_but_keeps_api_tokens_and_the_current_one(
-    app, alice, bob
-):
+    app: Flask, alice: Member, bob: Member
+) -> None:
     other_login = login_token(alice.client, "alice")
     api = alice.post("/api/v1/auth/tokens", json={"name": "bot"}).get_json()["token"]
     with app.app_context():
@@ -170,7 +185,9 @@ def test_password_change_revokes_other_logins_but_keeps_api_tokens_and_the_curre
     assert bob.get(ME).status_code == 200
 
 
-def test_password_change_through_an_api_token_keeps_that_token_and_ends_logins(app, alice):
+def test_password_change_through_an_api_token_keeps_that_token_and_ends_logins(
+    app: Flask, alice: Member
+) -> None:
     api = alice.post("/api/v1/auth/tokens", json={"name": "bot"}).get_json()["token"]
     response = alice.client.patch(
         ME, json={"password": NEW_PASSWORD, "old_password": PASSWORD}, headers=bearer(api)
@@ -181,7 +198,9 @@ def test_password_change_through_an_api_token_keeps_that_token_and_ends_logins(a
     assert token_kinds(app, alice.id) == [("bot", "api")]
 
 
-def test_password_change_through_the_session_cookie_keeps_that_session(app, alice):
+def test_password_change_through_the_session_cookie_keeps_that_session(
+    app: Flask, alice: Member
+) -> None:
     with app.app_context():
         _, web_session = issue_token(db.session.get(User, alice.id), "web", "session")
         db.session.commit()
@@ -248,7 +267,7 @@ def test_search_respects_the_limit(crowd):
     assert len(names(crowd["bob"].get(USERS, query_string={"limit": "100"}))) == 5
 
 
-def test_search_answers_at_most_20_users_by_default(make_user):
+def test_search_answers_at_most_20_users_by_default(make_user: Callable[..., Member]) -> None:
     members = [make_user(f"user{n:02d}") for n in range(21)]
     listed = names(members[0].get(USERS))
     assert listed == [f"user{n:02d}" for n in range(20)]
@@ -259,7 +278,7 @@ def test_search_rejects_bad_query_arguments_with_422(alice, query):
     assert_error(alice.get(f"{USERS}?{query}"), 422, "validation_error")
 
 
-def test_search_treats_like_wildcards_in_q_literally(make_user):
+def test_search_treats_like_wildcards_in_q_literally(make_user: Callable[..., Member]) -> None:
     viewer = make_user("a_b")
     make_user("axb")
     make_user("a.c")
@@ -268,26 +287,28 @@ def test_search_treats_like_wildcards_in_q_literally(make_user):
     assert names(viewer.get(USERS, query_string={"q": "a."})) == ["a.c"]
 
 
-def test_search_needs_authentication(client):
+def test_search_needs_authentication(client: FlaskClient) -> None:
     assert_error(client.get(USERS), 401, "unauthorized")
 
 
 # --- one user --------------------------------------------------------------------------
 
 
-def test_get_user_answers_that_user(alice, bob):
+def test_get_user_answers_that_user(alice: Member, bob: Member) -> None:
     body = alice.get(f"{USERS}/{bob.id}").get_json()
     assert (body["id"], body["username"], body["role"]) == (bob.id, "bob", "User")
 
 
-def test_get_unknown_user_is_404(alice):
+def test_get_unknown_user_is_404(alice: Member) -> None:
     error = assert_error(alice.get(f"{USERS}/999999"), 404, "not_found")
     assert error["details"] == {"user_id": 999999}
     assert_error(alice.get(f"{USERS}/0"), 404, "not_found")
     assert_error(alice.get(f"{USERS}/abc"), 404, "not_found")
 
 
-def test_get_user_shows_a_deactivated_user_as_inactive(make_user, bob):
+def test_get_user_shows_a_deactivated_user_as_inactive(
+    make_user: Callable[..., Member], bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     root.patch(f"{USERS}/{bob.id}", json={"active": False})
     assert root.get(f"{USERS}/{bob.id}").get_json()["active"] is False

@@ -84,7 +84,9 @@ def test_the_stream_ends_at_the_change_and_sends_no_later_frame(app, alice, bob,
     assert alice.get(f"{API}/rooms/{private['id']}/live").get_json()["viewers"] == 0
 
 
-def test_leaving_a_public_room_keeps_the_stream(app, alice, bob, room):
+def test_leaving_a_public_room_keeps_the_stream(
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     assert go_live(alice, room["id"]).status_code == 201
     push(app, alice.id, room["id"], jpeg(640, 480))
     response, parts = stream(bob, room["id"])
@@ -143,8 +145,8 @@ def test_a_change_this_process_never_heard_of_ends_the_stream_within_seconds(
 
 
 def test_a_broadcaster_banned_by_another_process_stops_broadcasting(
-    app, alice, bob, room, monkeypatch
-):
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "RECHECK_SECONDS", 0.2)
     assert go_live(bob, room["id"]).status_code == 201
     unheard(
@@ -160,7 +162,9 @@ def test_a_broadcaster_banned_by_another_process_stops_broadcasting(
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
 
 
-def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, alice, bob, room):
+def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     caster = login_token(bob.client, bob.username)
     live = bob.client.post(f"{API}/rooms/{room['id']}/live", json=LIVE, headers=bearer(caster))
     assert live.status_code == 201
@@ -168,7 +172,9 @@ def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, al
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
 
 
-def test_ending_the_web_session_ends_its_stream_at_once(app, alice, bob):
+def test_ending_the_web_session_ends_its_stream_at_once(
+    app: Flask, alice: Member, bob: Member
+) -> None:
     private = make_room(alice, "backroom", kind="private")
     invited = alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": bob.id})
     assert invited.status_code == 201

@@ -8,6 +8,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from servers import LiveServer
 
 CLIENTS = 8
 MESSAGES_EACH = 25
@@ -28,7 +29,9 @@ def call(url: str, method: str = "GET", body: dict | None = None, token: str | N
 
 
 @pytest.mark.slow
-def test_concurrent_posts_and_resends_are_all_committed_once(live_server_on_each_database):
+def test_concurrent_posts_and_resends_are_all_committed_once(
+    live_server_on_each_database: LiveServer,
+) -> None:
     api = live_server_on_each_database.url + "/api/v1"
     tokens = []
     for index in range(CLIENTS):

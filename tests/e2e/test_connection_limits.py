@@ -177,7 +177,7 @@ def closed_within(sock: socket.socket, seconds: float) -> float | None:
 )
 def test_healthz_answers_while_2000_unauthenticated_sockets_and_300_half_open_are_held(
     server: LiveServer,
-):
+) -> None:
     assert healthz_seconds(server.url) < HEALTHZ_BOUND
     flood = Flood(server.url, FLOOD_ADDRESSES, FLOOD_SOCKETS // len(FLOOD_ADDRESSES))
     held: list[socket.socket] = []

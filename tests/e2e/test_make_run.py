@@ -104,13 +104,15 @@ def chats_over(server: LiveServer, transport: str) -> None:
         bob.close()
 
 
-def test_make_run_runs_parley_run(tmp_path):
+def test_make_run_runs_parley_run(tmp_path: Path) -> None:
     command = make_run_command()
     assert Path(command[0]) == VENV / "bin" / "parley"
     assert command[1:] == ["run"]
 
 
-def test_make_run_serves_gevent_and_names_its_mode_and_address_first(make_run, tmp_path):
+def test_make_run_serves_gevent_and_names_its_mode_and_address_first(
+    make_run: LiveServer, tmp_path: Path
+) -> None:
     assert first_line(tmp_path / "server.log") == (
         f"Parley is serving on {make_run.url}/ (gevent mode; Ctrl+C stops it)"
     )
@@ -123,7 +125,9 @@ def test_make_run_chats_over_each_transport_on_one_port(make_run, transport):
     chats_over(make_run, transport)
 
 
-def test_the_threading_mode_still_serves_both_transports(threading_run, tmp_path):
+def test_the_threading_mode_still_serves_both_transports(
+    threading_run: LiveServer, tmp_path: Path
+) -> None:
     assert first_line(tmp_path / "server.log") == (
         f"Parley is serving on {threading_run.url}/ (threading mode; Ctrl+C stops it)"
     )

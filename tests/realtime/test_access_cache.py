@@ -5,10 +5,14 @@ change that decides access still reaches the next event."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from realtime_support import emit, error, ok
+from flask import Flask
+from realtime_support import Connect, emit, error, ok
 
 from parley.actions import messages
 from parley.actions.tokens import active_user_of_token
@@ -16,7 +20,7 @@ from parley.config import ConfigError, load_config
 from parley.extensions import db
 from parley.models import ApiToken, Permission, Role, User
 from parley.store.access_cache import AccessCache
-from support import make_room, send, set_role
+from support import Member, make_room, send, set_role
 
 API = "/api/v1"
 
@@ -52,8 +56,8 @@ def clock(app, monkeypatch) -> FakeClock:
 
 
 def test_later_sends_and_edits_read_neither_the_user_nor_the_rights_again(
-    connect, alice, count_queries
-):
+    connect: Connect, alice: Member, count_queries: Callable[[], Any]
+) -> None:
     room = make_room(alice, "general")
     sock = connect(alice)
     with count_queries() as first:
@@ -70,7 +74,9 @@ def test_later_sends_and_edits_read_neither_the_user_nor_the_rights_again(
     assert rights_reads(later.statements) == []
 
 
-def test_a_role_change_reaches_the_next_event(connect, make_user, bob):
+def test_a_role_change_reaches_the_next_event(
+    connect: Connect, make_user: Callable[..., Member], bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     carol = make_user("carol", role="Moderator")
     room = make_room(bob, "general")
@@ -82,7 +88,9 @@ def test_a_role_change_reaches_the_next_event(connect, make_user, bob):
     error(emit(sock, "message:delete", {"message_id": second}), "not_the_author")
 
 
-def test_a_change_to_a_roles_permissions_reaches_the_next_event(app, connect, alice):
+def test_a_change_to_a_roles_permissions_reaches_the_next_event(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     """The cleanup after each test puts the default roles' permissions back."""
     room = make_room(alice, "general")
     sock = connect(alice)
@@ -96,7 +104,7 @@ def test_a_change_to_a_roles_permissions_reaches_the_next_event(app, connect, al
     )
 
 
-def test_a_display_name_change_shows_on_the_next_message(connect, alice):
+def test_a_display_name_change_shows_on_the_next_message(connect: Connect, alice: Member) -> None:
     room = make_room(alice, "general")
     sock = connect(alice)
     ok(emit(sock, "message:send", {"room_id": room["id"], "body": "before"}))
@@ -126,8 +134,12 @@ def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
 
 
 def test_with_a_recheck_time_of_zero_every_event_loads_the_user(
-    app, connect, alice, count_queries, monkeypatch
-):
+    app: Flask,
+    connect: Connect,
+    alice: Member,
+    count_queries: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(app.extensions, "parley.access_cache", AccessCache(0))
     room = make_room(alice, "general")
     sock = connect(alice)
@@ -182,7 +194,7 @@ def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clo
         assert user.role.name == "Moderator"
 
 
-def test_a_negative_recheck_time_is_refused(tmp_path):
+def test_a_negative_recheck_time_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PARLEY_ACCESS_RECHECK_SECONDS"):
         load_config("testing", str(tmp_path), {"PARLEY_ACCESS_RECHECK_SECONDS": "-1"})
 
@@ -199,13 +211,15 @@ def send_to(sock, room_id: int, body: str = "again"):
     return emit(sock, "message:send", {"room_id": room_id, "body": body})
 
 
-def test_a_ban_reaches_the_next_send(connect, alice, bob):
+def test_a_ban_reaches_the_next_send(connect: Connect, alice: Member, bob: Member) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.post(f"{API}/rooms/{room_id}/members/{bob.id}/ban").status_code == 200
     error(send_to(sock, room_id), "banned")
 
 
-def test_a_mute_and_its_end_reach_the_next_send(connect, alice, bob):
+def test_a_mute_and_its_end_reach_the_next_send(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     mute = f"{API}/rooms/{room_id}/members/{bob.id}/mute"
     assert alice.post(mute, json={"minutes": 5}).status_code == 200
@@ -214,13 +228,17 @@ def test_a_mute_and_its_end_reach_the_next_send(connect, alice, bob):
     ok(send_to(sock, room_id))
 
 
-def test_archiving_the_room_reaches_the_next_send(connect, alice, bob):
+def test_archiving_the_room_reaches_the_next_send(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.patch(f"{API}/rooms/{room_id}", json={"archived": True}).status_code == 200
     error(send_to(sock, room_id), "archived")
 
 
-def test_leaving_and_joining_again_reach_the_next_send(connect, alice, bob):
+def test_leaving_and_joining_again_reach_the_next_send(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     assert bob.post(f"{API}/rooms/{room_id}/leave").status_code == 204
     error(send_to(sock, room_id), "not_a_member")
@@ -228,7 +246,9 @@ def test_leaving_and_joining_again_reach_the_next_send(connect, alice, bob):
     ok(send_to(sock, room_id))
 
 
-def test_removal_from_the_room_reaches_the_next_send(connect, alice, bob):
+def test_removal_from_the_room_reaches_the_next_send(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     assert alice.delete(f"{API}/rooms/{room_id}/members/{bob.id}").status_code == 204
     error(send_to(sock, room_id), "not_a_member")
@@ -250,8 +270,8 @@ def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
 
 
 def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
-    connect, alice, monkeypatch
-):
+    connect: Connect, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Sends only read their user: they skip merging it into each event's session, and
     the copy the socket keeps stays out of every session, for the next event."""
     seen: list[tuple[str, bool]] = []
@@ -280,7 +300,9 @@ def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
     ]
 
 
-def test_a_send_on_kept_checks_opens_no_session_of_its_own(app, connect, alice, monkeypatch):
+def test_a_send_on_kept_checks_opens_no_session_of_its_own(
+    app: Flask, connect: Connect, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The batch writes on a connection of its own: a send whose checks are all kept
     needs no session, and opening one only to close it was measurable per message."""
     room = make_room(alice, "general")
@@ -303,8 +325,8 @@ def test_a_send_on_kept_checks_opens_no_session_of_its_own(app, connect, alice, 
 
 
 def test_a_subscriber_that_hears_of_a_ban_finds_the_kept_rights_already_dropped(
-    app, connect, alice, bob
-):
+    app: Flask, connect: Connect, alice: Member, bob: Member
+) -> None:
     room_id, _sock = posting_member(connect, alice, bob)
     with app.app_context():
         cache = app.extensions["parley.access_cache"]

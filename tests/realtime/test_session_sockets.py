@@ -4,9 +4,10 @@ and an administrator who must still enrol in two-factor authentication gets none
 from __future__ import annotations
 
 import pytest
-from realtime_support import emit, ok
+from flask import Flask
+from realtime_support import Connect, emit, ok
 
-from support import PASSWORD, make_room
+from support import PASSWORD, Member, make_room
 
 API = "/api/v1"
 SESSIONS = f"{API}/auth/sessions"
@@ -23,7 +24,9 @@ def web_login(app, username, agent):
     return browser, response.get_json()["csrf_token"]
 
 
-def test_revoking_a_session_drops_its_sockets_and_no_others(app, connect, alice):
+def test_revoking_a_session_drops_its_sockets_and_no_others(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     phone, _ = web_login(app, "alice", "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile")
     laptop, csrf = web_login(app, "alice", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     on_phone, on_laptop, bot = (

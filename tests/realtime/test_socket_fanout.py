@@ -3,10 +3,21 @@ membership changes move a user's open sockets in or out of a room at once."""
 
 from __future__ import annotations
 
-import pytest
-from realtime_support import emit, error, message_events, names, ok, payloads, without_presence
+from typing import Any
 
-from support import make_room, send
+import pytest
+from realtime_support import (
+    Connect,
+    emit,
+    error,
+    message_events,
+    names,
+    ok,
+    payloads,
+    without_presence,
+)
+
+from support import Member, make_room, send
 
 API = "/api/v1"
 
@@ -17,7 +28,7 @@ def carol(make_user):
 
 
 @pytest.fixture
-def private(alice, bob) -> dict:
+def private(alice: Member, bob: Member) -> dict[str, Any]:
     made = make_room(alice, "secret", kind="private")
     assert (
         alice.post(f"{API}/rooms/{made['id']}/members", json={"user_id": bob.id}).status_code == 201
@@ -79,7 +90,9 @@ def test_a_public_room_is_heard_by_its_members_only(connect, alice, bob, carol):
 # --- REST changes reach sockets ----------------------------------------------------------
 
 
-def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(connect, alice, bob, private):
+def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     sock = connect(bob)
     sock.get_received()
     response = send(alice, private["id"], "via **REST**", client_id="r-1")
@@ -115,7 +128,9 @@ def test_edits_and_deletes_reach_every_member_and_every_tab(connect, alice, bob,
         assert events[1][1]["message"]["deleted"] is True
 
 
-def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(connect, alice, bob):
+def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     one, two = make_room(alice, "one"), make_room(alice, "two")
     for room in (one, two):
         bob.post(f"{API}/rooms/{room['id']}/join")
@@ -207,7 +222,9 @@ def test_a_banned_members_sockets_hear_the_ban_and_then_nothing(connect, alice, 
     assert bodies(heard) == ["after the ban", "edited after"]
 
 
-def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(connect, alice, bob, private):
+def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     sock = connect(bob)
     sock.get_received()
     assert alice.delete(f"{API}/rooms/{private['id']}/members/{bob.id}").status_code == 204
@@ -221,7 +238,9 @@ def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(connect, al
     ]
 
 
-def test_leaving_through_rest_takes_every_open_socket_out(connect, alice, bob, private):
+def test_leaving_through_rest_takes_every_open_socket_out(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     tab, other_tab = connect(bob), connect(bob)
     assert bob.post(f"{API}/rooms/{private['id']}/leave").status_code == 204
     tab.get_received(), other_tab.get_received()
@@ -230,7 +249,9 @@ def test_leaving_through_rest_takes_every_open_socket_out(connect, alice, bob, p
     assert without_presence(other_tab.get_received()) == []
 
 
-def test_a_member_who_leaves_and_rejoins_hears_the_room_again(connect, alice, bob):
+def test_a_member_who_leaves_and_rejoins_hears_the_room_again(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room = make_room(alice, "general")
     sock = connect(bob)
     ok(emit(sock, "room:join", {"room_id": room["id"]}))

@@ -4,6 +4,7 @@ against real servers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,7 +97,7 @@ def test_behind_trusted_proxies_the_forwarded_address_is_the_one_counted(
 # --- the bookkeeping ----------------------------------------------------------------------
 
 
-def test_an_address_may_have_as_many_sessions_waiting_as_its_limit():
+def test_an_address_may_have_as_many_sessions_waiting_as_its_limit() -> None:
     counts = limits(per_address=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.1")
@@ -109,7 +110,7 @@ def test_an_address_may_have_as_many_sessions_waiting_as_its_limit():
     counts.reserve("10.0.0.2")
 
 
-def test_a_full_server_refuses_with_503():
+def test_a_full_server_refuses_with_503() -> None:
     counts = limits(max_connections=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.2")
@@ -118,7 +119,7 @@ def test_a_full_server_refuses_with_503():
     assert (refused.value.status, refused.value.code) == (503, "too_many_connections")
 
 
-def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves():
+def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves() -> None:
     clock = Clock()
     counts = limits(per_address=1, handshake_seconds=5, clock=clock)
     slot = counts.reserve("10.0.0.1")
@@ -134,7 +135,7 @@ def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_
     assert counts.overdue()[0] == ["eio-1"]
 
 
-def test_only_sessions_past_their_deadline_are_late():
+def test_only_sessions_past_their_deadline_are_late() -> None:
     clock = Clock()
     counts = limits(handshake_seconds=5, clock=clock)
     early = counts.reserve("10.0.0.1")
@@ -153,14 +154,14 @@ def test_only_sessions_past_their_deadline_are_late():
     assert counts.held() == 0
 
 
-def test_a_release_gives_the_place_back():
+def test_a_release_gives_the_place_back() -> None:
     counts = limits(max_connections=1, per_address=1)
     slot = counts.reserve("10.0.0.1")
     counts.release(slot)
     counts.reserve("10.0.0.1")
 
 
-def test_zero_is_no_limit():
+def test_zero_is_no_limit() -> None:
     counts = limits()
     for n in range(500):
         counts.admit(f"sid-{n}", 1, "10.0.0.1", counts.reserve("10.0.0.1"))
@@ -207,7 +208,7 @@ def test_a_limit_below_zero_or_a_timeout_of_zero_is_refused(tmp_path, name, valu
         load_config("development", str(tmp_path), {name: value})
 
 
-def test_gevent_holds_more_connections_than_the_threading_server(tmp_path):
+def test_gevent_holds_more_connections_than_the_threading_server(tmp_path: Path) -> None:
     production = load_config("production", str(tmp_path), {"SECRET_KEY": "x" * 40})
     development = load_config("development", str(tmp_path), {})
     threading = load_config("development", str(tmp_path), {"PARLEY_ASYNC_MODE": "threading"})

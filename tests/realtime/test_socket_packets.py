@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+from flask import Flask
 from socketio import packet
 
 from parley.extensions import socketio
@@ -43,7 +44,7 @@ def test_a_packet_decodes_to_what_python_socketios_own_encoding_decodes_to(kind,
     )
 
 
-def test_what_orjson_refuses_is_encoded_as_before():
+def test_what_orjson_refuses_is_encoded_as_before() -> None:
     huge = {"details": {"room_id": 2**70}, 5: "int key"}
     assert json.loads(Packet.json.dumps(huge)) == {"details": {"room_id": 2**70}, "5": "int key"}
 
@@ -58,9 +59,9 @@ def test_what_json_cannot_hold_fails_as_before():
         Packet(packet.EVENT, data=data).encode()
 
 
-def test_incoming_packets_are_parsed_by_the_standard_library_as_before():
+def test_incoming_packets_are_parsed_by_the_standard_library_as_before() -> None:
     assert math.isnan(Packet.json.loads('{"n": NaN}')["n"])
 
 
-def test_the_server_encodes_with_parleys_packets(app):
+def test_the_server_encodes_with_parleys_packets(app: Flask) -> None:
     assert socketio.server.packet_class is Packet

@@ -4,11 +4,14 @@ offline only once all have been closed for the grace period (a reload does not f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from realtime_support import emit, ok, payloads, wait_for
+from flask import Flask
+from realtime_support import Connect, emit, ok, payloads, wait_for
 
-from support import stored_user
+from support import Member, stored_user
 
 GRACE = 0.2
 
@@ -22,7 +25,9 @@ def statuses_of(received: list[dict], user_id: int) -> list[str]:
     return [p["status"] for p in payloads(received, "presence") if p["user_id"] == user_id]
 
 
-def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
+def test_closing_one_of_two_tabs_keeps_the_user_online(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
@@ -33,7 +38,9 @@ def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
     assert other_tab.is_connected()
 
 
-def test_closing_every_tab_announces_offline_after_the_grace_period(app, connect, alice, bob):
+def test_closing_every_tab_announces_offline_after_the_grace_period(
+    app: Flask, connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     seen_before = stored_user(app, alice.id).last_seen_at
@@ -65,7 +72,9 @@ def test_reconnecting_within_the_grace_period_announces_nothing(
     assert alice.id in ok(emit(watcher, "sync", {}))["online"]
 
 
-def test_coming_back_after_going_offline_is_announced_online_again(connect, alice, bob):
+def test_coming_back_after_going_offline_is_announced_online_again(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     connect(alice).disconnect()
     wait_for(watcher, "presence", lambda p: p == {"user_id": alice.id, "status": "offline"})
@@ -74,7 +83,9 @@ def test_coming_back_after_going_offline_is_announced_online_again(connect, alic
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
 
 
-def test_sync_lists_who_is_online(connect, alice, bob, make_user):
+def test_sync_lists_who_is_online(
+    connect: Connect, alice: Member, bob: Member, make_user: Callable[..., Member]
+) -> None:
     make_user("carol")
     watcher = connect(bob)
     connect(alice)
@@ -83,7 +94,9 @@ def test_sync_lists_who_is_online(connect, alice, bob, make_user):
     assert {alice.id, bob.id} <= set(online)
 
 
-def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob):
+def test_a_deactivated_user_is_announced_offline(
+    connect: Connect, make_user: Callable[..., Member], alice: Member, bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     watcher = connect(alice)
     connect(bob)
@@ -126,7 +139,9 @@ def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
     )
 
 
-def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, bob):
+def test_a_batched_socket_hears_offline_after_the_grace_period(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(auth={"token": alice.token, "presence": "batched"})
     tab = connect(bob)
     wait_for(
@@ -140,7 +155,7 @@ def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, b
     )
 
 
-def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change():
+def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change() -> None:
     from parley.realtime.presence_batches import PresenceBatches
 
     sent: list[list[dict]] = []
@@ -158,7 +173,7 @@ def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_cha
     assert sent[-1] == [{"user_id": 3, "status": "online"}]
 
 
-def test_a_negative_batch_interval_is_refused(tmp_path):
+def test_a_negative_batch_interval_is_refused(tmp_path: Path) -> None:
     from parley.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="PARLEY_PRESENCE_BATCH_SECONDS"):
