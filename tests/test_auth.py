@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ TOKENS = "/api/v1/auth/tokens"
 ME = "/api/v1/users/me"
 
 
-def stored_tokens(app, user_id: int) -> list[ApiToken]:
+def stored_tokens(app: Flask, user_id: int) -> list[ApiToken]:
     with app.app_context():
         rows = list(
             db.session.scalars(
@@ -45,7 +46,7 @@ def stored_tokens(app, user_id: int) -> list[ApiToken]:
         return rows
 
 
-def user_count(app) -> int:
+def user_count(app: Flask) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(User)) or 0
 
@@ -98,7 +99,9 @@ def test_register_stores_the_nfkc_normalized_username(app: Flask, client: FlaskC
 @pytest.mark.parametrize(
     "taken", ["alice", "ALICE", "Alice", fullwidth("alice"), fullwidth("ALICE")]
 )
-def test_register_refuses_a_username_taken_ignoring_case_and_width(app, client, taken):
+def test_register_refuses_a_username_taken_ignoring_case_and_width(
+    app: Flask, client: FlaskClient, taken
+) -> None:
     first = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
     assert first.status_code == 201
     response = client.post(REGISTER, json={"username": taken, "password": PASSWORD})
@@ -124,7 +127,9 @@ def test_register_refuses_a_username_taken_ignoring_case_and_width(app, client, 
         "   ",
     ],
 )
-def test_register_rejects_a_username_outside_the_rules(app, client, username):
+def test_register_rejects_a_username_outside_the_rules(
+    app: Flask, client: FlaskClient, username: str
+) -> None:
     response = client.post(REGISTER, json={"username": username, "password": PASSWORD})
     error = assert_error(response, 422, "validation_error")
     assert error["details"]["fields"][0]["field"] == "body.username"
@@ -134,12 +139,14 @@ def test_register_rejects_a_username_outside_the_rules(app, client, username):
 @pytest.mark.parametrize(
     "username", ["abc", "x" * 32, "a.b", "a-b", "a_b", "Zoë", "名前です", "007"]
 )
-def test_register_accepts_usernames_of_letters_digits_and_dot_dash_underscore(client, username):
+def test_register_accepts_usernames_of_letters_digits_and_dot_dash_underscore(
+    client: FlaskClient, username: str
+) -> None:
     response = client.post(REGISTER, json={"username": username, "password": PASSWORD})
     assert response.status_code == 201, response.get_json()
 
 
-def test_register_keys_a_username_by_its_precis_lower_case(app, client):
+def test_register_keys_a_username_by_its_precis_lower_case(app: Flask, client: FlaskClient) -> None:
     # PRECIS UsernameCaseMapped lower-cases (it does not case-fold "ß" to "ss"), and the
     # capital "ẞ" lower-cases to "ß", so it is the same name.
     response = client.post(REGISTER, json={"username": "ß" * 32, "password": PASSWORD})
@@ -164,8 +171,8 @@ def test_register_keys_a_username_by_its_precis_lower_case(app, client):
     ],
 )
 def test_register_refuses_a_username_confusable_with_an_existing_one(
-    app, client, first, look_alike
-):
+    app: Flask, client: FlaskClient, first: str, look_alike: str
+) -> None:
     assert client.post(REGISTER, json={"username": first, "password": PASSWORD}).status_code == 201
     response = client.post(REGISTER, json={"username": look_alike, "password": PASSWORD})
     error = assert_error(response, 409, "username_confusable")
@@ -200,8 +207,8 @@ def test_register_stores_the_skeleton_of_the_username(app: Flask, client: FlaskC
     ],
 )
 def test_register_strips_bidi_controls_and_invisible_characters_from_the_display_name(
-    app, client, display_name
-):
+    app: Flask, client: FlaskClient, display_name: str
+) -> None:
     response = client.post(
         REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
     )
@@ -215,8 +222,8 @@ def test_register_strips_bidi_controls_and_invisible_characters_from_the_display
 
 @pytest.mark.parametrize("display_name", ["\u202e", "\u200b\u200b", "\u2066 \u2069", "\u3164"])
 def test_register_refuses_a_display_name_that_is_empty_without_invisible_characters(
-    app, client, display_name
-):
+    app: Flask, client: FlaskClient, display_name: str
+) -> None:
     response = client.post(
         REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
     )
@@ -228,7 +235,9 @@ def test_register_refuses_a_display_name_that_is_empty_without_invisible_charact
 @pytest.mark.parametrize(
     "password", ["short", "x" * 9, "x" * 1025, "with\x00nul-inside", "esc\x1b[0m!!"]
 )
-def test_register_rejects_a_password_outside_10_to_1024_plain_characters(app, client, password):
+def test_register_rejects_a_password_outside_10_to_1024_plain_characters(
+    app: Flask, client: FlaskClient, password: str
+) -> None:
     response = client.post(REGISTER, json={"username": "alice", "password": password})
     error = assert_error(response, 422)
     assert error["details"]["fields"][0]["field"] == "body.password"
@@ -254,7 +263,7 @@ def test_register_accepts_strong_passwords_of_exactly_10_and_1024_characters(
     "password",
     ["password", " " * 8, " " * 12, "password1234", "qwertyuiop", "1234567890", "p" * 40],
 )
-def test_register_refuses_a_weak_password(app, client, password):
+def test_register_refuses_a_weak_password(app: Flask, client: FlaskClient, password: str) -> None:
     response = client.post(REGISTER, json={"username": "alice", "password": password})
     error = assert_error(response, 422)
     assert error["code"] in ("weak_password", "validation_error")
@@ -272,7 +281,9 @@ def test_register_refuses_a_weak_password(app, client, password):
         ("alice", "\uff21\uff2c\uff29\uff23\uff25 in wonderland"),  # fullwidth ALICE
     ],
 )
-def test_register_refuses_a_password_that_is_or_holds_the_username(app, client, username, password):
+def test_register_refuses_a_password_that_is_or_holds_the_username(
+    app: Flask, client: FlaskClient, username: str, password: str
+) -> None:
     response = client.post(REGISTER, json={"username": username, "password": password})
     error = assert_error(response, 422, "weak_password")
     assert "username" in error["message"]
@@ -296,7 +307,9 @@ def test_the_display_name_counts_as_a_guessable_word(app: Flask, client: FlaskCl
 
 
 @pytest.mark.parametrize("display_name", ["nul\x00", "line\nbreak", "   ", "x" * 65, ""])
-def test_register_rejects_a_bad_display_name(app, client, display_name):
+def test_register_rejects_a_bad_display_name(
+    app: Flask, client: FlaskClient, display_name: str
+) -> None:
     response = client.post(
         REGISTER, json={"username": "alice", "password": PASSWORD, "display_name": display_name}
     )
@@ -315,7 +328,9 @@ def test_register_rejects_a_bad_display_name(app, client, display_name):
         {"username": "alice", "password": 12345678},
     ],
 )
-def test_register_rejects_missing_extra_or_mistyped_fields(app, client, body):
+def test_register_rejects_missing_extra_or_mistyped_fields(
+    app: Flask, client: FlaskClient, body: dict[str, Any]
+) -> None:
     assert_error(client.post(REGISTER, json=body), 422, "validation_error")
     assert user_count(app) == 0
 
@@ -337,7 +352,9 @@ def test_login_answers_200_with_the_user_and_a_new_token(
 
 
 @pytest.mark.parametrize("spelling", ["ALICE", "Alice", fullwidth("alice")])
-def test_login_finds_the_user_ignoring_case_and_width(client, alice, spelling):
+def test_login_finds_the_user_ignoring_case_and_width(
+    client: FlaskClient, alice: Member, spelling
+) -> None:
     assert login(client, spelling).get_json()["user"]["id"] == alice.id
 
 
@@ -452,7 +469,9 @@ def test_list_tokens_shows_only_your_own_tokens(alice: Member, bob: Member) -> N
 @pytest.mark.parametrize(
     "body", [{}, {"name": ""}, {"name": "   "}, {"name": "x" * 65}, {"name": "a\x00"}]
 )
-def test_create_token_rejects_a_bad_name_with_422(app, alice, body):
+def test_create_token_rejects_a_bad_name_with_422(
+    app: Flask, alice: Member, body: dict[str, Any]
+) -> None:
     assert_error(alice.post(TOKENS, json=body), 422, "validation_error")
     assert len(stored_tokens(app, alice.id)) == 1
 
@@ -547,12 +566,14 @@ def test_last_used_at_is_written_at_most_once_per_touch_interval(app: Flask, ali
     "header",
     ["Basic YWxpY2U6cGFzc3dvcmQ=", "Bearer", "Bearer ", "Bearer    ", "Token abc", "prly_abc"],
 )
-def test_malformed_authorization_header_is_401_invalid_authorization(client, alice, header):
+def test_malformed_authorization_header_is_401_invalid_authorization(
+    client: FlaskClient, alice: Member, header: str
+) -> None:
     assert_error(client.get(ME, headers={"Authorization": header}), 401, "invalid_authorization")
 
 
 @pytest.mark.parametrize("token", ["prly_not-a-real-token", "x", "prly_" + "a" * 300])
-def test_unknown_bearer_token_is_401_invalid_token(client, token):
+def test_unknown_bearer_token_is_401_invalid_token(client: FlaskClient, token: str) -> None:
     assert_error(client.get(ME, headers=bearer(token)), 401, "invalid_token")
 
 
@@ -663,5 +684,7 @@ def test_a_session_id_is_no_bearer_token(app: Flask, client: FlaskClient, alice:
 
 
 @pytest.mark.parametrize("username", ["nul\x00name", "has space", "\u202ealice", "x" * 256])
-def test_login_with_a_name_no_user_can_have_is_401(client, alice, username):
+def test_login_with_a_name_no_user_can_have_is_401(
+    client: FlaskClient, alice: Member, username: str
+) -> None:
     assert_error(login(client, username), 401, "invalid_credentials")

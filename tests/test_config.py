@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,9 @@ def test_the_process_environment_is_read_when_none_is_given(
 
 
 @pytest.mark.parametrize("name", ["staging", "Production", "prod", "dev "])
-def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(tmp_path, name):
+def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(
+    tmp_path: Path, name: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, str(tmp_path), {"PARLEY_CONFIG": name})
     message = str(caught.value)
@@ -92,7 +95,9 @@ def test_environment_overrides_apply_with_their_casts(tmp_path: Path) -> None:
     ("raw", "expected"),
     [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False), ("off", False)],
 )
-def test_boolean_overrides_accept_the_usual_spellings(tmp_path, raw, expected):
+def test_boolean_overrides_accept_the_usual_spellings(
+    tmp_path: Path, raw: str, expected: bool
+) -> None:
     settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": raw})
     assert settings["SESSION_COOKIE_SECURE"] is expected
 
@@ -112,7 +117,9 @@ def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path: Pa
         ("PARLEY_MAX_CONTENT_LENGTH", "1MB"),
     ],
 )
-def test_a_bad_integer_override_is_a_config_error_naming_the_variable(tmp_path, variable, raw):
+def test_a_bad_integer_override_is_a_config_error_naming_the_variable(
+    tmp_path: Path, variable: str, raw: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, str(tmp_path), {variable: raw})
     message = str(caught.value)
@@ -134,7 +141,7 @@ def test_a_bad_integer_override_is_a_config_error_naming_the_variable(tmp_path, 
         ("sqlite:////abs/path.db", "sqlite:////abs/path.db"),
     ],
 )
-def test_database_url_is_pointed_at_psycopg_3(tmp_path, url, expected):
+def test_database_url_is_pointed_at_psycopg_3(tmp_path: Path, url: str, expected: str) -> None:
     assert normalize_database_url(url) == expected
     settings = load_config(None, str(tmp_path), {"DATABASE_URL": url})
     assert settings["SQLALCHEMY_DATABASE_URI"] == expected
@@ -155,7 +162,9 @@ def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path: 
         {"SECRET_KEY": "x" * 31},
     ],
 )
-def test_production_without_a_real_secret_key_is_a_config_error(tmp_path, environ):
+def test_production_without_a_real_secret_key_is_a_config_error(
+    tmp_path: Path, environ: dict[str, Any]
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config("production", str(tmp_path), environ)
     message = str(caught.value)
@@ -184,7 +193,7 @@ def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path:
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "a week"])
-def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path, days):
+def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path: Path, days: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_SESSION_DAYS"):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": days})
 
@@ -247,7 +256,7 @@ def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path: Path
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1"])
-def test_a_port_out_of_range_is_a_config_error(tmp_path, port):
+def test_a_port_out_of_range_is_a_config_error(tmp_path: Path, port: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_PORT"):
         load_config("development", str(tmp_path), {"PARLEY_PORT": port})
 
@@ -264,7 +273,9 @@ def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(tmp_path, monkeypatch, url):
+def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
     from parley import create_app
     from parley.extensions import db
 

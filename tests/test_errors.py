@@ -54,7 +54,7 @@ def fill(path: str, room_id: int, value: str | None = None) -> str:
     return re.sub(r"\{\w+\}", lambda m: value or str(room_id), path)
 
 
-def operations(client):
+def operations(client: FlaskClient):
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     for path, ops in document["paths"].items():
         for method in ops:
@@ -111,7 +111,7 @@ def test_query_failure_names_the_query_field(alice: Member) -> None:
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
-def test_ids_that_are_not_database_ids_are_404(alice, bad_id):
+def test_ids_that_are_not_database_ids_are_404(alice: Member, bad_id) -> None:
     assert_error(alice.get(f"/api/v1/rooms/{bad_id}"), 404, "not_found")
     assert_error(alice.patch(f"/api/v1/messages/{bad_id}", json={"body": "x"}), 404)
 

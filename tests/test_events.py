@@ -22,7 +22,7 @@ from support import Member, make_room, send
 API = "/api/v1"
 
 
-def join(member, room_id: int) -> None:
+def join(member: Member, room_id: int) -> None:
     assert member.post(f"{API}/rooms/{room_id}/join").status_code == 201
 
 

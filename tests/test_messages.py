@@ -28,11 +28,11 @@ def message_url(message_id: int) -> str:
     return f"{API}/messages/{message_id}"
 
 
-def join(member, room_id: int) -> None:
+def join(member: Member, room_id: int) -> None:
     assert member.post(f"{API}/rooms/{room_id}/join").status_code == 201
 
 
-def send_many(app, member, room_id: int, count: int, prefix: str = "m") -> list[int]:
+def send_many(app: Flask, member: Member, room_id: int, count: int, prefix: str = "m") -> list[int]:
     """Post many messages quickly through the domain layer; returns their ids."""
     with app.app_context():
         user = db.session.get(User, member.id)
@@ -41,7 +41,7 @@ def send_many(app, member, room_id: int, count: int, prefix: str = "m") -> list[
     return ids
 
 
-def insert_many(app, member, room_id: int, count: int) -> list[int]:
+def insert_many(app: Flask, member: Member, room_id: int, count: int) -> list[int]:
     """Store many messages in one transaction, for the paging tests; returns their ids."""
     with app.app_context():
         ids = []
@@ -55,13 +55,13 @@ def insert_many(app, member, room_id: int, count: int) -> list[int]:
     return ids
 
 
-def message_count(app, **where) -> int:
+def message_count(app: Flask, **where: Any) -> int:
     with app.app_context():
         query = sa.select(sa.func.count()).select_from(Message).filter_by(**where)
         return db.session.scalar(query) or 0
 
 
-def page(member, room_id: int, **args) -> dict:
+def page(member: Member, room_id: int, **args: Any) -> dict:
     response = member.get(messages_url(room_id), query_string=args)
     assert response.status_code == 200, response.get_json()
     data: dict = response.get_json()
@@ -72,7 +72,7 @@ def ids_of(data: dict) -> list[int]:
     return [m["id"] for m in data["messages"]]
 
 
-def room_state(member, room_id: int) -> dict:
+def room_state(member: Member, room_id: int) -> dict:
     rooms = member.get(f"{API}/rooms").get_json()["rooms"]
     return next(r for r in rooms if r["id"] == room_id)
 
@@ -113,7 +113,9 @@ def test_send_keeps_inner_newlines(alice: Member, room: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("body", ["", "   ", "\n\t \n", "x" * 10_001, 5, None, "nul\x00"])
-def test_send_with_an_invalid_body_is_refused_and_stores_nothing(app, alice, room, body):
+def test_send_with_an_invalid_body_is_refused_and_stores_nothing(
+    app: Flask, alice: Member, room: dict[str, Any], body: str | int | None
+) -> None:
     assert_error(send(alice, room["id"], body), 422, "validation_error")
     assert message_count(app) == 0
 
@@ -259,7 +261,9 @@ def test_a_client_id_stays_used_after_the_message_is_deleted(
 
 
 @pytest.mark.parametrize("client_id", ["", "has space", "x" * 65, "ünï", 7])
-def test_invalid_client_id_is_refused(app, alice, room, client_id):
+def test_invalid_client_id_is_refused(
+    app: Flask, alice: Member, room: dict[str, Any], client_id: str | int
+) -> None:
     assert_error(send(alice, room["id"], "hi", client_id=client_id), 422, "validation_error")
     assert message_count(app) == 0
 
@@ -351,7 +355,9 @@ def test_history_with_both_before_and_after_is_refused(alice: Member, room: dict
         {"after": 2**63},
     ],
 )
-def test_history_with_bad_paging_arguments_is_refused(alice, room, args):
+def test_history_with_bad_paging_arguments_is_refused(
+    alice: Member, room: dict[str, Any], args: dict[str, Any]
+) -> None:
     assert_error(alice.get(messages_url(room["id"]), query_string=args), 422, "validation_error")
 
 
@@ -470,7 +476,9 @@ def test_editing_a_deleted_message_is_a_conflict(alice: Member, room: dict[str, 
 
 
 @pytest.mark.parametrize("body", ["", "  ", "x" * 10_001])
-def test_editing_with_an_invalid_body_is_refused(app, alice, room, body):
+def test_editing_with_an_invalid_body_is_refused(
+    app: Flask, alice: Member, room: dict[str, Any], body: str
+) -> None:
     message = send(alice, room["id"], "hello").get_json()
     assert_error(alice.patch(message_url(message["id"]), json={"body": body}), 422)
     with app.app_context():
@@ -581,7 +589,7 @@ def test_deleting_a_missing_message_is_not_found(alice: Member) -> None:
 # --- read marks ------------------------------------------------------------------------
 
 
-def read(member, room_id: int, message_id):
+def read(member: Member, room_id: int, message_id):
     return member.post(f"{API}/rooms/{room_id}/read", json={"message_id": message_id})
 
 
@@ -673,5 +681,7 @@ def test_mark_read_in_a_public_room_i_have_not_joined_is_forbidden(
 
 
 @pytest.mark.parametrize("message_id", [-1, "5", None, 2**63])
-def test_mark_read_with_an_invalid_id_is_refused(bob, room, message_id):
+def test_mark_read_with_an_invalid_id_is_refused(
+    bob: Member, room: dict[str, Any], message_id
+) -> None:
     assert_error(read(bob, room["id"], message_id), 422, "validation_error")

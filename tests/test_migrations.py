@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from parley.models.search_index import is_search_index_object
 
 
 @pytest.fixture
-def fresh_app(database_kind: str, tmp_path) -> Iterator[Flask]:
+def fresh_app(database_kind: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database of its own (not the suite's shared one)."""
     with database_url_for(database_kind, tmp_path) as url:
         application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})

@@ -13,7 +13,7 @@ from parley.api import PREFIX
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 
-def api_routes(app) -> set[tuple[str, str]]:
+def api_routes(app: Flask) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api."):
@@ -81,7 +81,7 @@ def test_docs_page_serves_swagger_ui_from_the_vendored_files(client: FlaskClient
         assert script.status_code == 200
 
 
-def responses_of(client, method: str, path: str) -> set[str]:
+def responses_of(client: FlaskClient, method: str, path: str) -> set[str]:
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     return set(document["paths"][PREFIX + path][method]["responses"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from parley.config import load_config
 from parley.production import SPARE_FILES, gunicorn_command, raise_open_file_limit
 
 
-def production(tmp_path, **env: str):
+def production(tmp_path: Path, **env: str):
     return load_config("production", str(tmp_path), {"SECRET_KEY": "s" * 48, **env})
 
 
@@ -47,13 +48,15 @@ def test_options_given_by_hand_come_last_and_win(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def restore_open_file_limit():
+def restore_open_file_limit() -> Iterator[tuple[int, int]]:
     limits = resource.getrlimit(resource.RLIMIT_NOFILE)
     yield limits
     resource.setrlimit(resource.RLIMIT_NOFILE, limits)
 
 
-def test_the_open_file_limit_is_raised_to_what_the_connections_need(restore_open_file_limit):
+def test_the_open_file_limit_is_raised_to_what_the_connections_need(
+    restore_open_file_limit: tuple[int, int],
+) -> None:
     _, hard = restore_open_file_limit
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
     assert raise_open_file_limit(64 + SPARE_FILES) >= 64 + SPARE_FILES

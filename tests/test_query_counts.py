@@ -15,7 +15,7 @@ from parley.presenters import member_out, message_out, my_room_out, room_out, us
 from support import Member, make_room, send
 
 
-def statements_for(member, path: str, count_queries) -> int:
+def statements_for(member: Member, path: str, count_queries) -> int:
     member.get(path)  # the first request may mark the token used; count a steady one
     with count_queries() as counter:
         response = member.get(path)

@@ -214,8 +214,8 @@ def messages_path(room: dict[str, Any]) -> str:
 
 
 def test_a_person_typing_sending_and_reading_at_human_speed_is_never_rate_limited(
-    default_limits, alice, room
-):
+    default_limits: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     # A dozen short replies in seven seconds, as the page sends them: a typing event per
     # keystroke burst, the send, then the read mark up to the new message.
     acks: list[dict[str, Any]] = []
@@ -365,7 +365,7 @@ def test_the_send_budget_is_set_by_its_environment_variable() -> None:
 
 
 @pytest.mark.parametrize("name", ["PARLEY_SEND_RATE_LIMIT", "PARLEY_EVENT_RATE_LIMIT"])
-def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name):
+def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_config("development", "/tmp", {name: "lots"})
 
@@ -430,8 +430,8 @@ def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_ur
 
 
 def test_send_budgets_on_one_redis_share_the_count_across_processes_and_transports(
-    app, alice, room, redis_url
-):
+    app: Flask, alice: Member, room: dict[str, Any], redis_url: str
+) -> None:
     # Two apps on one Redis stand for two processes: a REST send on one and a socket send
     # on the other draw on the same budget.
     settings = {

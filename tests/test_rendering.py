@@ -445,7 +445,7 @@ def test_a_message_with_an_xss_payload_is_stored_with_inert_html_and_its_source_
     "source",
     ["[x](//evil.example/path)", "![x](/api/v1/rooms)", "[x](relative/path)", "[x](#top)"],
 )
-def test_relative_and_scheme_relative_urls_are_dropped(source):
+def test_relative_and_scheme_relative_urls_are_dropped(source: str) -> None:
     html = render_markdown(source)
     assert "href=" not in html and "src=" not in html
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from support import Member, assert_error, make_room
 
 
-def role_of(member, room_id: int, user_id: int) -> str:
+def role_of(member: Member, room_id: int, user_id: int) -> str:
     members = member.get(f"/api/v1/rooms/{room_id}/members").get_json()["members"]
     return next(m["role"] for m in members if m["user"]["id"] == user_id)
 
 
-def make_co_owner(creator, other, room_id: int) -> None:
+def make_co_owner(creator: Member, other: Member, room_id: int) -> None:
     assert other.post(f"/api/v1/rooms/{room_id}/join").status_code == 201
     made = creator.patch(f"/api/v1/rooms/{room_id}/members/{other.id}", json={"role": "owner"})
     assert made.status_code == 200, made.get_json()

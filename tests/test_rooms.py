@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -28,17 +29,17 @@ def member_url(room_id: int, user_id: int, rest: str = "") -> str:
     return f"{API}/rooms/{room_id}/members/{user_id}{rest}"
 
 
-def join(member, room_id: int) -> None:
+def join(member: Member, room_id: int) -> None:
     response = member.post(room_url(room_id, "/join"))
     assert response.status_code == 201, response.get_json()
 
 
-def set_room_role(owner, room_id: int, user_id: int, role: str) -> None:
+def set_room_role(owner: Member, room_id: int, user_id: int, role: str) -> None:
     response = owner.patch(member_url(room_id, user_id), json={"role": role})
     assert response.status_code == 200, response.get_json()
 
 
-def membership_row(app, room_id: int, user_id: int) -> Membership | None:
+def membership_row(app: Flask, room_id: int, user_id: int) -> Membership | None:
     with app.app_context():
         row = db.session.get(Membership, (room_id, user_id))
         if row is not None:
@@ -46,13 +47,13 @@ def membership_row(app, room_id: int, user_id: int) -> Membership | None:
         return row
 
 
-def my_rooms(member) -> dict[int, dict]:
+def my_rooms(member: Member) -> dict[int, dict]:
     response = member.get(f"{API}/rooms")
     assert response.status_code == 200
     return {room["id"]: room for room in response.get_json()["rooms"]}
 
 
-def member_roles(member, room_id: int) -> dict[int, str]:
+def member_roles(member: Member, room_id: int) -> dict[int, str]:
     response = member.get(room_url(room_id, "/members"))
     assert response.status_code == 200, response.get_json()
     return {m["user"]["id"]: m["role"] for m in response.get_json()["members"]}
@@ -189,7 +190,9 @@ def test_create_private_room(alice: Member) -> None:
 
 
 @pytest.mark.parametrize("second", ["general", "GENERAL", "  General  ", FULLWIDTH_GENERAL])
-def test_create_room_with_a_taken_name_ignoring_case_is_a_conflict(app, alice, bob, second):
+def test_create_room_with_a_taken_name_ignoring_case_is_a_conflict(
+    app: Flask, alice: Member, bob: Member, second
+) -> None:
     make_room(alice, "General")
     error = assert_error(bob.post(f"{API}/rooms", json={"name": second}), 409, "room_name_taken")
     assert error["details"] == {"field": "name"}
@@ -207,7 +210,7 @@ def test_create_room_of_kind_direct_is_refused(app: Flask, alice: Member) -> Non
     "body",
     [{}, {"name": ""}, {"name": "   "}, {"name": "x" * 65}, {"name": 5}, {"name": "a", "x": 1}],
 )
-def test_create_room_with_an_invalid_body_is_refused(alice, body):
+def test_create_room_with_an_invalid_body_is_refused(alice: Member, body: dict[str, Any]) -> None:
     assert_error(alice.post(f"{API}/rooms", json=body), 422, "validation_error")
 
 
@@ -787,7 +790,9 @@ def test_an_expired_mute_no_longer_blocks_posting(app: Flask, alice: Member, bob
 
 
 @pytest.mark.parametrize("minutes", [0, -1, 366 * 24 * 60 + 1, "5", None])
-def test_mute_minutes_out_of_range_is_a_validation_error(alice, bob, minutes):
+def test_mute_minutes_out_of_range_is_a_validation_error(
+    alice: Member, bob: Member, minutes: int | str | None
+) -> None:
     room = make_room(alice, "general")
     join(bob, room["id"])
     response = alice.post(member_url(room["id"], bob.id, "/mute"), json={"minutes": minutes})

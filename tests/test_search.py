@@ -18,26 +18,26 @@ from support import Member, assert_error, make_room, send
 API = "/api/v1"
 
 
-def search(member, q=None, **args):
+def search(member: Member, q=None, **args: Any):
     if q is not None:
         args["q"] = q
     return member.get(f"{API}/search", query_string=args)
 
 
-def found(member, q, **args) -> list[str]:
+def found(member: Member, q, **args: Any) -> list[str]:
     response = search(member, q, **args)
     assert response.status_code == 200, response.get_json()
     return [m["body"] for m in response.get_json()["messages"]]
 
 
-def post(member, room_id: int, body: str) -> dict:
+def post(member: Member, room_id: int, body: str) -> dict:
     response = send(member, room_id, body)
     assert response.status_code == 201, response.get_json()
     message: dict = response.get_json()
     return message
 
 
-def join(member, room_id: int) -> None:
+def join(member: Member, room_id: int) -> None:
     assert member.post(f"{API}/rooms/{room_id}/join").status_code == 201
 
 
@@ -60,7 +60,7 @@ def room(alice: Member) -> dict[str, Any]:
         {"q": "ok", "limit": 101},
     ],
 )
-def test_search_with_invalid_arguments_is_refused(alice, args):
+def test_search_with_invalid_arguments_is_refused(alice: Member, args: dict[str, Any]) -> None:
     assert_error(alice.get(f"{API}/search", query_string=args), 422, "validation_error")
 
 
@@ -194,7 +194,9 @@ def test_search_treats_operator_words_as_plain_words(alice: Member, room: dict[s
         "x;DROP TABLE messages;--",
     ],
 )
-def test_search_syntax_in_the_query_never_causes_an_error(alice, room, q):
+def test_search_syntax_in_the_query_never_causes_an_error(
+    alice: Member, room: dict[str, Any], q
+) -> None:
     post(alice, room["id"], "foo bar baz qux file it's")
     response = search(alice, q)
     assert response.status_code == 200, response.get_json()
@@ -294,7 +296,7 @@ def test_search_in_a_room_i_am_banned_from_is_forbidden(
 
 
 @pytest.mark.parametrize("room_id", [0, -3, "abc"])
-def test_search_with_an_invalid_room_id_is_refused(alice, room_id):
+def test_search_with_an_invalid_room_id_is_refused(alice: Member, room_id: int | str) -> None:
     assert_error(search(alice, "x", room_id=room_id), 422, "validation_error")
 
 

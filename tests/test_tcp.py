@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -12,7 +13,7 @@ from parley.timeouts import IdleTimeouts
 
 
 @pytest.fixture
-def connection():
+def connection() -> Iterator[socket.socket]:
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     accepted, _ = listener.accept()
@@ -22,7 +23,9 @@ def connection():
 
 
 @pytest.mark.parametrize("key", SOCKET_KEYS)
-def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(connection, key):
+def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(
+    connection: socket.socket, key
+) -> None:
     assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
     seen = []
     app = NoDelay(lambda environ, start_response: seen.append(environ) or [b"ok"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -128,7 +129,9 @@ def test_confirm_turns_2fa_on_with_ten_recovery_codes_stored_only_as_hashes(
 
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
-def test_login_without_a_code_is_401_totp_required_and_issues_nothing(app, alice, route):
+def test_login_without_a_code_is_401_totp_required_and_issues_nothing(
+    app: Flask, alice: Member, route
+) -> None:
     enrol(alice)
     before = token_count(app, alice.id)
     response = app.test_client().post(route, json={"username": "alice", "password": PASSWORD})
@@ -137,7 +140,7 @@ def test_login_without_a_code_is_401_totp_required_and_issues_nothing(app, alice
 
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
-def test_login_with_a_wrong_code_is_401_totp_invalid(app, alice, route):
+def test_login_with_a_wrong_code_is_401_totp_invalid(app: Flask, alice: Member, route) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     wrong = str((int(totp.now()) + 500_000) % 1_000_000).zfill(6)
@@ -367,7 +370,9 @@ def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(
         "0" * 16,
     ],
 )
-def test_odd_codes_are_refused_cleanly(app, client, alice, code):
+def test_odd_codes_are_refused_cleanly(
+    app: Flask, client: FlaskClient, alice: Member, code
+) -> None:
     totp = pyotp.TOTP(start(alice)["secret"])
     assert_error(alice.post(CONFIRM, json={"code": code}), 422, "totp_invalid")
     assert alice.post(CONFIRM, json={"code": totp.now()}).status_code == 200
@@ -376,7 +381,9 @@ def test_odd_codes_are_refused_cleanly(app, client, alice, code):
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("on", True), ("off", False), ("", None)])
-def test_parley_require_admin_2fa_is_read_from_the_environment(tmp_path, raw, expected):
+def test_parley_require_admin_2fa_is_read_from_the_environment(
+    tmp_path: Path, raw: str, expected: bool | None
+) -> None:
     from parley.config import ConfigError, load_config
 
     if expected is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,14 +31,14 @@ LOGIN = "/api/v1/auth/login"
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def role_of(app, user_id: int) -> str:
+def role_of(app: Flask, user_id: int) -> str:
     with app.app_context():
         user = db.session.get(User, user_id)
         assert user is not None
         return user.role.name
 
 
-def token_kinds(app, user_id: int) -> list[tuple[str, str]]:
+def token_kinds(app: Flask, user_id: int) -> list[tuple[str, str]]:
     with app.app_context():
         rows = db.session.execute(
             sa.select(ApiToken.name, ApiToken.kind)
@@ -114,7 +115,9 @@ def test_patch_me_with_an_empty_body_changes_nothing(app: Flask, alice: Member) 
         {"role": "Administrator"},
     ],
 )
-def test_patch_me_rejects_a_bad_body_and_changes_nothing(app, alice, body):
+def test_patch_me_rejects_a_bad_body_and_changes_nothing(
+    app: Flask, alice: Member, body: dict[str, Any]
+) -> None:
     assert_error(alice.patch(ME, json=body), 422, "validation_error")
     user = stored_user(app, alice.id)
     assert (user.display_name, user.username) == ("alice", "alice")
@@ -149,7 +152,9 @@ def test_password_change_rejects_a_too_short_new_password(app: Flask, alice: Mem
 
 
 @pytest.mark.parametrize("password", ["password1234", " " * 10, "alice-in-wonderland"])
-def test_password_change_refuses_a_weak_new_password(app, alice, password):
+def test_password_change_refuses_a_weak_new_password(
+    app: Flask, alice: Member, password: str
+) -> None:
     before = stored_user(app, alice.id).password_hash
     response = alice.patch(ME, json={"password": password, "old_password": PASSWORD})
     error = assert_error(response, 422, "weak_password")
@@ -223,11 +228,11 @@ def test_password_change_through_the_session_cookie_keeps_that_session(
 
 
 @pytest.fixture
-def crowd(make_user):
+def crowd(make_user: Callable[..., Member]) -> dict[str, Member]:
     return {name: make_user(name) for name in ["alice", "Alfred", "albert", "bob", "xal"]}
 
 
-def test_search_matches_a_username_prefix_ignoring_case(crowd):
+def test_search_matches_a_username_prefix_ignoring_case(crowd: dict[str, Member]) -> None:
     alice = crowd["alice"]
     assert names(alice.get(USERS, query_string={"q": "al"})) == ["albert", "Alfred", "alice"]
     assert names(alice.get(USERS, query_string={"q": "AL"})) == ["albert", "Alfred", "alice"]
@@ -236,7 +241,7 @@ def test_search_matches_a_username_prefix_ignoring_case(crowd):
     assert names(alice.get(USERS, query_string={"q": "zzz"})) == []
 
 
-def test_search_without_q_lists_every_active_user_in_name_order(crowd):
+def test_search_without_q_lists_every_active_user_in_name_order(crowd: dict[str, Member]) -> None:
     assert names(crowd["bob"].get(USERS)) == ["albert", "Alfred", "alice", "bob", "xal"]
     assert names(crowd["bob"].get(USERS, query_string={"q": ""})) == [
         "albert",
@@ -247,18 +252,20 @@ def test_search_without_q_lists_every_active_user_in_name_order(crowd):
     ]
 
 
-def test_search_is_a_prefix_match_not_a_substring_match(crowd):
+def test_search_is_a_prefix_match_not_a_substring_match(crowd: dict[str, Member]) -> None:
     assert names(crowd["bob"].get(USERS, query_string={"q": "x"})) == ["xal"]
     assert "xal" not in names(crowd["bob"].get(USERS, query_string={"q": "a"}))
 
 
-def test_search_shows_only_active_users(make_user, crowd):
+def test_search_shows_only_active_users(
+    make_user: Callable[..., Member], crowd: dict[str, Member]
+) -> None:
     root = make_user("root", role="Administrator")
     assert root.patch(f"{USERS}/{crowd['alice'].id}", json={"active": False}).status_code == 200
     assert names(root.get(USERS, query_string={"q": "al"})) == ["albert", "Alfred"]
 
 
-def test_search_respects_the_limit(crowd):
+def test_search_respects_the_limit(crowd: dict[str, Member]) -> None:
     assert names(crowd["bob"].get(USERS, query_string={"q": "al", "limit": "2"})) == [
         "albert",
         "Alfred",
@@ -274,7 +281,7 @@ def test_search_answers_at_most_20_users_by_default(make_user: Callable[..., Mem
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "q=%00", "q=" + "x" * 65])
-def test_search_rejects_bad_query_arguments_with_422(alice, query):
+def test_search_rejects_bad_query_arguments_with_422(alice: Member, query: str) -> None:
     assert_error(alice.get(f"{USERS}?{query}"), 422, "validation_error")
 
 
@@ -318,12 +325,14 @@ def test_get_user_shows_a_deactivated_user_as_inactive(
 
 
 @pytest.fixture
-def root(make_user):
+def root(make_user: Callable[..., Member]) -> Member:
     return make_user("root", role="Administrator")
 
 
 @pytest.mark.parametrize("role", [None, "Moderator"])
-def test_only_administrators_may_change_users(app, make_user, bob, role):
+def test_only_administrators_may_change_users(
+    app: Flask, make_user: Callable[..., Member], bob: Member, role: str | None
+) -> None:
     actor = make_user("mallory", role=role)
     for body in ({"role": "Administrator"}, {"active": False}, {}):
         error = assert_error(actor.patch(f"{USERS}/{bob.id}", json=body), 403, "missing_permission")
@@ -338,7 +347,7 @@ def test_only_administrators_may_change_users(app, make_user, bob, role):
     assert stored_user(app, bob.id).active is True
 
 
-def test_admin_changes_a_users_role(app, root, bob):
+def test_admin_changes_a_users_role(app: Flask, root: Member, bob: Member) -> None:
     response = root.patch(f"{USERS}/{bob.id}", json={"role": "Moderator"})
     assert response.status_code == 200
     body = response.get_json()
@@ -351,7 +360,9 @@ def test_admin_changes_a_users_role(app, root, bob):
     assert role_of(app, bob.id) == "User"
 
 
-def test_admin_setting_an_unknown_role_is_422_listing_the_roles(app, root, bob):
+def test_admin_setting_an_unknown_role_is_422_listing_the_roles(
+    app: Flask, root: Member, bob: Member
+) -> None:
     error = assert_error(root.patch(f"{USERS}/{bob.id}", json={"role": "Overlord"}), 422)
     assert error["details"]["roles"] == ["User", "Moderator", "Administrator"]
     assert role_of(app, bob.id) == "User"
@@ -359,12 +370,14 @@ def test_admin_setting_an_unknown_role_is_422_listing_the_roles(app, root, bob):
     assert_error(root.patch(f"{USERS}/{bob.id}", json={"active": "no"}), 422, "validation_error")
 
 
-def test_admin_changing_an_unknown_user_is_404(root):
+def test_admin_changing_an_unknown_user_is_404(root: Member) -> None:
     assert_error(root.patch(f"{USERS}/999999", json={"role": "User"}), 404, "not_found")
     assert_error(root.patch(f"{USERS}/999999", json={"active": False}), 404, "not_found")
 
 
-def test_deactivating_a_user_revokes_every_token_of_theirs(app, root, bob):
+def test_deactivating_a_user_revokes_every_token_of_theirs(
+    app: Flask, root: Member, bob: Member
+) -> None:
     api = bob.post("/api/v1/auth/tokens", json={"name": "bot"}).get_json()["token"]
     other = login_token(bob.client, "bob")
     response = root.patch(f"{USERS}/{bob.id}", json={"active": False})
@@ -378,14 +391,16 @@ def test_deactivating_a_user_revokes_every_token_of_theirs(app, root, bob):
     assert root.get(ME).status_code == 200
 
 
-def test_deactivating_an_already_deactivated_user_is_harmless(root, bob):
+def test_deactivating_an_already_deactivated_user_is_harmless(root: Member, bob: Member) -> None:
     assert root.patch(f"{USERS}/{bob.id}", json={"active": False}).status_code == 200
     response = root.patch(f"{USERS}/{bob.id}", json={"active": False})
     assert response.status_code == 200
     assert response.get_json()["active"] is False
 
 
-def test_reactivating_a_user_lets_them_log_in_again_without_reviving_old_tokens(app, root, bob):
+def test_reactivating_a_user_lets_them_log_in_again_without_reviving_old_tokens(
+    app: Flask, root: Member, bob: Member
+) -> None:
     root.patch(f"{USERS}/{bob.id}", json={"active": False})
     response = root.patch(f"{USERS}/{bob.id}", json={"active": True})
     assert response.status_code == 200
@@ -397,42 +412,46 @@ def test_reactivating_a_user_lets_them_log_in_again_without_reviving_old_tokens(
     assert "bob" in names(root.get(USERS))
 
 
-def test_the_last_administrator_cannot_demote_themselves(app, root):
+def test_the_last_administrator_cannot_demote_themselves(app: Flask, root: Member) -> None:
     for role in ("User", "Moderator"):
         assert_error(root.patch(f"{USERS}/{root.id}", json={"role": role}), 409, "last_admin")
     assert role_of(app, root.id) == "Administrator"
 
 
-def test_the_last_administrator_cannot_deactivate_themselves(app, root):
+def test_the_last_administrator_cannot_deactivate_themselves(app: Flask, root: Member) -> None:
     assert_error(root.patch(f"{USERS}/{root.id}", json={"active": False}), 409, "last_admin")
     assert stored_user(app, root.id).active is True
     assert token_kinds(app, root.id) == [("login", "login")]
     assert root.get(ME).status_code == 200
 
 
-def test_the_last_administrator_may_set_their_role_to_administrator_again(root):
+def test_the_last_administrator_may_set_their_role_to_administrator_again(root: Member) -> None:
     response = root.patch(f"{USERS}/{root.id}", json={"role": "Administrator"})
     assert response.status_code == 200
     assert response.get_json()["role"] == "Administrator"
 
 
 def test_with_two_administrators_one_may_demote_the_other_but_not_then_themselves(
-    app, make_user, root
-):
+    app: Flask, make_user: Callable[..., Member], root: Member
+) -> None:
     second = make_user("second", role="Administrator")
     assert root.patch(f"{USERS}/{second.id}", json={"role": "User"}).status_code == 200
     assert role_of(app, second.id) == "User"
     assert_error(root.patch(f"{USERS}/{root.id}", json={"role": "User"}), 409, "last_admin")
 
 
-def test_an_administrator_may_step_down_while_another_remains(app, make_user, root):
+def test_an_administrator_may_step_down_while_another_remains(
+    app: Flask, make_user: Callable[..., Member], root: Member
+) -> None:
     second = make_user("second", role="Administrator")
     assert root.patch(f"{USERS}/{root.id}", json={"role": "User"}).status_code == 200
     assert role_of(app, root.id) == "User"
     assert_error(second.patch(f"{USERS}/{second.id}", json={"active": False}), 409, "last_admin")
 
 
-def test_a_deactivated_administrator_does_not_count_as_the_remaining_one(app, make_user, root):
+def test_a_deactivated_administrator_does_not_count_as_the_remaining_one(
+    app: Flask, make_user: Callable[..., Member], root: Member
+) -> None:
     second = make_user("second", role="Administrator")
     assert root.patch(f"{USERS}/{second.id}", json={"active": False}).status_code == 200
     assert_error(root.patch(f"{USERS}/{root.id}", json={"role": "User"}), 409, "last_admin")
@@ -443,7 +462,9 @@ def test_a_deactivated_administrator_does_not_count_as_the_remaining_one(app, ma
     assert role_of(app, root.id) == "User"
 
 
-def test_the_last_administrator_may_promote_someone_and_deactivate_them_at_once(app, root, bob):
+def test_the_last_administrator_may_promote_someone_and_deactivate_them_at_once(
+    app: Flask, root: Member, bob: Member
+) -> None:
     response = root.patch(f"{USERS}/{bob.id}", json={"role": "Administrator", "active": False})
     assert response.status_code == 200
     assert (response.get_json()["role"], response.get_json()["active"]) == (

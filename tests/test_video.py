@@ -23,11 +23,11 @@ LIVE = {"width": 640, "height": 480, "fps": 15}
 pytestmark = pytest.mark.usefixtures("broadcasts")
 
 
-def go_live(member, room_id, **body):
+def go_live(member: Member, room_id: int, **body: Any):
     return member.post(f"{API}/rooms/{room_id}/live", json={**LIVE, **body})
 
 
-def push(app, member_id, room_id, frame):
+def push(app: Flask, member_id, room_id: int, frame):
     from parley.extensions import db
     from parley.models import User
 
@@ -83,7 +83,9 @@ def test_a_second_broadcast_in_the_room_is_refused(
     "body",
     [{"width": 0}, {"width": 4000}, {"height": 2000}, {"fps": 0}, {"fps": 61}, {"extra": 1}],
 )
-def test_bad_broadcast_settings_are_refused(alice, room, body):
+def test_bad_broadcast_settings_are_refused(
+    alice: Member, room: dict[str, Any], body: dict[str, Any]
+) -> None:
     assert_error(go_live(alice, room["id"], **body), 422, "validation_error")
     assert alice.get(f"{API}/rooms/{room['id']}").get_json()["live"] is None
 
@@ -227,8 +229,8 @@ def test_a_broadcast_without_frames_ends_by_itself(
     ],
 )
 def test_an_outsider_hears_of_a_live_private_room_what_a_missing_room_answers(
-    app, alice, make_user, method, path
-):
+    app: Flask, alice: Member, make_user: Callable[..., Member], method: str, path: str
+) -> None:
     carol = make_user("carol")
     secret = make_room(alice, "secret", kind="private")
     assert go_live(alice, secret["id"]).status_code == 201

@@ -62,7 +62,9 @@ def change(path: str, app: Flask, alice: Member, bob: Member, room_id: int, toke
 @pytest.mark.parametrize(
     "path", ["removed", "banned", "left", "deactivated", "token_revoked", "password_changed"]
 )
-def test_the_stream_ends_at_the_change_and_sends_no_later_frame(app, alice, bob, path):
+def test_the_stream_ends_at_the_change_and_sends_no_later_frame(
+    app: Flask, alice: Member, bob: Member, path: str
+) -> None:
     private = make_room(alice, "backroom", kind="private")
     assert (
         alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": bob.id}).status_code
@@ -117,8 +119,8 @@ def ends_within(parts: Iterator[bytes], seconds: float) -> float:
 
 @pytest.mark.parametrize("what", ["banned", "token_revoked"])
 def test_a_change_this_process_never_heard_of_ends_the_stream_within_seconds(
-    app, alice, bob, what, monkeypatch
-):
+    app: Flask, alice: Member, bob: Member, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "RECHECK_SECONDS", 0.2)
     private = make_room(alice, "backroom", kind="private")
     assert (

@@ -46,7 +46,7 @@ class ShellParser(HTMLParser):
             self.inline_script = True
 
 
-def status_of(client, url: str) -> int:
+def status_of(client: FlaskClient, url: str) -> int:
     with client.get(url) as response:  # static files are streamed: close them
         return int(response.status_code)
 
@@ -105,5 +105,5 @@ def test_a_server_without_its_browser_files_says_how_to_fix_it(
 
 
 @pytest.mark.parametrize("path", ["/", "/static/app/main.js"])
-def test_page_and_assets_need_no_login(client, path):
+def test_page_and_assets_need_no_login(client: FlaskClient, path: str) -> None:
     assert status_of(client, path) == 200

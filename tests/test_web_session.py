@@ -103,7 +103,9 @@ def test_session_login_answers_the_user_and_a_csrf_token_and_sets_the_cookie(
     assert web.get(ME).get_json()["id"] == alice.id
 
 
-def test_the_session_cookie_is_secure_when_configured_like_production(app, alice, monkeypatch):
+def test_the_session_cookie_is_secure_when_configured_like_production(
+    app: Flask, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # ProductionConfig sets SESSION_COOKIE_SECURE (tests/test_config.py); Flask reads it
     # for each answer.
     monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
@@ -214,7 +216,9 @@ def test_register_session_refuses_a_bad_password_with_422(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("password", ["password1234", "dora-the-explorer"])
-def test_register_session_refuses_a_weak_password_and_sets_no_cookie(app, password):
+def test_register_session_refuses_a_weak_password_and_sets_no_cookie(
+    app: Flask, password: str
+) -> None:
     response = app.test_client().post(REGISTER_SESSION, json=credentials("dora", password))
     assert_error(response, 422, "weak_password")
     assert session_cookies_set(response) == []
@@ -293,7 +297,9 @@ def test_get_session_makes_a_csrf_token_for_a_cookie_that_has_none(
     [{}, {"X-CSRF-Token": ""}, {"X-CSRF-Token": "wrong"}, {"X-CSRF-Token": "é" * 43}],
     ids=["missing", "empty", "wrong", "non-ascii"],
 )
-def test_a_cookie_post_without_the_right_csrf_token_is_403_and_changes_nothing(app, alice, headers):
+def test_a_cookie_post_without_the_right_csrf_token_is_403_and_changes_nothing(
+    app: Flask, alice: Member, headers: dict[str, Any]
+) -> None:
     web, _ = web_login(app, "alice")
     error = assert_error(web.post(ROOMS, json=NEW_ROOM, headers=headers), 403, "csrf_failed")
     assert error["details"] == {}
@@ -331,7 +337,7 @@ def test_the_csrf_token_of_another_session_is_refused(
     assert room_count(app) == 0
 
 
-def test_bearer_requests_need_no_csrf_header(app, alice, bob):
+def test_bearer_requests_need_no_csrf_header(app: Flask, alice: Member, bob: Member) -> None:
     # Even from a browser whose cookie holds someone else's session.
     web, _ = web_login(app, "alice")
     response = web.post(ROOMS, json=NEW_ROOM, headers=bearer(bob.token))
@@ -376,7 +382,7 @@ def test_a_cross_origin_register_session_is_403_and_makes_no_account(app: Flask)
 
 
 @pytest.mark.parametrize("origin", ["http://localhost", "HTTP://LOCALHOST", "http://localhost:80"])
-def test_a_same_origin_login_is_allowed(app, alice, origin):
+def test_a_same_origin_login_is_allowed(app: Flask, alice: Member, origin: str) -> None:
     response = app.test_client().post(
         SESSION, json=credentials("alice"), headers={"Origin": origin}
     )

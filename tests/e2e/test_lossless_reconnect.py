@@ -16,6 +16,7 @@ import pytest
 from api_client import Api
 from chaos import ChaosProxy
 from chat_client import ChatClient
+from servers import LiveServer
 
 SEEDS = [int(s) for s in os.environ.get("PARLEY_CHAOS_SEEDS", "7,42").split(",")]
 LISTENERS = 5
@@ -90,7 +91,9 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
-def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_server, seed):
+def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
+    shared_server: LiveServer, seed
+) -> None:
     rng = random.Random(seed)
     url = shared_server.url
     tag = uuid.uuid4().hex[:6]

@@ -121,7 +121,9 @@ def test_make_run_serves_gevent_and_names_its_mode_and_address_first(
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_make_run_chats_over_each_transport_on_one_port(make_run, transport):
+def test_make_run_chats_over_each_transport_on_one_port(
+    make_run: LiveServer, transport: str
+) -> None:
     chats_over(make_run, transport)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_socketio import SocketIOTestClient
 from realtime_support import Connect, emit, error, ok
 
 from parley.actions import messages
@@ -48,7 +49,7 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock(app, monkeypatch) -> FakeClock:
+def clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The app's access cache on a clock the test moves."""
     fake = FakeClock()
     monkeypatch.setitem(app.extensions, "parley.access_cache", AccessCache(5.0, fake))
@@ -114,8 +115,8 @@ def test_a_display_name_change_shows_on_the_next_message(connect: Connect, alice
 
 
 def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
-    app, connect, alice, clock
-):
+    app: Flask, connect: Connect, alice: Member, clock
+) -> None:
     room = make_room(alice, "general")
     sock = connect(alice)
     ok(emit(sock, "message:send", {"room_id": room["id"], "body": "loaded"}))
@@ -156,7 +157,9 @@ def held_after(cache: AccessCache, token_id: int, held):
     return user, kept
 
 
-def test_only_changes_that_decide_access_drop_the_snapshots(app, alice, clock):
+def test_only_changes_that_decide_access_drop_the_snapshots(
+    app: Flask, alice: Member, clock
+) -> None:
     snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
@@ -183,7 +186,9 @@ def test_only_changes_that_decide_access_drop_the_snapshots(app, alice, clock):
         assert held_after(snapshots, token_id, newer) == (None, None)
 
 
-def test_a_role_set_directly_in_this_process_drops_the_snapshots(app, alice, clock):
+def test_a_role_set_directly_in_this_process_drops_the_snapshots(
+    app: Flask, alice: Member, clock
+) -> None:
     snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
@@ -199,7 +204,7 @@ def test_a_negative_recheck_time_is_refused(tmp_path: Path) -> None:
         load_config("testing", str(tmp_path), {"PARLEY_ACCESS_RECHECK_SECONDS": "-1"})
 
 
-def posting_member(connect, owner, member):
+def posting_member(connect: Connect, owner: Member, member: Member):
     room = make_room(owner, "general")
     assert member.post(f"{API}/rooms/{room['id']}/join").status_code in (200, 201)
     sock = connect(member)
@@ -207,7 +212,7 @@ def posting_member(connect, owner, member):
     return room["id"], sock
 
 
-def send_to(sock, room_id: int, body: str = "again"):
+def send_to(sock: SocketIOTestClient, room_id: int, body: str = "again"):
     return emit(sock, "message:send", {"room_id": room_id, "body": body})
 
 
@@ -255,8 +260,8 @@ def test_removal_from_the_room_reaches_the_next_send(
 
 
 def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
-    app, connect, alice, bob, clock
-):
+    app: Flask, connect: Connect, alice: Member, bob: Member, clock
+) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     with app.app_context():
         engine = db.engine
@@ -277,7 +282,7 @@ def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
     seen: list[tuple[str, bool]] = []
 
     def spying(action):
-        def run(actor, *args, **kwargs):
+        def run(actor, *args: Any, **kwargs: Any):
             state = sa.inspect(actor)
             seen.append((action.__name__, state.detached and actor not in db.session))
             return action(actor, *args, **kwargs)

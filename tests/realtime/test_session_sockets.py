@@ -3,6 +3,8 @@ and an administrator who must still enrol in two-factor authentication gets none
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask import Flask
 from realtime_support import Connect, emit, ok
@@ -13,7 +15,7 @@ API = "/api/v1"
 SESSIONS = f"{API}/auth/sessions"
 
 
-def web_login(app, username, agent):
+def web_login(app: Flask, username, agent):
     browser = app.test_client()
     response = browser.post(
         f"{API}/auth/session",
@@ -47,11 +49,13 @@ def test_revoking_a_session_drops_its_sockets_and_no_others(
 
 
 @pytest.fixture
-def admin_2fa_required(app, monkeypatch):
+def admin_2fa_required(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PARLEY_REQUIRE_ADMIN_2FA", True)
 
 
-def test_an_admin_who_must_enrol_cannot_open_a_socket(app, connect, make_user, admin_2fa_required):
+def test_an_admin_who_must_enrol_cannot_open_a_socket(
+    app: Flask, connect: Connect, make_user: Callable[..., Member], admin_2fa_required: None
+) -> None:
     root = make_user("root", role="Administrator")
     browser, _ = web_login(app, "root", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     assert not connect(root).is_connected()

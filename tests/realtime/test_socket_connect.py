@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -49,7 +50,9 @@ def test_a_socket_with_a_valid_token_connects(connect: Connect, alice: Member) -
         "basic-auth",
     ],
 )
-def test_a_socket_without_a_valid_token_is_refused(connect, kwargs):
+def test_a_socket_without_a_valid_token_is_refused(
+    connect: Connect, kwargs: dict[str, Any]
+) -> None:
     assert not connect(**kwargs).is_connected()
 
 
@@ -93,7 +96,7 @@ def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
     opened: list[object] = []
     original = SecureCookieSessionInterface.open_session
 
-    def counting(self, app, request):
+    def counting(self, app: Flask, request: pytest.FixtureRequest):
         opened.append(request.environ)
         return original(self, app, request)
 

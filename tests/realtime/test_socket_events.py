@@ -4,6 +4,7 @@ same error codes as REST. Refused events change nothing and send nothing."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def carol(make_user):
+def carol(make_user: Callable[..., Member]) -> Member:
     return make_user("carol")
 
 
@@ -104,7 +105,9 @@ def test_a_client_id_used_in_another_room_is_refused(
         ({"room_id": 1, "body": "x", "colour": "red"}, "payload.colour"),
     ],
 )
-def test_send_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_send_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     sock = connect(alice)
     sock.get_received()
     found = error(emit(sock, "message:send", data), "validation_error")
@@ -128,13 +131,17 @@ def test_an_event_sent_without_any_payload_is_invalid_payload(
     assert sock.emit("room:read", callback=True)["error"]["code"] == "invalid_payload"
 
 
-def test_sending_to_a_public_room_without_joining_is_not_a_member(connect, carol, room):
+def test_sending_to_a_public_room_without_joining_is_not_a_member(
+    connect: Connect, carol: Member, room: dict[str, Any]
+) -> None:
     error(
         emit(connect(carol), "message:send", {"room_id": room["id"], "body": "hi"}), "not_a_member"
     )
 
 
-def test_sending_to_a_private_room_of_others_answers_like_a_missing_room(connect, alice, carol):
+def test_sending_to_a_private_room_of_others_answers_like_a_missing_room(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sock = connect(carol)
     hidden = error(
@@ -220,7 +227,9 @@ def test_a_deleted_message_cannot_be_edited(
     error(emit(sock, "message:edit", {"message_id": sent["id"], "body": "back"}), "message_deleted")
 
 
-def test_editing_a_message_one_may_not_read_answers_not_found(connect, alice, carol):
+def test_editing_a_message_one_may_not_read_answers_not_found(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sent = send(alice, private["id"], "hidden").get_json()
     sock = connect(carol)
@@ -247,7 +256,9 @@ def test_a_muted_author_cannot_edit(
         ({"message_id": -1, "body": "x"}, "payload.message_id"),
     ],
 )
-def test_edit_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_edit_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     assert field in field_names(
         error(emit(connect(alice), "message:edit", data), "validation_error")
     )
@@ -300,7 +311,9 @@ def test_deleting_twice_acks_the_tombstone_and_sends_nothing_more(
     assert without_presence(theirs.get_received()) == []
 
 
-def test_deleting_a_message_one_may_not_read_answers_not_found(connect, alice, carol):
+def test_deleting_a_message_one_may_not_read_answers_not_found(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sent = send(alice, private["id"], "hidden").get_json()
     sock = connect(carol)
@@ -313,8 +326,8 @@ def test_deleting_a_message_one_may_not_read_answers_not_found(connect, alice, c
 
 
 def test_join_acks_the_membership_and_the_socket_hears_the_room_from_then_on(
-    connect, alice, carol, room
-):
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     watcher, sock = connect(alice), connect(carol)
     watcher.get_received(), sock.get_received()
     ack = ok(emit(sock, "room:join", {"room_id": room["id"]}))
@@ -337,7 +350,9 @@ def test_joining_again_acks_the_same_membership_and_sends_nothing(
     assert without_presence(sock.get_received()) == []
 
 
-def test_join_is_refused_for_hidden_banned_and_archived_rooms(connect, alice, bob, carol, room):
+def test_join_is_refused_for_hidden_banned_and_archived_rooms(
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     archived = make_room(alice, "old")
     alice.patch(f"{API}/rooms/{archived['id']}", json={"archived": True})
@@ -363,7 +378,9 @@ def test_leave_acks_and_the_socket_stops_hearing_the_room(
     assert without_presence(sock.get_received()) == []
 
 
-def test_leave_is_refused_when_not_a_member_or_in_a_direct_room(connect, alice, carol, room):
+def test_leave_is_refused_when_not_a_member_or_in_a_direct_room(
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     direct = alice.post(f"{API}/dm", json={"user_id": carol.id}).get_json()
     sock = connect(carol)
     error(emit(sock, "room:leave", {"room_id": room["id"]}), "not_a_member")
@@ -412,7 +429,9 @@ def test_the_unread_event_reaches_the_readers_other_tabs_only(
     assert without_presence(other_tab.get_received()) == []
 
 
-def test_read_is_refused_outside_the_room(connect, alice, carol, room):
+def test_read_is_refused_outside_the_room(
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sock = connect(carol)
     error(emit(sock, "room:read", {"room_id": room["id"], "message_id": 1}), "not_a_member")
@@ -425,8 +444,8 @@ def test_read_is_refused_outside_the_room(connect, alice, carol, room):
 
 
 def test_typing_reaches_the_other_members_but_not_the_typists_own_sockets(
-    connect, alice, bob, carol, room
-):
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     typist, typists_tab, member, outsider = (
         connect(alice),
         connect(alice),
@@ -474,7 +493,9 @@ def test_typing_is_sent_again_once_the_throttle_window_passes(
     assert len(payloads(member.get_received(), "typing")) == 2
 
 
-def test_typing_is_refused_where_one_may_not_post(connect, alice, bob, carol, room):
+def test_typing_is_refused_where_one_may_not_post(
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     error(emit(connect(carol), "typing", {"room_id": room["id"]}), "not_a_member")
@@ -487,7 +508,9 @@ def test_typing_is_refused_where_one_may_not_post(connect, alice, bob, carol, ro
 
 
 @pytest.mark.parametrize("name", ["message:sned", "admin:shutdown", "connect_errors"])
-def test_an_unknown_event_is_answered_unknown_event(connect, alice, name):
+def test_an_unknown_event_is_answered_unknown_event(
+    connect: Connect, alice: Member, name: str
+) -> None:
     found = error(emit(connect(alice), name, {"room_id": 1}), "unknown_event")
     assert found["details"] == {"event": name}
 

@@ -12,7 +12,7 @@ from support import Member
 
 
 @pytest.mark.parametrize("opener", ["[", '{"a":'])
-def test_a_packet_nested_too_deeply_decodes_to_the_event_that_refuses_it(opener):
+def test_a_packet_nested_too_deeply_decodes_to_the_event_that_refuses_it(opener: str) -> None:
     closer = "]" if opener == "[" else "}"
     depth = 100_000
     packet = Packet(encoded_packet=f'27["sync",{opener * depth}1{closer * depth}]')

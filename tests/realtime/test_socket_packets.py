@@ -24,13 +24,13 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("data", SHAPES)
-def test_the_binary_check_answers_as_python_socketios_own(data):
+def test_the_binary_check_answers_as_python_socketios_own(data) -> None:
     assert Packet.data_is_binary(data) == packet.Packet.data_is_binary(data)
 
 
 @pytest.mark.parametrize("kind", [packet.EVENT, packet.ACK])
 @pytest.mark.parametrize("data", SHAPES[1:])
-def test_a_packet_decodes_to_what_python_socketios_own_encoding_decodes_to(kind, data):
+def test_a_packet_decodes_to_what_python_socketios_own_encoding_decodes_to(kind, data) -> None:
     ours = Packet(kind, data=data, id=7 if kind == packet.ACK else None).encode()
     stock = packet.Packet(kind, data=data, id=7 if kind == packet.ACK else None).encode()
     ours, stock = (p if isinstance(p, list) else [p] for p in (ours, stock))
@@ -49,7 +49,7 @@ def test_what_orjson_refuses_is_encoded_as_before() -> None:
     assert json.loads(Packet.json.dumps(huge)) == {"details": {"room_id": 2**70}, "5": "int key"}
 
 
-def test_what_json_cannot_hold_fails_as_before():
+def test_what_json_cannot_hold_fails_as_before() -> None:
     # python-socketio looks for binary parts in lists and dicts only.
     data = [(b"in a tuple",)]
     assert not Packet.data_is_binary(data) and not packet.Packet.data_is_binary(data)

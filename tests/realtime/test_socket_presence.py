@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_socketio import SocketIOTestClient
 from realtime_support import Connect, emit, ok, payloads, wait_for
 
 from support import Member, stored_user
@@ -17,7 +18,7 @@ GRACE = 0.2
 
 
 @pytest.fixture(autouse=True)
-def grace(app, monkeypatch) -> None:
+def grace(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", GRACE)
 
 
@@ -57,8 +58,8 @@ def test_closing_every_tab_announces_offline_after_the_grace_period(
 
 
 def test_reconnecting_within_the_grace_period_announces_nothing(
-    app, connect, alice, bob, monkeypatch
-):
+    app: Flask, connect: Connect, alice: Member, bob: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Longer here, so a slow reconnect on a busy machine still falls within it.
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", 0.6)
     watcher = connect(bob)
@@ -108,14 +109,18 @@ def batched_changes(received: list[dict]) -> list[dict]:
     return [change for p in payloads(received, "presence:batch") for change in p["changes"]]
 
 
-def wait_for_change(watcher, user_id: int, status: str) -> None:
+def wait_for_change(watcher: SocketIOTestClient, user_id: int, status: str) -> None:
     change = {"user_id": user_id, "status": status}
     wait_for(watcher, "presence:batch", lambda p: change in p["changes"])
 
 
 def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
-    app, connect, make_user, alice, monkeypatch
-):
+    app: Flask,
+    connect: Connect,
+    make_user: Callable[..., Member],
+    alice: Member,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Long enough that the arrivals below fall within one interval on a busy machine.
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_BATCH_SECONDS", 1.0)
     watcher = connect(auth={"token": alice.token, "presence": "batched"})

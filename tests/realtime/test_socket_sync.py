@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask_socketio import SocketIOTestClient
 from realtime_support import Connect, emit, error, ok
 
 from parley.actions import sync as sync_action
@@ -16,14 +17,14 @@ from support import Member, make_room, send
 API = "/api/v1"
 
 
-def history(member, room_id: int) -> list[dict]:
+def history(member: Member, room_id: int) -> list[dict]:
     messages: list[dict] = member.get(f"{API}/rooms/{room_id}/messages?limit=100").get_json()[
         "messages"
     ]
     return messages
 
 
-def sync(sock, rooms: dict[int, int], **extra) -> dict:
+def sync(sock: SocketIOTestClient, rooms: dict[int, int], **extra: Any) -> dict:
     return ok(emit(sock, "sync", {"rooms": {str(k): v for k, v in rooms.items()}, **extra}))
 
 
@@ -210,7 +211,9 @@ def test_sync_asks_for_a_reload_when_a_room_has_too_many_changes(
         ({"since": 3}, "payload.since"),
     ],
 )
-def test_sync_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_sync_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     found = error(emit(connect(alice), "sync", data), "validation_error")
     assert field in [f["field"] for f in found["details"]["fields"]], found
 
