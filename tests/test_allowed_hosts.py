@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from parley import create_app
@@ -13,7 +14,7 @@ from support import assert_error
 DOCUMENT = "/api/v1/openapi.json"
 
 
-def app_allowing(hosts: list[str], proxies: int = 0):
+def app_allowing(hosts: list[str], proxies: int = 0) -> Flask:
     return create_app(
         "testing",
         {

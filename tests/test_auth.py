@@ -100,7 +100,7 @@ def test_register_stores_the_nfkc_normalized_username(app: Flask, client: FlaskC
     "taken", ["alice", "ALICE", "Alice", fullwidth("alice"), fullwidth("ALICE")]
 )
 def test_register_refuses_a_username_taken_ignoring_case_and_width(
-    app: Flask, client: FlaskClient, taken
+    app: Flask, client: FlaskClient, taken: str
 ) -> None:
     first = client.post(REGISTER, json={"username": "Alice", "password": PASSWORD})
     assert first.status_code == 201
@@ -353,7 +353,7 @@ def test_login_answers_200_with_the_user_and_a_new_token(
 
 @pytest.mark.parametrize("spelling", ["ALICE", "Alice", fullwidth("alice")])
 def test_login_finds_the_user_ignoring_case_and_width(
-    client: FlaskClient, alice: Member, spelling
+    client: FlaskClient, alice: Member, spelling: str
 ) -> None:
     assert login(client, spelling).get_json()["user"]["id"] == alice.id
 
@@ -556,7 +556,7 @@ def test_last_used_at_is_written_at_most_once_per_touch_interval(app: Flask, ali
         db.session.commit()
     alice.get(ME)
     [third] = stored_tokens(app, alice.id)
-    assert third.last_used_at > stale + timedelta(seconds=5)
+    assert third.last_used_at is not None and third.last_used_at > stale + timedelta(seconds=5)
 
 
 # --- the Authorization header ----------------------------------------------------------

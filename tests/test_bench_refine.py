@@ -3,10 +3,12 @@ takes the median of repeated runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.scenarios.fanout import median_of_runs, refine_between
 
 
-def steps(*rates: tuple[float, bool]) -> list[dict]:
+def steps(*rates: tuple[float, bool]) -> list[dict[str, Any]]:
     return [{"rate": rate, "sustained": sustained} for rate, sustained in rates]
 
 
@@ -28,7 +30,7 @@ def test_nothing_is_tried_without_a_sustained_step_or_a_failed_one_above() -> No
     assert refine_between(steps((100, True), (200, True))) is None
 
 
-def run(rate: float) -> dict:
+def run(rate: float) -> dict[str, Any]:
     return {"steps": steps((rate, True), (rate * 1.1, False)), "max_sustained_rate": rate}
 
 

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from parley.cli import cli
-from parley.extensions import db
+from parley.extensions import Base, db
 from parley.models import DEFAULT_ROLES, Membership, Message, Role, Room, User
 from support import PASSWORD, Member, assert_error
 
@@ -47,12 +48,12 @@ def user_named(app: Flask, username_key: str) -> User | None:
         return user
 
 
-def count(app: Flask, model) -> int:
+def count(app: Flask, model: type[Base]) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
-def login(client: FlaskClient, username: str, password: str):
+def login(client: FlaskClient, username: str, password: str) -> TestResponse:
     return client.post(LOGIN, json={"username": username, "password": password})
 
 
@@ -90,7 +91,8 @@ def test_create_admin_prompts_for_missing_values_with_a_confirmed_password(
     result = invoke("create-admin", input=f"root\n{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert ADMIN_PASSWORD not in result.output
-    assert user_named(app, "root").role.name == "Administrator"
+    user = user_named(app, "root")
+    assert user is not None and user.role.name == "Administrator"
     assert login(client, "root", ADMIN_PASSWORD).status_code == 200
 
 
@@ -102,7 +104,8 @@ def test_create_admin_promotes_an_existing_user_and_keeps_their_password(
     assert f"Promoted existing user alice (id {alice.id}) to Administrator" in result.output
     assert "password and display name are unchanged" in result.output
     assert count(app, User) == 1
-    assert user_named(app, "alice").role.name == "Administrator"
+    user = user_named(app, "alice")
+    assert user is not None and user.role.name == "Administrator"
     assert alice.get("/api/v1/users/me").get_json()["role"] == "Administrator"
     assert login(client, "alice", PASSWORD).status_code == 200
     assert_error(login(client, "alice", ADMIN_PASSWORD), 401, "invalid_credentials")
@@ -117,6 +120,7 @@ def test_create_admin_reactivates_a_deactivated_existing_user(
     result = invoke("create-admin", "--username", "carol", "--password", ADMIN_PASSWORD)
     assert result.exit_code == 0, result.output
     user = user_named(app, "carol")
+    assert user is not None
     assert (user.active, user.role.name) == (True, "Administrator")
     assert login(client, "carol", PASSWORD).status_code == 200
 
@@ -141,7 +145,7 @@ def test_create_admin_run_twice_creates_one_user(app: Flask, invoke: Callable[..
     ],
 )
 def test_create_admin_with_invalid_input_exits_non_zero_with_a_message(
-    app: Flask, invoke: Callable[..., Result], username: str, password, field: str
+    app: Flask, invoke: Callable[..., Result], username: str, password: str, field: str
 ) -> None:
     result = invoke("create-admin", "--username", username, "--password", password)
     assert result.exit_code != 0
@@ -167,7 +171,8 @@ def test_create_admin_normalizes_the_username_like_registration(
 ) -> None:
     result = invoke("create-admin", "--username", fullwidth("root"), "--password", ADMIN_PASSWORD)
     assert result.exit_code == 0, result.output
-    assert user_named(app, "root").username == "root"
+    user = user_named(app, "root")
+    assert user is not None and user.username == "root"
 
 
 # --- roles sync ---------------------------------------------------------------------------
@@ -243,7 +248,8 @@ def test_seed_demo_creates_users_rooms_and_messages(
         rooms = dict(db.session.execute(sa.select(Room.name, Room.kind)).all())
     assert rooms == {"general": "public", "random": "public", "staff": "private"}
     assert count(app, Message) == 5
-    assert user_named(app, "alice").display_name == "Alice Liddell"
+    user = user_named(app, "alice")
+    assert user is not None and user.display_name == "Alice Liddell"
 
     token = login(client, "bob", "parley-demo").get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from parley.config import DEV_SECRET, ConfigError, Secret, load_config, normalize_database_url
 
@@ -295,6 +296,7 @@ def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     with app.app_context():
+        assert isinstance(db.engine.pool, QueuePool)
         assert db.engine.pool.size() == SQLITE_POOL_SIZE
         assert not db.engine.pool._pre_ping
         db.engine.dispose()

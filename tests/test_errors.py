@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,7 +54,7 @@ def fill(path: str, room_id: int, value: str | None = None) -> str:
     return re.sub(r"\{\w+\}", lambda m: value or str(room_id), path)
 
 
-def operations(client: FlaskClient):
+def operations(client: FlaskClient) -> Iterator[tuple[str, str]]:
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     for path, ops in document["paths"].items():
         for method in ops:
@@ -111,7 +111,7 @@ def test_query_failure_names_the_query_field(alice: Member) -> None:
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
-def test_ids_that_are_not_database_ids_are_404(alice: Member, bad_id) -> None:
+def test_ids_that_are_not_database_ids_are_404(alice: Member, bad_id: str) -> None:
     assert_error(alice.get(f"/api/v1/rooms/{bad_id}"), 404, "not_found")
     assert_error(alice.patch(f"/api/v1/messages/{bad_id}", json={"body": "x"}), 404)
 
@@ -123,7 +123,7 @@ def test_no_malformed_input_to_any_route_gets_a_500(
     alice = make_user("alice")
     admin = make_user("root", role="Administrator")
     room = make_room(alice, "general")
-    failures = []
+    failures: list[tuple[str, str, str | bytes, int]] = []
     for method, path in list(operations(alice.client)):
         for caller in (alice, admin):
             for body in BAD_BODIES:

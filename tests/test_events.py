@@ -397,7 +397,7 @@ def test_events_queued_in_a_rolled_back_transaction_are_never_published(
     made = make_room(alice, "general")
     events.clear()
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         emit_after_commit(Event("test:ghost", {}))
         db.session.add(Message(room_id=made["id"], author=user, body="ghost", html=""))
         db.session.flush()
@@ -418,8 +418,8 @@ def test_a_failed_domain_action_publishes_nothing_then_or_later(
     make_room(alice, "taken")
     events.clear()
     with app.app_context():
-        owner = db.session.get(User, alice.id)
-        outsider = db.session.get(User, bob.id)
+        owner = db.session.get_one(User, alice.id)
+        outsider = db.session.get_one(User, bob.id)
         with pytest.raises(Conflict):
             room_actions.update_room(owner, made["id"], name="TAKEN")
         with pytest.raises(Forbidden):

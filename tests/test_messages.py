@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.test import TestResponse
 
 from parley.actions.messages import send_message
 from parley.events import Event
@@ -35,7 +36,7 @@ def join(member: Member, room_id: int) -> None:
 def send_many(app: Flask, member: Member, room_id: int, count: int, prefix: str = "m") -> list[int]:
     """Post many messages quickly through the domain layer; returns their ids."""
     with app.app_context():
-        user = db.session.get(User, member.id)
+        user = db.session.get_one(User, member.id)
         ids = [send_message(user, room_id, f"{prefix}{i}")[0].id for i in range(count)]
         db.session.remove()
     return ids
@@ -61,18 +62,18 @@ def message_count(app: Flask, **where: Any) -> int:
         return db.session.scalar(query) or 0
 
 
-def page(member: Member, room_id: int, **args: Any) -> dict:
+def page(member: Member, room_id: int, **args: Any) -> dict[str, Any]:
     response = member.get(messages_url(room_id), query_string=args)
     assert response.status_code == 200, response.get_json()
-    data: dict = response.get_json()
+    data: dict[str, Any] = response.get_json()
     return data
 
 
-def ids_of(data: dict) -> list[int]:
+def ids_of(data: dict[str, Any]) -> list[int]:
     return [m["id"] for m in data["messages"]]
 
 
-def room_state(member: Member, room_id: int) -> dict:
+def room_state(member: Member, room_id: int) -> dict[str, Any]:
     rooms = member.get(f"{API}/rooms").get_json()["rooms"]
     return next(r for r in rooms if r["id"] == room_id)
 
@@ -98,7 +99,7 @@ def test_send_returns_201_with_the_stored_message(
     assert message["deleted"] is False
     assert before <= datetime.fromisoformat(message["created_at"]) <= datetime.now(UTC)
     with app.app_context():
-        row = db.session.get(Message, message["id"])
+        row = db.session.get_one(Message, message["id"])
         assert (row.room_id, row.author_id, row.body) == (room["id"], alice.id, "hello")
 
 
@@ -377,7 +378,7 @@ def test_walking_back_with_before_returns_every_message_once_in_order(
     ids = insert_many(app, alice, room["id"], 120)
     seen: list[int] = []
     pages = []
-    cursor: dict = {}
+    cursor: dict[str, Any] = {}
     while True:
         data = page(alice, room["id"], limit=50, **cursor)
         got = ids_of(data)
@@ -439,7 +440,7 @@ def test_author_edits_a_message(app: Flask, alice: Member, room: dict[str, Any])
     )
     assert edited["created_at"] == message["created_at"]
     with app.app_context():
-        row = db.session.get(Message, message["id"])
+        row = db.session.get_one(Message, message["id"])
         assert row.body == "**hello** again"
         assert row.edited_at is not None
     assert page(alice, room["id"])["messages"] == [edited]
@@ -464,7 +465,7 @@ def test_only_the_author_may_edit(
         mod.patch(message_url(message["id"]), json={"body": "hacked"}), 403, "not_the_author"
     )
     with app.app_context():
-        row = db.session.get(Message, message["id"])
+        row = db.session.get_one(Message, message["id"])
         assert (row.body, row.edited_at) == ("hello", None)
 
 
@@ -482,7 +483,7 @@ def test_editing_with_an_invalid_body_is_refused(
     message = send(alice, room["id"], "hello").get_json()
     assert_error(alice.patch(message_url(message["id"]), json={"body": body}), 422)
     with app.app_context():
-        assert db.session.get(Message, message["id"]).body == "hello"
+        assert db.session.get_one(Message, message["id"]).body == "hello"
 
 
 def test_editing_a_missing_message_is_not_found(alice: Member) -> None:
@@ -520,7 +521,7 @@ def test_author_deletes_a_message_leaving_a_tombstone(
     assert [m["id"] for m in history] == [message["id"], after["id"]]
     assert history[0] == tombstone
     with app.app_context():
-        row = db.session.get(Message, message["id"])
+        row = db.session.get_one(Message, message["id"])
         assert (row.body, row.html) == ("", "")
         assert row.deleted_at is not None
 
@@ -570,7 +571,7 @@ def test_others_may_not_delete_a_message(
     assert_error(bob.delete(message_url(message["id"])), 403, "not_the_author")
     assert_error(carol.delete(message_url(message["id"])), 403, "not_the_author")
     with app.app_context():
-        assert db.session.get(Message, message["id"]).deleted_at is None
+        assert db.session.get_one(Message, message["id"]).deleted_at is None
 
 
 def test_moderator_of_another_room_may_not_delete_here(
@@ -589,7 +590,7 @@ def test_deleting_a_missing_message_is_not_found(alice: Member) -> None:
 # --- read marks ------------------------------------------------------------------------
 
 
-def read(member: Member, room_id: int, message_id):
+def read(member: Member, room_id: int, message_id: object) -> TestResponse:
     return member.post(f"{API}/rooms/{room_id}/read", json={"message_id": message_id})
 
 
@@ -605,7 +606,7 @@ def test_mark_read_moves_the_mark_and_counts_what_is_left(
         "unread_count": 3,
     }
     with app.app_context():
-        assert db.session.get(Membership, (room["id"], bob.id)).last_read_message_id == ids[1]
+        assert db.session.get_one(Membership, (room["id"], bob.id)).last_read_message_id == ids[1]
     state = room_state(bob, room["id"])
     assert (state["unread_count"], state["last_read_message_id"]) == (3, ids[1])
 
@@ -682,6 +683,6 @@ def test_mark_read_in_a_public_room_i_have_not_joined_is_forbidden(
 
 @pytest.mark.parametrize("message_id", [-1, "5", None, 2**63])
 def test_mark_read_with_an_invalid_id_is_refused(
-    bob: Member, room: dict[str, Any], message_id
+    bob: Member, room: dict[str, Any], message_id: int | str | None
 ) -> None:
     assert_error(read(bob, room["id"], message_id), 422, "validation_error")

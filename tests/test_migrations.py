@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,16 +30,19 @@ def fresh_app(database_kind: str, tmp_path: Path) -> Iterator[Flask]:
             db.engine.dispose()
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not is_search_index_object(name, type_)
 
 
-def schema_differences() -> list:
+def schema_differences() -> list[Any]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_object": _include}
         )
-        return compare_metadata(context, db.metadata)
+        differences: list[Any] = compare_metadata(context, db.metadata)
+        return differences
 
 
 def table_names() -> set[str]:
@@ -156,10 +160,10 @@ def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(
             rows = connection.execute(
                 sa.text("SELECT id, username_key, username_skeleton FROM users ORDER BY id")
             ).all()
-            shown = connection.execute(
+            displayed = connection.execute(
                 sa.text("SELECT display_name FROM users ORDER BY id")
             ).scalars()
-            assert list(shown) == ["ecilA", "\u0430lice", "Bob", "Straße"]
+            assert list(displayed) == ["ecilA", "\u0430lice", "Bob", "Straße"]
         assert [tuple(row) for row in rows] == [
             (1, "alice", skeleton_digest("alice")),
             (2, "\u0430lice", None),

@@ -19,7 +19,7 @@ def api_routes(app: Flask) -> set[tuple[str, str]]:
         if not rule.endpoint.startswith("api."):
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
-        for method in rule.methods - IGNORED_METHODS:
+        for method in (rule.methods or set()) - IGNORED_METHODS:
             routes.add((method.lower(), path))
     return routes
 

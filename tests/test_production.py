@@ -6,6 +6,7 @@ import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from parley.config import load_config
 from parley.production import SPARE_FILES, gunicorn_command, raise_open_file_limit
 
 
-def production(tmp_path: Path, **env: str):
+def production(tmp_path: Path, **env: str) -> dict[str, Any]:
     return load_config("production", str(tmp_path), {"SECRET_KEY": "s" * 48, **env})
 
 

@@ -10,7 +10,8 @@ from support import Member, assert_error, make_room
 
 def role_of(member: Member, room_id: int, user_id: int) -> str:
     members = member.get(f"/api/v1/rooms/{room_id}/members").get_json()["members"]
-    return next(m["role"] for m in members if m["user"]["id"] == user_id)
+    role: str = next(m["role"] for m in members if m["user"]["id"] == user_id)
+    return role
 
 
 def make_co_owner(creator: Member, other: Member, room_id: int) -> None:

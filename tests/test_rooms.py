@@ -47,7 +47,7 @@ def membership_row(app: Flask, room_id: int, user_id: int) -> Membership | None:
         return row
 
 
-def my_rooms(member: Member) -> dict[int, dict]:
+def my_rooms(member: Member) -> dict[int, dict[str, Any]]:
     response = member.get(f"{API}/rooms")
     assert response.status_code == 200
     return {room["id"]: room for room in response.get_json()["rooms"]}
@@ -191,7 +191,7 @@ def test_create_private_room(alice: Member) -> None:
 
 @pytest.mark.parametrize("second", ["general", "GENERAL", "  General  ", FULLWIDTH_GENERAL])
 def test_create_room_with_a_taken_name_ignoring_case_is_a_conflict(
-    app: Flask, alice: Member, bob: Member, second
+    app: Flask, alice: Member, bob: Member, second: str
 ) -> None:
     make_room(alice, "General")
     error = assert_error(bob.post(f"{API}/rooms", json={"name": second}), 409, "room_name_taken")
@@ -253,7 +253,7 @@ def test_owner_renames_room_and_changes_topic(app: Flask, alice: Member) -> None
     assert response.get_json()["name"] == "lobby"
     assert response.get_json()["topic"] == "new"
     with app.app_context():
-        row = db.session.get(Room, room["id"])
+        row = db.session.get_one(Room, room["id"])
         assert (row.name, row.name_key, row.topic) == ("lobby", "lobby", "new")
 
 
@@ -281,7 +281,7 @@ def test_plain_member_may_not_change_the_room(app: Flask, alice: Member, bob: Me
     join(bob, room["id"])
     assert_error(bob.patch(room_url(room["id"]), json={"name": "mine"}), 403, "not_a_moderator")
     with app.app_context():
-        assert db.session.get(Room, room["id"]).name == "general"
+        assert db.session.get_one(Room, room["id"]).name == "general"
 
 
 def test_non_member_may_not_change_a_public_room(alice: Member, bob: Member) -> None:
@@ -296,7 +296,7 @@ def test_renaming_onto_an_existing_name_is_a_conflict(app: Flask, alice: Member)
         alice.patch(room_url(room["id"]), json={"name": "GENERAL"}), 409, "room_name_taken"
     )
     with app.app_context():
-        assert db.session.get(Room, room["id"]).name == "random"
+        assert db.session.get_one(Room, room["id"]).name == "random"
 
 
 def test_renaming_a_room_to_its_own_name_in_another_case_is_allowed(alice: Member) -> None:
@@ -521,7 +521,8 @@ def test_inviting_a_banned_user_is_forbidden(app: Flask, alice: Member, bob: Mem
     assert_error(
         alice.post(room_url(room["id"], "/members"), json={"user_id": bob.id}), 403, "banned"
     )
-    assert membership_row(app, room["id"], bob.id).banned is True
+    row = membership_row(app, room["id"], bob.id)
+    assert row is not None and row.banned is True
 
 
 def test_inviting_an_unknown_user_is_not_found(alice: Member) -> None:
@@ -611,7 +612,8 @@ def test_owner_makes_a_member_moderator(app: Flask, alice: Member, bob: Member) 
     response = alice.patch(member_url(room["id"], bob.id), json={"role": "moderator"})
     assert response.status_code == 200
     assert response.get_json()["role"] == "moderator"
-    assert membership_row(app, room["id"], bob.id).role == "moderator"
+    row = membership_row(app, room["id"], bob.id)
+    assert row is not None and row.role == "moderator"
 
 
 def test_room_moderator_may_not_change_roles(
@@ -738,7 +740,7 @@ def test_plain_member_may_not_moderate(
     assert_error(response, 403, "not_a_moderator")
     assert_error(bob.post(member_url(room["id"], carol.id, "/ban")), 403, "not_a_moderator")
     row = membership_row(app, room["id"], carol.id)
-    assert row.muted_until is None and row.banned is False
+    assert row is not None and row.muted_until is None and row.banned is False
 
 
 def test_removing_someone_not_in_the_room_is_not_found(alice: Member, bob: Member) -> None:
@@ -775,7 +777,8 @@ def test_muted_member_cannot_post_until_unmuted(app: Flask, alice: Member, bob: 
     response = alice.delete(member_url(room["id"], bob.id, "/mute"))
     assert response.status_code == 200
     assert response.get_json()["muted_until"] is None
-    assert membership_row(app, room["id"], bob.id).muted_until is None
+    row = membership_row(app, room["id"], bob.id)
+    assert row is not None and row.muted_until is None
     assert send(bob, room["id"], "hello!").status_code == 201
 
 
@@ -783,7 +786,7 @@ def test_an_expired_mute_no_longer_blocks_posting(app: Flask, alice: Member, bob
     room = make_room(alice, "general")
     join(bob, room["id"])
     with app.app_context():
-        row = db.session.get(Membership, (room["id"], bob.id))
+        row = db.session.get_one(Membership, (room["id"], bob.id))
         row.muted_until = datetime.now(UTC) - timedelta(seconds=1)
         db.session.commit()
     assert send(bob, room["id"], "free").status_code == 201
@@ -855,7 +858,7 @@ def test_ban_strips_a_moderators_room_role(app: Flask, alice: Member, bob: Membe
     set_room_role(alice, room["id"], bob.id, "moderator")
     alice.post(member_url(room["id"], bob.id, "/ban"))
     row = membership_row(app, room["id"], bob.id)
-    assert (row.banned, row.role) == (True, "member")
+    assert row is not None and (row.banned, row.role) == (True, "member")
 
 
 def test_banning_twice_is_harmless(alice: Member, bob: Member) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from parley.actions.messages import send_message
 from parley.extensions import db
@@ -18,22 +19,22 @@ from support import Member, assert_error, make_room, send
 API = "/api/v1"
 
 
-def search(member: Member, q=None, **args: Any):
+def search(member: Member, q: str | None = None, **args: Any) -> TestResponse:
     if q is not None:
         args["q"] = q
     return member.get(f"{API}/search", query_string=args)
 
 
-def found(member: Member, q, **args: Any) -> list[str]:
+def found(member: Member, q: str | None, **args: Any) -> list[str]:
     response = search(member, q, **args)
     assert response.status_code == 200, response.get_json()
     return [m["body"] for m in response.get_json()["messages"]]
 
 
-def post(member: Member, room_id: int, body: str) -> dict:
+def post(member: Member, room_id: int, body: str) -> dict[str, Any]:
     response = send(member, room_id, body)
     assert response.status_code == 201, response.get_json()
-    message: dict = response.get_json()
+    message: dict[str, Any] = response.get_json()
     return message
 
 
@@ -195,7 +196,7 @@ def test_search_treats_operator_words_as_plain_words(alice: Member, room: dict[s
     ],
 )
 def test_search_syntax_in_the_query_never_causes_an_error(
-    alice: Member, room: dict[str, Any], q
+    alice: Member, room: dict[str, Any], q: str
 ) -> None:
     post(alice, room["id"], "foo bar baz qux file it's")
     response = search(alice, q)
@@ -339,7 +340,7 @@ def test_search_returns_newest_first_with_has_more(
     app: Flask, alice: Member, room: dict[str, Any]
 ) -> None:
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         ids = [send_message(user, room["id"], f"needle {i}")[0].id for i in range(5)]
         send_message(user, room["id"], "haystack")
         db.session.remove()

@@ -13,7 +13,12 @@ from parley.shutdown import EventIntake
 
 def test_the_intake_hands_events_on_until_closed_then_drops_them() -> None:
     handled: list[tuple[str, str]] = []
-    intake = EventIntake(lambda sid, data: handled.append((sid, data)) or "answered")
+
+    def handle(sid: str, data: str) -> str:
+        handled.append((sid, data))
+        return "answered"
+
+    intake = EventIntake(handle)
     assert intake("a", "first") == "answered"
     intake.close()
     assert intake("a", "second") is None

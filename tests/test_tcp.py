@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,11 +25,16 @@ def connection() -> Iterator[socket.socket]:
 
 @pytest.mark.parametrize("key", SOCKET_KEYS)
 def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(
-    connection: socket.socket, key
+    connection: socket.socket, key: str
 ) -> None:
     assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-    seen = []
-    app = NoDelay(lambda environ, start_response: seen.append(environ) or [b"ok"])
+    seen: list[dict[str, Any]] = []
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ)
+        return [b"ok"]
+
+    app = NoDelay(wsgi)
     assert app({key: connection}, lambda *a: None) == [b"ok"]
     assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     assert len(seen) == 1

@@ -130,7 +130,7 @@ def test_confirm_turns_2fa_on_with_ten_recovery_codes_stored_only_as_hashes(
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
 def test_login_without_a_code_is_401_totp_required_and_issues_nothing(
-    app: Flask, alice: Member, route
+    app: Flask, alice: Member, route: str
 ) -> None:
     enrol(alice)
     before = token_count(app, alice.id)
@@ -140,7 +140,7 @@ def test_login_without_a_code_is_401_totp_required_and_issues_nothing(
 
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
-def test_login_with_a_wrong_code_is_401_totp_invalid(app: Flask, alice: Member, route) -> None:
+def test_login_with_a_wrong_code_is_401_totp_invalid(app: Flask, alice: Member, route: str) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     wrong = str((int(totp.now()) + 500_000) % 1_000_000).zfill(6)
@@ -371,7 +371,7 @@ def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(
     ],
 )
 def test_odd_codes_are_refused_cleanly(
-    app: Flask, client: FlaskClient, alice: Member, code
+    app: Flask, client: FlaskClient, alice: Member, code: str
 ) -> None:
     totp = pyotp.TOTP(start(alice)["secret"])
     assert_error(alice.post(CONFIRM, json={"code": code}), 422, "totp_invalid")

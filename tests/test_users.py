@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from parley.actions.tokens import issue_token
 from parley.extensions import db
@@ -48,7 +49,7 @@ def token_kinds(app: Flask, user_id: int) -> list[tuple[str, str]]:
         return [(name, kind) for name, kind in rows]
 
 
-def names(response) -> list[str]:
+def names(response: TestResponse) -> list[str]:
     assert response.status_code == 200, response.get_json()
     return [u["username"] for u in response.get_json()["users"]]
 
@@ -175,7 +176,7 @@ def test_password_change_revokes_other_logins_but_keeps_api_tokens_and_the_curre
     other_login = login_token(alice.client, "alice")
     api = alice.post("/api/v1/auth/tokens", json={"name": "bot"}).get_json()["token"]
     with app.app_context():
-        _, web_session = issue_token(db.session.get(User, alice.id), "web", "session")
+        _, web_session = issue_token(db.session.get_one(User, alice.id), "web", "session")
         db.session.commit()
 
     response = alice.patch(ME, json={"password": NEW_PASSWORD, "old_password": PASSWORD})
@@ -207,7 +208,7 @@ def test_password_change_through_the_session_cookie_keeps_that_session(
     app: Flask, alice: Member
 ) -> None:
     with app.app_context():
-        _, web_session = issue_token(db.session.get(User, alice.id), "web", "session")
+        _, web_session = issue_token(db.session.get_one(User, alice.id), "web", "session")
         db.session.commit()
     web = app.test_client()
     with web.session_transaction() as session:

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from werkzeug.test import TestResponse
 
 from parley.actions import video
 from parley.events import Event
@@ -23,16 +24,16 @@ LIVE = {"width": 640, "height": 480, "fps": 15}
 pytestmark = pytest.mark.usefixtures("broadcasts")
 
 
-def go_live(member: Member, room_id: int, **body: Any):
+def go_live(member: Member, room_id: int, **body: Any) -> TestResponse:
     return member.post(f"{API}/rooms/{room_id}/live", json={**LIVE, **body})
 
 
-def push(app: Flask, member_id, room_id: int, frame):
+def push(app: Flask, member_id: int, room_id: int, frame: object) -> int:
     from parley.extensions import db
     from parley.models import User
 
     with app.test_request_context():
-        return video.push_frame(db.session.get(User, member_id), room_id, frame)
+        return video.push_frame(db.session.get_one(User, member_id), room_id, frame)
 
 
 def test_a_member_goes_live_and_the_room_shows_it(
@@ -133,7 +134,9 @@ def test_live_jpg_serves_the_latest_frame_to_readers_only(
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Seq"] == "2"
     image = Image.open(io.BytesIO(response.data))
-    assert image.size == (640, 480) and image.getpixel((10, 10))[2] > 200  # blue
+    pixel = image.getpixel((10, 10))
+    assert isinstance(pixel, tuple)
+    assert image.size == (640, 480) and pixel[2] > 200  # blue
     # Public rooms are readable by every account, so carol may watch; a ban shuts her out.
     assert carol.get(f"/rooms/{room['id']}/live.jpg").status_code == 200
     assert carol.post(f"{API}/rooms/{room['id']}/join").status_code == 201
@@ -165,13 +168,12 @@ def test_the_mjpeg_stream_sends_each_new_frame_and_ends_when_the_broadcast_stops
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Accel-Buffering"] == "no"
     boundary = response.mimetype_params["boundary"]
-    parts = (chunk for chunk in response.response if chunk)  # b"" sends the headers early
+    parts = (chunk for chunk in response.iter_encoded() if chunk)  # b"" sends the headers early
     first = next(parts)
     head, _, rest = first.partition(b"\r\n\r\n")
     assert head.startswith(f"--{boundary}\r\n".encode())
-    length = int(
-        dict(line.split(": ") for line in head.decode().split("\r\n")[1:])["Content-Length"]
-    )
+    fields = [line.split(": ") for line in head.decode().split("\r\n")[1:]]
+    length = int({name: value for name, value in fields}["Content-Length"])
     assert Image.open(io.BytesIO(rest[:length])).size == (640, 480)
     assert rest[length:] == b"\r\n"
     assert bob.get(f"{API}/rooms/{room['id']}/live").get_json()["viewers"] == 1

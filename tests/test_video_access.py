@@ -28,7 +28,7 @@ def stream(member: Member, room_id: int, token: str | None = None) -> tuple[Any,
     headers = bearer(token) if token else member.headers
     response = member.client.get(f"/rooms/{room_id}/live.mjpg", headers=headers, buffered=False)
     assert response.status_code == 200, response.get_json()
-    return response, (chunk for chunk in response.response if chunk)
+    return response, (chunk for chunk in response.iter_encoded() if chunk)
 
 
 def frame_part(chunk: bytes) -> bool:
@@ -48,7 +48,7 @@ def change(path: str, app: Flask, alice: Member, bob: Member, room_id: int, toke
         assert bob.post(f"{API}/rooms/{room_id}/leave").status_code == 204
     elif path == "deactivated":
         set_role(app, alice.id, "Administrator")
-        body = {"active": False}
+        body: dict[str, object] = {"active": False}
         assert alice.patch(f"{API}/users/{bob.id}", json=body).status_code == 200
     elif path == "token_revoked":
         assert bob.client.post(f"{API}/auth/logout", headers=bearer(token)).status_code == 204
@@ -187,7 +187,7 @@ def test_ending_the_web_session_ends_its_stream_at_once(
     assert login.status_code == 200, login.get_json()
     response = web.get(f"/rooms/{private['id']}/live.mjpg", buffered=False)
     assert response.status_code == 200
-    parts = (chunk for chunk in response.response if chunk)
+    parts = (chunk for chunk in response.iter_encoded() if chunk)
     try:
         assert frame_part(next(parts))
         csrf = {"X-CSRF-Token": login.get_json()["csrf_token"]}

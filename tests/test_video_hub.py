@@ -124,7 +124,7 @@ def test_a_real_jpeg_passes_with_its_size() -> None:
     ],
     ids=["text", "gif", "cut-short", "garbage-between-markers", "too-wide", "too-tall"],
 )
-def test_anything_but_a_bounded_jpeg_is_refused(frame, code: str) -> None:
+def test_anything_but_a_bounded_jpeg_is_refused(frame: str | bytes, code: str) -> None:
     with pytest.raises(ApiError) as refused:
         check_frame(frame, 512 * 1024)
     assert refused.value.code == code

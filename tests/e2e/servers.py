@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def start_server(
     *,
     async_mode: str | None = None,
     log_name: str = "server.log",
-) -> Iterator[LiveServer]:
+) -> Generator[LiveServer, None, None]:
     """`parley run` (gevent unless `async_mode` says threading)."""
     port = free_port()
     env = run_env(tmp_path, port, extra_env)

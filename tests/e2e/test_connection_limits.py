@@ -263,7 +263,7 @@ def refused_as(data: dict[str, Any] | None, scope: str, limit: int) -> bool:
 
 @pytest.mark.slow
 def test_a_users_21st_socket_is_refused_and_the_other_20_still_chat(
-    production: LiveServer, sockets
+    production: LiveServer, sockets: Sockets
 ) -> None:
     alice, _ = Api.register(production.url, "alice")
     bob, _ = Api.register(production.url, "bob")
@@ -286,7 +286,7 @@ def test_a_users_21st_socket_is_refused_and_the_other_20_still_chat(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_MAX_SOCKETS_PER_USER": "0"}])
-def test_an_addresses_51st_socket_is_refused(production: LiveServer, sockets) -> None:
+def test_an_addresses_51st_socket_is_refused(production: LiveServer, sockets: Sockets) -> None:
     alice, _ = Api.register(production.url, "alice")
     try:
         assert all(sockets.connect(token_of(alice)) is None for _ in range(50))
@@ -296,9 +296,8 @@ def test_an_addresses_51st_socket_is_refused(production: LiveServer, sockets) ->
 
 
 def raw_handshake_status(url: str, source: str = "127.0.0.1") -> int:
-    sock = socket.create_connection(
-        tuple(url.removeprefix("http://").split(":")), timeout=10, source_address=(source, 0)
-    )
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, port), timeout=10, source_address=(source, 0))
     with sock:
         sock.sendall(
             b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: parley\r\n"
@@ -341,7 +340,7 @@ def test_an_address_may_have_50_sessions_waiting_for_a_token_and_no_more(
     ],
 )
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
-    production: LiveServer, sockets
+    production: LiveServer, sockets: Sockets
 ) -> None:
     alice, _ = Api.register(production.url, "alice")
     token = token_of(alice)
@@ -364,7 +363,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_MAX_SOCKETS_PER_ADDRESS": "2"}])
 def test_without_trusted_proxies_x_forwarded_for_is_not_taken(
-    production: LiveServer, sockets
+    production: LiveServer, sockets: Sockets
 ) -> None:
     alice, _ = Api.register(production.url, "alice")
     token = token_of(alice)

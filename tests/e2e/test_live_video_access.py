@@ -108,7 +108,7 @@ def read_until_end(reader: MjpegReader, within: float) -> list[int]:
     """The seqs of the parts read until the stream ends; fails if it is still going after
     `within` seconds."""
     deadline = time.monotonic() + within
-    seqs = []
+    seqs: list[int] = []
     while True:
         try:
             part = reader.read_part()

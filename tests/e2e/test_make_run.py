@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import socketio
@@ -78,7 +79,7 @@ def chats_over(server: LiveServer, transport: str) -> None:
         for name, api in (("alice", alice), ("bob", bob)):
             client = socketio.Client(reconnection=False)
 
-            def on_new(data: dict, name: str = name) -> None:
+            def on_new(data: dict[str, Any], name: str = name) -> None:
                 heard[name].append(data["message"]["body"])
                 if all(heard.values()):
                     arrived.set()

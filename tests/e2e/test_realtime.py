@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,9 @@ from servers import LiveServer
 TRANSPORTS = [["websocket"], ["polling"]]
 
 
-def wait_for(predicate, timeout: float = 10.0, message: str = "condition") -> None:
+def wait_for(
+    predicate: Callable[..., object], timeout: float = 10.0, message: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -67,7 +69,7 @@ def chat(shared_server: LiveServer) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
-def test_two_users_chat_both_ways(chat: dict[str, Any], transports) -> None:
+def test_two_users_chat_both_ways(chat: dict[str, Any], transports: list[str]) -> None:
     room_id = chat["room"]["id"]
     alice = chat["connect"](chat["alice"], transports)
     bob = chat["connect"](chat["bob"], transports)
@@ -90,7 +92,9 @@ def test_two_users_chat_both_ways(chat: dict[str, Any], transports) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
-def test_rest_post_edit_and_delete_reach_every_socket(chat: dict[str, Any], transports) -> None:
+def test_rest_post_edit_and_delete_reach_every_socket(
+    chat: dict[str, Any], transports: list[str]
+) -> None:
     room_id = chat["room"]["id"]
     alice = chat["connect"](chat["alice"], transports)
     bob = chat["connect"](chat["bob"], transports)
@@ -179,7 +183,7 @@ def sends_without_waiting_are_acked_and_stored_in_order(
     # Over long-polling the client posts its queued sends together, and the server's
     # answers come back over several polls (parley.realtime.polling).
     count = 40
-    acks: dict[int, dict] = {}
+    acks: dict[int, dict[str, Any]] = {}
     for n in range(count):
         alice.sio.emit(
             "message:send",
@@ -205,6 +209,6 @@ def sends_without_waiting_are_acked_and_stored_in_order(
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
 def test_messages_sent_without_waiting_for_acks_are_stored_in_the_order_sent(
-    chat: dict[str, Any], transports
+    chat: dict[str, Any], transports: list[str]
 ) -> None:
     sends_without_waiting_are_acked_and_stored_in_order(chat, transports)

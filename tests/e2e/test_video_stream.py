@@ -655,7 +655,7 @@ def test_socketio_watching_gets_binary_frames_until_unwatch(server: LiveServer) 
     unacked = {"now": 0, "most": 0}  # frames handed to it and not yet acked
     watcher = connect_socket(server, viewer)
 
-    @watcher.on("video:frame")
+    @watcher.on("video:frame")  # type: ignore[untyped-decorator]  # python-socketio: no hints
     def on_frame(meta: dict[str, Any], data: bytes) -> bool:
         with lock:
             unacked["now"] += 1

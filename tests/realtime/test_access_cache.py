@@ -18,9 +18,10 @@ from realtime_support import Connect, emit, error, ok
 from parley.actions import messages
 from parley.actions.tokens import active_user_of_token
 from parley.config import ConfigError, load_config
+from parley.events import Event
 from parley.extensions import db
 from parley.models import ApiToken, Permission, Role, User
-from parley.store.access_cache import AccessCache
+from parley.store.access_cache import AccessCache, Kept
 from support import Member, make_room, send, set_role
 
 API = "/api/v1"
@@ -97,7 +98,7 @@ def test_a_change_to_a_roles_permissions_reaches_the_next_event(
     sock = connect(alice)
     ok(emit(sock, "message:send", {"room_id": room["id"], "body": "before"}))
     with app.app_context():
-        role = db.session.scalar(sa.select(Role).where(Role.name == "User"))
+        role = db.session.scalars(sa.select(Role).where(Role.name == "User")).one()
         role.permissions = int(Permission.READ)
         db.session.commit()
     error(
@@ -115,7 +116,7 @@ def test_a_display_name_change_shows_on_the_next_message(connect: Connect, alice
 
 
 def test_a_change_made_elsewhere_reaches_the_socket_within_the_recheck_time(
-    app: Flask, connect: Connect, alice: Member, clock
+    app: Flask, connect: Connect, alice: Member, clock: FakeClock
 ) -> None:
     room = make_room(alice, "general")
     sock = connect(alice)
@@ -151,35 +152,39 @@ def test_with_a_recheck_time_of_zero_every_event_loads_the_user(
     assert len(rights_reads(counted.statements)) == 2
 
 
-def held_after(cache: AccessCache, token_id: int, held):
+def held_after(
+    cache: AccessCache, token_id: int, held: Kept[User] | None
+) -> tuple[User | None, Kept[User] | None]:
     user, kept = cache.socket_user(held, functools.partial(active_user_of_token, token_id))
     db.session.rollback()
     return user, kept
 
 
 def test_only_changes_that_decide_access_drop_the_snapshots(
-    app: Flask, alice: Member, clock
+    app: Flask, alice: Member, clock: FakeClock
 ) -> None:
     snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
-        token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+        token_id = db.session.scalars(
+            sa.select(ApiToken.id).where(ApiToken.user_id == alice.id)
+        ).one()
         user, held = held_after(snapshots, token_id, None)
         assert user is not None and user.username == "alice" and held is not None
 
-        stored = db.session.get(User, alice.id)
+        stored = db.session.get_one(User, alice.id)
         stored.last_seen_at = stored.created_at
-        db.session.get(ApiToken, token_id).last_used_at = stored.created_at
+        db.session.get_one(ApiToken, token_id).last_used_at = stored.created_at
         db.session.commit()
         assert held_after(snapshots, token_id, held)[1] is held
 
-        db.session.get(User, alice.id).display_name = "Alice L."
+        db.session.get_one(User, alice.id).display_name = "Alice L."
         db.session.rollback()
         assert held_after(snapshots, token_id, held)[1] is held
 
-        db.session.get(User, alice.id).display_name = "Alice L."
+        db.session.get_one(User, alice.id).display_name = "Alice L."
         db.session.commit()
         user, newer = held_after(snapshots, token_id, held)
-        assert newer is not held and user.display_name == "Alice L."
+        assert newer is not held and user is not None and user.display_name == "Alice L."
 
         db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id))
         db.session.commit()
@@ -187,16 +192,18 @@ def test_only_changes_that_decide_access_drop_the_snapshots(
 
 
 def test_a_role_set_directly_in_this_process_drops_the_snapshots(
-    app: Flask, alice: Member, clock
+    app: Flask, alice: Member, clock: FakeClock
 ) -> None:
     snapshots = app.extensions["parley.access_cache"]
     with app.app_context():
-        token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == alice.id))
+        token_id = db.session.scalars(
+            sa.select(ApiToken.id).where(ApiToken.user_id == alice.id)
+        ).one()
         _, held = held_after(snapshots, token_id, None)
     set_role(app, alice.id, "Moderator")
     with app.app_context():
         user, _ = held_after(snapshots, token_id, held)
-        assert user.role.name == "Moderator"
+        assert user is not None and user.role.name == "Moderator"
 
 
 def test_a_negative_recheck_time_is_refused(tmp_path: Path) -> None:
@@ -204,7 +211,9 @@ def test_a_negative_recheck_time_is_refused(tmp_path: Path) -> None:
         load_config("testing", str(tmp_path), {"PARLEY_ACCESS_RECHECK_SECONDS": "-1"})
 
 
-def posting_member(connect: Connect, owner: Member, member: Member):
+def posting_member(
+    connect: Connect, owner: Member, member: Member
+) -> tuple[int, SocketIOTestClient]:
     room = make_room(owner, "general")
     assert member.post(f"{API}/rooms/{room['id']}/join").status_code in (200, 201)
     sock = connect(member)
@@ -212,7 +221,7 @@ def posting_member(connect: Connect, owner: Member, member: Member):
     return room["id"], sock
 
 
-def send_to(sock: SocketIOTestClient, room_id: int, body: str = "again"):
+def send_to(sock: SocketIOTestClient, room_id: int, body: str = "again") -> dict[str, Any]:
     return emit(sock, "message:send", {"room_id": room_id, "body": body})
 
 
@@ -260,7 +269,7 @@ def test_removal_from_the_room_reaches_the_next_send(
 
 
 def test_a_ban_made_elsewhere_reaches_the_send_within_the_recheck_time(
-    app: Flask, connect: Connect, alice: Member, bob: Member, clock
+    app: Flask, connect: Connect, alice: Member, bob: Member, clock: FakeClock
 ) -> None:
     room_id, sock = posting_member(connect, alice, bob)
     with app.app_context():
@@ -281,8 +290,8 @@ def test_a_send_reads_the_sockets_kept_user_without_adding_it_to_the_session(
     the copy the socket keeps stays out of every session, for the next event."""
     seen: list[tuple[str, bool]] = []
 
-    def spying(action):
-        def run(actor, *args: Any, **kwargs: Any):
+    def spying(action: Callable[..., Any]) -> Callable[..., Any]:
+        def run(actor: User, *args: Any, **kwargs: Any) -> Any:
             state = sa.inspect(actor)
             seen.append((action.__name__, state.detached and actor not in db.session))
             return action(actor, *args, **kwargs)
@@ -316,7 +325,7 @@ def test_a_send_on_kept_checks_opens_no_session_of_its_own(
     registry = db.session.registry
     opened: list[object] = []
 
-    def counting_factory(create=registry.createfunc):
+    def counting_factory(create: Callable[[], object] = registry.createfunc) -> object:
         session = create()
         opened.append(session)
         return session
@@ -339,7 +348,7 @@ def test_a_subscriber_that_hears_of_a_ban_finds_the_kept_rights_already_dropped(
 
     read_again: list[str] = []
 
-    def subscriber(event) -> None:
+    def subscriber(event: Event) -> None:
         if room_id in (event.room_id, event.payload.get("room_id")):
             cache.posting_rights(bob.id, room_id, lambda: read_again.append(event.type))
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from realtime_support import Connect, emit, ok
 
 from support import PASSWORD, Member, make_room
@@ -15,7 +16,7 @@ API = "/api/v1"
 SESSIONS = f"{API}/auth/sessions"
 
 
-def web_login(app: Flask, username, agent):
+def web_login(app: Flask, username: str, agent: str) -> tuple[FlaskClient, str]:
     browser = app.test_client()
     response = browser.post(
         f"{API}/auth/session",
@@ -23,7 +24,8 @@ def web_login(app: Flask, username, agent):
         headers={"User-Agent": agent},
     )
     assert response.status_code == 200, response.get_json()
-    return browser, response.get_json()["csrf_token"]
+    csrf: str = response.get_json()["csrf_token"]
+    return browser, csrf
 
 
 def test_revoking_a_session_drops_its_sockets_and_no_others(

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from realtime_support import Connect, emit, error, names, ok, payloads, refusal, without_presence
 
 from parley.extensions import db
@@ -93,10 +93,12 @@ def test_a_socket_connects_with_the_web_session_cookie(
 def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
     app: Flask, connect: Connect, alice: Member, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened: list[object] = []
+    opened: list[dict[str, Any]] = []
     original = SecureCookieSessionInterface.open_session
 
-    def counting(self, app: Flask, request: pytest.FixtureRequest):
+    def counting(
+        self: SecureCookieSessionInterface, app: Flask, request: Request
+    ) -> SecureCookieSession | None:
         opened.append(request.environ)
         return original(self, app, request)
 

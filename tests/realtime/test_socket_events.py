@@ -23,7 +23,7 @@ def carol(make_user: Callable[..., Member]) -> Member:
     return make_user("carol")
 
 
-def field_names(found: dict) -> list[str]:
+def field_names(found: dict[str, Any]) -> list[str]:
     return [f["field"] for f in found["details"]["fields"]]
 
 

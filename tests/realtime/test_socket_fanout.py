@@ -37,7 +37,7 @@ def private(alice: Member, bob: Member) -> dict[str, Any]:
     return made
 
 
-def bodies(received: list[dict], room_id: int | None = None) -> list[str]:
+def bodies(received: list[dict[str, Any]], room_id: int | None = None) -> list[str]:
     return [p["message"]["body"] for _, p in message_events(received, room_id)]
 
 
@@ -146,10 +146,10 @@ def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(
     watcher, writer = connect(bob), connect(alice)
     watcher.get_received()
 
-    def socket_send(room: dict, body: str) -> int:
-        return ok(emit(writer, "message:send", {"room_id": room["id"], "body": body}))["message"][
-            "id"
-        ]
+    def socket_send(room: dict[str, Any], body: str) -> int:
+        ack = ok(emit(writer, "message:send", {"room_id": room["id"], "body": body}))
+        message_id: int = ack["message"]["id"]
+        return message_id
 
     a = socket_send(one, "a")
     b = send(alice, two["id"], "b").get_json()["id"]

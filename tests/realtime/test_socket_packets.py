@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,13 +25,15 @@ SHAPES = [
 
 
 @pytest.mark.parametrize("data", SHAPES)
-def test_the_binary_check_answers_as_python_socketios_own(data) -> None:
+def test_the_binary_check_answers_as_python_socketios_own(data: Any) -> None:
     assert Packet.data_is_binary(data) == packet.Packet.data_is_binary(data)
 
 
 @pytest.mark.parametrize("kind", [packet.EVENT, packet.ACK])
 @pytest.mark.parametrize("data", SHAPES[1:])
-def test_a_packet_decodes_to_what_python_socketios_own_encoding_decodes_to(kind, data) -> None:
+def test_a_packet_decodes_to_what_python_socketios_own_encoding_decodes_to(
+    kind: int, data: Any
+) -> None:
     ours = Packet(kind, data=data, id=7 if kind == packet.ACK else None).encode()
     stock = packet.Packet(kind, data=data, id=7 if kind == packet.ACK else None).encode()
     ours, stock = (p if isinstance(p, list) else [p] for p in (ours, stock))

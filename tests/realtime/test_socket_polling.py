@@ -14,7 +14,7 @@ from parley.realtime.polling import BoundedPoll, alive_on_every_packet
 
 def bounded(*answers: list[int] | type[Exception], limit: int = 3) -> BoundedPoll:
     """A BoundedPoll over a poll that gives these answers in turn."""
-    pending: queue.SimpleQueue = queue.SimpleQueue()
+    pending: queue.SimpleQueue[list[int] | type[Exception]] = queue.SimpleQueue()
     for answer in answers:
         pending.put(answer)
 

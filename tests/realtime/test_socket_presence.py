@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,7 +23,7 @@ def grace(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", GRACE)
 
 
-def statuses_of(received: list[dict], user_id: int) -> list[str]:
+def statuses_of(received: list[dict[str, Any]], user_id: int) -> list[str]:
     return [p["status"] for p in payloads(received, "presence") if p["user_id"] == user_id]
 
 
@@ -105,7 +106,7 @@ def test_a_deactivated_user_is_announced_offline(
     wait_for(watcher, "presence", lambda p: p == {"user_id": bob.id, "status": "offline"})
 
 
-def batched_changes(received: list[dict]) -> list[dict]:
+def batched_changes(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [change for p in payloads(received, "presence:batch") for change in p["changes"]]
 
 
@@ -163,8 +164,8 @@ def test_a_batched_socket_hears_offline_after_the_grace_period(
 def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change() -> None:
     from parley.realtime.presence_batches import PresenceBatches
 
-    sent: list[list[dict]] = []
-    spawned: list = []
+    sent: list[list[dict[str, Any]]] = []
+    spawned: list[Any] = []
     batches = PresenceBatches(sent.append, spawned.append, lambda _s: None, lambda: 0.25)
     batches.add(1, "online")
     batches.add(2, "online")

@@ -17,14 +17,14 @@ from support import Member, make_room, send
 API = "/api/v1"
 
 
-def history(member: Member, room_id: int) -> list[dict]:
-    messages: list[dict] = member.get(f"{API}/rooms/{room_id}/messages?limit=100").get_json()[
-        "messages"
-    ]
+def history(member: Member, room_id: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = member.get(
+        f"{API}/rooms/{room_id}/messages?limit=100"
+    ).get_json()["messages"]
     return messages
 
 
-def sync(sock: SocketIOTestClient, rooms: dict[int, int], **extra: Any) -> dict:
+def sync(sock: SocketIOTestClient, rooms: dict[int, int], **extra: Any) -> dict[str, Any]:
     return ok(emit(sock, "sync", {"rooms": {str(k): v for k, v in rooms.items()}, **extra}))
 
 

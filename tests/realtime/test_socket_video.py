@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
+from flask_socketio import SocketIOTestClient
 from realtime_support import Connect, emit, error, ok, payloads
 
 from parley.ratelimits import EventRateLimiter
@@ -19,8 +19,8 @@ LIVE = {"width": 640, "height": 480, "fps": 15}
 pytestmark = pytest.mark.usefixtures("broadcasts")
 
 
-def frame(client: FlaskClient, room_id: int, data):
-    ack: dict = client.emit("video:frame", {"room_id": room_id}, data, callback=True)
+def frame(client: SocketIOTestClient, room_id: int, data: object) -> dict[str, Any]:
+    ack: dict[str, Any] = client.emit("video:frame", {"room_id": room_id}, data, callback=True)
     return ack
 
 
