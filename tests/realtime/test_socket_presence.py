@@ -165,7 +165,7 @@ def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_cha
     from parley.realtime.presence_batches import PresenceBatches
 
     sent: list[list[dict[str, Any]]] = []
-    spawned: list[Any] = []
+    spawned: list[Callable[[], None]] = []
     batches = PresenceBatches(sent.append, spawned.append, lambda _s: None, lambda: 0.25)
     batches.add(1, "online")
     batches.add(2, "online")
