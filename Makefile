@@ -68,8 +68,13 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# mypy names a module after its file, and the conftest.py files below tests/ would all be
+# `conftest`: [tool.mypy] leaves them out of its run, and each gets a run of its own.
+SUB_CONFTESTS := $(wildcard tests/*/conftest.py tests/*/*/conftest.py)
+
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
+	@for conftest in $(SUB_CONFTESTS); do echo "mypy $$conftest"; $(BIN)/mypy $$conftest || exit 1; done
 
 # The page's JavaScript, type-checked by TypeScript (tsconfig.json; `// @ts-check` in each file).
 lint-js: $(WEB_READY)

@@ -69,7 +69,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if workeroutput is not None:
         workeroutput[SEEN_KEY] = sorted(_seen)
         return
-    problems = undocumented(_seen | config.stash[_controller_seen])
+    gathered = config.stash[_controller_seen]
+    problems = undocumented(_seen | gathered)
     if not problems:
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_socketio import SocketIOTestClient
+from werkzeug.test import TestResponse
 
 from parley import create_app
 from parley.extensions import db, socketio
@@ -52,20 +53,20 @@ class Member:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
         headers = {**self.headers, **kwargs.pop("headers", {})}
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
-    def get(self, path: str, **kwargs: Any) -> Any:
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, **kwargs)
 
-    def post(self, path: str, **kwargs: Any) -> Any:
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("POST", path, **kwargs)
 
-    def patch(self, path: str, **kwargs: Any) -> Any:
+    def patch(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("PATCH", path, **kwargs)
 
-    def delete(self, path: str, **kwargs: Any) -> Any:
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("DELETE", path, **kwargs)
 
 
@@ -87,7 +88,7 @@ def set_role(app: Flask, user_id: int, role: str) -> None:
     with app.app_context():
         user = db.session.get(User, user_id)
         assert user is not None
-        user.role = db.session.scalar(sa.select(Role).where(Role.name == role))
+        user.role = db.session.scalars(sa.select(Role).where(Role.name == role)).one()
         db.session.commit()
 
 
@@ -98,7 +99,7 @@ def make_room(member: Member, name: str, kind: str = "public", topic: str = "") 
     return room
 
 
-def send(member: Member, room_id: int, body: str, **extra: Any) -> Any:
+def send(member: Member, room_id: int, body: object, **extra: Any) -> TestResponse:
     return member.post(f"/api/v1/rooms/{room_id}/messages", json={"body": body, **extra})
 
 

@@ -3,32 +3,34 @@ takes the median of repeated runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.scenarios.fanout import median_of_runs, refine_between
 
 
-def steps(*rates: tuple[float, bool]) -> list[dict]:
+def steps(*rates: tuple[float, bool]) -> list[dict[str, Any]]:
     return [{"rate": rate, "sustained": sustained} for rate, sustained in rates]
 
 
-def test_the_next_rate_lies_between_the_highest_sustained_and_the_lowest_failed_above():
+def test_the_next_rate_lies_between_the_highest_sustained_and_the_lowest_failed_above() -> None:
     assert refine_between(steps((500, True), (1000, True), (1500, False))) == 1225
 
 
-def test_a_failure_below_the_highest_sustained_step_is_not_a_bound():
+def test_a_failure_below_the_highest_sustained_step_is_not_a_bound() -> None:
     found = refine_between(steps((300, False), (500, True), (750, False), (1125, False)))
     assert found == 612
 
 
-def test_nothing_is_tried_once_the_bounds_are_within_ten_percent():
+def test_nothing_is_tried_once_the_bounds_are_within_ten_percent() -> None:
     assert refine_between(steps((1000, True), (1100, False))) is None
 
 
-def test_nothing_is_tried_without_a_sustained_step_or_a_failed_one_above():
+def test_nothing_is_tried_without_a_sustained_step_or_a_failed_one_above() -> None:
     assert refine_between(steps((100, False), (200, False))) is None
     assert refine_between(steps((100, True), (200, True))) is None
 
 
-def run(rate: float) -> dict:
+def run(rate: float) -> dict[str, Any]:
     return {"steps": steps((rate, True), (rate * 1.1, False)), "max_sustained_rate": rate}
 
 

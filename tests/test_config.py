@@ -7,8 +7,10 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from parley.config import DEV_SECRET, ConfigError, Secret, load_config, normalize_database_url
 
@@ -16,7 +18,7 @@ REAL_SECRET = "k" * 40
 PARLEY_SCRIPT = Path(sys.executable).parent / "parley"
 
 
-def test_development_is_the_default_and_needs_nothing_set(tmp_path):
+def test_development_is_the_default_and_needs_nothing_set(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {})
     assert settings["PARLEY_CONFIG_NAME"] == "development"
     assert settings["DEBUG"] is True
@@ -27,23 +29,25 @@ def test_development_is_the_default_and_needs_nothing_set(tmp_path):
     assert settings["PARLEY_PORT"] == 5000
 
 
-def test_parley_config_from_the_environment_picks_the_class(tmp_path):
+def test_parley_config_from_the_environment_picks_the_class(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {"PARLEY_CONFIG": "testing"})
     assert settings["PARLEY_CONFIG_NAME"] == "testing"
     assert settings["TESTING"] is True
     assert settings["DEBUG"] is False
 
 
-def test_an_explicit_config_name_wins_over_parley_config(tmp_path):
+def test_an_explicit_config_name_wins_over_parley_config(tmp_path: Path) -> None:
     settings = load_config("testing", str(tmp_path), {"PARLEY_CONFIG": "production"})
     assert settings["PARLEY_CONFIG_NAME"] == "testing"
 
 
-def test_an_empty_parley_config_means_development(tmp_path):
+def test_an_empty_parley_config_means_development(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {"PARLEY_CONFIG": ""})["DEBUG"] is True
 
 
-def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatch):
+def test_the_process_environment_is_read_when_none_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PARLEY_CONFIG", "testing")
     monkeypatch.setenv("PARLEY_PORT", "6001")
     monkeypatch.delenv("DATABASE_URL", raising=False)
@@ -53,7 +57,9 @@ def test_the_process_environment_is_read_when_none_is_given(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("name", ["staging", "Production", "prod", "dev "])
-def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(tmp_path, name):
+def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(
+    tmp_path: Path, name: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, str(tmp_path), {"PARLEY_CONFIG": name})
     message = str(caught.value)
@@ -62,7 +68,7 @@ def test_an_unknown_parley_config_is_a_config_error_naming_the_choices(tmp_path,
         assert choice in message
 
 
-def test_environment_overrides_apply_with_their_casts(tmp_path):
+def test_environment_overrides_apply_with_their_casts(tmp_path: Path) -> None:
     settings = load_config(
         "development",
         str(tmp_path),
@@ -90,12 +96,14 @@ def test_environment_overrides_apply_with_their_casts(tmp_path):
     ("raw", "expected"),
     [("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False), ("off", False)],
 )
-def test_boolean_overrides_accept_the_usual_spellings(tmp_path, raw, expected):
+def test_boolean_overrides_accept_the_usual_spellings(
+    tmp_path: Path, raw: str, expected: bool
+) -> None:
     settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": raw})
     assert settings["SESSION_COOKIE_SECURE"] is expected
 
 
-def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path):
+def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"PARLEY_SESSION_COOKIE_SECURE .*'maybe'"):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_COOKIE_SECURE": "maybe"})
 
@@ -110,7 +118,9 @@ def test_a_boolean_override_that_is_not_one_is_a_clear_config_error(tmp_path):
         ("PARLEY_MAX_CONTENT_LENGTH", "1MB"),
     ],
 )
-def test_a_bad_integer_override_is_a_config_error_naming_the_variable(tmp_path, variable, raw):
+def test_a_bad_integer_override_is_a_config_error_naming_the_variable(
+    tmp_path: Path, variable: str, raw: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(None, str(tmp_path), {variable: raw})
     message = str(caught.value)
@@ -132,13 +142,13 @@ def test_a_bad_integer_override_is_a_config_error_naming_the_variable(tmp_path, 
         ("sqlite:////abs/path.db", "sqlite:////abs/path.db"),
     ],
 )
-def test_database_url_is_pointed_at_psycopg_3(tmp_path, url, expected):
+def test_database_url_is_pointed_at_psycopg_3(tmp_path: Path, url: str, expected: str) -> None:
     assert normalize_database_url(url) == expected
     settings = load_config(None, str(tmp_path), {"DATABASE_URL": url})
     assert settings["SQLALCHEMY_DATABASE_URI"] == expected
 
 
-def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path):
+def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path: Path) -> None:
     settings = load_config(None, str(tmp_path), {"DATABASE_URL": ""})
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'parley.db'}"
 
@@ -153,7 +163,9 @@ def test_an_empty_database_url_falls_back_to_the_instance_sqlite_file(tmp_path):
         {"SECRET_KEY": "x" * 31},
     ],
 )
-def test_production_without_a_real_secret_key_is_a_config_error(tmp_path, environ):
+def test_production_without_a_real_secret_key_is_a_config_error(
+    tmp_path: Path, environ: dict[str, Any]
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config("production", str(tmp_path), environ)
     message = str(caught.value)
@@ -163,7 +175,7 @@ def test_production_without_a_real_secret_key_is_a_config_error(tmp_path, enviro
         assert environ["SECRET_KEY"] not in message
 
 
-def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
+def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path: Path) -> None:
     settings = load_config(
         None, str(tmp_path), {"PARLEY_CONFIG": "production", "SECRET_KEY": REAL_SECRET}
     )
@@ -175,14 +187,14 @@ def test_production_with_a_real_secret_key_starts_with_secure_cookies(tmp_path):
     assert settings["DEBUG"] is False
 
 
-def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path):
+def test_the_web_session_lasts_30_days_unless_parley_session_days_says(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PERMANENT_SESSION_LIFETIME"] == timedelta(days=30)
     settings = load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": "7"})
     assert settings["PERMANENT_SESSION_LIFETIME"] == timedelta(days=7)
 
 
 @pytest.mark.parametrize("days", ["0", "-1", "a week"])
-def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path, days):
+def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path: Path, days: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_SESSION_DAYS"):
         load_config(None, str(tmp_path), {"PARLEY_SESSION_DAYS": days})
 
@@ -216,7 +228,7 @@ def test_a_negative_bus_wait_is_a_config_error(tmp_path):
         load_config(None, str(tmp_path), {"PARLEY_BUS_ACK_SECONDS": "-1"})
 
 
-def test_secret_repr_hides_its_value(tmp_path):
+def test_secret_repr_hides_its_value(tmp_path: Path) -> None:
     settings = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
     secret = settings["SECRET_KEY"]
     assert isinstance(secret, Secret)
@@ -250,7 +262,7 @@ def run_parley(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def test_parley_command_refuses_production_without_a_secret_key(tmp_path):
+def test_parley_command_refuses_production_without_a_secret_key(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
@@ -259,14 +271,14 @@ def test_parley_command_refuses_production_without_a_secret_key(tmp_path):
     assert result.stdout == ""
 
 
-def test_parley_command_reports_a_bad_port_without_a_traceback(tmp_path):
+def test_parley_command_reports_a_bad_port_without_a_traceback(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_PORT="eighty")
     assert result.returncode != 0
     assert "PARLEY_PORT" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path):
+def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "routes", PARLEY_CONFIG="production", SECRET_KEY=REAL_SECRET)
     assert result.returncode == 0, result.stderr
     assert "/api/v1/auth/login" in result.stdout
@@ -274,24 +286,26 @@ def test_parley_command_runs_in_production_with_a_real_secret_key(tmp_path):
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "-1"])
-def test_a_port_out_of_range_is_a_config_error(tmp_path, port):
+def test_a_port_out_of_range_is_a_config_error(tmp_path: Path, port: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_PORT"):
         load_config("development", str(tmp_path), {"PARLEY_PORT": port})
 
 
-def test_production_refuses_a_secret_key_of_blanks(tmp_path):
+def test_production_refuses_a_secret_key_of_blanks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_config("production", str(tmp_path), {"SECRET_KEY": " " * 40})
 
 
-def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path):
+def test_an_empty_boolean_is_an_error_not_a_silent_off(tmp_path: Path) -> None:
     """PARLEY_RATE_LIMITS= (empty) must not turn the limits off by accident."""
     with pytest.raises(ConfigError, match="PARLEY_RATE_LIMITS"):
         load_config("development", str(tmp_path), {"PARLEY_RATE_LIMITS": ""})
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
-def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(tmp_path, monkeypatch, url):
+def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
     from parley import create_app
     from parley.extensions import db
 
@@ -303,18 +317,21 @@ def test_an_in_memory_sqlite_database_gets_no_pool_sizes_and_works(tmp_path, mon
         db.engine.dispose()
 
 
-def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(tmp_path):
+def test_a_sqlite_file_keeps_a_pool_of_fifty_connections_and_does_not_ping_them(
+    tmp_path: Path,
+) -> None:
     from parley import SQLITE_POOL_SIZE, create_app
     from parley.extensions import db
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
     with app.app_context():
+        assert isinstance(db.engine.pool, QueuePool)
         assert db.engine.pool.size() == SQLITE_POOL_SIZE
         assert not db.engine.pool._pre_ping
         db.engine.dispose()
 
 
-def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_path):
+def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_path: Path) -> None:
     assert load_config("development", str(tmp_path), {})["PARLEY_ASYNC_MODE"] == "gevent"
     production = load_config("production", str(tmp_path), {"SECRET_KEY": REAL_SECRET})
     assert production["PARLEY_ASYNC_MODE"] == "gevent"
@@ -323,13 +340,13 @@ def test_gevent_serves_by_default_and_tests_drive_the_app_in_threading_mode(tmp_
     assert chosen["PARLEY_ASYNC_MODE"] == "threading"
 
 
-def test_the_shutdown_time_must_be_more_than_zero(tmp_path):
+def test_the_shutdown_time_must_be_more_than_zero(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PARLEY_SHUTDOWN_SECONDS"] == 10.0
     with pytest.raises(ConfigError, match="PARLEY_SHUTDOWN_SECONDS"):
         load_config(None, str(tmp_path), {"PARLEY_SHUTDOWN_SECONDS": "0"})
 
 
-def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path):
+def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path: Path) -> None:
     result = run_parley(tmp_path, "run", PARLEY_ASYNC_MODE="eventlet")
     assert result.returncode == 2
     assert "PARLEY_ASYNC_MODE must be one of gevent, threading, not 'eventlet'" in result.stderr

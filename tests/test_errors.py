@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from parley import create_app
 from parley.api import PREFIX
-from support import assert_error, make_room
+from support import Member, assert_error, make_room
 
 BAD_BODIES = [
     b"",
@@ -50,24 +54,24 @@ def fill(path: str, room_id: int, value: str | None = None) -> str:
     return re.sub(r"\{\w+\}", lambda m: value or str(room_id), path)
 
 
-def operations(client):
+def operations(client: FlaskClient) -> Iterator[tuple[str, str]]:
     document = client.get(f"{PREFIX}/openapi.json").get_json()
     for path, ops in document["paths"].items():
         for method in ops:
             yield method.upper(), path
 
 
-def test_unknown_route_is_a_json_404(client):
+def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
     assert_error(client.get("/api/v1/no/such/route"), 404, "not_found")
     assert_error(client.get("/nothing-here"), 404, "not_found")
 
 
-def test_wrong_method_is_a_json_405_listing_the_allowed_ones(alice):
+def test_wrong_method_is_a_json_405_listing_the_allowed_ones(alice: Member) -> None:
     error = assert_error(alice.delete("/api/v1/rooms/directory"), 405, "method_not_allowed")
     assert "GET" in error["details"]["allowed"]
 
 
-def test_body_over_one_mebibyte_is_a_json_413(alice):
+def test_body_over_one_mebibyte_is_a_json_413(alice: Member) -> None:
     room = make_room(alice, "general")
     body = b'{"body": "' + b"x" * (1024 * 1024 + 1) + b'"}'
     response = alice.post(
@@ -78,19 +82,19 @@ def test_body_over_one_mebibyte_is_a_json_413(alice):
     assert_error(response, 413, "payload_too_large")
 
 
-def test_non_json_content_type_is_a_json_415(alice):
+def test_non_json_content_type_is_a_json_415(alice: Member) -> None:
     response = alice.post("/api/v1/rooms", data="name=general", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
     form = alice.post("/api/v1/rooms", data={"name": "general"})
     assert_error(form, 415, "unsupported_media_type")
 
 
-def test_malformed_json_is_a_json_400(alice):
+def test_malformed_json_is_a_json_400(alice: Member) -> None:
     response = alice.post("/api/v1/rooms", data="{nope", content_type="application/json")
     assert_error(response, 400, "invalid_json")
 
 
-def test_schema_failure_says_which_field_and_why(alice):
+def test_schema_failure_says_which_field_and_why(alice: Member) -> None:
     response = alice.post("/api/v1/rooms", json={"name": "", "kind": "galaxy", "extra": 1})
     error = assert_error(response, 422, "validation_error")
     fields = {f["field"]: f for f in error["details"]["fields"]}
@@ -99,7 +103,7 @@ def test_schema_failure_says_which_field_and_why(alice):
     assert fields["body.extra"]["type"] == "extra_forbidden"
 
 
-def test_query_failure_names_the_query_field(alice):
+def test_query_failure_names_the_query_field(alice: Member) -> None:
     room = make_room(alice, "general")
     response = alice.get(f"/api/v1/rooms/{room['id']}/messages?limit=500")
     error = assert_error(response, 422, "validation_error")
@@ -107,17 +111,19 @@ def test_query_failure_names_the_query_field(alice):
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
-def test_ids_that_are_not_database_ids_are_404(alice, bad_id):
+def test_ids_that_are_not_database_ids_are_404(alice: Member, bad_id: str) -> None:
     assert_error(alice.get(f"/api/v1/rooms/{bad_id}"), 404, "not_found")
     assert_error(alice.patch(f"/api/v1/messages/{bad_id}", json={"body": "x"}), 404)
 
 
-def test_no_malformed_input_to_any_route_gets_a_500(app, make_user):
+def test_no_malformed_input_to_any_route_gets_a_500(
+    app: Flask, make_user: Callable[..., Member]
+) -> None:
     """Throw bad bodies, ids and queries at every documented operation."""
     alice = make_user("alice")
     admin = make_user("root", role="Administrator")
     room = make_room(alice, "general")
-    failures = []
+    failures: list[tuple[str, str, str | bytes, int]] = []
     for method, path in list(operations(alice.client)):
         for caller in (alice, admin):
             for body in BAD_BODIES:
@@ -144,19 +150,19 @@ def test_no_malformed_input_to_any_route_gets_a_500(app, make_user):
     assert failures == []
 
 
-def test_healthz_answers_while_the_process_is_alive(client):
+def test_healthz_answers_while_the_process_is_alive(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
 
 
-def test_readyz_checks_the_database(client):
+def test_readyz_checks_the_database(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["database"] == "ok"
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(tmp_path):
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "dir" / "parley.db"
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{missing}"})
     response = app.test_client().get("/readyz")
@@ -164,7 +170,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path):
     assert response.get_json()["status"] == "unavailable"
 
 
-def test_unauthenticated_api_calls_get_401(client):
+def test_unauthenticated_api_calls_get_401(client: FlaskClient) -> None:
     assert_error(client.get("/api/v1/rooms"), 401, "unauthorized")
     assert_error(
         client.get("/api/v1/rooms", headers={"Authorization": "Bearer nope"}),
@@ -173,7 +179,7 @@ def test_unauthenticated_api_calls_get_401(client):
     )
 
 
-def test_chunked_body_over_the_limit_is_a_json_413_not_invalid_json(alice):
+def test_chunked_body_over_the_limit_is_a_json_413_not_invalid_json(alice: Member) -> None:
     room = make_room(alice, "general")
     body = b'{"body": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     response = alice.post(

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from parley.actions import rooms as room_actions
 from parley.actions.messages import send_message
@@ -15,12 +18,12 @@ from parley.errors import Conflict, Forbidden
 from parley.events import Event, EventBus, emit_after_commit
 from parley.extensions import db
 from parley.models import Message, User
-from support import make_room, send
+from support import Member, make_room, send
 
 API = "/api/v1"
 
 
-def join(member, room_id: int) -> None:
+def join(member: Member, room_id: int) -> None:
     assert member.post(f"{API}/rooms/{room_id}/join").status_code == 201
 
 
@@ -31,7 +34,9 @@ def types(events: list[Event]) -> list[str]:
 # --- message events --------------------------------------------------------------------
 
 
-def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(alice, room, events):
+def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     response = send(alice, room["id"], "hello **there**", client_id="e-1")
     assert response.status_code == 201
@@ -42,7 +47,9 @@ def test_sending_publishes_exactly_one_message_new_with_the_rest_shape(alice, ro
     assert event.user_ids == ()
 
 
-def test_message_new_is_published_only_after_the_commit(app, alice, room):
+def test_message_new_is_published_only_after_the_commit(
+    app: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     seen_committed: list[bool] = []
 
     def probe(event: Event) -> None:
@@ -63,7 +70,9 @@ def test_message_new_is_published_only_after_the_commit(app, alice, room):
     assert seen_committed == [True]
 
 
-def test_idempotent_resend_publishes_nothing(alice, room, events):
+def test_idempotent_resend_publishes_nothing(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     send(alice, room["id"], "once", client_id="same")
     events.clear()
     response = send(alice, room["id"], "once", client_id="same")
@@ -71,7 +80,9 @@ def test_idempotent_resend_publishes_nothing(alice, room, events):
     assert events == []
 
 
-def test_posting_to_a_room_i_am_not_in_publishes_nothing(alice, make_user, events):
+def test_posting_to_a_room_i_am_not_in_publishes_nothing(
+    alice: Member, make_user: Callable[..., Member], events: list[Event]
+) -> None:
     carol = make_user("carol")
     public = make_room(alice, "open")
     private = make_room(alice, "closed", kind="private")
@@ -81,14 +92,22 @@ def test_posting_to_a_room_i_am_not_in_publishes_nothing(alice, make_user, event
     assert events == []
 
 
-def test_a_muted_member_posting_publishes_nothing(alice, bob, room, events):
+def test_a_muted_member_posting_publishes_nothing(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     events.clear()
     assert send(bob, room["id"], "let me talk").status_code == 403
     assert events == []
 
 
-def test_other_failed_actions_publish_nothing(alice, bob, make_user, room, events):
+def test_other_failed_actions_publish_nothing(
+    alice: Member,
+    bob: Member,
+    make_user: Callable[..., Member],
+    room: dict[str, Any],
+    events: list[Event],
+) -> None:
     carol = make_user("carol")
     message = send(alice, room["id"], "mine").get_json()
     events.clear()
@@ -104,7 +123,9 @@ def test_other_failed_actions_publish_nothing(alice, bob, make_user, room, event
     assert events == []
 
 
-def test_editing_publishes_message_edit(alice, room, events):
+def test_editing_publishes_message_edit(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     message = send(alice, room["id"], "draft").get_json()
     events.clear()
     response = alice.patch(f"{API}/messages/{message['id']}", json={"body": "final"})
@@ -116,14 +137,18 @@ def test_editing_publishes_message_edit(alice, room, events):
     assert event.room_id == room["id"]
 
 
-def test_editing_to_the_same_body_publishes_nothing(alice, room, events):
+def test_editing_to_the_same_body_publishes_nothing(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     message = send(alice, room["id"], "same").get_json()
     events.clear()
     alice.patch(f"{API}/messages/{message['id']}", json={"body": "same"})
     assert events == []
 
 
-def test_deleting_publishes_message_delete_once(alice, room, events):
+def test_deleting_publishes_message_delete_once(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     message = send(alice, room["id"], "oops").get_json()
     events.clear()
     response = alice.delete(f"{API}/messages/{message['id']}")
@@ -139,7 +164,9 @@ def test_deleting_publishes_message_delete_once(alice, room, events):
 # --- room events -----------------------------------------------------------------------
 
 
-def test_updating_a_room_publishes_room_update(alice, room, events):
+def test_updating_a_room_publishes_room_update(
+    alice: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     response = alice.patch(f"{API}/rooms/{room['id']}", json={"topic": "news"})
     (event,) = events
@@ -148,7 +175,7 @@ def test_updating_a_room_publishes_room_update(alice, room, events):
     assert event.room_id == room["id"]
 
 
-def test_creating_a_room_publishes_the_owner_joining(alice, events):
+def test_creating_a_room_publishes_the_owner_joining(alice: Member, events: list[Event]) -> None:
     events.clear()
     made = make_room(alice, "fresh")
     (event,) = events
@@ -160,7 +187,9 @@ def test_creating_a_room_publishes_the_owner_joining(alice, events):
     assert event.payload["member"]["role"] == "owner"
 
 
-def test_joining_publishes_room_member_join_for_the_joiner(alice, make_user, room, events):
+def test_joining_publishes_room_member_join_for_the_joiner(
+    alice: Member, make_user: Callable[..., Member], room: dict[str, Any], events: list[Event]
+) -> None:
     carol = make_user("carol")
     events.clear()
     response = carol.post(f"{API}/rooms/{room['id']}/join")
@@ -174,7 +203,9 @@ def test_joining_publishes_room_member_join_for_the_joiner(alice, make_user, roo
     assert events == []
 
 
-def test_inviting_publishes_room_member_join_for_the_invitee(alice, make_user, room, events):
+def test_inviting_publishes_room_member_join_for_the_invitee(
+    alice: Member, make_user: Callable[..., Member], room: dict[str, Any], events: list[Event]
+) -> None:
     carol = make_user("carol")
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/members", json={"user_id": carol.id})
@@ -185,7 +216,9 @@ def test_inviting_publishes_room_member_join_for_the_invitee(alice, make_user, r
     assert event.room_id == room["id"]
 
 
-def test_opening_a_direct_room_publishes_both_joins_once(alice, bob, events):
+def test_opening_a_direct_room_publishes_both_joins_once(
+    alice: Member, bob: Member, events: list[Event]
+) -> None:
     events.clear()
     dm = alice.post(f"{API}/dm", json={"user_id": bob.id}).get_json()
     bob.post(f"{API}/dm", json={"user_id": alice.id})
@@ -194,7 +227,9 @@ def test_opening_a_direct_room_publishes_both_joins_once(alice, bob, events):
     assert {e.room_id for e in events} == {dm["id"]}
 
 
-def test_leaving_publishes_room_member_leave_left(bob, room, events):
+def test_leaving_publishes_room_member_leave_left(
+    bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     bob.post(f"{API}/rooms/{room['id']}/leave")
     (event,) = events
@@ -204,7 +239,9 @@ def test_leaving_publishes_room_member_leave_left(bob, room, events):
     assert event.user_ids == (bob.id,)
 
 
-def test_the_last_owner_leaving_also_publishes_the_heirs_update(alice, bob, room, events):
+def test_the_last_owner_leaving_also_publishes_the_heirs_update(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/leave")
     assert types(events) == ["room:member_leave", "room:member_update"]
@@ -215,7 +252,9 @@ def test_the_last_owner_leaving_also_publishes_the_heirs_update(alice, bob, room
     assert update.payload["member"]["role"] == "owner"
 
 
-def test_removing_publishes_room_member_leave_removed(alice, bob, room, events):
+def test_removing_publishes_room_member_leave_removed(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}")
     (event,) = events
@@ -224,7 +263,9 @@ def test_removing_publishes_room_member_leave_removed(alice, bob, room, events):
     assert event.user_ids == (bob.id,)
 
 
-def test_banning_publishes_room_member_leave_banned(alice, bob, room, events):
+def test_banning_publishes_room_member_leave_banned(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
@@ -235,7 +276,9 @@ def test_banning_publishes_room_member_leave_banned(alice, bob, room, events):
     assert event.room_id == room["id"]
 
 
-def test_role_changes_publish_room_member_update(alice, bob, room, events):
+def test_role_changes_publish_room_member_update(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     response = alice.patch(f"{API}/rooms/{room['id']}/members/{bob.id}", json={"role": "moderator"})
     (event,) = events
@@ -245,7 +288,9 @@ def test_role_changes_publish_room_member_update(alice, bob, room, events):
     assert event.room_id == room["id"]
 
 
-def test_mute_and_unmute_publish_room_member_update(alice, bob, room, events):
+def test_mute_and_unmute_publish_room_member_update(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     events.clear()
     muted = alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 3})
     unmuted = alice.delete(f"{API}/rooms/{room['id']}/members/{bob.id}/mute")
@@ -260,7 +305,9 @@ def test_mute_and_unmute_publish_room_member_update(alice, bob, room, events):
 # --- unread ----------------------------------------------------------------------------
 
 
-def test_marking_read_publishes_unread_to_the_reader_only(alice, bob, room, events):
+def test_marking_read_publishes_unread_to_the_reader_only(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     first = send(alice, room["id"], "one").get_json()
     send(alice, room["id"], "two")
     events.clear()
@@ -276,7 +323,9 @@ def test_marking_read_publishes_unread_to_the_reader_only(alice, bob, room, even
     assert event.room_id is None
 
 
-def test_marking_read_without_moving_the_mark_publishes_nothing(alice, bob, room, events):
+def test_marking_read_without_moving_the_mark_publishes_nothing(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     message = send(alice, room["id"], "one").get_json()
     bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": message["id"]})
     events.clear()
@@ -288,7 +337,9 @@ def test_marking_read_without_moving_the_mark_publishes_nothing(alice, bob, room
 # --- the bus ---------------------------------------------------------------------------
 
 
-def test_a_subscriber_that_raises_does_not_stop_the_others(caplog):
+def test_a_subscriber_that_raises_does_not_stop_the_others(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     bus = EventBus()
     seen: list[str] = []
 
@@ -307,7 +358,7 @@ def test_a_subscriber_that_raises_does_not_stop_the_others(caplog):
     ]
 
 
-def test_unsubscribe_stops_delivery_and_may_be_called_twice():
+def test_unsubscribe_stops_delivery_and_may_be_called_twice() -> None:
     bus = EventBus()
     kept: list[Event] = []
     dropped: list[Event] = []
@@ -321,7 +372,7 @@ def test_unsubscribe_stops_delivery_and_may_be_called_twice():
     assert types(dropped) == ["one"]
 
 
-def test_the_bus_delivers_events_in_order_to_subscribers_in_order():
+def test_the_bus_delivers_events_in_order_to_subscribers_in_order() -> None:
     bus = EventBus()
     log: list[tuple[str, str]] = []
     bus.subscribe(lambda e: log.append(("first", e.type)))
@@ -330,7 +381,7 @@ def test_the_bus_delivers_events_in_order_to_subscribers_in_order():
     assert log == [("first", "x"), ("second", "x"), ("first", "y"), ("second", "y")]
 
 
-def test_queued_events_wait_for_the_commit(app, events):
+def test_queued_events_wait_for_the_commit(app: Flask, events: list[Event]) -> None:
     with app.app_context():
         emit_after_commit(Event("test:queued", {"n": 1}))
         assert events == []
@@ -341,11 +392,13 @@ def test_queued_events_wait_for_the_commit(app, events):
         db.session.remove()
 
 
-def test_events_queued_in_a_rolled_back_transaction_are_never_published(app, alice, events):
+def test_events_queued_in_a_rolled_back_transaction_are_never_published(
+    app: Flask, alice: Member, events: list[Event]
+) -> None:
     made = make_room(alice, "general")
     events.clear()
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         emit_after_commit(Event("test:ghost", {}))
         db.session.add(Message(room_id=made["id"], author=user, body="ghost", html=""))
         db.session.flush()
@@ -359,13 +412,15 @@ def test_events_queued_in_a_rolled_back_transaction_are_never_published(app, ali
         db.session.remove()
 
 
-def test_a_failed_domain_action_publishes_nothing_then_or_later(app, alice, bob, events):
+def test_a_failed_domain_action_publishes_nothing_then_or_later(
+    app: Flask, alice: Member, bob: Member, events: list[Event]
+) -> None:
     made = make_room(alice, "general")
     make_room(alice, "taken")
     events.clear()
     with app.app_context():
-        owner = db.session.get(User, alice.id)
-        outsider = db.session.get(User, bob.id)
+        owner = db.session.get_one(User, alice.id)
+        outsider = db.session.get_one(User, bob.id)
         with pytest.raises(Conflict):
             room_actions.update_room(owner, made["id"], name="TAKEN")
         with pytest.raises(Forbidden):

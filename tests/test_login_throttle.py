@@ -20,7 +20,7 @@ from limits.storage import storage_from_string
 from databases import unavailable
 from parley.devices import COOKIE
 from parley.login_throttle import account_subject, login_throttle
-from support import PASSWORD, another_app, assert_error, stored_user
+from support import PASSWORD, Member, another_app, assert_error, stored_user
 
 LOGIN = "/api/v1/auth/login"
 SESSION = "/api/v1/auth/session"
@@ -69,7 +69,9 @@ def assert_throttled(response: Any) -> float:
     return wait
 
 
-def test_the_sixth_check_for_one_account_waits_whatever_the_address(limited, alice):
+def test_the_sixth_check_for_one_account_waits_whatever_the_address(
+    limited: Flask, alice: Member
+) -> None:
     client = limited.test_client()
     for _ in range(5):
         assert_error(login(client, WRONG), 401, "invalid_credentials")
@@ -80,14 +82,16 @@ def test_the_sixth_check_for_one_account_waits_whatever_the_address(limited, ali
     assert_throttled(login(limited.test_client(), PASSWORD))
 
 
-def test_token_login_and_web_session_share_the_accounts_count(limited, alice):
+def test_token_login_and_web_session_share_the_accounts_count(
+    limited: Flask, alice: Member
+) -> None:
     client = limited.test_client()
     for path in (LOGIN, SESSION, LOGIN, SESSION, LOGIN):
         assert_error(login(client, WRONG, path), 401, "invalid_credentials")
     assert_throttled(login(client, PASSWORD, SESSION))
 
 
-def test_an_unknown_username_is_throttled_like_a_real_one(limited, alice):
+def test_an_unknown_username_is_throttled_like_a_real_one(limited: Flask, alice: Member) -> None:
     client = limited.test_client()
     for _ in range(5):
         assert_error(login(client, WRONG, username="nobody"), 401, "invalid_credentials")
@@ -96,7 +100,7 @@ def test_an_unknown_username_is_throttled_like_a_real_one(limited, alice):
     assert login(client, PASSWORD).status_code == 200
 
 
-def test_the_delay_grows_and_early_checks_do_not_push_it(app, alice):
+def test_the_delay_grows_and_early_checks_do_not_push_it(app: Flask, alice: Member) -> None:
     with throttled_app(
         app, PARLEY_LOGIN_ACCOUNT_LIMIT="2/15 minutes", PARLEY_LOGIN_DELAY_SECONDS=1
     ) as limited:
@@ -116,7 +120,7 @@ def test_the_delay_grows_and_early_checks_do_not_push_it(app, alice):
         assert second < third <= 4 and third > 2
 
 
-def test_a_right_password_clears_the_count(app, alice):
+def test_a_right_password_clears_the_count(app: Flask, alice: Member) -> None:
     with throttled_app(app, PARLEY_LOGIN_ACCOUNT_LIMIT="3/15 minutes") as limited:
         client = limited.test_client()
         for _ in range(2):
@@ -127,7 +131,9 @@ def test_a_right_password_clears_the_count(app, alice):
         assert login(client, PASSWORD).status_code == 200
 
 
-def test_a_known_device_logs_in_while_the_account_waits_and_clears_it(limited, alice):
+def test_a_known_device_logs_in_while_the_account_waits_and_clears_it(
+    limited: Flask, alice: Member
+) -> None:
     owner = limited.test_client()
     assert login(owner, PASSWORD, SESSION).status_code == 200
     assert owner.get_cookie(COOKIE, path="/api/") is not None
@@ -142,7 +148,7 @@ def test_a_known_device_logs_in_while_the_account_waits_and_clears_it(limited, a
     assert_error(login(attacker, WRONG), 401, "invalid_credentials")
 
 
-def test_the_browser_that_registered_is_a_known_device(limited):
+def test_the_browser_that_registered_is_a_known_device(limited: Flask) -> None:
     browser = limited.test_client()
     response = browser.post(
         "/api/v1/auth/session/register", json={"username": "dora", "password": PASSWORD}
@@ -155,7 +161,9 @@ def test_the_browser_that_registered_is_a_known_device(limited):
     assert login(browser, PASSWORD, SESSION, username="dora").status_code == 200
 
 
-def test_a_known_devices_guesses_count_against_that_device_alone(limited, alice):
+def test_a_known_devices_guesses_count_against_that_device_alone(
+    limited: Flask, alice: Member
+) -> None:
     device = limited.test_client()
     assert login(device, PASSWORD).status_code == 200
     for _ in range(5):
@@ -165,7 +173,9 @@ def test_a_known_devices_guesses_count_against_that_device_alone(limited, alice)
     assert login(limited.test_client(), PASSWORD).status_code == 200
 
 
-def test_a_device_cookie_knows_only_the_users_who_logged_in_with_it(limited, alice, bob):
+def test_a_device_cookie_knows_only_the_users_who_logged_in_with_it(
+    limited: Flask, alice: Member, bob: Member
+) -> None:
     device = limited.test_client()
     assert login(device, PASSWORD, username="bob").status_code == 200
     attacker = limited.test_client()
@@ -175,7 +185,7 @@ def test_a_device_cookie_knows_only_the_users_who_logged_in_with_it(limited, ali
     assert_throttled(login(device, PASSWORD))
 
 
-def test_a_forged_device_cookie_counts_as_no_device(limited, alice):
+def test_a_forged_device_cookie_counts_as_no_device(limited: Flask, alice: Member) -> None:
     owner = limited.test_client()
     assert login(owner, PASSWORD).status_code == 200
     cookie = owner.get_cookie(COOKIE, path="/api/")
@@ -187,7 +197,9 @@ def test_a_forged_device_cookie_counts_as_no_device(limited, alice):
     assert_throttled(login(forged, PASSWORD))
 
 
-def test_old_password_checks_count_against_the_account(app, limited, alice):
+def test_old_password_checks_count_against_the_account(
+    app: Flask, limited: Flask, alice: Member
+) -> None:
     before = stored_user(app, alice.id).password_hash
     client = limited.test_client()
 
@@ -207,7 +219,7 @@ def test_old_password_checks_count_against_the_account(app, limited, alice):
     assert_throttled(login(client, PASSWORD))
 
 
-def test_with_rate_limits_off_there_is_no_account_limit(client, alice):
+def test_with_rate_limits_off_there_is_no_account_limit(client: FlaskClient, alice: Member) -> None:
     for _ in range(8):
         assert_error(login(client, WRONG), 401, "invalid_credentials")
     assert login(client, PASSWORD).status_code == 200
@@ -220,7 +232,9 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def test_processes_on_one_redis_share_the_accounts_count(app, alice, redis_url):
+def test_processes_on_one_redis_share_the_accounts_count(
+    app: Flask, alice: Member, redis_url: str
+) -> None:
     with throttled_app(app, PARLEY_RATE_LIMIT_STORAGE=redis_url) as first:
         with first.app_context():
             login_throttle().passed(account_subject("alice"))

@@ -170,7 +170,7 @@ def test_a_resend_after_the_commit_answers_with_the_stored_message(
 ) -> None:
     room = make_room(alice, "general")
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         first, created = send_message(user, room["id"], "hello", "c-1")
         assert created
         # Built from what was written: nothing is left in the session to flush.
@@ -190,7 +190,7 @@ def test_a_new_send_skips_the_client_id_lookup_and_a_resend_still_finds_the_stor
 ) -> None:
     room = make_room(alice, "general")
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         with count_queries() as first_send:
             first, created = send_message(user, room["id"], "hello", "c-1")
         assert created
@@ -207,7 +207,7 @@ def test_a_new_send_skips_the_client_id_lookup_and_a_resend_still_finds_the_stor
     assert len(lookups(resend.statements)) == 1
     assert not created and again.id == first.id
     with app.app_context():
-        assert db.session.get(Room, room["id"]).last_seq == first.seq
+        assert db.session.get_one(Room, room["id"]).last_seq == first.seq
     assert len(stored(app, room["id"])) == 1
 
 
@@ -217,7 +217,7 @@ def test_a_client_id_used_in_another_room_is_refused(
     general = make_room(alice, "general")
     other = make_room(alice, "other")
     with app.app_context():
-        user = db.session.get(User, alice.id)
+        user = db.session.get_one(User, alice.id)
         send_message(user, general["id"], "hello", "c-1")
         with pytest.raises(Conflict) as raised:
             send_message(user, other["id"], "hello", "c-1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +21,7 @@ from parley.models.search_index import is_search_index_object
 
 
 @pytest.fixture
-def fresh_app(database_kind: str, tmp_path) -> Iterator[Flask]:
+def fresh_app(database_kind: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on an empty database of its own (not the suite's shared one)."""
     with database_url_for(database_kind, tmp_path) as url:
         application = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
@@ -28,30 +30,33 @@ def fresh_app(database_kind: str, tmp_path) -> Iterator[Flask]:
             db.engine.dispose()
 
 
-def _include(obj, name, type_, reflected, compare_to) -> bool:
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not is_search_index_object(name, type_)
 
 
-def schema_differences() -> list:
+def schema_differences() -> list[Any]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_object": _include}
         )
-        return compare_metadata(context, db.metadata)
+        differences: list[Any] = compare_metadata(context, db.metadata)
+        return differences
 
 
 def table_names() -> set[str]:
     return set(sa.inspect(db.engine).get_table_names())
 
 
-def test_upgrade_from_empty_yields_exactly_the_models_schema(fresh_app):
+def test_upgrade_from_empty_yields_exactly_the_models_schema(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         assert schema_differences() == []
         assert set(db.metadata.tables) <= table_names()
 
 
-def test_upgrade_creates_the_full_text_index(fresh_app, database_kind):
+def test_upgrade_creates_the_full_text_index(fresh_app: Flask, database_kind: str) -> None:
     with fresh_app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -75,7 +80,7 @@ def test_upgrade_creates_the_full_text_index(fresh_app, database_kind):
                 assert "ix_messages_body_fts" in indexes
 
 
-def test_upgrade_inserts_the_built_in_roles(fresh_app):
+def test_upgrade_inserts_the_built_in_roles(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         roles = {r.name: (r.permissions, r.default) for r in db.session.scalars(sa.select(Role))}
@@ -85,7 +90,7 @@ def test_upgrade_inserts_the_built_in_roles(fresh_app):
         }
 
 
-def test_downgrade_base_removes_every_table(fresh_app):
+def test_downgrade_base_removes_every_table(fresh_app: Flask) -> None:
     with fresh_app.app_context():
         upgrade()
         downgrade(revision="base")
@@ -95,7 +100,7 @@ def test_downgrade_base_removes_every_table(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_numbers_existing_messages_per_room(fresh_app):
+def test_upgrade_numbers_existing_messages_per_room(fresh_app: Flask) -> None:
     """0002 gives messages already stored their room sequence, in id order."""
     with fresh_app.app_context():
         upgrade(revision="0001")
@@ -124,7 +129,9 @@ def test_upgrade_numbers_existing_messages_per_room(fresh_app):
         assert schema_differences() == []
 
 
-def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(fresh_app):
+def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(
+    fresh_app: Flask,
+) -> None:
     """0003 stores each user's skeleton; of two look-alikes already there, the later one
     keeps none, and the earlier one still blocks every new look-alike."""
     from parley.usernames import skeleton_digest
@@ -153,10 +160,10 @@ def test_upgrade_gives_existing_users_their_precis_key_skeleton_and_clean_name(f
             rows = connection.execute(
                 sa.text("SELECT id, username_key, username_skeleton FROM users ORDER BY id")
             ).all()
-            shown = connection.execute(
+            displayed = connection.execute(
                 sa.text("SELECT display_name FROM users ORDER BY id")
             ).scalars()
-            assert list(shown) == ["ecilA", "\u0430lice", "Bob", "Straße"]
+            assert list(displayed) == ["ecilA", "\u0430lice", "Bob", "Straße"]
         assert [tuple(row) for row in rows] == [
             (1, "alice", skeleton_digest("alice")),
             (2, "\u0430lice", None),

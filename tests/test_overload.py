@@ -55,7 +55,11 @@ def stored_client_ids(app: Flask, room_id: int) -> dict[str, int]:
             sa.select(Message.client_id, Message.id).where(Message.room_id == room_id)
         ).all()
         db.session.remove()
-    return {client_id: message_id for client_id, message_id in rows}
+    stored: dict[str, int] = {}
+    for client_id, message_id in rows:
+        assert client_id is not None, message_id  # every message here is sent with one
+        stored[client_id] = message_id
+    return stored
 
 
 def all_at_once(jobs: list[Callable[[], Any]], timeout: float = 30) -> list[Any]:

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
 from parley.actions import messages, rooms
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import User
 from parley.presenters import member_out, message_out, my_room_out, room_out, user_out
-from support import make_room, send
+from support import Member, make_room, send
 
 
-def statements_for(member, path: str, count_queries) -> int:
+def statements_for(member: Member, path: str, count_queries: Callable[[], Any]) -> int:
     member.get(path)  # the first request may mark the token used; count a steady one
     with count_queries() as counter:
         response = member.get(path)
     assert response.status_code == 200, response.get_json()
-    return counter.count
+    count: int = counter.count
+    return count
 
 
-def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries):
+def test_room_list_query_count_does_not_grow_with_rooms(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     first = make_room(alice, "first")
@@ -40,8 +48,8 @@ def test_room_list_query_count_does_not_grow_with_rooms(make_user, count_queries
 
 
 def test_history_page_query_count_does_not_grow_with_messages_or_authors(
-    app, make_user, count_queries
-):
+    app: Flask, make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     room = make_room(alice, "general")
     send(alice, room["id"], "first")
@@ -52,7 +60,7 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     for author in authors:
         author.post(f"/api/v1/rooms/{room['id']}/join")
     with app.app_context():
-        users = [db.session.get(User, a.id) for a in authors]
+        users = [db.session.get_one(User, a.id) for a in authors]
         for index in range(60):
             send_message(users[index % len(users)], room["id"], f"message {index}")
     many = statements_for(alice, path, count_queries)
@@ -63,7 +71,9 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
-def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries):
+def test_directory_query_count_does_not_grow_with_rooms(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     make_room(alice, "only")
     few = statements_for(alice, "/api/v1/rooms/directory", count_queries)
@@ -73,7 +83,9 @@ def test_directory_query_count_does_not_grow_with_rooms(make_user, count_queries
     assert many == few
 
 
-def test_presenting_what_the_actions_loaded_runs_no_query(app, make_user, count_queries):
+def test_presenting_what_the_actions_loaded_runs_no_query(
+    app: Flask, make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
     alice = make_user("alice")
     bob = make_user("bob")
     room = make_room(alice, "general")

@@ -24,7 +24,7 @@ from parley.config import ConfigError, load_config
 from parley.events import Event
 from parley.extensions import socketio
 from parley.ratelimits import EventRateLimiter
-from support import PASSWORD, another_app, assert_error, login
+from support import PASSWORD, Member, another_app, assert_error, login
 
 REGISTER = "/api/v1/auth/register"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -80,7 +80,9 @@ def register_body(username: str) -> dict[str, str]:
 # --- REST: login and registration -------------------------------------------------------
 
 
-def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(limited_app, alice):
+def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(
+    limited_app: Flask, alice: Member
+) -> None:
     client = limited_app.test_client()
     for _ in range(3):
         assert_error(login(client, "alice", "not the password"), 401, "invalid_credentials")
@@ -90,7 +92,7 @@ def test_the_fourth_login_from_one_address_in_a_minute_is_refused_with_429(limit
     assert wait <= 61
 
 
-def test_the_login_limit_counts_each_address_apart(limited_app, alice):
+def test_the_login_limit_counts_each_address_apart(limited_app: Flask, alice: Member) -> None:
     client = limited_app.test_client()
     for _ in range(3):
         assert login(client, "alice").status_code == 200
@@ -102,7 +104,9 @@ def test_the_login_limit_counts_each_address_apart(limited_app, alice):
     assert response.status_code == 200, response.get_json()
 
 
-def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(app, alice):
+def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(
+    app: Flask, alice: Member
+) -> None:
     with another_app(
         app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="2/minute", PARLEY_TRUSTED_PROXIES=1
     ) as proxied:
@@ -121,7 +125,9 @@ def test_behind_a_trusted_proxy_the_limit_keys_on_the_forwarded_address(app, ali
         assert via("198.51.100.9").status_code == 200
 
 
-def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429(app, limited_app):
+def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429(
+    app: Flask, limited_app: Flask
+) -> None:
     client = limited_app.test_client()
     for name in ("erin", "frank", "grace"):
         assert client.post(REGISTER, json=register_body(name)).status_code == 201
@@ -131,7 +137,7 @@ def test_the_fourth_registration_from_one_address_in_an_hour_is_refused_with_429
     assert_error(login(app.test_client(), "heidi"), 401, "invalid_credentials")
 
 
-def test_the_registration_limit_counts_each_address_apart(limited_app):
+def test_the_registration_limit_counts_each_address_apart(limited_app: Flask) -> None:
     client = limited_app.test_client()
     for name in ("erin", "frank", "grace"):
         assert client.post(REGISTER, json=register_body(name)).status_code == 201
@@ -143,14 +149,16 @@ def test_the_registration_limit_counts_each_address_apart(limited_app):
     assert response.status_code == 201, response.get_json()
 
 
-def test_rate_limits_off_let_fifty_logins_through(app, alice):
+def test_rate_limits_off_let_fifty_logins_through(app: Flask, alice: Member) -> None:
     with another_app(app, PARLEY_RATE_LIMITS=False, PARLEY_LOGIN_RATE_LIMIT="3/minute") as off:
         client = off.test_client()
         statuses = [login(client, "alice").status_code for _ in range(50)]
     assert statuses == [200] * 50
 
 
-def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(app, alice, monkeypatch):
+def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(
+    app: Flask, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = socketio.server
     with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_LOGIN_RATE_LIMIT="1/minute") as other:
         client = other.test_client()
@@ -177,7 +185,9 @@ def test_an_app_with_limits_on_leaves_the_session_app_as_it_was(app, alice, monk
 # --- Socket.IO: the event budget ------------------------------------------------------
 
 
-def test_socket_events_past_the_budget_get_a_rate_limited_ack(limited_app, alice):
+def test_socket_events_past_the_budget_get_a_rate_limited_ack(
+    limited_app: Flask, alice: Member
+) -> None:
     with going_offline(limited_app, alice.id):
         socket = socketio.test_client(limited_app, auth={"token": alice.token})
         assert socket.is_connected()
@@ -204,8 +214,8 @@ def messages_path(room: dict[str, Any]) -> str:
 
 
 def test_a_person_typing_sending_and_reading_at_human_speed_is_never_rate_limited(
-    default_limits, alice, room
-):
+    default_limits: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     # A dozen short replies in seven seconds, as the page sends them: a typing event per
     # keystroke burst, the send, then the read mark up to the new message.
     acks: list[dict[str, Any]] = []
@@ -235,8 +245,8 @@ def test_a_person_typing_sending_and_reading_at_human_speed_is_never_rate_limite
 
 
 def test_the_201st_send_in_a_minute_over_rest_and_socket_together_is_rate_limited(
-    default_limits, alice, room
-):
+    default_limits: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     rest = default_limits.test_client()
     statuses = []
     with going_offline(default_limits, alice.id):
@@ -268,8 +278,8 @@ def test_the_201st_send_in_a_minute_over_rest_and_socket_together_is_rate_limite
 
 
 def test_a_refused_send_spends_nothing_so_its_resend_goes_through_once_the_window_moves(
-    app, alice, room
-):
+    app: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     with another_app(app, PARLEY_RATE_LIMITS=True, PARLEY_SEND_RATE_LIMIT="1/second") as limited:
         client = limited.test_client()
         first = {"body": "first", "client_id": "window-1"}
@@ -285,7 +295,9 @@ def test_a_refused_send_spends_nothing_so_its_resend_goes_through_once_the_windo
     assert again.status_code == 201, again.get_json()
 
 
-def test_a_typing_flood_spends_neither_the_send_budget_nor_the_event_budget(app, alice, room):
+def test_a_typing_flood_spends_neither_the_send_budget_nor_the_event_budget(
+    app: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     with (
         another_app(
             app,
@@ -317,7 +329,9 @@ def test_a_typing_flood_spends_neither_the_send_budget_nor_the_event_budget(app,
     assert syncs[2]["error"]["code"] == "rate_limited"
 
 
-def test_sends_spend_their_own_budget_not_the_event_budget(app, alice, room):
+def test_sends_spend_their_own_budget_not_the_event_budget(
+    app: Flask, alice: Member, room: dict[str, Any]
+) -> None:
     with (
         another_app(
             app,
@@ -343,7 +357,7 @@ def test_sends_spend_their_own_budget_not_the_event_budget(app, alice, room):
     assert [ack["ok"] for ack in syncs] == [True, True]
 
 
-def test_the_send_budget_is_set_by_its_environment_variable():
+def test_the_send_budget_is_set_by_its_environment_variable() -> None:
     settings = load_config("production", "/tmp", {"SECRET_KEY": "x" * 40})
     assert settings["PARLEY_SEND_RATE_LIMIT"] == "200/minute"
     env = {"SECRET_KEY": "x" * 40, "PARLEY_SEND_RATE_LIMIT": "30/10 seconds"}
@@ -351,7 +365,7 @@ def test_the_send_budget_is_set_by_its_environment_variable():
 
 
 @pytest.mark.parametrize("name", ["PARLEY_SEND_RATE_LIMIT", "PARLEY_EVENT_RATE_LIMIT"])
-def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name):
+def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_config("development", "/tmp", {name: "lots"})
 
@@ -359,7 +373,7 @@ def test_a_budget_that_is_not_a_rate_is_refused_at_startup(name):
 # --- EventRateLimiter -----------------------------------------------------------------
 
 
-def test_event_limiter_allows_the_limit_then_says_how_long_to_wait():
+def test_event_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
     events = EventRateLimiter("3/10 seconds", "memory://", True)
     assert [events.retry_after("user:1") for _ in range(3)] == [None, None, None]
     wait = events.retry_after("user:1")
@@ -367,7 +381,7 @@ def test_event_limiter_allows_the_limit_then_says_how_long_to_wait():
     assert 0 < wait <= 10
 
 
-def test_event_limiter_allows_again_once_the_window_has_moved_on():
+def test_event_limiter_allows_again_once_the_window_has_moved_on() -> None:
     events = EventRateLimiter("1/second", "memory://", True)
     assert events.retry_after("user:1") is None
     wait = events.retry_after("user:1")
@@ -376,12 +390,12 @@ def test_event_limiter_allows_again_once_the_window_has_moved_on():
     assert events.retry_after("user:1") is None
 
 
-def test_event_limiter_turned_off_never_limits():
+def test_event_limiter_turned_off_never_limits() -> None:
     events = EventRateLimiter("1/hour", "memory://", False)
     assert {events.retry_after("user:1") for _ in range(100)} == {None}
 
 
-def test_event_limiter_keys_have_budgets_of_their_own():
+def test_event_limiter_keys_have_budgets_of_their_own() -> None:
     events = EventRateLimiter("1/minute", "memory://", True)
     assert events.retry_after("user:1") is None
     assert events.retry_after("user:1") is not None
@@ -395,7 +409,7 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redis_url):
+def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redis_url: str) -> None:
     events = EventRateLimiter("2/10 seconds", redis_url, True)
     key = f"user:{uuid.uuid4().hex}"
     assert [events.retry_after(key) for _ in range(2)] == [None, None]
@@ -404,7 +418,7 @@ def test_event_limiter_on_redis_allows_the_limit_then_says_how_long_to_wait(redi
     assert 0 < wait <= 10
 
 
-def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_url):
+def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_url: str) -> None:
     first = EventRateLimiter("2/10 seconds", redis_url, True)
     second = EventRateLimiter("2/10 seconds", redis_url, True)
     key = f"user:{uuid.uuid4().hex}"
@@ -416,8 +430,8 @@ def test_event_limiters_on_one_redis_share_the_budget_like_processes_do(redis_ur
 
 
 def test_send_budgets_on_one_redis_share_the_count_across_processes_and_transports(
-    app, alice, room, redis_url
-):
+    app: Flask, alice: Member, room: dict[str, Any], redis_url: str
+) -> None:
     # Two apps on one Redis stand for two processes: a REST send on one and a socket send
     # on the other draw on the same budget.
     settings = {

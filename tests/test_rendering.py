@@ -445,11 +445,11 @@ def test_a_message_with_an_xss_payload_is_stored_with_inert_html_and_its_source_
     "source",
     ["[x](//evil.example/path)", "![x](/api/v1/rooms)", "[x](relative/path)", "[x](#top)"],
 )
-def test_relative_and_scheme_relative_urls_are_dropped(source):
+def test_relative_and_scheme_relative_urls_are_dropped(source: str) -> None:
     html = render_markdown(source)
     assert "href=" not in html and "src=" not in html
 
 
-def test_code_block_class_names_only_a_language():
+def test_code_block_class_names_only_a_language() -> None:
     assert 'class="language-python"' in render_markdown("```python\nx = 1\n```")
     assert "class=" not in render_markdown('```python" onclick="x\nx = 1\n```')

@@ -3,21 +3,24 @@
 
 from __future__ import annotations
 
-from support import assert_error, make_room
+from collections.abc import Callable
+
+from support import Member, assert_error, make_room
 
 
-def role_of(member, room_id: int, user_id: int) -> str:
+def role_of(member: Member, room_id: int, user_id: int) -> str:
     members = member.get(f"/api/v1/rooms/{room_id}/members").get_json()["members"]
-    return next(m["role"] for m in members if m["user"]["id"] == user_id)
+    role: str = next(m["role"] for m in members if m["user"]["id"] == user_id)
+    return role
 
 
-def make_co_owner(creator, other, room_id: int) -> None:
+def make_co_owner(creator: Member, other: Member, room_id: int) -> None:
     assert other.post(f"/api/v1/rooms/{room_id}/join").status_code == 201
     made = creator.patch(f"/api/v1/rooms/{room_id}/members/{other.id}", json={"role": "owner"})
     assert made.status_code == 200, made.get_json()
 
 
-def test_a_co_owner_cannot_demote_then_remove_the_creator(alice, bob):
+def test_a_co_owner_cannot_demote_then_remove_the_creator(alice: Member, bob: Member) -> None:
     room = make_room(alice, "general")
     make_co_owner(alice, bob, room["id"])
     creator = f"/api/v1/rooms/{room['id']}/members/{alice.id}"
@@ -29,7 +32,9 @@ def test_a_co_owner_cannot_demote_then_remove_the_creator(alice, bob):
     assert role_of(bob, room["id"], alice.id) == "owner"
 
 
-def test_the_creator_may_step_down_and_is_then_an_ordinary_member(alice, bob):
+def test_the_creator_may_step_down_and_is_then_an_ordinary_member(
+    alice: Member, bob: Member
+) -> None:
     room = make_room(alice, "general")
     make_co_owner(alice, bob, room["id"])
     creator = f"/api/v1/rooms/{room['id']}/members/{alice.id}"
@@ -37,7 +42,9 @@ def test_the_creator_may_step_down_and_is_then_an_ordinary_member(alice, bob):
     assert bob.delete(creator).status_code == 204
 
 
-def test_the_server_staff_may_demote_the_creator(alice, bob, make_user):
+def test_the_server_staff_may_demote_the_creator(
+    alice: Member, bob: Member, make_user: Callable[..., Member]
+) -> None:
     staff = [make_user("root", role="Administrator"), make_user("warden", role="Moderator")]
     room = make_room(alice, "general")
     make_co_owner(alice, bob, room["id"])
@@ -49,7 +56,9 @@ def test_the_server_staff_may_demote_the_creator(alice, bob, make_user):
         assert staff[0].patch(creator, json={"role": "owner"}).status_code == 200
 
 
-def test_co_owners_who_did_not_create_the_room_may_demote_each_other(alice, bob, make_user):
+def test_co_owners_who_did_not_create_the_room_may_demote_each_other(
+    alice: Member, bob: Member, make_user: Callable[..., Member]
+) -> None:
     carol = make_user("carol")
     room = make_room(alice, "general")
     make_co_owner(alice, bob, room["id"])

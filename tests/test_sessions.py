@@ -17,7 +17,7 @@ from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken
 from parley.user_agents import summarize_user_agent
-from support import PASSWORD, assert_error, bearer, login_token
+from support import PASSWORD, Member, assert_error, bearer, login_token
 
 API = "/api/v1"
 SESSION = f"{API}/auth/session"
@@ -69,7 +69,7 @@ def session_rows(app: Flask, user_id: int) -> list[ApiToken]:
         return rows
 
 
-def test_the_cookie_holds_only_a_random_session_id_never_a_token(app, alice):
+def test_the_cookie_holds_only_a_random_session_id_never_a_token(app: Flask, alice: Member) -> None:
     web, _ = web_login(app, "alice")
     value, payload = cookie_payload(web)
     assert set(payload) <= {SESSION_KEY, "csrf", "_permanent"}
@@ -85,7 +85,9 @@ def test_the_cookie_holds_only_a_random_session_id_never_a_token(app, alice):
     assert web.get(ME).get_json()["id"] == alice.id
 
 
-def test_sessions_list_device_address_last_use_and_mark_the_current_one(app, alice):
+def test_sessions_list_device_address_last_use_and_mark_the_current_one(
+    app: Flask, alice: Member
+) -> None:
     web_login(app, "alice", CHROME_ANDROID)
     laptop, _ = web_login(app, "alice", FIREFOX)
     listed = laptop.get(SESSIONS).get_json()["sessions"]
@@ -106,7 +108,7 @@ def test_sessions_list_device_address_last_use_and_mark_the_current_one(app, ali
     assert current["kind"] == "login"
 
 
-def test_revoking_a_session_ends_it_at_once(app, alice):
+def test_revoking_a_session_ends_it_at_once(app: Flask, alice: Member) -> None:
     phone, _ = web_login(app, "alice", CHROME_ANDROID)
     laptop, csrf = web_login(app, "alice", FIREFOX)
     [phone_session] = [
@@ -119,14 +121,14 @@ def test_revoking_a_session_ends_it_at_once(app, alice):
     assert laptop.get(ME).status_code == 200
 
 
-def test_revoking_with_the_cookie_needs_the_csrf_token(app, alice):
+def test_revoking_with_the_cookie_needs_the_csrf_token(app: Flask, alice: Member) -> None:
     web, _ = web_login(app, "alice")
     [own] = web.get(SESSIONS).get_json()["sessions"][:1]
     assert_error(web.delete(f"{SESSIONS}/{own['id']}"), 403, "csrf_failed")
     assert web.get(ME).status_code == 200
 
 
-def test_revoking_the_current_web_session_clears_the_cookie(app, alice):
+def test_revoking_the_current_web_session_clears_the_cookie(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     [current] = [s for s in web.get(SESSIONS).get_json()["sessions"] if s["current"]]
     assert (
@@ -136,7 +138,9 @@ def test_revoking_the_current_web_session_clears_the_cookie(app, alice):
     assert_error(web.get(ME), 401, "unauthorized")
 
 
-def test_another_users_session_or_an_api_token_is_404(app, alice, bob):
+def test_another_users_session_or_an_api_token_is_404(
+    app: Flask, alice: Member, bob: Member
+) -> None:
     web_login(app, "bob")
     [bobs] = session_rows(app, bob.id)
     assert_error(alice.delete(f"{SESSIONS}/{bobs.id}"), 404, "not_found")
@@ -146,12 +150,14 @@ def test_another_users_session_or_an_api_token_is_404(app, alice, bob):
     assert len(session_rows(app, bob.id)) == 1
 
 
-def test_the_sessions_routes_need_a_login(client):
+def test_the_sessions_routes_need_a_login(client: FlaskClient) -> None:
     assert_error(client.get(SESSIONS), 401, "unauthorized")
     assert_error(client.delete(f"{SESSIONS}/1"), 401, "unauthorized")
 
 
-def test_an_api_login_records_its_device_and_address(app, client, alice):
+def test_an_api_login_records_its_device_and_address(
+    app: Flask, client: FlaskClient, alice: Member
+) -> None:
     token = login_token(client, "alice")
     listed = client.get(SESSIONS, headers=bearer(token)).get_json()["sessions"]
     [current] = [s for s in listed if s["current"]]
@@ -160,7 +166,7 @@ def test_an_api_login_records_its_device_and_address(app, client, alice):
     assert current["address"] == "127.0.0.1"
 
 
-def test_user_agents_are_summarised():
+def test_user_agents_are_summarised() -> None:
     assert summarize_user_agent(FIREFOX) == "Firefox on Linux"
     assert summarize_user_agent(CHROME_ANDROID) == "Chrome on Android"
     assert summarize_user_agent("python-requests/2.32.3") == "python-requests"

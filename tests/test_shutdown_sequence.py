@@ -11,16 +11,21 @@ import pytest
 from parley.shutdown import EventIntake
 
 
-def test_the_intake_hands_events_on_until_closed_then_drops_them():
+def test_the_intake_hands_events_on_until_closed_then_drops_them() -> None:
     handled: list[tuple[str, str]] = []
-    intake = EventIntake(lambda sid, data: handled.append((sid, data)) or "answered")
+
+    def handle(sid: str, data: str) -> str:
+        handled.append((sid, data))
+        return "answered"
+
+    intake = EventIntake(handle)
     assert intake("a", "first") == "answered"
     intake.close()
     assert intake("a", "second") is None
     assert handled == [("a", "first")]
 
 
-def test_waiting_for_the_intake_lasts_until_the_events_being_handled_are_done():
+def test_waiting_for_the_intake_lasts_until_the_events_being_handled_are_done() -> None:
     release = threading.Event()
     started = threading.Event()
 
@@ -41,7 +46,7 @@ def test_waiting_for_the_intake_lasts_until_the_events_being_handled_are_done():
     assert intake.busy == 0
 
 
-def test_an_event_that_fails_still_leaves_the_intake_idle():
+def test_an_event_that_fails_still_leaves_the_intake_idle() -> None:
     def failing(_sid: str, _data: str) -> None:
         raise ValueError("bad packet")
 

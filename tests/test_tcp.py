@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from flask import Flask
 
 from parley.tcp import SOCKET_KEYS, NoDelay
 from parley.timeouts import IdleTimeouts
 
 
 @pytest.fixture
-def connection():
+def connection() -> Iterator[socket.socket]:
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     accepted, _ = listener.accept()
@@ -21,21 +24,28 @@ def connection():
 
 
 @pytest.mark.parametrize("key", SOCKET_KEYS)
-def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(connection, key):
+def test_every_connection_gets_tcp_nodelay_whichever_server_runs_it(
+    connection: socket.socket, key: str
+) -> None:
     assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-    seen = []
-    app = NoDelay(lambda environ, start_response: seen.append(environ) or [b"ok"])
+    seen: list[dict[str, Any]] = []
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ)
+        return [b"ok"]
+
+    app = NoDelay(wsgi)
     assert app({key: connection}, lambda *a: None) == [b"ok"]
     assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     assert len(seen) == 1
 
 
-def test_an_environ_without_a_socket_is_served_as_is():
+def test_an_environ_without_a_socket_is_served_as_is() -> None:
     app = NoDelay(lambda environ, start_response: [b"ok"])
     assert app({}, lambda *a: None) == [b"ok"]
 
 
-def test_it_wraps_the_whole_app_socketio_included(app):
+def test_it_wraps_the_whole_app_socketio_included(app: Flask) -> None:
     assert isinstance(app.wsgi_app, NoDelay)
     assert isinstance(app.wsgi_app.app, IdleTimeouts)
     assert type(app.wsgi_app.app.app).__name__ == "_SocketIOMiddleware"

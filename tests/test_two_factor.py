@@ -4,12 +4,15 @@ administrators' requirement, and API tokens left alone."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from parley.extensions import db
 from parley.models import ApiToken, RecoveryCode, User
@@ -69,7 +72,7 @@ def token_count(app: Flask, user_id: int) -> int:
 # --- enrolment ----------------------------------------------------------------------------
 
 
-def test_enrolment_answers_a_secret_its_otpauth_uri_and_a_qr_svg(alice):
+def test_enrolment_answers_a_secret_its_otpauth_uri_and_a_qr_svg(alice: Member) -> None:
     body = start(alice)
     assert set(body) == {"secret", "otpauth_uri", "qr_svg"}
     assert body["otpauth_uri"].startswith("otpauth://totp/Parley:alice?")
@@ -86,12 +89,12 @@ def test_enrolment_answers_a_secret_its_otpauth_uri_and_a_qr_svg(alice):
     assert login(alice.client, "alice").status_code == 200
 
 
-def test_enrolment_needs_the_password(app, alice):
+def test_enrolment_needs_the_password(app: Flask, alice: Member) -> None:
     assert_error(alice.post(TWO_FACTOR, json={"password": "wrong horse"}), 422, "wrong_password")
     assert alice.get(TWO_FACTOR).get_json()["pending"] is False
 
 
-def test_confirm_with_a_wrong_code_is_refused_and_leaves_2fa_off(alice):
+def test_confirm_with_a_wrong_code_is_refused_and_leaves_2fa_off(alice: Member) -> None:
     totp = pyotp.TOTP(start(alice)["secret"])
     wrong = str((int(totp.now()) + 1) % 1_000_000).zfill(6)
     assert_error(alice.post(CONFIRM, json={"code": wrong}), 422, "totp_invalid")
@@ -99,11 +102,13 @@ def test_confirm_with_a_wrong_code_is_refused_and_leaves_2fa_off(alice):
     assert login(alice.client, "alice").status_code == 200
 
 
-def test_confirm_before_enrolment_is_409(alice):
+def test_confirm_before_enrolment_is_409(alice: Member) -> None:
     assert_error(alice.post(CONFIRM, json={"code": "123456"}), 409, "totp_not_started")
 
 
-def test_confirm_turns_2fa_on_with_ten_recovery_codes_stored_only_as_hashes(app, alice):
+def test_confirm_turns_2fa_on_with_ten_recovery_codes_stored_only_as_hashes(
+    app: Flask, alice: Member
+) -> None:
     _, codes = enrol(alice)
     assert len(codes) == len(set(codes)) == 10
     assert alice.get(TWO_FACTOR).get_json() == {
@@ -124,7 +129,9 @@ def test_confirm_turns_2fa_on_with_ten_recovery_codes_stored_only_as_hashes(app,
 
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
-def test_login_without_a_code_is_401_totp_required_and_issues_nothing(app, alice, route):
+def test_login_without_a_code_is_401_totp_required_and_issues_nothing(
+    app: Flask, alice: Member, route: str
+) -> None:
     enrol(alice)
     before = token_count(app, alice.id)
     response = app.test_client().post(route, json={"username": "alice", "password": PASSWORD})
@@ -133,7 +140,7 @@ def test_login_without_a_code_is_401_totp_required_and_issues_nothing(app, alice
 
 
 @pytest.mark.parametrize("route", [LOGIN, SESSION])
-def test_login_with_a_wrong_code_is_401_totp_invalid(app, alice, route):
+def test_login_with_a_wrong_code_is_401_totp_invalid(app: Flask, alice: Member, route: str) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     wrong = str((int(totp.now()) + 500_000) % 1_000_000).zfill(6)
@@ -141,14 +148,18 @@ def test_login_with_a_wrong_code_is_401_totp_invalid(app, alice, route):
     assert_error(app.test_client().post(route, json=body), 401, "totp_invalid")
 
 
-def test_a_wrong_password_with_a_good_code_is_still_invalid_credentials(app, alice):
+def test_a_wrong_password_with_a_good_code_is_still_invalid_credentials(
+    app: Flask, alice: Member
+) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     body = {"username": "alice", "password": "wrong horse", "code": totp.now()}
     assert_error(alice.client.post(LOGIN, json=body), 401, "invalid_credentials")
 
 
-def test_login_with_the_current_code_issues_a_token(app, client, alice):
+def test_login_with_the_current_code_issues_a_token(
+    app: Flask, client: FlaskClient, alice: Member
+) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     response = code_login(client, "alice", totp.now())
@@ -156,7 +167,7 @@ def test_login_with_the_current_code_issues_a_token(app, client, alice):
     assert client.get(ME, headers=bearer(response.get_json()["token"])).status_code == 200
 
 
-def test_web_session_login_with_the_current_code_sets_the_cookie(app, alice):
+def test_web_session_login_with_the_current_code_sets_the_cookie(app: Flask, alice: Member) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     web = app.test_client()
@@ -165,7 +176,9 @@ def test_web_session_login_with_the_current_code_sets_the_cookie(app, alice):
     assert web.get(ME).get_json()["id"] == alice.id
 
 
-def test_a_totp_code_cannot_be_replayed_in_its_window(app, client, alice):
+def test_a_totp_code_cannot_be_replayed_in_its_window(
+    app: Flask, client: FlaskClient, alice: Member
+) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     code = totp.now()
@@ -175,14 +188,14 @@ def test_a_totp_code_cannot_be_replayed_in_its_window(app, client, alice):
     assert_error(code_login(client, "alice", totp.at(time.time() - 30)), 401, "totp_invalid")
 
 
-def test_the_confirming_code_cannot_log_in_again(client, alice):
+def test_the_confirming_code_cannot_log_in_again(client: FlaskClient, alice: Member) -> None:
     totp = pyotp.TOTP(start(alice)["secret"])
     code = totp.now()
     assert alice.post(CONFIRM, json={"code": code}).status_code == 200
     assert_error(code_login(client, "alice", code), 401, "totp_invalid")
 
 
-def test_a_recovery_code_logs_in_once(client, alice):
+def test_a_recovery_code_logs_in_once(client: FlaskClient, alice: Member) -> None:
     _, codes = enrol(alice)
     first, second = codes[0], codes[1]
     assert code_login(client, "alice", first).status_code == 200
@@ -192,7 +205,7 @@ def test_a_recovery_code_logs_in_once(client, alice):
     assert alice.get(TWO_FACTOR).get_json()["recovery_codes_left"] == 8
 
 
-def test_api_tokens_are_unaffected_by_2fa(app, client, alice):
+def test_api_tokens_are_unaffected_by_2fa(app: Flask, client: FlaskClient, alice: Member) -> None:
     bot = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
     enrol(alice)
     assert client.get(ME, headers=bearer(bot)).status_code == 200
@@ -203,7 +216,7 @@ def test_api_tokens_are_unaffected_by_2fa(app, client, alice):
     )
 
 
-def test_failed_codes_are_limited_per_account_across_addresses(app, alice):
+def test_failed_codes_are_limited_per_account_across_addresses(app: Flask, alice: Member) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     settings = {"PARLEY_RATE_LIMITS": True, "PARLEY_LOGIN_RATE_LIMIT": "3/minute"}
@@ -224,7 +237,9 @@ def test_failed_codes_are_limited_per_account_across_addresses(app, alice):
 # --- turning it off, new recovery codes ---------------------------------------------------
 
 
-def test_disable_needs_the_password_and_a_code(app, client, alice):
+def test_disable_needs_the_password_and_a_code(
+    app: Flask, client: FlaskClient, alice: Member
+) -> None:
     totp, _ = enrol(alice)
     later(app, alice.id)
     wrong_password = {"password": "wrong horse", "code": totp.now()}
@@ -243,7 +258,9 @@ def test_disable_needs_the_password_and_a_code(app, client, alice):
     assert code_login(client, "alice").status_code == 200
 
 
-def test_new_recovery_codes_replace_the_old_ones(app, client, alice):
+def test_new_recovery_codes_replace_the_old_ones(
+    app: Flask, client: FlaskClient, alice: Member
+) -> None:
     totp, old = enrol(alice)
     later(app, alice.id)
     response = alice.post(RECOVERY, json={"code": totp.now()})
@@ -254,13 +271,13 @@ def test_new_recovery_codes_replace_the_old_ones(app, client, alice):
     assert code_login(client, "alice", new[0]).status_code == 200
 
 
-def test_new_recovery_codes_need_a_valid_code(alice):
+def test_new_recovery_codes_need_a_valid_code(alice: Member) -> None:
     enrol(alice)
     assert_error(alice.post(RECOVERY, json={"code": "999999"}), 422, "totp_invalid")
     assert_error(alice.post(RECOVERY, json={"code": "not-a-code"}), 422, "totp_invalid")
 
 
-def test_the_2fa_routes_need_a_login(client):
+def test_the_2fa_routes_need_a_login(client: FlaskClient) -> None:
     assert_error(client.get(TWO_FACTOR), 401, "unauthorized")
     assert_error(client.post(TWO_FACTOR, json={"password": PASSWORD}), 401, "unauthorized")
     assert_error(client.post(CONFIRM, json={"code": "123456"}), 401, "unauthorized")
@@ -269,7 +286,9 @@ def test_the_2fa_routes_need_a_login(client):
     assert_error(client.delete(TWO_FACTOR, json=body), 401, "unauthorized")
 
 
-def test_one_users_2fa_leaves_another_alone(client, alice, bob):
+def test_one_users_2fa_leaves_another_alone(
+    client: FlaskClient, alice: Member, bob: Member
+) -> None:
     enrol(alice)
     assert bob.get(TWO_FACTOR).get_json()["enabled"] is False
     assert code_login(client, "bob").status_code == 200
@@ -284,8 +303,8 @@ def admin_2fa_required(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_an_admin_without_2fa_may_only_enrol_when_it_is_required(
-    app, client, make_user, admin_2fa_required
-):
+    app: Flask, client: FlaskClient, make_user: Callable[..., Member], admin_2fa_required: None
+) -> None:
     root = make_user("root", role="Administrator")
     # The registration's login token is an interactive login like any other.
     assert_error(root.get(ROOMS), 403, "admin_2fa_required")
@@ -300,8 +319,11 @@ def test_an_admin_without_2fa_may_only_enrol_when_it_is_required(
 
 
 def test_an_admins_hand_made_api_token_is_unaffected_by_the_requirement(
-    app, client, make_user, monkeypatch
-):
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., Member],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     root = make_user("root", role="Administrator")
     bot = root.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
     monkeypatch.setitem(app.config, "PARLEY_REQUIRE_ADMIN_2FA", True)
@@ -309,17 +331,19 @@ def test_an_admins_hand_made_api_token_is_unaffected_by_the_requirement(
     assert_error(root.get(ROOMS), 403, "admin_2fa_required")
 
 
-def test_members_are_not_required_to_enrol(alice, admin_2fa_required):
+def test_members_are_not_required_to_enrol(alice: Member, admin_2fa_required: None) -> None:
     assert alice.get(ROOMS).status_code == 200
     assert alice.get(TWO_FACTOR).get_json()["required"] is False
 
 
-def test_the_requirement_is_off_by_default(make_user):
+def test_the_requirement_is_off_by_default(make_user: Callable[..., Member]) -> None:
     root = make_user("root", role="Administrator")
     assert root.get(ROOMS).status_code == 200
 
 
-def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(app, client, alice, monkeypatch):
+def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(
+    app: Flask, client: FlaskClient, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from parley.cli import cli
 
     enrol(alice)
@@ -346,7 +370,9 @@ def test_parley_reset_2fa_turns_it_off_and_ends_the_users_logins(app, client, al
         "0" * 16,
     ],
 )
-def test_odd_codes_are_refused_cleanly(app, client, alice, code):
+def test_odd_codes_are_refused_cleanly(
+    app: Flask, client: FlaskClient, alice: Member, code: str
+) -> None:
     totp = pyotp.TOTP(start(alice)["secret"])
     assert_error(alice.post(CONFIRM, json={"code": code}), 422, "totp_invalid")
     assert alice.post(CONFIRM, json={"code": totp.now()}).status_code == 200
@@ -355,7 +381,9 @@ def test_odd_codes_are_refused_cleanly(app, client, alice, code):
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("on", True), ("off", False), ("", None)])
-def test_parley_require_admin_2fa_is_read_from_the_environment(tmp_path, raw, expected):
+def test_parley_require_admin_2fa_is_read_from_the_environment(
+    tmp_path: Path, raw: str, expected: bool | None
+) -> None:
     from parley.config import ConfigError, load_config
 
     if expected is None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
+from werkzeug.test import TestResponse
 
 from parley.actions import video
-from support import assert_error, jpeg, make_room
+from parley.events import Event
+from support import Member, assert_error, jpeg, make_room
 
 API = "/api/v1"
 LIVE = {"width": 640, "height": 480, "fps": 15}
@@ -18,19 +24,21 @@ LIVE = {"width": 640, "height": 480, "fps": 15}
 pytestmark = pytest.mark.usefixtures("broadcasts")
 
 
-def go_live(member, room_id, **body):
+def go_live(member: Member, room_id: int, **body: Any) -> TestResponse:
     return member.post(f"{API}/rooms/{room_id}/live", json={**LIVE, **body})
 
 
-def push(app, member_id, room_id, frame):
+def push(app: Flask, member_id: int, room_id: int, frame: object) -> int:
     from parley.extensions import db
     from parley.models import User
 
     with app.test_request_context():
-        return video.push_frame(db.session.get(User, member_id), room_id, frame)
+        return video.push_frame(db.session.get_one(User, member_id), room_id, frame)
 
 
-def test_a_member_goes_live_and_the_room_shows_it(alice, bob, room, events):
+def test_a_member_goes_live_and_the_room_shows_it(
+    alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     response = go_live(alice, room["id"])
     assert response.status_code == 201
     live = response.get_json()
@@ -56,7 +64,7 @@ def test_a_member_goes_live_and_the_room_shows_it(alice, bob, room, events):
     ]
 
 
-def test_a_room_not_live_says_so(alice, room):
+def test_a_room_not_live_says_so(alice: Member, room: dict[str, Any]) -> None:
     assert alice.get(f"{API}/rooms/{room['id']}").get_json()["live"] is None
     assert_error(alice.get(f"{API}/rooms/{room['id']}/live"), 404, "not_live")
     assert_error(alice.get(f"/rooms/{room['id']}/live.jpg"), 404, "not_live")
@@ -64,7 +72,9 @@ def test_a_room_not_live_says_so(alice, room):
     assert_error(alice.delete(f"{API}/rooms/{room['id']}/live"), 404, "not_live")
 
 
-def test_a_second_broadcast_in_the_room_is_refused(alice, bob, room):
+def test_a_second_broadcast_in_the_room_is_refused(
+    alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     assert go_live(alice, room["id"]).status_code == 201
     found = assert_error(go_live(bob, room["id"]), 409, "already_live")
     assert found["details"]["broadcaster"]["id"] == alice.id
@@ -74,12 +84,16 @@ def test_a_second_broadcast_in_the_room_is_refused(alice, bob, room):
     "body",
     [{"width": 0}, {"width": 4000}, {"height": 2000}, {"fps": 0}, {"fps": 61}, {"extra": 1}],
 )
-def test_bad_broadcast_settings_are_refused(alice, room, body):
+def test_bad_broadcast_settings_are_refused(
+    alice: Member, room: dict[str, Any], body: dict[str, Any]
+) -> None:
     assert_error(go_live(alice, room["id"], **body), 422, "validation_error")
     assert alice.get(f"{API}/rooms/{room['id']}").get_json()["live"] is None
 
 
-def test_only_members_who_may_post_go_live(alice, bob, make_user, room):
+def test_only_members_who_may_post_go_live(
+    alice: Member, bob: Member, make_user: Callable[..., Member], room: dict[str, Any]
+) -> None:
     carol = make_user("carol")
     assert_error(go_live(carol, room["id"]), 403, "not_a_member")
     assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
@@ -89,8 +103,12 @@ def test_only_members_who_may_post_go_live(alice, bob, make_user, room):
 
 
 def test_the_broadcaster_or_a_moderator_stops_it_and_no_one_else(
-    alice, bob, make_user, room, events
-):
+    alice: Member,
+    bob: Member,
+    make_user: Callable[..., Member],
+    room: dict[str, Any],
+    events: list[Event],
+) -> None:
     carol = make_user("carol")
     assert carol.post(f"{API}/rooms/{room['id']}/join").status_code == 201
     assert go_live(bob, room["id"]).status_code == 201
@@ -103,7 +121,9 @@ def test_the_broadcaster_or_a_moderator_stops_it_and_no_one_else(
     assert [e.payload["reason"] for e in events if e.type == "video:stop"][-1] == "stopped"
 
 
-def test_live_jpg_serves_the_latest_frame_to_readers_only(app, alice, bob, make_user, room):
+def test_live_jpg_serves_the_latest_frame_to_readers_only(
+    app: Flask, alice: Member, bob: Member, make_user: Callable[..., Member], room: dict[str, Any]
+) -> None:
     carol = make_user("carol")
     assert go_live(alice, room["id"]).status_code == 201
     assert_error(bob.get(f"/rooms/{room['id']}/live.jpg"), 404, "no_frame_yet")
@@ -114,7 +134,9 @@ def test_live_jpg_serves_the_latest_frame_to_readers_only(app, alice, bob, make_
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Seq"] == "2"
     image = Image.open(io.BytesIO(response.data))
-    assert image.size == (640, 480) and image.getpixel((10, 10))[2] > 200  # blue
+    pixel = image.getpixel((10, 10))
+    assert isinstance(pixel, tuple)
+    assert image.size == (640, 480) and pixel[2] > 200  # blue
     # Public rooms are readable by every account, so carol may watch; a ban shuts her out.
     assert carol.get(f"/rooms/{room['id']}/live.jpg").status_code == 200
     assert carol.post(f"{API}/rooms/{room['id']}/join").status_code == 201
@@ -122,7 +144,9 @@ def test_live_jpg_serves_the_latest_frame_to_readers_only(app, alice, bob, make_
     assert_error(carol.get(f"/rooms/{room['id']}/live.jpg"), 403, "banned")
 
 
-def test_outsiders_of_a_private_room_get_no_frame(app, alice, make_user, client):
+def test_outsiders_of_a_private_room_get_no_frame(
+    app: Flask, alice: Member, make_user: Callable[..., Member], client: FlaskClient
+) -> None:
     carol = make_user("carol")
     secret = make_room(alice, "secret", kind="private")
     assert go_live(alice, secret["id"]).status_code == 201
@@ -134,8 +158,8 @@ def test_outsiders_of_a_private_room_get_no_frame(app, alice, make_user, client)
 
 
 def test_the_mjpeg_stream_sends_each_new_frame_and_ends_when_the_broadcast_stops(
-    app, alice, bob, room, events
-):
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     assert go_live(alice, room["id"]).status_code == 201
     push(app, alice.id, room["id"], jpeg(640, 480, "green"))
     response = bob.get(f"/rooms/{room['id']}/live.mjpg", buffered=False)
@@ -144,13 +168,12 @@ def test_the_mjpeg_stream_sends_each_new_frame_and_ends_when_the_broadcast_stops
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Accel-Buffering"] == "no"
     boundary = response.mimetype_params["boundary"]
-    parts = (chunk for chunk in response.response if chunk)  # b"" sends the headers early
+    parts = (chunk for chunk in response.iter_encoded() if chunk)  # b"" sends the headers early
     first = next(parts)
     head, _, rest = first.partition(b"\r\n\r\n")
     assert head.startswith(f"--{boundary}\r\n".encode())
-    length = int(
-        dict(line.split(": ") for line in head.decode().split("\r\n")[1:])["Content-Length"]
-    )
+    fields = [line.split(": ") for line in head.decode().split("\r\n")[1:]]
+    length = int({name: value for name, value in fields}["Content-Length"])
     assert Image.open(io.BytesIO(rest[:length])).size == (640, 480)
     assert rest[length:] == b"\r\n"
     assert bob.get(f"{API}/rooms/{room['id']}/live").get_json()["viewers"] == 1
@@ -166,7 +189,9 @@ def test_the_mjpeg_stream_sends_each_new_frame_and_ends_when_the_broadcast_stops
     assert counts == [1]
 
 
-def test_a_viewer_who_leaves_is_counted_out_at_once(app, alice, bob, room, events):
+def test_a_viewer_who_leaves_is_counted_out_at_once(
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
+) -> None:
     assert go_live(alice, room["id"]).status_code == 201
     push(app, alice.id, room["id"], jpeg())
     response = bob.get(f"/rooms/{room['id']}/live.mjpg", buffered=False)
@@ -177,7 +202,13 @@ def test_a_viewer_who_leaves_is_counted_out_at_once(app, alice, bob, room, event
     assert [e.payload["count"] for e in events if e.type == "video:viewers"] == [1, 0]
 
 
-def test_a_broadcast_without_frames_ends_by_itself(app, alice, room, events, monkeypatch):
+def test_a_broadcast_without_frames_ends_by_itself(
+    app: Flask,
+    alice: Member,
+    room: dict[str, Any],
+    events: list[Event],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(app.config, "PARLEY_VIDEO_IDLE_SECONDS", 0.3)
     assert go_live(alice, room["id"]).status_code == 201
     deadline = time.monotonic() + 5
@@ -200,8 +231,8 @@ def test_a_broadcast_without_frames_ends_by_itself(app, alice, room, events, mon
     ],
 )
 def test_an_outsider_hears_of_a_live_private_room_what_a_missing_room_answers(
-    app, alice, make_user, method, path
-):
+    app: Flask, alice: Member, make_user: Callable[..., Member], method: str, path: str
+) -> None:
     carol = make_user("carol")
     secret = make_room(alice, "secret", kind="private")
     assert go_live(alice, secret["id"]).status_code == 201

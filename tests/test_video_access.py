@@ -28,7 +28,7 @@ def stream(member: Member, room_id: int, token: str | None = None) -> tuple[Any,
     headers = bearer(token) if token else member.headers
     response = member.client.get(f"/rooms/{room_id}/live.mjpg", headers=headers, buffered=False)
     assert response.status_code == 200, response.get_json()
-    return response, (chunk for chunk in response.response if chunk)
+    return response, (chunk for chunk in response.iter_encoded() if chunk)
 
 
 def frame_part(chunk: bytes) -> bool:
@@ -48,7 +48,7 @@ def change(path: str, app: Flask, alice: Member, bob: Member, room_id: int, toke
         assert bob.post(f"{API}/rooms/{room_id}/leave").status_code == 204
     elif path == "deactivated":
         set_role(app, alice.id, "Administrator")
-        body = {"active": False}
+        body: dict[str, object] = {"active": False}
         assert alice.patch(f"{API}/users/{bob.id}", json=body).status_code == 200
     elif path == "token_revoked":
         assert bob.client.post(f"{API}/auth/logout", headers=bearer(token)).status_code == 204
@@ -62,7 +62,9 @@ def change(path: str, app: Flask, alice: Member, bob: Member, room_id: int, toke
 @pytest.mark.parametrize(
     "path", ["removed", "banned", "left", "deactivated", "token_revoked", "password_changed"]
 )
-def test_the_stream_ends_at_the_change_and_sends_no_later_frame(app, alice, bob, path):
+def test_the_stream_ends_at_the_change_and_sends_no_later_frame(
+    app: Flask, alice: Member, bob: Member, path: str
+) -> None:
     private = make_room(alice, "backroom", kind="private")
     assert (
         alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": bob.id}).status_code
@@ -84,7 +86,9 @@ def test_the_stream_ends_at_the_change_and_sends_no_later_frame(app, alice, bob,
     assert alice.get(f"{API}/rooms/{private['id']}/live").get_json()["viewers"] == 0
 
 
-def test_leaving_a_public_room_keeps_the_stream(app, alice, bob, room):
+def test_leaving_a_public_room_keeps_the_stream(
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     assert go_live(alice, room["id"]).status_code == 201
     push(app, alice.id, room["id"], jpeg(640, 480))
     response, parts = stream(bob, room["id"])
@@ -115,8 +119,8 @@ def ends_within(parts: Iterator[bytes], seconds: float) -> float:
 
 @pytest.mark.parametrize("what", ["banned", "token_revoked"])
 def test_a_change_this_process_never_heard_of_ends_the_stream_within_seconds(
-    app, alice, bob, what, monkeypatch
-):
+    app: Flask, alice: Member, bob: Member, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "RECHECK_SECONDS", 0.2)
     private = make_room(alice, "backroom", kind="private")
     assert (
@@ -143,8 +147,8 @@ def test_a_change_this_process_never_heard_of_ends_the_stream_within_seconds(
 
 
 def test_a_broadcaster_banned_by_another_process_stops_broadcasting(
-    app, alice, bob, room, monkeypatch
-):
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(views, "RECHECK_SECONDS", 0.2)
     assert go_live(bob, room["id"]).status_code == 201
     unheard(
@@ -160,7 +164,9 @@ def test_a_broadcaster_banned_by_another_process_stops_broadcasting(
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
 
 
-def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, alice, bob, room):
+def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(
+    app: Flask, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     caster = login_token(bob.client, bob.username)
     live = bob.client.post(f"{API}/rooms/{room['id']}/live", json=LIVE, headers=bearer(caster))
     assert live.status_code == 201
@@ -168,7 +174,9 @@ def test_revoking_the_token_a_broadcast_was_started_with_ends_it_at_once(app, al
     assert alice.get(f"{API}/rooms/{room['id']}/live").get_json()["error"]["code"] == "not_live"
 
 
-def test_ending_the_web_session_ends_its_stream_at_once(app, alice, bob):
+def test_ending_the_web_session_ends_its_stream_at_once(
+    app: Flask, alice: Member, bob: Member
+) -> None:
     private = make_room(alice, "backroom", kind="private")
     invited = alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": bob.id})
     assert invited.status_code == 201
@@ -179,7 +187,7 @@ def test_ending_the_web_session_ends_its_stream_at_once(app, alice, bob):
     assert login.status_code == 200, login.get_json()
     response = web.get(f"/rooms/{private['id']}/live.mjpg", buffered=False)
     assert response.status_code == 200
-    parts = (chunk for chunk in response.response if chunk)
+    parts = (chunk for chunk in response.iter_encoded() if chunk)
     try:
         assert frame_part(next(parts))
         csrf = {"X-CSRF-Token": login.get_json()["csrf_token"]}

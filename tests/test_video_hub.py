@@ -14,7 +14,7 @@ from parley.video.hub import FrameHub, HubClosed
 from support import jpeg
 
 
-def test_a_viewer_gets_the_latest_frame_newer_than_the_last_it_took():
+def test_a_viewer_gets_the_latest_frame_newer_than_the_last_it_took() -> None:
     hub = FrameHub()
     assert hub.wait_newer(0, timeout=0.01) is None
     hub.publish(b"one")
@@ -24,7 +24,7 @@ def test_a_viewer_gets_the_latest_frame_newer_than_the_last_it_took():
     assert hub.latest() == (2, b"two")
 
 
-def test_a_waiting_viewer_wakes_on_the_next_frame():
+def test_a_waiting_viewer_wakes_on_the_next_frame() -> None:
     hub = FrameHub()
     got: list[tuple[int, bytes] | None] = []
     waiter = threading.Thread(target=lambda: got.append(hub.wait_newer(0, timeout=5)))
@@ -35,7 +35,7 @@ def test_a_waiting_viewer_wakes_on_the_next_frame():
     assert got == [(1, b"frame")]
 
 
-def test_a_slow_viewer_skips_frames_and_never_holds_up_a_fast_one():
+def test_a_slow_viewer_skips_frames_and_never_holds_up_a_fast_one() -> None:
     hub = FrameHub()
     taken: dict[str, list[int]] = {"fast": [], "slow": []}
     done = threading.Event()
@@ -66,7 +66,7 @@ def test_a_slow_viewer_skips_frames_and_never_holds_up_a_fast_one():
     assert taken["slow"] == sorted(set(taken["slow"]))
 
 
-def test_closing_wakes_every_viewer_and_refuses_more_frames():
+def test_closing_wakes_every_viewer_and_refuses_more_frames() -> None:
     hub = FrameHub()
     outcomes: list[str] = []
 
@@ -89,7 +89,7 @@ def test_closing_wakes_every_viewer_and_refuses_more_frames():
         hub.publish(b"late")
 
 
-def test_the_frame_cap_allows_max_fps_in_any_second():
+def test_the_frame_cap_allows_max_fps_in_any_second() -> None:
     broadcast = Broadcast(1, 1, {}, 640, 480, 15, None)  # type: ignore[arg-type]
     assert all(broadcast.frame_wait(3, now=10.0 + i * 0.01) is None for i in range(3))
     wait = broadcast.frame_wait(3, now=10.5)
@@ -97,7 +97,7 @@ def test_the_frame_cap_allows_max_fps_in_any_second():
     assert broadcast.frame_wait(3, now=11.0) is None
 
 
-def test_one_broadcast_per_room_and_removing_it_closes_its_hub():
+def test_one_broadcast_per_room_and_removing_it_closes_its_hub() -> None:
     registry = Broadcasts()
     first = Broadcast(7, 1, {}, 640, 480, 15, None)  # type: ignore[arg-type]
     second = Broadcast(7, 2, {}, 640, 480, 15, None)  # type: ignore[arg-type]
@@ -108,7 +108,7 @@ def test_one_broadcast_per_room_and_removing_it_closes_its_hub():
     assert first.hub.closed and len(registry) == 0
 
 
-def test_a_real_jpeg_passes_with_its_size():
+def test_a_real_jpeg_passes_with_its_size() -> None:
     assert check_frame(jpeg(320, 240), 512 * 1024) == (320, 240)
 
 
@@ -124,19 +124,19 @@ def test_a_real_jpeg_passes_with_its_size():
     ],
     ids=["text", "gif", "cut-short", "garbage-between-markers", "too-wide", "too-tall"],
 )
-def test_anything_but_a_bounded_jpeg_is_refused(frame, code):
+def test_anything_but_a_bounded_jpeg_is_refused(frame: str | bytes, code: str) -> None:
     with pytest.raises(ApiError) as refused:
         check_frame(frame, 512 * 1024)
     assert refused.value.code == code
 
 
-def test_a_frame_over_the_byte_limit_is_refused():
+def test_a_frame_over_the_byte_limit_is_refused() -> None:
     with pytest.raises(ApiError) as refused:
         check_frame(jpeg(), 100)
     assert refused.value.code == "frame_too_large" and refused.value.status == 413
 
 
-def test_following_yields_each_newest_frame_until_stopped_or_closed():
+def test_following_yields_each_newest_frame_until_stopped_or_closed() -> None:
     hub = FrameHub()
     hub.publish(b"a")
     followed = hub.follow(lambda: False, wake=0.01)
@@ -149,7 +149,7 @@ def test_following_yields_each_newest_frame_until_stopped_or_closed():
     assert list(FrameHub().follow(lambda: True)) == []
 
 
-def test_a_stopped_viewer_wakes_at_once_and_takes_no_frame():
+def test_a_stopped_viewer_wakes_at_once_and_takes_no_frame() -> None:
     hub = FrameHub()
     stop = threading.Event()
     taken: list[int] = []

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 import parley.web
 from parley.headers import PAGE_CSP
@@ -45,12 +46,12 @@ class ShellParser(HTMLParser):
             self.inline_script = True
 
 
-def status_of(client, url: str) -> int:
+def status_of(client: FlaskClient, url: str) -> int:
     with client.get(url) as response:  # static files are streamed: close them
         return int(response.status_code)
 
 
-def test_the_page_forbids_inline_script_eval_and_framing(client):
+def test_the_page_forbids_inline_script_eval_and_framing(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
     policy = response.headers["Content-Security-Policy"]
@@ -65,7 +66,7 @@ def test_the_page_forbids_inline_script_eval_and_framing(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_the_shell_has_no_inline_script_handlers_or_styles(client):
+def test_the_shell_has_no_inline_script_handlers_or_styles(client: FlaskClient) -> None:
     shell = ShellParser()
     shell.feed(client.get("/").get_data(as_text=True))
     assert shell.scripts == [{"type": "module", "src": "/static/app/main.js"}]
@@ -74,7 +75,7 @@ def test_the_shell_has_no_inline_script_handlers_or_styles(client):
     assert shell.style_attributes == 0
 
 
-def test_every_asset_the_shell_names_is_served(client):
+def test_every_asset_the_shell_names_is_served(client: FlaskClient) -> None:
     shell = ShellParser()
     shell.feed(client.get("/").get_data(as_text=True))
     assert shell.assets
@@ -82,7 +83,7 @@ def test_every_asset_the_shell_names_is_served(client):
         assert status_of(client, asset) == 200, asset
 
 
-def test_the_page_modules_import_only_served_files(client):
+def test_the_page_modules_import_only_served_files(client: FlaskClient) -> None:
     for module in sorted((STATIC / "app").glob("*.js")):
         source = module.read_text()
         assert "eval(" not in source and "new Function" not in source, module.name
@@ -92,7 +93,9 @@ def test_the_page_modules_import_only_served_files(client):
             assert status_of(client, url) == 200, (module.name, target)
 
 
-def test_a_server_without_its_browser_files_says_how_to_fix_it(client, monkeypatch):
+def test_a_server_without_its_browser_files_says_how_to_fix_it(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(parley.web, "SOCKET_CLIENT", Path("vendor") / "missing.js")
     response = client.get("/")
     assert response.status_code == 503
@@ -102,5 +105,5 @@ def test_a_server_without_its_browser_files_says_how_to_fix_it(client, monkeypat
 
 
 @pytest.mark.parametrize("path", ["/", "/static/app/main.js"])
-def test_page_and_assets_need_no_login(client, path):
+def test_page_and_assets_need_no_login(client: FlaskClient, path: str) -> None:
     assert status_of(client, path) == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Room
 from parley.models.types import utcnow
-from support import PASSWORD, another_app, assert_error, bearer, web_session_id
+from support import PASSWORD, Member, another_app, assert_error, bearer, web_session_id
 
 API = "/api/v1"
 SESSION = f"{API}/auth/session"
@@ -75,7 +76,9 @@ def room_count(app: Flask) -> int:
 # --- logging in -------------------------------------------------------------------------
 
 
-def test_session_login_answers_the_user_and_a_csrf_token_and_sets_the_cookie(app, alice):
+def test_session_login_answers_the_user_and_a_csrf_token_and_sets_the_cookie(
+    app: Flask, alice: Member
+) -> None:
     web = app.test_client()
     response = web.post(SESSION, json=credentials("alice"))
     assert response.status_code == 200
@@ -100,7 +103,9 @@ def test_session_login_answers_the_user_and_a_csrf_token_and_sets_the_cookie(app
     assert web.get(ME).get_json()["id"] == alice.id
 
 
-def test_the_session_cookie_is_secure_when_configured_like_production(app, alice, monkeypatch):
+def test_the_session_cookie_is_secure_when_configured_like_production(
+    app: Flask, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # ProductionConfig sets SESSION_COOKIE_SECURE (tests/test_config.py); Flask reads it
     # for each answer.
     monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
@@ -111,7 +116,9 @@ def test_the_session_cookie_is_secure_when_configured_like_production(app, alice
     assert cookie["samesite"] == "Lax"
 
 
-def test_session_login_with_bad_credentials_is_401_and_sets_no_cookie(app, alice):
+def test_session_login_with_bad_credentials_is_401_and_sets_no_cookie(
+    app: Flask, alice: Member
+) -> None:
     web = app.test_client()
     for body in (credentials("alice", "not the password"), credentials("nobody")):
         response = web.post(SESSION, json=body)
@@ -121,7 +128,9 @@ def test_session_login_with_bad_credentials_is_401_and_sets_no_cookie(app, alice
     assert_error(web.get(SESSION), 401, "unauthorized")
 
 
-def test_session_login_to_a_deactivated_account_is_403_like_login(app, make_user):
+def test_session_login_to_a_deactivated_account_is_403_like_login(
+    app: Flask, make_user: Callable[..., Member]
+) -> None:
     root = make_user("root", role="Administrator")
     carol = make_user("carol")
     assert root.patch(f"{API}/users/{carol.id}", json={"active": False}).status_code == 200
@@ -130,12 +139,14 @@ def test_session_login_to_a_deactivated_account_is_403_like_login(app, make_user
     assert session_cookies_set(response) == []
 
 
-def test_session_login_validates_its_body_like_login(client):
+def test_session_login_validates_its_body_like_login(client: FlaskClient) -> None:
     assert_error(client.post(SESSION, json={"username": "alice"}), 422, "validation_error")
     assert_error(client.post(SESSION, json={"username": "", "password": "x"}), 422)
 
 
-def test_logging_in_again_revokes_the_previous_session_token(app, alice, bob):
+def test_logging_in_again_revokes_the_previous_session_token(
+    app: Flask, alice: Member, bob: Member
+) -> None:
     web, _ = web_login(app, "alice")
     [first] = [t for t in token_rows(app, alice.id) if t.kind == "session"]
     assert web.post(SESSION, json=credentials("alice")).status_code == 200
@@ -150,7 +161,7 @@ def test_logging_in_again_revokes_the_previous_session_token(app, alice, bob):
     assert web.get(SESSION).get_json()["user"]["id"] == bob.id
 
 
-def test_a_failed_login_leaves_the_current_session_as_it_was(app, alice):
+def test_a_failed_login_leaves_the_current_session_as_it_was(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     assert_error(web.post(SESSION, json=credentials("alice", "wrong")), 401)
     body = web.get(SESSION).get_json()
@@ -158,7 +169,7 @@ def test_a_failed_login_leaves_the_current_session_as_it_was(app, alice):
     assert body["csrf_token"] == csrf
 
 
-def test_a_new_login_gets_a_new_csrf_token(app, alice):
+def test_a_new_login_gets_a_new_csrf_token(app: Flask, alice: Member) -> None:
     web, first = web_login(app, "alice")
     second = web.post(SESSION, json=credentials("alice")).get_json()["csrf_token"]
     assert second != first
@@ -169,7 +180,7 @@ def test_a_new_login_gets_a_new_csrf_token(app, alice):
 # --- registering ------------------------------------------------------------------------
 
 
-def test_register_session_creates_the_account_with_exactly_one_session_token(app):
+def test_register_session_creates_the_account_with_exactly_one_session_token(app: Flask) -> None:
     web = app.test_client()
     response = web.post(
         REGISTER_SESSION,
@@ -189,34 +200,40 @@ def test_register_session_creates_the_account_with_exactly_one_session_token(app
     assert made.status_code == 201
 
 
-def test_register_session_refuses_a_taken_name_and_sets_no_cookie(app, alice):
+def test_register_session_refuses_a_taken_name_and_sets_no_cookie(
+    app: Flask, alice: Member
+) -> None:
     response = app.test_client().post(REGISTER_SESSION, json=credentials("ALICE"))
     assert_error(response, 409, "username_taken")
     assert session_cookies_set(response) == []
     assert len(token_rows(app)) == 1
 
 
-def test_register_session_refuses_a_bad_password_with_422(app):
+def test_register_session_refuses_a_bad_password_with_422(app: Flask) -> None:
     response = app.test_client().post(REGISTER_SESSION, json=credentials("dora", "short"))
     assert_error(response, 422, "validation_error")
     assert token_rows(app) == []
 
 
 @pytest.mark.parametrize("password", ["password1234", "dora-the-explorer"])
-def test_register_session_refuses_a_weak_password_and_sets_no_cookie(app, password):
+def test_register_session_refuses_a_weak_password_and_sets_no_cookie(
+    app: Flask, password: str
+) -> None:
     response = app.test_client().post(REGISTER_SESSION, json=credentials("dora", password))
     assert_error(response, 422, "weak_password")
     assert session_cookies_set(response) == []
     assert token_rows(app) == []
 
 
-def test_register_session_is_refused_when_registration_is_closed(app, monkeypatch):
+def test_register_session_is_refused_when_registration_is_closed(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(app.config, "REGISTRATION_OPEN", False)
     response = app.test_client().post(REGISTER_SESSION, json=credentials("dora"))
     assert_error(response, 403, "registration_closed")
 
 
-def test_register_session_ends_the_session_the_cookie_held(app, alice):
+def test_register_session_ends_the_session_the_cookie_held(app: Flask, alice: Member) -> None:
     web, _ = web_login(app, "alice")
     assert web.post(REGISTER_SESSION, json=credentials("dora")).status_code == 201
     assert [t.kind for t in token_rows(app, alice.id)] == ["login"]
@@ -226,7 +243,7 @@ def test_register_session_ends_the_session_the_cookie_held(app, alice):
 # --- asking who is logged in ------------------------------------------------------------
 
 
-def test_get_session_answers_the_user_and_the_same_csrf_token(app, alice):
+def test_get_session_answers_the_user_and_the_same_csrf_token(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     response = web.get(SESSION)
     assert response.status_code == 200
@@ -238,18 +255,20 @@ def test_get_session_answers_the_user_and_the_same_csrf_token(app, alice):
     assert body["user"]["permissions"] == alice.data["permissions"]
 
 
-def test_get_session_without_a_cookie_is_401(client):
+def test_get_session_without_a_cookie_is_401(client: FlaskClient) -> None:
     assert_error(client.get(SESSION), 401, "unauthorized")
 
 
-def test_get_session_with_a_dead_token_in_the_cookie_is_401(app, alice):
+def test_get_session_with_a_dead_token_in_the_cookie_is_401(app: Flask, alice: Member) -> None:
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = "not-a-real-session-id"
     assert_error(web.get(SESSION), 401, "unauthorized")
 
 
-def test_the_session_routes_refuse_a_bearer_token_with_400_not_a_session(app, alice):
+def test_the_session_routes_refuse_a_bearer_token_with_400_not_a_session(
+    app: Flask, alice: Member
+) -> None:
     web, csrf = web_login(app, "alice")
     assert_error(web.get(SESSION, headers=bearer(alice.token)), 400, "not_a_session")
     response = web.delete(SESSION, headers={**bearer(alice.token), **csrf_header(csrf)})
@@ -258,7 +277,9 @@ def test_the_session_routes_refuse_a_bearer_token_with_400_not_a_session(app, al
     assert alice.get(ME).status_code == 200
 
 
-def test_get_session_makes_a_csrf_token_for_a_cookie_that_has_none(app, alice):
+def test_get_session_makes_a_csrf_token_for_a_cookie_that_has_none(
+    app: Flask, alice: Member
+) -> None:
     web = app.test_client()
     with web.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -276,7 +297,9 @@ def test_get_session_makes_a_csrf_token_for_a_cookie_that_has_none(app, alice):
     [{}, {"X-CSRF-Token": ""}, {"X-CSRF-Token": "wrong"}, {"X-CSRF-Token": "é" * 43}],
     ids=["missing", "empty", "wrong", "non-ascii"],
 )
-def test_a_cookie_post_without_the_right_csrf_token_is_403_and_changes_nothing(app, alice, headers):
+def test_a_cookie_post_without_the_right_csrf_token_is_403_and_changes_nothing(
+    app: Flask, alice: Member, headers: dict[str, Any]
+) -> None:
     web, _ = web_login(app, "alice")
     error = assert_error(web.post(ROOMS, json=NEW_ROOM, headers=headers), 403, "csrf_failed")
     assert error["details"] == {}
@@ -284,14 +307,16 @@ def test_a_cookie_post_without_the_right_csrf_token_is_403_and_changes_nothing(a
     assert room_count(app) == 0
 
 
-def test_a_cookie_post_with_the_csrf_token_is_201(app, alice):
+def test_a_cookie_post_with_the_csrf_token_is_201(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     response = web.post(ROOMS, json=NEW_ROOM, headers=csrf_header(csrf))
     assert response.status_code == 201
     assert response.get_json()["name"] == "general"
 
 
-def test_every_state_changing_method_with_the_cookie_needs_the_csrf_token(app, alice):
+def test_every_state_changing_method_with_the_cookie_needs_the_csrf_token(
+    app: Flask, alice: Member
+) -> None:
     web, csrf = web_login(app, "alice")
     room = web.post(ROOMS, json=NEW_ROOM, headers=csrf_header(csrf)).get_json()
     path = f"{ROOMS}/{room['id']}"
@@ -303,14 +328,16 @@ def test_every_state_changing_method_with_the_cookie_needs_the_csrf_token(app, a
     assert web.get(SESSION).status_code == 200
 
 
-def test_the_csrf_token_of_another_session_is_refused(app, alice, bob):
+def test_the_csrf_token_of_another_session_is_refused(
+    app: Flask, alice: Member, bob: Member
+) -> None:
     web, _ = web_login(app, "alice")
     _, bobs = web_login(app, "bob")
     assert_error(web.post(ROOMS, json=NEW_ROOM, headers=csrf_header(bobs)), 403, "csrf_failed")
     assert room_count(app) == 0
 
 
-def test_bearer_requests_need_no_csrf_header(app, alice, bob):
+def test_bearer_requests_need_no_csrf_header(app: Flask, alice: Member, bob: Member) -> None:
     # Even from a browser whose cookie holds someone else's session.
     web, _ = web_login(app, "alice")
     response = web.post(ROOMS, json=NEW_ROOM, headers=bearer(bob.token))
@@ -319,7 +346,7 @@ def test_bearer_requests_need_no_csrf_header(app, alice, bob):
     assert bob.post(f"{API}/auth/tokens", json={"name": "bot"}).status_code == 201
 
 
-def test_cookie_get_requests_need_no_csrf_header(app, alice):
+def test_cookie_get_requests_need_no_csrf_header(app: Flask, alice: Member) -> None:
     web, _ = web_login(app, "alice")
     assert web.get(ME).status_code == 200
     assert web.get(ROOMS).status_code == 200
@@ -327,7 +354,9 @@ def test_cookie_get_requests_need_no_csrf_header(app, alice):
     assert web.head(ME).status_code == 200
 
 
-def test_a_cross_origin_login_is_403_csrf_failed_and_sets_no_cookie(app, alice):
+def test_a_cross_origin_login_is_403_csrf_failed_and_sets_no_cookie(
+    app: Flask, alice: Member
+) -> None:
     web = app.test_client()
     for origin in (
         "https://evil.example",
@@ -343,7 +372,7 @@ def test_a_cross_origin_login_is_403_csrf_failed_and_sets_no_cookie(app, alice):
     assert [t.kind for t in token_rows(app, alice.id)] == ["login"]
 
 
-def test_a_cross_origin_register_session_is_403_and_makes_no_account(app):
+def test_a_cross_origin_register_session_is_403_and_makes_no_account(app: Flask) -> None:
     response = app.test_client().post(
         REGISTER_SESSION, json=credentials("dora"), headers={"Origin": "https://evil.example"}
     )
@@ -353,14 +382,16 @@ def test_a_cross_origin_register_session_is_403_and_makes_no_account(app):
 
 
 @pytest.mark.parametrize("origin", ["http://localhost", "HTTP://LOCALHOST", "http://localhost:80"])
-def test_a_same_origin_login_is_allowed(app, alice, origin):
+def test_a_same_origin_login_is_allowed(app: Flask, alice: Member, origin: str) -> None:
     response = app.test_client().post(
         SESSION, json=credentials("alice"), headers={"Origin": origin}
     )
     assert response.status_code == 200, response.get_json()
 
 
-def test_behind_a_trusted_proxy_the_login_origin_is_the_forwarded_one(app, alice):
+def test_behind_a_trusted_proxy_the_login_origin_is_the_forwarded_one(
+    app: Flask, alice: Member
+) -> None:
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.example.com"}
     with another_app(app, PARLEY_TRUSTED_PROXIES=1) as proxied:
         web = proxied.test_client()
@@ -377,7 +408,7 @@ def test_behind_a_trusted_proxy_the_login_origin_is_the_forwarded_one(app, alice
 # --- logging out ------------------------------------------------------------------------
 
 
-def test_delete_session_revokes_the_token_and_clears_the_cookie(app, alice):
+def test_delete_session_revokes_the_token_and_clears_the_cookie(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     [session_token] = [t for t in token_rows(app, alice.id) if t.kind == "session"]
     response = web.delete(SESSION, headers=csrf_header(csrf))
@@ -391,7 +422,7 @@ def test_delete_session_revokes_the_token_and_clears_the_cookie(app, alice):
     assert alice.get(ME).status_code == 200
 
 
-def test_delete_session_with_the_stale_cookie_replayed_is_401(app, alice):
+def test_delete_session_with_the_stale_cookie_replayed_is_401(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     with web.session_transaction() as session:
         stale = dict(session)
@@ -402,18 +433,18 @@ def test_delete_session_with_the_stale_cookie_replayed_is_401(app, alice):
     assert_error(web.get(ME), 401, "unauthorized")
 
 
-def test_delete_session_without_a_session_is_401(client):
+def test_delete_session_without_a_session_is_401(client: FlaskClient) -> None:
     assert_error(client.delete(SESSION), 401, "unauthorized")
 
 
-def test_logout_with_the_cookie_ends_the_web_session(app, alice):
+def test_logout_with_the_cookie_ends_the_web_session(app: Flask, alice: Member) -> None:
     web, csrf = web_login(app, "alice")
     assert web.post(LOGOUT, headers=csrf_header(csrf)).status_code == 204
     assert_error(web.get(SESSION), 401, "unauthorized")
     assert [t.kind for t in token_rows(app, alice.id)] == ["login"]
 
 
-def test_a_session_token_unused_for_the_session_lifetime_lapses(app, alice):
+def test_a_session_token_unused_for_the_session_lifetime_lapses(app: Flask, alice: Member) -> None:
     web, _ = web_login(app, "alice")
     idle = utcnow() - app.permanent_session_lifetime - timedelta(minutes=1)
     with app.app_context():
@@ -432,7 +463,9 @@ def test_a_session_token_unused_for_the_session_lifetime_lapses(app, alice):
 # --- rate limits and the API document ----------------------------------------------------
 
 
-def test_session_login_and_register_share_the_login_and_register_rate_limits(app, alice):
+def test_session_login_and_register_share_the_login_and_register_rate_limits(
+    app: Flask, alice: Member
+) -> None:
     with another_app(
         app,
         PARLEY_RATE_LIMITS=True,
@@ -456,7 +489,7 @@ def test_session_login_and_register_share_the_login_and_register_rate_limits(app
     assert_error(app.test_client().post(SESSION, json=credentials("fred")), 401)
 
 
-def test_the_session_routes_are_documented_as_cookie_only_with_csrf(client):
+def test_the_session_routes_are_documented_as_cookie_only_with_csrf(client: FlaskClient) -> None:
     document = client.get(f"{API}/openapi.json").get_json()
     assert document["components"]["securitySchemes"]["csrf"] == {
         "type": "apiKey",

@@ -24,7 +24,7 @@ def version(message: dict[str, Any]) -> int:
     return int(message.get("changed_seq") or message["seq"])
 
 
-class WireOrderEngineIO(engineio.Client):
+class WireOrderEngineIO(engineio.Client):  # type: ignore[misc]  # python-engineio: no type hints
     """Notes the ids of message:new packets in the order they come off the wire.
 
     python-engineio hands each message to its handler on a new thread, so handlers may
@@ -46,7 +46,7 @@ class WireOrderEngineIO(engineio.Client):
         super()._receive_packet(pkt)
 
 
-class WireOrderClient(socketio.Client):
+class WireOrderClient(socketio.Client):  # type: ignore[misc]  # python-socketio: no type hints
     def _engineio_client_class(self) -> type[engineio.Client]:
         return WireOrderEngineIO
 
@@ -227,7 +227,7 @@ class ChatClient:
     @property
     def out_of_order(self) -> list[tuple[int, int]]:
         """Pairs of message:new ids that came off one connection in falling order."""
-        found = []
+        found: list[tuple[int, int]] = []
         for ids in self.sio.eio.wire_ids:
             found.extend((a, b) for a, b in itertools.pairwise(ids) if b <= a)
         return found

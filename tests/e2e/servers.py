@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +98,7 @@ def start_server(
     *,
     async_mode: str | None = None,
     log_name: str = "server.log",
-) -> Iterator[LiveServer]:
+) -> Generator[LiveServer, None, None]:
     """`parley run` (gevent unless `async_mode` says threading)."""
     port = free_port()
     env = run_env(tmp_path, port, extra_env)

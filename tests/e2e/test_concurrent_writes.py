@@ -6,14 +6,18 @@ import json
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from servers import LiveServer
 
 CLIENTS = 8
 MESSAGES_EACH = 25
 
 
-def call(url: str, method: str = "GET", body: dict | None = None, token: str | None = None):
+def call(
+    url: str, method: str = "GET", body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -28,7 +32,9 @@ def call(url: str, method: str = "GET", body: dict | None = None, token: str | N
 
 
 @pytest.mark.slow
-def test_concurrent_posts_and_resends_are_all_committed_once(live_server_on_each_database):
+def test_concurrent_posts_and_resends_are_all_committed_once(
+    live_server_on_each_database: LiveServer,
+) -> None:
     api = live_server_on_each_database.url + "/api/v1"
     tokens = []
     for index in range(CLIENTS):
@@ -64,7 +70,7 @@ def test_concurrent_posts_and_resends_are_all_committed_once(live_server_on_each
     acked_ids = sorted(message_id for _, message_id in results)
     assert len(set(acked_ids)) == CLIENTS * MESSAGES_EACH
 
-    stored = []
+    stored: list[int] = []
     after = 0
     while True:
         status, page = call(

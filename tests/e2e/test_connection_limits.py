@@ -46,7 +46,9 @@ DEFAULT_CAP = {"gevent": 1000, "threading": 250}
 
 
 @pytest.fixture(params=["gunicorn", "gevent", "threading"])
-def server(request: pytest.FixtureRequest, tmp_path: Path, server_env: dict[str, str]):
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, server_env: dict[str, str]
+) -> Iterator[LiveServer]:
     if request.param == "gunicorn":
         yield from start_gunicorn(tmp_path, server_env)
     else:
@@ -177,7 +179,7 @@ def closed_within(sock: socket.socket, seconds: float) -> float | None:
 )
 def test_healthz_answers_while_2000_unauthenticated_sockets_and_300_half_open_are_held(
     server: LiveServer,
-):
+) -> None:
     assert healthz_seconds(server.url) < HEALTHZ_BOUND
     flood = Flood(server.url, FLOOD_ADDRESSES, FLOOD_SOCKETS // len(FLOOD_ADDRESSES))
     held: list[socket.socket] = []
@@ -260,7 +262,9 @@ def refused_as(data: dict[str, Any] | None, scope: str, limit: int) -> bool:
 
 
 @pytest.mark.slow
-def test_a_users_21st_socket_is_refused_and_the_other_20_still_chat(production, sockets):
+def test_a_users_21st_socket_is_refused_and_the_other_20_still_chat(
+    production: LiveServer, sockets: Sockets
+) -> None:
     alice, _ = Api.register(production.url, "alice")
     bob, _ = Api.register(production.url, "bob")
     try:
@@ -282,7 +286,7 @@ def test_a_users_21st_socket_is_refused_and_the_other_20_still_chat(production, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_MAX_SOCKETS_PER_USER": "0"}])
-def test_an_addresses_51st_socket_is_refused(production, sockets):
+def test_an_addresses_51st_socket_is_refused(production: LiveServer, sockets: Sockets) -> None:
     alice, _ = Api.register(production.url, "alice")
     try:
         assert all(sockets.connect(token_of(alice)) is None for _ in range(50))
@@ -292,9 +296,8 @@ def test_an_addresses_51st_socket_is_refused(production, sockets):
 
 
 def raw_handshake_status(url: str, source: str = "127.0.0.1") -> int:
-    sock = socket.create_connection(
-        tuple(url.removeprefix("http://").split(":")), timeout=10, source_address=(source, 0)
-    )
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, port), timeout=10, source_address=(source, 0))
     with sock:
         sock.sendall(
             b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: parley\r\n"
@@ -306,7 +309,9 @@ def raw_handshake_status(url: str, source: str = "127.0.0.1") -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_SOCKET_HANDSHAKE_SECONDS": "60"}])
-def test_an_address_may_have_50_sessions_waiting_for_a_token_and_no_more(production):
+def test_an_address_may_have_50_sessions_waiting_for_a_token_and_no_more(
+    production: LiveServer,
+) -> None:
     flood = Flood(production.url, ["127.0.0.2"], 50)
     try:
         assert flood.ready.wait(60)
@@ -334,7 +339,9 @@ def test_an_address_may_have_50_sessions_waiting_for_a_token_and_no_more(product
         }
     ],
 )
-def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(production, sockets):
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(
+    production: LiveServer, sockets: Sockets
+) -> None:
     alice, _ = Api.register(production.url, "alice")
     token = token_of(alice)
     try:
@@ -355,7 +362,9 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(production, soc
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_MAX_SOCKETS_PER_ADDRESS": "2"}])
-def test_without_trusted_proxies_x_forwarded_for_is_not_taken(production, sockets):
+def test_without_trusted_proxies_x_forwarded_for_is_not_taken(
+    production: LiveServer, sockets: Sockets
+) -> None:
     alice, _ = Api.register(production.url, "alice")
     token = token_of(alice)
     try:
@@ -368,7 +377,9 @@ def test_without_trusted_proxies_x_forwarded_for_is_not_taken(production, socket
 
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_SOCKET_HANDSHAKE_SECONDS": "1"}])
-def test_a_session_without_a_socketio_connect_is_closed_after_the_handshake_timeout(server):
+def test_a_session_without_a_socketio_connect_is_closed_after_the_handshake_timeout(
+    server: LiveServer,
+) -> None:
     flood = Flood(server.url, ["127.0.0.1"], 3)
     try:
         assert flood.ready.wait(30)
@@ -403,7 +414,9 @@ def test_a_session_without_a_socketio_connect_is_closed_after_the_handshake_time
     ],
 )
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_a_connected_socket_outlives_every_timeout_and_chats(server, transport):
+def test_a_connected_socket_outlives_every_timeout_and_chats(
+    server: LiveServer, transport: str
+) -> None:
     alice, _ = Api.register(server.url, "alice")
     bob, _ = Api.register(server.url, "bob")
     room = alice.call("POST", "/rooms", 201, json={"name": "patience"})
@@ -433,7 +446,9 @@ def test_a_connected_socket_outlives_every_timeout_and_chats(server, transport):
 @pytest.mark.slow
 @pytest.mark.parametrize("server_env", [{"PARLEY_HTTP_HEADER_SECONDS": "1"}])
 @pytest.mark.parametrize("trickle", [False, True])
-def test_a_half_open_http_connection_is_closed_after_the_header_timeout(server, trickle):
+def test_a_half_open_http_connection_is_closed_after_the_header_timeout(
+    server: LiveServer, trickle: bool
+) -> None:
     sock = half_open(server.url, 1)[0]
     with sock:
         if trickle:

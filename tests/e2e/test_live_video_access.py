@@ -108,7 +108,7 @@ def read_until_end(reader: MjpegReader, within: float) -> list[int]:
     """The seqs of the parts read until the stream ends; fails if it is still going after
     `within` seconds."""
     deadline = time.monotonic() + within
-    seqs = []
+    seqs: list[int] = []
     while True:
         try:
             part = reader.read_part()
@@ -176,7 +176,7 @@ PATHS = ["removed", "banned", "left", "deactivated", "token_revoked", "password_
 @pytest.mark.parametrize("path", PATHS)
 def test_losing_the_right_ends_the_mjpeg_stream_and_the_socket_watch_at_once(
     server: LiveServer, path: str
-):
+) -> None:
     owner, _ = Api.register(server.url, f"owner-{tag()}")
     room = owner.call("POST", "/rooms", 201, json={"name": f"studio-{tag()}", "kind": "private"})
     viewer = invited_viewer(server, owner, room["id"])
@@ -203,7 +203,7 @@ def test_losing_the_right_ends_the_mjpeg_stream_and_the_socket_watch_at_once(
 
 
 @pytest.mark.slow
-def test_a_broadcaster_who_loses_the_right_stops_broadcasting(server: LiveServer):
+def test_a_broadcaster_who_loses_the_right_stops_broadcasting(server: LiveServer) -> None:
     owner, _ = Api.register(server.url, f"owner-{tag()}")
     room = owner.call("POST", "/rooms", 201, json={"name": f"studio-{tag()}", "kind": "private"})
     caster = invited_viewer(server, owner, room["id"])
@@ -239,7 +239,7 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live
 @pytest.mark.parametrize("path", ["banned", "token_revoked", "deactivated"])
 def test_a_process_that_never_heard_of_the_change_ends_the_views_within_seconds(
     two_servers: tuple[LiveServer, LiveServer], path: str
-):
+) -> None:
     changes, serves = two_servers
     owner, _ = Api.register(serves.url, f"owner-{tag()}")
     room = owner.call("POST", "/rooms", 201, json={"name": f"studio-{tag()}", "kind": "private"})

@@ -11,11 +11,14 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from api_client import Api
 from chaos import ChaosProxy
 from chat_client import ChatClient
+from servers import LiveServer
 
 SEEDS = [int(s) for s in os.environ.get("PARLEY_CHAOS_SEEDS", "7,42").split(",")]
 LISTENERS = 5
@@ -31,7 +34,14 @@ def server_port(url: str) -> int:
 class Sender(threading.Thread):
     """Posts messages and now and then edits or deletes one of its own."""
 
-    def __init__(self, name: str, rng: random.Random, post, edit, delete) -> None:
+    def __init__(
+        self,
+        name: str,
+        rng: random.Random,
+        post: Callable[[str, str], int],
+        edit: Callable[[int, str], None],
+        delete: Callable[[int], None],
+    ) -> None:
         super().__init__(daemon=True, name=name)
         self.rng = rng
         self.post, self.edit, self.delete = post, edit, delete
@@ -55,9 +65,10 @@ class Sender(threading.Thread):
 
 def rest_sender(name: str, api: Api, room_id: int, rng: random.Random) -> Sender:
     def post(body: str, client_id: str) -> int:
-        return api.call(
+        message_id: int = api.call(
             "POST", f"/rooms/{room_id}/messages", 201, json={"body": body, "client_id": client_id}
         )["id"]
+        return message_id
 
     def edit(message_id: int, body: str) -> None:
         api.call("PATCH", f"/messages/{message_id}", 200, json={"body": body})
@@ -69,15 +80,15 @@ def rest_sender(name: str, api: Api, room_id: int, rng: random.Random) -> Sender
 
 
 def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Random) -> Sender:
-    def call(event: str, data: dict) -> dict:
-        ack = client.sio.call(event, data, timeout=15)
+    def call(event: str, data: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = client.sio.call(event, data, timeout=15)
         assert ack["ok"], ack
         return ack
 
     def post(body: str, client_id: str) -> int:
-        return call("message:send", {"room_id": room_id, "body": body, "client_id": client_id})[
-            "message"
-        ]["id"]
+        ack = call("message:send", {"room_id": room_id, "body": body, "client_id": client_id})
+        message_id: int = ack["message"]["id"]
+        return message_id
 
     def edit(message_id: int, body: str) -> None:
         call("message:edit", {"message_id": message_id, "body": body})
@@ -90,7 +101,9 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
-def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(shared_server, seed):
+def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
+    shared_server: LiveServer, seed: int
+) -> None:
     rng = random.Random(seed)
     url = shared_server.url
     tag = uuid.uuid4().hex[:6]

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import socketio
@@ -78,7 +79,7 @@ def chats_over(server: LiveServer, transport: str) -> None:
         for name, api in (("alice", alice), ("bob", bob)):
             client = socketio.Client(reconnection=False)
 
-            def on_new(data: dict, name: str = name) -> None:
+            def on_new(data: dict[str, Any], name: str = name) -> None:
                 heard[name].append(data["message"]["body"])
                 # Each hears its own message too: wait for the other's.
                 if "from bob" in heard["alice"] and "from alice" in heard["bob"]:
@@ -105,13 +106,15 @@ def chats_over(server: LiveServer, transport: str) -> None:
         bob.close()
 
 
-def test_make_run_runs_parley_run(tmp_path):
+def test_make_run_runs_parley_run(tmp_path: Path) -> None:
     command = make_run_command()
     assert Path(command[0]) == VENV / "bin" / "parley"
     assert command[1:] == ["run"]
 
 
-def test_make_run_serves_gevent_and_names_its_mode_and_address_first(make_run, tmp_path):
+def test_make_run_serves_gevent_and_names_its_mode_and_address_first(
+    make_run: LiveServer, tmp_path: Path
+) -> None:
     assert first_line(tmp_path / "server.log") == (
         f"Parley is serving on {make_run.url}/ (gevent mode; Ctrl+C stops it)"
     )
@@ -120,11 +123,15 @@ def test_make_run_serves_gevent_and_names_its_mode_and_address_first(make_run, t
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_make_run_chats_over_each_transport_on_one_port(make_run, transport):
+def test_make_run_chats_over_each_transport_on_one_port(
+    make_run: LiveServer, transport: str
+) -> None:
     chats_over(make_run, transport)
 
 
-def test_the_threading_mode_still_serves_both_transports(threading_run, tmp_path):
+def test_the_threading_mode_still_serves_both_transports(
+    threading_run: LiveServer, tmp_path: Path
+) -> None:
     assert first_line(tmp_path / "server.log") == (
         f"Parley is serving on {threading_run.url}/ (threading mode; Ctrl+C stops it)"
     )

@@ -3,7 +3,9 @@ serving REST and Socket.IO (WebSocket and long-polling) from one process."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +19,18 @@ from support import jpeg
 
 
 @pytest.fixture
-def gunicorn_server(gunicorn_process):
+def gunicorn_server(gunicorn_process: tuple[str, subprocess.Popen[bytes]]) -> str:
     return gunicorn_process[0]
 
 
 @pytest.fixture
-def gunicorn_process(tmp_path: Path):
+def gunicorn_process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     for server in start_gunicorn(tmp_path):
         yield server.url, server.process
 
 
 @pytest.mark.slow
-def test_gunicorn_gevent_serves_rest_and_both_socket_transports(gunicorn_server):
+def test_gunicorn_gevent_serves_rest_and_both_socket_transports(gunicorn_server: str) -> None:
     url = gunicorn_server
     alice, _ = Api.register(url, "alice")
     bob, _ = Api.register(url, "bob")
@@ -60,7 +62,9 @@ def test_gunicorn_gevent_serves_rest_and_both_socket_transports(gunicorn_server)
 
 
 @pytest.mark.slow
-def test_gevent_streams_live_video_and_a_shutdown_ends_the_streams_cleanly(gunicorn_process):
+def test_gevent_streams_live_video_and_a_shutdown_ends_the_streams_cleanly(
+    gunicorn_process: tuple[str, subprocess.Popen[bytes]],
+) -> None:
     """Frames over Socket.IO reach MJPEG viewers under gevent; SIGTERM ends each stream
     with its final boundary at once instead of after gunicorn's graceful timeout."""
     url, process = gunicorn_process

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from servers import require_tool
+from servers import LiveServer, require_tool
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MARKER = "<!-- walkthrough:"
@@ -23,7 +23,7 @@ def walkthrough_script() -> str:
 
 
 @pytest.mark.slow
-def test_readme_walkthrough_runs_as_written(live_server):
+def test_readme_walkthrough_runs_as_written(live_server: LiveServer) -> None:
     require_tool("curl")
     require_tool("jq")
     script = walkthrough_script().replace("http://127.0.0.1:5000", live_server.url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,11 +12,14 @@ import pytest
 from api_client import Api
 from chaos import ChaosProxy
 from chat_client import ChatClient
+from servers import LiveServer
 
 TRANSPORTS = [["websocket"], ["polling"]]
 
 
-def wait_for(predicate, timeout: float = 10.0, message: str = "condition") -> None:
+def wait_for(
+    predicate: Callable[..., object], timeout: float = 10.0, message: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -59,14 +62,14 @@ def chat_room(url: str) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def chat(shared_server):
+def chat(shared_server: LiveServer) -> Iterator[dict[str, Any]]:
     with chat_room(shared_server.url) as room:
         yield room
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
-def test_two_users_chat_both_ways(chat, transports):
+def test_two_users_chat_both_ways(chat: dict[str, Any], transports: list[str]) -> None:
     room_id = chat["room"]["id"]
     alice = chat["connect"](chat["alice"], transports)
     bob = chat["connect"](chat["bob"], transports)
@@ -89,7 +92,9 @@ def test_two_users_chat_both_ways(chat, transports):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
-def test_rest_post_edit_and_delete_reach_every_socket(chat, transports):
+def test_rest_post_edit_and_delete_reach_every_socket(
+    chat: dict[str, Any], transports: list[str]
+) -> None:
     room_id = chat["room"]["id"]
     alice = chat["connect"](chat["alice"], transports)
     bob = chat["connect"](chat["bob"], transports)
@@ -120,7 +125,7 @@ def test_rest_post_edit_and_delete_reach_every_socket(chat, transports):
 
 
 @pytest.mark.slow
-def test_presence_stays_online_while_one_tab_is_open(chat):
+def test_presence_stays_online_while_one_tab_is_open(chat: dict[str, Any]) -> None:
     alice_id, bob_id = chat["ids"]
     watcher = chat["connect"](chat["alice"], ["websocket"])
     tab_one = chat["connect"](chat["bob"], ["websocket"])
@@ -144,7 +149,9 @@ def test_presence_stays_online_while_one_tab_is_open(chat):
 
 
 @pytest.mark.slow
-def test_a_reload_within_the_grace_period_does_not_flap(chat, shared_server):
+def test_a_reload_within_the_grace_period_does_not_flap(
+    chat: dict[str, Any], shared_server: LiveServer
+) -> None:
     _, bob_id = chat["ids"]
     watcher = chat["connect"](chat["alice"], ["websocket"])
     port = int(shared_server.url.rsplit(":", 1)[1])
@@ -176,7 +183,7 @@ def sends_without_waiting_are_acked_and_stored_in_order(
     # Over long-polling the client posts its queued sends together, and the server's
     # answers come back over several polls (parley.realtime.polling).
     count = 40
-    acks: dict[int, dict] = {}
+    acks: dict[int, dict[str, Any]] = {}
     for n in range(count):
         alice.sio.emit(
             "message:send",
@@ -201,5 +208,7 @@ def sends_without_waiting_are_acked_and_stored_in_order(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("transports", TRANSPORTS, ids=lambda t: t[0])
-def test_messages_sent_without_waiting_for_acks_are_stored_in_the_order_sent(chat, transports):
+def test_messages_sent_without_waiting_for_acks_are_stored_in_the_order_sent(
+    chat: dict[str, Any], transports: list[str]
+) -> None:
     sends_without_waiting_are_acked_and_stored_in_order(chat, transports)

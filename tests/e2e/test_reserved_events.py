@@ -68,7 +68,9 @@ def assert_reserved(ack: Any, name: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(server: LiveServer):
+def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(
+    server: LiveServer,
+) -> None:
     owner, _ = Api.register(server.url, f"owner-{tag()}")
     member, member_user = Api.register(server.url, f"member-{tag()}")
     room = owner.call("POST", "/rooms", 201, json={"name": f"secret-{tag()}", "kind": "private"})
@@ -94,7 +96,7 @@ def test_a_client_sent_disconnect_leaves_the_socket_dropped_on_revocation(server
 
 
 @pytest.mark.slow
-def test_client_sent_connect_events_are_refused_without_a_traceback(server: LiveServer):
+def test_client_sent_connect_events_are_refused_without_a_traceback(server: LiveServer) -> None:
     member, _ = Api.register(server.url, f"member-{tag()}")
     log = Path(server.env["PARLEY_INSTANCE_PATH"]).parent / "server.log"
     listener = Listener(server, member)

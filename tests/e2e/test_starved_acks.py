@@ -130,7 +130,9 @@ def sends(room_id: int, count: int) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_long_poll_answers_no_more_packets_than_python_clients_decode(member):
+def test_a_long_poll_answers_no_more_packets_than_python_clients_decode(
+    member: tuple[str, str, int],
+) -> None:
     url, token, room_id = member
     with RawPolling.connected(url, token) as session:
         # Each POST is handled before it is answered: forty packets (an ack and a
@@ -143,7 +145,9 @@ def test_a_long_poll_answers_no_more_packets_than_python_clients_decode(member):
 
 
 @pytest.mark.slow
-def test_a_long_polling_post_of_many_sends_has_every_send_acked(member):
+def test_a_long_polling_post_of_many_sends_has_every_send_acked(
+    member: tuple[str, str, int],
+) -> None:
     url, token, room_id = member
     with RawPolling.connected(url, token) as session:
         # A browser's engine.io-client posts every packet it has buffered at once; a
@@ -171,7 +175,9 @@ def test_a_post_over_the_packet_limit_is_refused_and_handles_none_of_them(member
 
 
 @pytest.mark.slow
-def test_a_client_that_keeps_posting_is_alive_while_its_pong_waits(member):
+def test_a_client_that_keeps_posting_is_alive_while_its_pong_waits(
+    member: tuple[str, str, int],
+) -> None:
     url, token, room_id = member
     with RawPolling.connected(url, token) as session:
         while "2" not in session.get():
@@ -189,7 +195,7 @@ def test_a_client_that_keeps_posting_is_alive_while_its_pong_waits(member):
 
 
 @pytest.mark.slow
-def test_sends_without_waiting_are_acked_in_order_on_a_starved_cpu(server: LiveServer):
+def test_sends_without_waiting_are_acked_in_order_on_a_starved_cpu(server: LiveServer) -> None:
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     with starved_cpu(BUSY_SECONDS):
         for run in range(RUNS):

@@ -363,7 +363,7 @@ def assert_increasing(numbers: list[int]) -> None:
 
 
 @pytest.mark.slow
-def test_mjpeg_stream_parts_are_each_a_valid_jpeg(server: LiveServer):
+def test_mjpeg_stream_parts_are_each_a_valid_jpeg(server: LiveServer) -> None:
     owner, room = open_room(server)
     with broadcasting(server, owner, room["id"]) as broadcaster:
         reader = MjpegReader(server, room["id"], token_of(owner))
@@ -439,7 +439,7 @@ def slow_and_fast(server: LiveServer) -> SlowAndFast:
 @pytest.mark.slow
 def test_a_viewer_reading_one_frame_a_second_does_not_slow_a_fast_viewer(
     slow_and_fast: SlowAndFast,
-):
+) -> None:
     fast = slow_and_fast.fast
     assert_increasing(seqs(fast))
     span = fast[-1].seq - fast[0].seq + 1  # every frame sent while it read
@@ -459,7 +459,7 @@ def test_a_viewer_reading_one_frame_a_second_does_not_slow_a_fast_viewer(
 
 
 @pytest.mark.slow
-def test_a_slow_viewer_skips_to_the_newest_frame(slow_and_fast: SlowAndFast):
+def test_a_slow_viewer_skips_to_the_newest_frame(slow_and_fast: SlowAndFast) -> None:
     slow = slow_and_fast.slow
     numbers = seqs(slow)
     gaps = [b - a for a, b in itertools.pairwise(numbers)]
@@ -472,7 +472,7 @@ def test_a_slow_viewer_skips_to_the_newest_frame(slow_and_fast: SlowAndFast):
 
 
 @pytest.mark.slow
-def test_fifty_viewers_at_once_all_get_frames(server: LiveServer):
+def test_fifty_viewers_at_once_all_get_frames(server: LiveServer) -> None:
     owner, room = open_room(server)
     token = token_of(owner)
     count = 50
@@ -525,7 +525,7 @@ def test_fifty_viewers_at_once_all_get_frames(server: LiveServer):
 
 
 @pytest.mark.slow
-def test_the_stream_ends_when_the_broadcast_stops(server: LiveServer):
+def test_the_stream_ends_when_the_broadcast_stops(server: LiveServer) -> None:
     owner, room = open_room(server)
     room_id = room["id"]
     with broadcasting(server, owner, room_id) as broadcaster:
@@ -551,7 +551,7 @@ def test_the_stream_ends_when_the_broadcast_stops(server: LiveServer):
 
 
 @pytest.mark.slow
-def test_a_disconnected_viewer_is_released(server: LiveServer):
+def test_a_disconnected_viewer_is_released(server: LiveServer) -> None:
     owner, room = open_room(server)
     room_id = room["id"]
     viewer, _ = Api.register(server.url, f"viewer-{tag()}")
@@ -579,7 +579,7 @@ def test_a_disconnected_viewer_is_released(server: LiveServer):
 
 
 @pytest.mark.slow
-def test_a_non_member_gets_no_frame(server: LiveServer):
+def test_a_non_member_gets_no_frame(server: LiveServer) -> None:
     def get(api: Api | None, room_id: int, name: str) -> requests.Response:
         http = api.http if api is not None else requests
         return http.get(f"{server.url}/rooms/{room_id}/{name}", timeout=30, stream=True)
@@ -610,7 +610,7 @@ def test_a_non_member_gets_no_frame(server: LiveServer):
 
 
 @pytest.mark.slow
-def test_frames_from_a_socketio_client_reach_an_http_viewer_in_order(server: LiveServer):
+def test_frames_from_a_socketio_client_reach_an_http_viewer_in_order(server: LiveServer) -> None:
     owner, room = open_room(server)
     room_id = room["id"]
     sio = connect_socket(server, owner)
@@ -644,7 +644,7 @@ def test_frames_from_a_socketio_client_reach_an_http_viewer_in_order(server: Liv
 
 
 @pytest.mark.slow
-def test_socketio_watching_gets_binary_frames_until_unwatch(server: LiveServer):
+def test_socketio_watching_gets_binary_frames_until_unwatch(server: LiveServer) -> None:
     owner, room = open_room(server)
     room_id = room["id"]
     viewer, _ = Api.register(server.url, f"viewer-{tag()}")
@@ -655,7 +655,7 @@ def test_socketio_watching_gets_binary_frames_until_unwatch(server: LiveServer):
     unacked = {"now": 0, "most": 0}  # frames handed to it and not yet acked
     watcher = connect_socket(server, viewer)
 
-    @watcher.on("video:frame")
+    @watcher.on("video:frame")  # type: ignore[untyped-decorator]  # python-socketio: no hints
     def on_frame(meta: dict[str, Any], data: bytes) -> bool:
         with lock:
             unacked["now"] += 1

@@ -5,12 +5,13 @@ presence grace so that every closed socket's offline event is sent before the te
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask_socketio import SocketIOTestClient
+from realtime_support import Connect
 
 from parley.actions.presence import TypingThrottle
 from parley.events import Event
@@ -19,8 +20,6 @@ from support import Member, close_test_sockets
 
 GRACE_SECONDS = 0.05
 SETTLE_SECONDS = 5.0
-
-Connect = Callable[..., SocketIOTestClient]
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,9 @@ from socketio import packet
 
 from parley.extensions import socketio
 
+# The `connect` fixture: connect(member) or connect(auth=..., headers=..., ...).
+Connect = Callable[..., SocketIOTestClient]
+
 MESSAGE_EVENTS = ("message:new", "message:edit", "message:delete")
 
 

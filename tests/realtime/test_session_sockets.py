@@ -3,16 +3,20 @@ and an administrator who must still enrol in two-factor authentication gets none
 
 from __future__ import annotations
 
-import pytest
-from realtime_support import emit, ok
+from collections.abc import Callable
 
-from support import PASSWORD, make_room
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from realtime_support import Connect, emit, ok
+
+from support import PASSWORD, Member, make_room
 
 API = "/api/v1"
 SESSIONS = f"{API}/auth/sessions"
 
 
-def web_login(app, username, agent):
+def web_login(app: Flask, username: str, agent: str) -> tuple[FlaskClient, str]:
     browser = app.test_client()
     response = browser.post(
         f"{API}/auth/session",
@@ -20,10 +24,13 @@ def web_login(app, username, agent):
         headers={"User-Agent": agent},
     )
     assert response.status_code == 200, response.get_json()
-    return browser, response.get_json()["csrf_token"]
+    csrf: str = response.get_json()["csrf_token"]
+    return browser, csrf
 
 
-def test_revoking_a_session_drops_its_sockets_and_no_others(app, connect, alice):
+def test_revoking_a_session_drops_its_sockets_and_no_others(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     phone, _ = web_login(app, "alice", "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile")
     laptop, csrf = web_login(app, "alice", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     on_phone, on_laptop, bot = (
@@ -44,11 +51,13 @@ def test_revoking_a_session_drops_its_sockets_and_no_others(app, connect, alice)
 
 
 @pytest.fixture
-def admin_2fa_required(app, monkeypatch):
+def admin_2fa_required(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PARLEY_REQUIRE_ADMIN_2FA", True)
 
 
-def test_an_admin_who_must_enrol_cannot_open_a_socket(app, connect, make_user, admin_2fa_required):
+def test_an_admin_who_must_enrol_cannot_open_a_socket(
+    app: Flask, connect: Connect, make_user: Callable[..., Member], admin_2fa_required: None
+) -> None:
     root = make_user("root", role="Administrator")
     browser, _ = web_login(app, "root", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     assert not connect(root).is_connected()

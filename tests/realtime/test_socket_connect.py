@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
-from flask.sessions import SecureCookieSessionInterface
-from realtime_support import emit, error, names, ok, payloads, refusal, without_presence
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from realtime_support import Connect, emit, error, names, ok, payloads, refusal, without_presence
 
 from parley.extensions import db
 from parley.identity import SESSION_KEY
 from parley.models import ApiToken, Message
-from support import PASSWORD, bearer, login_token, make_room, send, web_session_id
+from support import PASSWORD, Member, bearer, login_token, make_room, send, web_session_id
 
 API = "/api/v1"
 
@@ -19,7 +23,7 @@ API = "/api/v1"
 # --- who may connect ---------------------------------------------------------------------
 
 
-def test_a_socket_with_a_valid_token_connects(connect, alice):
+def test_a_socket_with_a_valid_token_connects(connect: Connect, alice: Member) -> None:
     assert connect(alice).is_connected()
 
 
@@ -46,11 +50,15 @@ def test_a_socket_with_a_valid_token_connects(connect, alice):
         "basic-auth",
     ],
 )
-def test_a_socket_without_a_valid_token_is_refused(connect, kwargs):
+def test_a_socket_without_a_valid_token_is_refused(
+    connect: Connect, kwargs: dict[str, Any]
+) -> None:
     assert not connect(**kwargs).is_connected()
 
 
-def test_the_refusal_carries_a_code_and_a_readable_message(connect, monkeypatch):
+def test_the_refusal_carries_a_code_and_a_readable_message(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = connect(auth={"token": "prly_wrong"})
     data = refusal(client, monkeypatch, auth={"token": "prly_wrong"})
     # What socket.io clients show as connect_error's err.message and err.data.
@@ -59,18 +67,20 @@ def test_the_refusal_carries_a_code_and_a_readable_message(connect, monkeypatch)
     assert data["data"] == {"code": "unauthorized", "message": data["message"]}
 
 
-def test_a_refused_socket_sends_no_presence(connect, alice):
+def test_a_refused_socket_sends_no_presence(connect: Connect, alice: Member) -> None:
     watcher = connect(alice)
     watcher.get_received()
     connect(auth={"token": "prly_wrong"})
     assert watcher.get_received() == []
 
 
-def test_a_socket_connects_with_a_bearer_header(connect, alice):
+def test_a_socket_connects_with_a_bearer_header(connect: Connect, alice: Member) -> None:
     assert connect(headers=bearer(alice.token)).is_connected()
 
 
-def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
+def test_a_socket_connects_with_the_web_session_cookie(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -81,12 +91,14 @@ def test_a_socket_connects_with_the_web_session_cookie(app, connect, alice):
 
 
 def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
-    app, connect, alice, monkeypatch
-):
-    opened: list[object] = []
+    app: Flask, connect: Connect, alice: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[dict[str, Any]] = []
     original = SecureCookieSessionInterface.open_session
 
-    def counting(self, app, request):
+    def counting(
+        self: SecureCookieSessionInterface, app: Flask, request: Request
+    ) -> SecureCookieSession | None:
         opened.append(request.environ)
         return original(self, app, request)
 
@@ -103,7 +115,9 @@ def test_a_sockets_session_cookie_is_opened_once_for_all_its_events(
     assert len(socket_environs) == 1
 
 
-def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, alice):
+def test_a_socket_connects_with_the_cookie_the_session_login_set(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     browser = app.test_client()
     response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 200
@@ -113,7 +127,7 @@ def test_a_socket_connects_with_the_cookie_the_session_login_set(app, connect, a
     assert ok(emit(sock, "message:send", {"room_id": room["id"], "body": "from the page"}))
 
 
-def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
+def test_a_token_in_auth_is_the_only_one_tried(app: Flask, connect: Connect, alice: Member) -> None:
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -123,7 +137,9 @@ def test_a_token_in_auth_is_the_only_one_tried(app, connect, alice):
     assert not connect(headers=bearer("prly_wrong"), flask_test_client=browser).is_connected()
 
 
-def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connect, alice):
+def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = web_session_id(app, alice.id)
@@ -131,14 +147,16 @@ def test_a_header_of_another_scheme_falls_back_to_the_session_cookie(app, connec
     assert connect(headers=basic, flask_test_client=browser).is_connected()
 
 
-def test_a_session_cookie_without_a_live_token_is_refused(app, connect):
+def test_a_session_cookie_without_a_live_token_is_refused(app: Flask, connect: Connect) -> None:
     browser = app.test_client()
     with browser.session_transaction() as session:
         session[SESSION_KEY] = "expired-session-id"
     assert not connect(flask_test_client=browser).is_connected()
 
 
-def test_a_deactivated_users_token_is_refused(connect, make_user, bob):
+def test_a_deactivated_users_token_is_refused(
+    connect: Connect, make_user: Callable[..., Member], bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     token = login_token(bob.client, "bob")
     assert root.patch(f"{API}/users/{bob.id}", json={"active": False}).status_code == 200
@@ -149,7 +167,9 @@ def test_a_deactivated_users_token_is_refused(connect, make_user, bob):
 # --- the rooms a socket hears ------------------------------------------------------------
 
 
-def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(connect, alice, bob):
+def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     public = make_room(alice, "general")
     private = make_room(alice, "secret", kind="private")
     make_room(bob, "bobs-own")
@@ -164,7 +184,9 @@ def test_on_connect_a_socket_hears_its_rooms_and_its_user_channel(connect, alice
     assert update["user"]["display_name"] == "Alice A."
 
 
-def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(connect, alice, bob):
+def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room = make_room(alice, "general")
     assert bob.post(f"{API}/rooms/{room['id']}/join").status_code == 201
     assert alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban").status_code == 200
@@ -175,8 +197,8 @@ def test_a_socket_does_not_hear_a_room_its_user_is_banned_from(connect, alice, b
 
 
 def test_connecting_announces_the_user_online_to_everyone_and_sends_nothing_else(
-    connect, alice, bob
-):
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     make_room(bob, "general")
     watcher = connect(alice)
     watcher.get_received()
@@ -195,7 +217,9 @@ def test_connecting_announces_the_user_online_to_everyone_and_sends_nothing_else
 # --- being cut off -----------------------------------------------------------------------
 
 
-def test_logout_disconnects_only_the_sockets_of_that_token(connect, alice, bob):
+def test_logout_disconnects_only_the_sockets_of_that_token(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     second = login_token(bob.client, "bob", PASSWORD)
     first_a, first_b = connect(bob), connect(bob)
     other = connect(auth={"token": second})
@@ -206,7 +230,9 @@ def test_logout_disconnects_only_the_sockets_of_that_token(connect, alice, bob):
     assert ok(emit(other, "sync", {}))
 
 
-def test_ending_the_web_session_disconnects_its_sockets(app, connect, alice):
+def test_ending_the_web_session_disconnects_its_sockets(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     browser = app.test_client()
     response = browser.post(f"{API}/auth/session", json={"username": "alice", "password": PASSWORD})
     csrf = response.get_json()["csrf_token"]
@@ -217,7 +243,7 @@ def test_ending_the_web_session_disconnects_its_sockets(app, connect, alice):
     assert other.is_connected()
 
 
-def test_revoking_a_token_disconnects_its_sockets(connect, alice):
+def test_revoking_a_token_disconnects_its_sockets(connect: Connect, alice: Member) -> None:
     made = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()
     bot = connect(auth={"token": made["token"]})
     web = connect(alice)
@@ -229,7 +255,9 @@ def test_revoking_a_token_disconnects_its_sockets(connect, alice):
     assert not connect(auth={"token": made["token"]}).is_connected()
 
 
-def test_deactivation_disconnects_every_socket_of_the_user(connect, make_user, alice, bob):
+def test_deactivation_disconnects_every_socket_of_the_user(
+    connect: Connect, make_user: Callable[..., Member], alice: Member, bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     second = login_token(bob.client, "bob")
     tabs = [connect(bob), connect(bob), connect(auth={"token": second})]
@@ -239,7 +267,9 @@ def test_deactivation_disconnects_every_socket_of_the_user(connect, make_user, a
     assert bystander.is_connected()
 
 
-def test_an_event_on_a_socket_whose_token_is_gone_is_refused(app, connect, alice):
+def test_an_event_on_a_socket_whose_token_is_gone_is_refused(
+    app: Flask, connect: Connect, alice: Member
+) -> None:
     room = make_room(alice, "general")
     sock = connect(alice)
     # Revoked where this process did not hear of it (another server process).
@@ -256,7 +286,9 @@ def test_an_event_on_a_socket_whose_token_is_gone_is_refused(app, connect, alice
         assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
 
 
-def test_user_update_reaches_only_that_users_sockets(connect, alice, bob):
+def test_user_update_reaches_only_that_users_sockets(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     mine, other_tab, theirs = connect(alice), connect(alice), connect(bob)
     for sock in (mine, other_tab, theirs):
         sock.get_received()
@@ -266,7 +298,9 @@ def test_user_update_reaches_only_that_users_sockets(connect, alice, bob):
     assert without_presence(theirs.get_received()) == []
 
 
-def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(connect, alice):
+def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(
+    connect: Connect, alice: Member
+) -> None:
     other_login = login_token(alice.client, "alice")
     bot = alice.post(f"{API}/auth/tokens", json={"name": "bot"}).get_json()["token"]
     this_session, other_session, bot_sock = (
@@ -282,7 +316,9 @@ def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(conne
     assert this_session.is_connected() and bot_sock.is_connected()
 
 
-def test_a_role_change_is_told_to_that_users_sockets(connect, make_user, alice):
+def test_a_role_change_is_told_to_that_users_sockets(
+    connect: Connect, make_user: Callable[..., Member], alice: Member
+) -> None:
     root = make_user("root", role="Administrator")
     sock = connect(alice)
     sock.get_received()
@@ -291,7 +327,9 @@ def test_a_role_change_is_told_to_that_users_sockets(connect, make_user, alice):
     assert update["role"] == "Moderator" and update["user"]["id"] == alice.id
 
 
-def test_deactivation_is_told_to_the_users_sockets_before_they_are_cut(connect, make_user, bob):
+def test_deactivation_is_told_to_the_users_sockets_before_they_are_cut(
+    connect: Connect, make_user: Callable[..., Member], bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     sock = connect(bob)
     sock.get_received()

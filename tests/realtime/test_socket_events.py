@@ -4,30 +4,35 @@ same error codes as REST. Refused events change nothing and send nothing."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from realtime_support import emit, error, message_events, ok, payloads, without_presence
+from flask import Flask
+from realtime_support import Connect, emit, error, message_events, ok, payloads, without_presence
 
 from parley.actions.presence import TypingThrottle
 from parley.ratelimits import EventRateLimiter
-from support import MESSAGE_KEYS, make_room, send
+from support import MESSAGE_KEYS, Member, make_room, send
 
 API = "/api/v1"
 
 
 @pytest.fixture
-def carol(make_user):
+def carol(make_user: Callable[..., Member]) -> Member:
     return make_user("carol")
 
 
-def field_names(found: dict) -> list[str]:
+def field_names(found: dict[str, Any]) -> list[str]:
     return [f["field"] for f in found["details"]["fields"]]
 
 
 # --- message:send ------------------------------------------------------------------------
 
 
-def test_send_acks_the_stored_message_and_the_room_hears_it(connect, alice, bob, room):
+def test_send_acks_the_stored_message_and_the_room_hears_it(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     mine.get_received(), theirs.get_received()
     ack = ok(emit(mine, "message:send", {"room_id": room["id"], "body": "hi **all**"}))
@@ -45,8 +50,8 @@ def test_send_acks_the_stored_message_and_the_room_hears_it(connect, alice, bob,
 
 
 def test_a_resend_with_the_same_client_id_acks_the_same_message_and_sends_nothing(
-    connect, alice, bob, room
-):
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     data = {"room_id": room["id"], "body": "once", "client_id": "c-1"}
     first = ok(emit(mine, "message:send", data))
@@ -59,7 +64,9 @@ def test_a_resend_with_the_same_client_id_acks_the_same_message_and_sends_nothin
     assert [m["id"] for m in history] == [first["message"]["id"]]
 
 
-def test_a_resend_of_a_rest_post_over_the_socket_is_the_same_message(connect, alice, room):
+def test_a_resend_of_a_rest_post_over_the_socket_is_the_same_message(
+    connect: Connect, alice: Member, room: dict[str, Any]
+) -> None:
     posted = send(alice, room["id"], "via rest", client_id="c-2").get_json()
     ack = ok(
         emit(
@@ -71,7 +78,9 @@ def test_a_resend_of_a_rest_post_over_the_socket_is_the_same_message(connect, al
     assert ack["created"] is False and ack["message"] == posted
 
 
-def test_a_client_id_used_in_another_room_is_refused(connect, alice, room):
+def test_a_client_id_used_in_another_room_is_refused(
+    connect: Connect, alice: Member, room: dict[str, Any]
+) -> None:
     other = make_room(alice, "other")
     sock = connect(alice)
     first = ok(emit(sock, "message:send", {"room_id": room["id"], "body": "x", "client_id": "c"}))
@@ -96,7 +105,9 @@ def test_a_client_id_used_in_another_room_is_refused(connect, alice, room):
         ({"room_id": 1, "body": "x", "colour": "red"}, "payload.colour"),
     ],
 )
-def test_send_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_send_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     sock = connect(alice)
     sock.get_received()
     found = error(emit(sock, "message:send", data), "validation_error")
@@ -104,25 +115,33 @@ def test_send_with_an_invalid_payload_is_a_validation_error(connect, alice, data
     assert without_presence(sock.get_received()) == []
 
 
-def test_a_payload_that_is_not_an_object_is_invalid_payload(connect, alice):
+def test_a_payload_that_is_not_an_object_is_invalid_payload(
+    connect: Connect, alice: Member
+) -> None:
     sock = connect(alice)
     for data in (None, [1, 2], "hello", 42, True):
         for name in ("message:send", "message:edit", "room:join", "typing", "sync"):
             error(emit(sock, name, data), "invalid_payload")
 
 
-def test_an_event_sent_without_any_payload_is_invalid_payload(connect, alice):
+def test_an_event_sent_without_any_payload_is_invalid_payload(
+    connect: Connect, alice: Member
+) -> None:
     sock = connect(alice)
     assert sock.emit("room:read", callback=True)["error"]["code"] == "invalid_payload"
 
 
-def test_sending_to_a_public_room_without_joining_is_not_a_member(connect, carol, room):
+def test_sending_to_a_public_room_without_joining_is_not_a_member(
+    connect: Connect, carol: Member, room: dict[str, Any]
+) -> None:
     error(
         emit(connect(carol), "message:send", {"room_id": room["id"], "body": "hi"}), "not_a_member"
     )
 
 
-def test_sending_to_a_private_room_of_others_answers_like_a_missing_room(connect, alice, carol):
+def test_sending_to_a_private_room_of_others_answers_like_a_missing_room(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sock = connect(carol)
     hidden = error(
@@ -133,7 +152,9 @@ def test_sending_to_a_private_room_of_others_answers_like_a_missing_room(connect
     assert hidden["details"] == {"room_id": private["id"]}
 
 
-def test_a_muted_member_cannot_send(connect, alice, bob, room):
+def test_a_muted_member_cannot_send(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     found = error(
         emit(connect(bob), "message:send", {"room_id": room["id"], "body": "hi"}), "muted"
@@ -141,12 +162,16 @@ def test_a_muted_member_cannot_send(connect, alice, bob, room):
     assert found["details"]["muted_until"]
 
 
-def test_a_banned_member_cannot_send(connect, alice, bob, room):
+def test_a_banned_member_cannot_send(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
     error(emit(connect(bob), "message:send", {"room_id": room["id"], "body": "hi"}), "banned")
 
 
-def test_nobody_can_send_to_an_archived_room(connect, alice, room):
+def test_nobody_can_send_to_an_archived_room(
+    connect: Connect, alice: Member, room: dict[str, Any]
+) -> None:
     assert alice.patch(f"{API}/rooms/{room['id']}", json={"archived": True}).status_code == 200
     error(emit(connect(alice), "message:send", {"room_id": room["id"], "body": "hi"}), "archived")
 
@@ -154,7 +179,9 @@ def test_nobody_can_send_to_an_archived_room(connect, alice, room):
 # --- message:edit ------------------------------------------------------------------------
 
 
-def test_edit_acks_the_new_text_and_the_room_hears_it(connect, alice, bob, room):
+def test_edit_acks_the_new_text_and_the_room_hears_it(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     sent = ok(emit(mine, "message:send", {"room_id": room["id"], "body": "draft"}))["message"]
     mine.get_received(), theirs.get_received()
@@ -170,7 +197,9 @@ def test_edit_acks_the_new_text_and_the_room_hears_it(connect, alice, bob, room)
         ]
 
 
-def test_an_edit_to_the_same_text_acks_and_sends_nothing(connect, alice, bob, room):
+def test_an_edit_to_the_same_text_acks_and_sends_nothing(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     sent = ok(emit(mine, "message:send", {"room_id": room["id"], "body": "same"}))["message"]
     theirs.get_received()
@@ -179,7 +208,9 @@ def test_an_edit_to_the_same_text_acks_and_sends_nothing(connect, alice, bob, ro
     assert without_presence(theirs.get_received()) == []
 
 
-def test_only_the_author_may_edit(connect, alice, bob, room):
+def test_only_the_author_may_edit(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     sent = send(alice, room["id"], "mine").get_json()
     error(
         emit(connect(bob), "message:edit", {"message_id": sent["id"], "body": "ours"}),
@@ -187,14 +218,18 @@ def test_only_the_author_may_edit(connect, alice, bob, room):
     )
 
 
-def test_a_deleted_message_cannot_be_edited(connect, alice, room):
+def test_a_deleted_message_cannot_be_edited(
+    connect: Connect, alice: Member, room: dict[str, Any]
+) -> None:
     sock = connect(alice)
     sent = send(alice, room["id"], "gone soon").get_json()
     ok(emit(sock, "message:delete", {"message_id": sent["id"]}))
     error(emit(sock, "message:edit", {"message_id": sent["id"], "body": "back"}), "message_deleted")
 
 
-def test_editing_a_message_one_may_not_read_answers_not_found(connect, alice, carol):
+def test_editing_a_message_one_may_not_read_answers_not_found(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sent = send(alice, private["id"], "hidden").get_json()
     sock = connect(carol)
@@ -205,7 +240,9 @@ def test_editing_a_message_one_may_not_read_answers_not_found(connect, alice, ca
         assert found["details"] == {"message_id": message_id}
 
 
-def test_a_muted_author_cannot_edit(connect, alice, bob, room):
+def test_a_muted_author_cannot_edit(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     sent = send(bob, room["id"], "before").get_json()
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     error(emit(connect(bob), "message:edit", {"message_id": sent["id"], "body": "after"}), "muted")
@@ -219,7 +256,9 @@ def test_a_muted_author_cannot_edit(connect, alice, bob, room):
         ({"message_id": -1, "body": "x"}, "payload.message_id"),
     ],
 )
-def test_edit_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_edit_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     assert field in field_names(
         error(emit(connect(alice), "message:edit", data), "validation_error")
     )
@@ -228,7 +267,9 @@ def test_edit_with_an_invalid_payload_is_a_validation_error(connect, alice, data
 # --- message:delete ----------------------------------------------------------------------
 
 
-def test_delete_acks_a_tombstone_and_the_room_hears_it(connect, alice, bob, room):
+def test_delete_acks_a_tombstone_and_the_room_hears_it(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     sent = send(bob, room["id"], "oops").get_json()
     mine.get_received(), theirs.get_received()
@@ -243,19 +284,25 @@ def test_delete_acks_a_tombstone_and_the_room_hears_it(connect, alice, bob, room
         ]
 
 
-def test_the_room_owner_may_delete_anyones_message(connect, alice, bob, room):
+def test_the_room_owner_may_delete_anyones_message(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     sent = send(bob, room["id"], "spam").get_json()
     assert ok(emit(connect(alice), "message:delete", {"message_id": sent["id"]}))["message"][
         "deleted"
     ]
 
 
-def test_a_member_may_not_delete_anothers_message(connect, alice, bob, room):
+def test_a_member_may_not_delete_anothers_message(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     sent = send(alice, room["id"], "keep").get_json()
     error(emit(connect(bob), "message:delete", {"message_id": sent["id"]}), "not_the_author")
 
 
-def test_deleting_twice_acks_the_tombstone_and_sends_nothing_more(connect, alice, bob, room):
+def test_deleting_twice_acks_the_tombstone_and_sends_nothing_more(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     sent = send(alice, room["id"], "twice").get_json()
     first = ok(emit(mine, "message:delete", {"message_id": sent["id"]}))
@@ -264,7 +311,9 @@ def test_deleting_twice_acks_the_tombstone_and_sends_nothing_more(connect, alice
     assert without_presence(theirs.get_received()) == []
 
 
-def test_deleting_a_message_one_may_not_read_answers_not_found(connect, alice, carol):
+def test_deleting_a_message_one_may_not_read_answers_not_found(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sent = send(alice, private["id"], "hidden").get_json()
     sock = connect(carol)
@@ -277,8 +326,8 @@ def test_deleting_a_message_one_may_not_read_answers_not_found(connect, alice, c
 
 
 def test_join_acks_the_membership_and_the_socket_hears_the_room_from_then_on(
-    connect, alice, carol, room
-):
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     watcher, sock = connect(alice), connect(carol)
     watcher.get_received(), sock.get_received()
     ack = ok(emit(sock, "room:join", {"room_id": room["id"]}))
@@ -291,7 +340,9 @@ def test_join_acks_the_membership_and_the_socket_hears_the_room_from_then_on(
     assert [e[1]["message"]["body"] for e in message_events(sock.get_received())] == ["welcome"]
 
 
-def test_joining_again_acks_the_same_membership_and_sends_nothing(connect, bob, room):
+def test_joining_again_acks_the_same_membership_and_sends_nothing(
+    connect: Connect, bob: Member, room: dict[str, Any]
+) -> None:
     sock = connect(bob)
     sock.get_received()
     ack = ok(emit(sock, "room:join", {"room_id": room["id"]}))
@@ -299,7 +350,9 @@ def test_joining_again_acks_the_same_membership_and_sends_nothing(connect, bob, 
     assert without_presence(sock.get_received()) == []
 
 
-def test_join_is_refused_for_hidden_banned_and_archived_rooms(connect, alice, bob, carol, room):
+def test_join_is_refused_for_hidden_banned_and_archived_rooms(
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     archived = make_room(alice, "old")
     alice.patch(f"{API}/rooms/{archived['id']}", json={"archived": True})
@@ -312,7 +365,9 @@ def test_join_is_refused_for_hidden_banned_and_archived_rooms(connect, alice, bo
     error(emit(sock, "room:join", {"room_id": room["id"], "extra": 1}), "validation_error")
 
 
-def test_leave_acks_and_the_socket_stops_hearing_the_room(connect, alice, bob, room):
+def test_leave_acks_and_the_socket_stops_hearing_the_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     watcher, sock = connect(alice), connect(bob)
     watcher.get_received(), sock.get_received()
     assert emit(sock, "room:leave", {"room_id": room["id"]}) == {"ok": True}
@@ -323,7 +378,9 @@ def test_leave_acks_and_the_socket_stops_hearing_the_room(connect, alice, bob, r
     assert without_presence(sock.get_received()) == []
 
 
-def test_leave_is_refused_when_not_a_member_or_in_a_direct_room(connect, alice, carol, room):
+def test_leave_is_refused_when_not_a_member_or_in_a_direct_room(
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     direct = alice.post(f"{API}/dm", json={"user_id": carol.id}).get_json()
     sock = connect(carol)
     error(emit(sock, "room:leave", {"room_id": room["id"]}), "not_a_member")
@@ -335,7 +392,9 @@ def test_leave_is_refused_when_not_a_member_or_in_a_direct_room(connect, alice, 
 # --- room:read ---------------------------------------------------------------------------
 
 
-def test_read_acks_the_read_mark_and_the_unread_count(connect, alice, bob, room):
+def test_read_acks_the_read_mark_and_the_unread_count(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     ids = [send(alice, room["id"], f"m{i}").get_json()["id"] for i in range(3)]
     sock = connect(bob)
     ack = ok(emit(sock, "room:read", {"room_id": room["id"], "message_id": ids[0]}))
@@ -352,7 +411,9 @@ def test_read_acks_the_read_mark_and_the_unread_count(connect, alice, bob, room)
     assert past["last_read_message_id"] == ids[-1] and past["unread_count"] == 0
 
 
-def test_the_unread_event_reaches_the_readers_other_tabs_only(connect, alice, bob, room):
+def test_the_unread_event_reaches_the_readers_other_tabs_only(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     last = send(alice, room["id"], "read me").get_json()["id"]
     send(alice, room["id"], "and me")
     tab, other_tab, author = connect(bob), connect(bob), connect(alice)
@@ -368,7 +429,9 @@ def test_the_unread_event_reaches_the_readers_other_tabs_only(connect, alice, bo
     assert without_presence(other_tab.get_received()) == []
 
 
-def test_read_is_refused_outside_the_room(connect, alice, carol, room):
+def test_read_is_refused_outside_the_room(
+    connect: Connect, alice: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     sock = connect(carol)
     error(emit(sock, "room:read", {"room_id": room["id"], "message_id": 1}), "not_a_member")
@@ -381,8 +444,8 @@ def test_read_is_refused_outside_the_room(connect, alice, carol, room):
 
 
 def test_typing_reaches_the_other_members_but_not_the_typists_own_sockets(
-    connect, alice, bob, carol, room
-):
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     typist, typists_tab, member, outsider = (
         connect(alice),
         connect(alice),
@@ -400,7 +463,9 @@ def test_typing_reaches_the_other_members_but_not_the_typists_own_sockets(
     assert without_presence(outsider.get_received()) == []
 
 
-def test_typing_is_throttled_per_user_and_room(connect, alice, bob, room):
+def test_typing_is_throttled_per_user_and_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     other = make_room(alice, "other")
     typist, member = connect(alice), connect(bob)
     assert emit(typist, "typing", {"room_id": room["id"]})["sent"] is True
@@ -412,8 +477,13 @@ def test_typing_is_throttled_per_user_and_room(connect, alice, bob, room):
 
 
 def test_typing_is_sent_again_once_the_throttle_window_passes(
-    app, connect, alice, bob, room, monkeypatch
-):
+    app: Flask,
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    room: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(app.extensions, "parley.typing", TypingThrottle(every=0.1))
     typist, member = connect(alice), connect(bob)
     assert emit(typist, "typing", {"room_id": room["id"]})["sent"] is True
@@ -423,7 +493,9 @@ def test_typing_is_sent_again_once_the_throttle_window_passes(
     assert len(payloads(member.get_received(), "typing")) == 2
 
 
-def test_typing_is_refused_where_one_may_not_post(connect, alice, bob, carol, room):
+def test_typing_is_refused_where_one_may_not_post(
+    connect: Connect, alice: Member, bob: Member, carol: Member, room: dict[str, Any]
+) -> None:
     private = make_room(alice, "secret", kind="private")
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/mute", json={"minutes": 5})
     error(emit(connect(carol), "typing", {"room_id": room["id"]}), "not_a_member")
@@ -436,14 +508,21 @@ def test_typing_is_refused_where_one_may_not_post(connect, alice, bob, carol, ro
 
 
 @pytest.mark.parametrize("name", ["message:sned", "admin:shutdown", "connect_errors"])
-def test_an_unknown_event_is_answered_unknown_event(connect, alice, name):
+def test_an_unknown_event_is_answered_unknown_event(
+    connect: Connect, alice: Member, name: str
+) -> None:
     found = error(emit(connect(alice), name, {"room_id": 1}), "unknown_event")
     assert found["details"] == {"event": name}
 
 
 def test_sends_past_the_per_user_limit_are_rate_limited(
-    app, connect, alice, bob, room, monkeypatch
-):
+    app: Flask,
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    room: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     limiter = EventRateLimiter("3/10 seconds", "memory://", True, scope="sends")
     monkeypatch.setitem(app.extensions, "parley.send_limiter", limiter)
     mine, my_tab, theirs = connect(alice), connect(alice), connect(bob)
@@ -467,7 +546,9 @@ def test_sends_past_the_per_user_limit_are_rate_limited(
 # --- what a banned, departed or archived member may still do -----------------------------
 
 
-def test_a_banned_member_can_do_nothing_in_the_room(connect, alice, bob, room):
+def test_a_banned_member_can_do_nothing_in_the_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine = send(bob, room["id"], "before the ban").get_json()
     alice.post(f"{API}/rooms/{room['id']}/members/{bob.id}/ban")
     sock = connect(bob)
@@ -481,7 +562,9 @@ def test_a_banned_member_can_do_nothing_in_the_room(connect, alice, bob, room):
         error(emit(sock, name, data), "banned")
 
 
-def test_an_author_who_left_may_not_edit_but_may_delete(connect, bob, room):
+def test_an_author_who_left_may_not_edit_but_may_delete(
+    connect: Connect, bob: Member, room: dict[str, Any]
+) -> None:
     mine = send(bob, room["id"], "said before leaving").get_json()
     sock = connect(bob)
     ok(emit(sock, "room:leave", {"room_id": room["id"]}))
@@ -489,7 +572,9 @@ def test_an_author_who_left_may_not_edit_but_may_delete(connect, bob, room):
     assert ok(emit(sock, "message:delete", {"message_id": mine["id"]}))["message"]["deleted"]
 
 
-def test_in_an_archived_room_nobody_edits_or_types(connect, alice, room):
+def test_in_an_archived_room_nobody_edits_or_types(
+    connect: Connect, alice: Member, room: dict[str, Any]
+) -> None:
     mine = send(alice, room["id"], "last words").get_json()
     alice.patch(f"{API}/rooms/{room['id']}", json={"archived": True})
     sock = connect(alice)
@@ -498,8 +583,8 @@ def test_in_an_archived_room_nobody_edits_or_types(connect, alice, room):
 
 
 def test_the_last_owner_leaving_hands_the_room_over_and_the_room_hears_it(
-    connect, alice, bob, room
-):
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     owner, heir = connect(alice), connect(bob)
     owner.get_received(), heir.get_received()
     ok(emit(owner, "room:leave", {"room_id": room["id"]}))
@@ -510,7 +595,9 @@ def test_the_last_owner_leaving_hands_the_room_over_and_the_room_hears_it(
     assert payloads(owner.get_received(), "room:member_update") == []
 
 
-def test_a_read_through_rest_reaches_the_readers_sockets(connect, alice, bob, room):
+def test_a_read_through_rest_reaches_the_readers_sockets(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     last = send(alice, room["id"], "read on another device").get_json()["id"]
     sock = connect(bob)
     sock.get_received()

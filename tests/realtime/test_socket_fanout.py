@@ -3,21 +3,33 @@ membership changes move a user's open sockets in or out of a room at once."""
 
 from __future__ import annotations
 
-import pytest
-from realtime_support import emit, error, message_events, names, ok, payloads, without_presence
+from collections.abc import Callable
+from typing import Any
 
-from support import make_room, send
+import pytest
+from realtime_support import (
+    Connect,
+    emit,
+    error,
+    message_events,
+    names,
+    ok,
+    payloads,
+    without_presence,
+)
+
+from support import Member, make_room, send
 
 API = "/api/v1"
 
 
 @pytest.fixture
-def carol(make_user):
+def carol(make_user: Callable[..., Member]) -> Member:
     return make_user("carol")
 
 
 @pytest.fixture
-def private(alice, bob) -> dict:
+def private(alice: Member, bob: Member) -> dict[str, Any]:
     made = make_room(alice, "secret", kind="private")
     assert (
         alice.post(f"{API}/rooms/{made['id']}/members", json={"user_id": bob.id}).status_code == 201
@@ -25,14 +37,16 @@ def private(alice, bob) -> dict:
     return made
 
 
-def bodies(received: list[dict], room_id: int | None = None) -> list[str]:
+def bodies(received: list[dict[str, Any]], room_id: int | None = None) -> list[str]:
     return [p["message"]["body"] for _, p in message_events(received, room_id)]
 
 
 # --- private rooms ----------------------------------------------------------------------
 
 
-def test_a_non_member_hears_nothing_of_a_private_room(connect, alice, bob, carol, private):
+def test_a_non_member_hears_nothing_of_a_private_room(
+    connect: Connect, alice: Member, bob: Member, carol: Member, private: dict[str, Any]
+) -> None:
     owner, member, outsider = connect(alice), connect(bob), connect(carol)
     for sock in (owner, member, outsider):
         sock.get_received()
@@ -54,7 +68,9 @@ def test_a_non_member_hears_nothing_of_a_private_room(connect, alice, bob, carol
     ]
 
 
-def test_a_non_member_can_neither_post_to_nor_read_a_private_room(connect, carol, private):
+def test_a_non_member_can_neither_post_to_nor_read_a_private_room(
+    connect: Connect, carol: Member, private: dict[str, Any]
+) -> None:
     sock = connect(carol)
     for name, data in [
         ("message:send", {"room_id": private["id"], "body": "let me in"}),
@@ -67,7 +83,9 @@ def test_a_non_member_can_neither_post_to_nor_read_a_private_room(connect, carol
     assert synced["removed"] == [private["id"]] and synced["messages"] == {}
 
 
-def test_a_public_room_is_heard_by_its_members_only(connect, alice, bob, carol):
+def test_a_public_room_is_heard_by_its_members_only(
+    connect: Connect, alice: Member, bob: Member, carol: Member
+) -> None:
     room = make_room(alice, "general")
     member, passerby = connect(alice), connect(carol)
     member.get_received(), passerby.get_received()
@@ -79,7 +97,9 @@ def test_a_public_room_is_heard_by_its_members_only(connect, alice, bob, carol):
 # --- REST changes reach sockets ----------------------------------------------------------
 
 
-def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(connect, alice, bob, private):
+def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     sock = connect(bob)
     sock.get_received()
     response = send(alice, private["id"], "via **REST**", client_id="r-1")
@@ -96,7 +116,9 @@ def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(connect, alice, 
     ]
 
 
-def test_edits_and_deletes_reach_every_member_and_every_tab(connect, alice, bob, carol, private):
+def test_edits_and_deletes_reach_every_member_and_every_tab(
+    connect: Connect, alice: Member, bob: Member, carol: Member, private: dict[str, Any]
+) -> None:
     alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": carol.id})
     first = send(bob, private["id"], "typo").get_json()
     second = send(carol, private["id"], "rude").get_json()
@@ -115,17 +137,19 @@ def test_edits_and_deletes_reach_every_member_and_every_tab(connect, alice, bob,
         assert events[1][1]["message"]["deleted"] is True
 
 
-def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(connect, alice, bob):
+def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     one, two = make_room(alice, "one"), make_room(alice, "two")
     for room in (one, two):
         bob.post(f"{API}/rooms/{room['id']}/join")
     watcher, writer = connect(bob), connect(alice)
     watcher.get_received()
 
-    def socket_send(room: dict, body: str) -> int:
-        return ok(emit(writer, "message:send", {"room_id": room["id"], "body": body}))["message"][
-            "id"
-        ]
+    def socket_send(room: dict[str, Any], body: str) -> int:
+        ack = ok(emit(writer, "message:send", {"room_id": room["id"], "body": body}))
+        message_id: int = ack["message"]["id"]
+        return message_id
 
     a = socket_send(one, "a")
     b = send(alice, two["id"], "b").get_json()["id"]
@@ -149,7 +173,9 @@ def test_message_event_seqs_are_contiguous_per_room_across_new_edit_and_delete(c
 # --- membership moves sockets ------------------------------------------------------------
 
 
-def test_joining_through_rest_puts_every_open_socket_in_the_room(connect, alice, carol):
+def test_joining_through_rest_puts_every_open_socket_in_the_room(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     room = make_room(alice, "general")
     tab, other_tab, owner = connect(carol), connect(carol), connect(alice)
     for sock in (tab, other_tab, owner):
@@ -163,7 +189,9 @@ def test_joining_through_rest_puts_every_open_socket_in_the_room(connect, alice,
     assert bodies(other_tab.get_received()) == ["hello carol"]
 
 
-def test_an_invited_users_sockets_enter_the_private_room(connect, alice, carol, private):
+def test_an_invited_users_sockets_enter_the_private_room(
+    connect: Connect, alice: Member, carol: Member, private: dict[str, Any]
+) -> None:
     sock = connect(carol)
     sock.get_received()
     alice.post(f"{API}/rooms/{private['id']}/members", json={"user_id": carol.id})
@@ -173,7 +201,9 @@ def test_an_invited_users_sockets_enter_the_private_room(connect, alice, carol, 
     assert bodies(sock.get_received()) == ["welcome in"]
 
 
-def test_a_new_room_and_a_direct_room_are_heard_at_once(connect, alice, carol):
+def test_a_new_room_and_a_direct_room_are_heard_at_once(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     alice_sock, carol_sock = connect(alice), connect(carol)
     room = make_room(alice, "fresh", kind="private")
     direct = alice.post(f"{API}/dm", json={"user_id": carol.id}).get_json()
@@ -184,7 +214,9 @@ def test_a_new_room_and_a_direct_room_are_heard_at_once(connect, alice, carol):
     assert bodies(carol_sock.get_received()) == ["psst"]
 
 
-def test_a_banned_members_sockets_hear_the_ban_and_then_nothing(connect, alice, bob, carol):
+def test_a_banned_members_sockets_hear_the_ban_and_then_nothing(
+    connect: Connect, alice: Member, bob: Member, carol: Member
+) -> None:
     room = make_room(alice, "general")
     bob.post(f"{API}/rooms/{room['id']}/join")
     carol.post(f"{API}/rooms/{room['id']}/join")
@@ -207,7 +239,9 @@ def test_a_banned_members_sockets_hear_the_ban_and_then_nothing(connect, alice, 
     assert bodies(heard) == ["after the ban", "edited after"]
 
 
-def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(connect, alice, bob, private):
+def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     sock = connect(bob)
     sock.get_received()
     assert alice.delete(f"{API}/rooms/{private['id']}/members/{bob.id}").status_code == 204
@@ -221,7 +255,9 @@ def test_a_removed_members_sockets_hear_the_removal_and_then_nothing(connect, al
     ]
 
 
-def test_leaving_through_rest_takes_every_open_socket_out(connect, alice, bob, private):
+def test_leaving_through_rest_takes_every_open_socket_out(
+    connect: Connect, alice: Member, bob: Member, private: dict[str, Any]
+) -> None:
     tab, other_tab = connect(bob), connect(bob)
     assert bob.post(f"{API}/rooms/{private['id']}/leave").status_code == 204
     tab.get_received(), other_tab.get_received()
@@ -230,7 +266,9 @@ def test_leaving_through_rest_takes_every_open_socket_out(connect, alice, bob, p
     assert without_presence(other_tab.get_received()) == []
 
 
-def test_a_member_who_leaves_and_rejoins_hears_the_room_again(connect, alice, bob):
+def test_a_member_who_leaves_and_rejoins_hears_the_room_again(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     room = make_room(alice, "general")
     sock = connect(bob)
     ok(emit(sock, "room:join", {"room_id": room["id"]}))
@@ -241,7 +279,9 @@ def test_a_member_who_leaves_and_rejoins_hears_the_room_again(connect, alice, bo
     assert bodies(sock.get_received()) == ["heard"]
 
 
-def test_a_mute_is_told_to_the_room_and_the_muted_member(connect, alice, bob, carol, private):
+def test_a_mute_is_told_to_the_room_and_the_muted_member(
+    connect: Connect, alice: Member, bob: Member, carol: Member, private: dict[str, Any]
+) -> None:
     muted, owner, outsider = connect(bob), connect(alice), connect(carol)
     for sock in (muted, owner, outsider):
         sock.get_received()
@@ -254,7 +294,9 @@ def test_a_mute_is_told_to_the_room_and_the_muted_member(connect, alice, bob, ca
     assert without_presence(outsider.get_received()) == []
 
 
-def test_banning_a_non_member_and_unbanning_send_nothing(connect, alice, carol):
+def test_banning_a_non_member_and_unbanning_send_nothing(
+    connect: Connect, alice: Member, carol: Member
+) -> None:
     room = make_room(alice, "general")
     watcher, target = connect(alice), connect(carol)
     watcher.get_received(), target.get_received()

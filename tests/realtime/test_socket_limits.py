@@ -4,15 +4,18 @@ against real servers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from realtime_support import refusal
+from realtime_support import Connect, refusal
 
 from parley.config import ConfigError, load_config
 from parley.errors import ApiError
 from parley.realtime.connection_limits import ConnectionLimits, client_address
+from support import Member
 
 
 class Clock:
@@ -29,7 +32,7 @@ def limits(**kwargs: Any) -> ConnectionLimits:
 
 
 @pytest.fixture
-def fresh_limits(app: Flask, monkeypatch: pytest.MonkeyPatch):
+def fresh_limits(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ConnectionLimits]:
     """This test's own limits on the shared app: connect_limits(per_user=2, ...)."""
 
     def install(**kwargs: Any) -> ConnectionLimits:
@@ -50,8 +53,12 @@ def refusal_of(connect: Any, monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> 
 
 
 def test_a_users_socket_past_the_limit_is_refused_with_a_clear_error(
-    connect, fresh_limits, monkeypatch, alice, bob
-):
+    connect: Connect,
+    fresh_limits: Callable[..., ConnectionLimits],
+    monkeypatch: pytest.MonkeyPatch,
+    alice: Member,
+    bob: Member,
+) -> None:
     fresh_limits(per_user=2)
     first, _second = connect(alice), connect(alice)
     data = refusal_of(connect, monkeypatch, auth={"token": alice.token})
@@ -66,7 +73,12 @@ def test_a_users_socket_past_the_limit_is_refused_with_a_clear_error(
     assert connect(alice).is_connected()
 
 
-def test_an_event_named_disconnect_frees_no_place(connect, fresh_limits, monkeypatch, alice):
+def test_an_event_named_disconnect_frees_no_place(
+    connect: Connect,
+    fresh_limits: Callable[..., ConnectionLimits],
+    monkeypatch: pytest.MonkeyPatch,
+    alice: Member,
+) -> None:
     made = fresh_limits(per_user=2)
     first, _second = connect(alice), connect(alice)
     first.emit("disconnect")
@@ -75,7 +87,13 @@ def test_an_event_named_disconnect_frees_no_place(connect, fresh_limits, monkeyp
     refusal_of(connect, monkeypatch, auth={"token": alice.token})
 
 
-def test_an_address_past_the_limit_is_refused(connect, fresh_limits, monkeypatch, alice, bob):
+def test_an_address_past_the_limit_is_refused(
+    connect: Connect,
+    fresh_limits: Callable[..., ConnectionLimits],
+    monkeypatch: pytest.MonkeyPatch,
+    alice: Member,
+    bob: Member,
+) -> None:
     fresh_limits(per_address=2)
     assert connect(alice).is_connected() and connect(bob).is_connected()
     data = refusal_of(connect, monkeypatch, auth={"token": alice.token})
@@ -83,8 +101,12 @@ def test_an_address_past_the_limit_is_refused(connect, fresh_limits, monkeypatch
 
 
 def test_behind_trusted_proxies_the_forwarded_address_is_the_one_counted(
-    app, connect, fresh_limits, monkeypatch, alice
-):
+    app: Flask,
+    connect: Connect,
+    fresh_limits: Callable[..., ConnectionLimits],
+    monkeypatch: pytest.MonkeyPatch,
+    alice: Member,
+) -> None:
     fresh_limits(per_address=1)
     monkeypatch.setitem(app.config, "PARLEY_TRUSTED_PROXIES", 1)
     one = {"X-Forwarded-For": "203.0.113.5"}
@@ -96,7 +118,7 @@ def test_behind_trusted_proxies_the_forwarded_address_is_the_one_counted(
 # --- the bookkeeping ----------------------------------------------------------------------
 
 
-def test_an_address_may_have_as_many_sessions_waiting_as_its_limit():
+def test_an_address_may_have_as_many_sessions_waiting_as_its_limit() -> None:
     counts = limits(per_address=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.1")
@@ -109,7 +131,7 @@ def test_an_address_may_have_as_many_sessions_waiting_as_its_limit():
     counts.reserve("10.0.0.2")
 
 
-def test_a_full_server_refuses_with_503():
+def test_a_full_server_refuses_with_503() -> None:
     counts = limits(max_connections=2)
     counts.reserve("10.0.0.1")
     counts.reserve("10.0.0.2")
@@ -118,7 +140,7 @@ def test_a_full_server_refuses_with_503():
     assert (refused.value.status, refused.value.code) == (503, "too_many_connections")
 
 
-def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves():
+def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_leaves() -> None:
     clock = Clock()
     counts = limits(per_address=1, handshake_seconds=5, clock=clock)
     slot = counts.reserve("10.0.0.1")
@@ -134,7 +156,7 @@ def test_a_session_that_connects_stops_waiting_and_waits_again_after_its_socket_
     assert counts.overdue()[0] == ["eio-1"]
 
 
-def test_only_sessions_past_their_deadline_are_late():
+def test_only_sessions_past_their_deadline_are_late() -> None:
     clock = Clock()
     counts = limits(handshake_seconds=5, clock=clock)
     early = counts.reserve("10.0.0.1")
@@ -153,14 +175,14 @@ def test_only_sessions_past_their_deadline_are_late():
     assert counts.held() == 0
 
 
-def test_a_release_gives_the_place_back():
+def test_a_release_gives_the_place_back() -> None:
     counts = limits(max_connections=1, per_address=1)
     slot = counts.reserve("10.0.0.1")
     counts.release(slot)
     counts.reserve("10.0.0.1")
 
 
-def test_zero_is_no_limit():
+def test_zero_is_no_limit() -> None:
     counts = limits()
     for n in range(500):
         counts.admit(f"sid-{n}", 1, "10.0.0.1", counts.reserve("10.0.0.1"))
@@ -181,7 +203,9 @@ def test_zero_is_no_limit():
         (2, "203.0.113.5", "127.0.0.1"),
     ],
 )
-def test_the_client_address_is_read_as_proxy_fix_reads_it(hops, forwarded, expected):
+def test_the_client_address_is_read_as_proxy_fix_reads_it(
+    hops: int, forwarded: str | None, expected: str
+) -> None:
     environ = {"REMOTE_ADDR": "127.0.0.1"}
     if forwarded is not None:
         environ["HTTP_X_FORWARDED_FOR"] = forwarded
@@ -202,12 +226,14 @@ def test_the_client_address_is_read_as_proxy_fix_reads_it(hops, forwarded, expec
         ("PARLEY_HTTP_IDLE_SECONDS", "-1"),
     ],
 )
-def test_a_limit_below_zero_or_a_timeout_of_zero_is_refused(tmp_path, name, value):
+def test_a_limit_below_zero_or_a_timeout_of_zero_is_refused(
+    tmp_path: Path, name: str, value: str
+) -> None:
     with pytest.raises(ConfigError, match=name):
         load_config("development", str(tmp_path), {name: value})
 
 
-def test_gevent_holds_more_connections_than_the_threading_server(tmp_path):
+def test_gevent_holds_more_connections_than_the_threading_server(tmp_path: Path) -> None:
     production = load_config("production", str(tmp_path), {"SECRET_KEY": "x" * 40})
     development = load_config("development", str(tmp_path), {})
     threading = load_config("development", str(tmp_path), {"PARLEY_ASYNC_MODE": "threading"})

@@ -14,7 +14,7 @@ from parley.realtime.polling import BoundedPoll, alive_on_every_packet
 
 def bounded(*answers: list[int] | type[Exception], limit: int = 3) -> BoundedPoll:
     """A BoundedPoll over a poll that gives these answers in turn."""
-    pending: queue.SimpleQueue = queue.SimpleQueue()
+    pending: queue.SimpleQueue[list[int] | type[Exception]] = queue.SimpleQueue()
     for answer in answers:
         pending.put(answer)
 
@@ -27,17 +27,17 @@ def bounded(*answers: list[int] | type[Exception], limit: int = 3) -> BoundedPol
     return BoundedPoll(poll, limit)
 
 
-def test_a_large_batch_goes_out_in_order_over_several_polls():
+def test_a_large_batch_goes_out_in_order_over_several_polls() -> None:
     poll = bounded(list(range(8)), [8, 9])
     assert [poll(), poll(), poll(), poll()] == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
 
 
-def test_the_close_is_passed_on_only_after_every_held_packet():
+def test_the_close_is_passed_on_only_after_every_held_packet() -> None:
     poll = bounded([1, 2, 3, 4], [])
     assert [poll(), poll(), poll()] == [[1, 2, 3], [4], []]
 
 
-def test_a_poll_that_times_out_still_times_out_once_nothing_is_held():
+def test_a_poll_that_times_out_still_times_out_once_nothing_is_held() -> None:
     poll = bounded([1, 2, 3, 4], QueueEmpty)
     assert [poll(), poll()] == [[1, 2, 3], [4]]
     with pytest.raises(QueueEmpty):
@@ -55,7 +55,7 @@ class Session:
         self.received.append(packet)
 
 
-def test_a_packet_restarts_the_wait_for_a_due_pong():
+def test_a_packet_restarts_the_wait_for_a_due_pong() -> None:
     session = Session(last_ping=time.time() - 100)
     before = time.time()
     alive_on_every_packet(session)("a send")
@@ -63,7 +63,7 @@ def test_a_packet_restarts_the_wait_for_a_due_pong():
     assert session.last_ping is not None and session.last_ping >= before
 
 
-def test_a_packet_starts_no_wait_when_no_ping_is_due():
+def test_a_packet_starts_no_wait_when_no_ping_is_due() -> None:
     session = Session(last_ping=None)
     alive_on_every_packet(session)("a send")
     assert session.received == ["a send"] and session.last_ping is None

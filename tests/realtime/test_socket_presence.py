@@ -4,25 +4,32 @@ offline only once all have been closed for the grace period (a reload does not f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from realtime_support import emit, ok, payloads, wait_for
+from flask import Flask
+from flask_socketio import SocketIOTestClient
+from realtime_support import Connect, emit, ok, payloads, wait_for
 
-from support import stored_user
+from support import Member, stored_user
 
 GRACE = 0.2
 
 
 @pytest.fixture(autouse=True)
-def grace(app, monkeypatch) -> None:
+def grace(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", GRACE)
 
 
-def statuses_of(received: list[dict], user_id: int) -> list[str]:
+def statuses_of(received: list[dict[str, Any]], user_id: int) -> list[str]:
     return [p["status"] for p in payloads(received, "presence") if p["user_id"] == user_id]
 
 
-def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
+def test_closing_one_of_two_tabs_keeps_the_user_online(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
@@ -33,7 +40,9 @@ def test_closing_one_of_two_tabs_keeps_the_user_online(connect, alice, bob):
     assert other_tab.is_connected()
 
 
-def test_closing_every_tab_announces_offline_after_the_grace_period(app, connect, alice, bob):
+def test_closing_every_tab_announces_offline_after_the_grace_period(
+    app: Flask, connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     tab, other_tab = connect(alice), connect(alice)
     seen_before = stored_user(app, alice.id).last_seen_at
@@ -50,8 +59,8 @@ def test_closing_every_tab_announces_offline_after_the_grace_period(app, connect
 
 
 def test_reconnecting_within_the_grace_period_announces_nothing(
-    app, connect, alice, bob, monkeypatch
-):
+    app: Flask, connect: Connect, alice: Member, bob: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Longer here, so a slow reconnect on a busy machine still falls within it.
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", 0.6)
     watcher = connect(bob)
@@ -65,7 +74,9 @@ def test_reconnecting_within_the_grace_period_announces_nothing(
     assert alice.id in ok(emit(watcher, "sync", {}))["online"]
 
 
-def test_coming_back_after_going_offline_is_announced_online_again(connect, alice, bob):
+def test_coming_back_after_going_offline_is_announced_online_again(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(bob)
     connect(alice).disconnect()
     wait_for(watcher, "presence", lambda p: p == {"user_id": alice.id, "status": "offline"})
@@ -74,7 +85,9 @@ def test_coming_back_after_going_offline_is_announced_online_again(connect, alic
     assert statuses_of(watcher.get_received(), alice.id) == ["online"]
 
 
-def test_sync_lists_who_is_online(connect, alice, bob, make_user):
+def test_sync_lists_who_is_online(
+    connect: Connect, alice: Member, bob: Member, make_user: Callable[..., Member]
+) -> None:
     make_user("carol")
     watcher = connect(bob)
     connect(alice)
@@ -83,7 +96,9 @@ def test_sync_lists_who_is_online(connect, alice, bob, make_user):
     assert {alice.id, bob.id} <= set(online)
 
 
-def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob):
+def test_a_deactivated_user_is_announced_offline(
+    connect: Connect, make_user: Callable[..., Member], alice: Member, bob: Member
+) -> None:
     root = make_user("root", role="Administrator")
     watcher = connect(alice)
     connect(bob)
@@ -91,18 +106,22 @@ def test_a_deactivated_user_is_announced_offline(connect, make_user, alice, bob)
     wait_for(watcher, "presence", lambda p: p == {"user_id": bob.id, "status": "offline"})
 
 
-def batched_changes(received: list[dict]) -> list[dict]:
+def batched_changes(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [change for p in payloads(received, "presence:batch") for change in p["changes"]]
 
 
-def wait_for_change(watcher, user_id: int, status: str) -> None:
+def wait_for_change(watcher: SocketIOTestClient, user_id: int, status: str) -> None:
     change = {"user_id": user_id, "status": status}
     wait_for(watcher, "presence:batch", lambda p: change in p["changes"])
 
 
 def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
-    app, connect, make_user, alice, monkeypatch
-):
+    app: Flask,
+    connect: Connect,
+    make_user: Callable[..., Member],
+    alice: Member,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Long enough that the arrivals below fall within one interval on a busy machine.
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_BATCH_SECONDS", 1.0)
     watcher = connect(auth={"token": alice.token, "presence": "batched"})
@@ -126,7 +145,9 @@ def test_a_socket_that_asks_for_batches_gets_changes_gathered_in_one_event(
     )
 
 
-def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, bob):
+def test_a_batched_socket_hears_offline_after_the_grace_period(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
     watcher = connect(auth={"token": alice.token, "presence": "batched"})
     tab = connect(bob)
     wait_for(
@@ -140,11 +161,11 @@ def test_a_batched_socket_hears_offline_after_the_grace_period(connect, alice, b
     )
 
 
-def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change():
+def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_change() -> None:
     from parley.realtime.presence_batches import PresenceBatches
 
-    sent: list[list[dict]] = []
-    spawned: list = []
+    sent: list[list[dict[str, Any]]] = []
+    spawned: list[Callable[[], None]] = []
     batches = PresenceBatches(sent.append, spawned.append, lambda _s: None, lambda: 0.25)
     batches.add(1, "online")
     batches.add(2, "online")
@@ -158,7 +179,7 @@ def test_a_batch_carries_each_users_latest_status_in_the_order_of_their_last_cha
     assert sent[-1] == [{"user_id": 3, "status": "online"}]
 
 
-def test_a_negative_batch_interval_is_refused(tmp_path):
+def test_a_negative_batch_interval_is_refused(tmp_path: Path) -> None:
     from parley.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="PARLEY_PRESENCE_BATCH_SECONDS"):

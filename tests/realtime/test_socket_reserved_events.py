@@ -99,11 +99,11 @@ def test_events_without_a_usable_name_are_answered_not_crashed(
         else:
             original(eio_sid, pkt)
 
-    socketio.server._send_packet = record  # type: ignore[method-assign]
+    socketio.server._send_packet = record
     try:
         socketio.server._handle_eio_message(socket.eio_sid, f"2999{data}")  # an event, ack id 999
     finally:
-        socketio.server._send_packet = original  # type: ignore[method-assign]
+        socketio.server._send_packet = original
     assert len(captured) == 1, captured
     expected = "reserved_event" if "connect" in data else "invalid_event"
     error(captured[0][0], expected)

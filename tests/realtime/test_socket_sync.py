@@ -4,27 +4,33 @@ it may no longer read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from realtime_support import emit, error, ok
+from flask_socketio import SocketIOTestClient
+from realtime_support import Connect, emit, error, ok
 
 from parley.actions import sync as sync_action
-from support import make_room, send
+from support import Member, make_room, send
 
 API = "/api/v1"
 
 
-def history(member, room_id: int) -> list[dict]:
-    messages: list[dict] = member.get(f"{API}/rooms/{room_id}/messages?limit=100").get_json()[
-        "messages"
-    ]
+def history(member: Member, room_id: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = member.get(
+        f"{API}/rooms/{room_id}/messages?limit=100"
+    ).get_json()["messages"]
     return messages
 
 
-def sync(sock, rooms: dict[int, int], **extra) -> dict:
+def sync(sock: SocketIOTestClient, rooms: dict[int, int], **extra: Any) -> dict[str, Any]:
     return ok(emit(sock, "sync", {"rooms": {str(k): v for k, v in rooms.items()}, **extra}))
 
 
-def test_sync_acks_every_part_of_the_catch_up(connect, alice, bob, room):
+def test_sync_acks_every_part_of_the_catch_up(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     send(alice, room["id"], "hello")
     sock = connect(bob)
     ack = sync(sock, {room["id"]: 0})
@@ -46,14 +52,18 @@ def test_sync_acks_every_part_of_the_catch_up(connect, alice, bob, room):
     assert bob.id in ack["online"]
 
 
-def test_sync_with_no_rooms_lists_my_rooms_only(connect, alice, bob, room):
+def test_sync_with_no_rooms_lists_my_rooms_only(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     make_room(alice, "not bobs", kind="private")
     ack = ok(emit(connect(bob), "sync", {}))
     assert [r["id"] for r in ack["rooms"]] == [room["id"]]
     assert ack["messages"] == {} and ack["more"] == {}
 
 
-def test_sync_returns_missed_messages_oldest_first_in_pages(connect, alice, bob, room):
+def test_sync_returns_missed_messages_oldest_first_in_pages(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     seen = send(alice, room["id"], "seen").get_json()["id"]
     missed = [send(alice, room["id"], f"missed {i}").get_json()["id"] for i in range(5)]
     other = make_room(alice, "other")
@@ -74,14 +84,18 @@ def test_sync_returns_missed_messages_oldest_first_in_pages(connect, alice, bob,
     assert done["messages"] == {str(room["id"]): []} and done["more"] == {str(room["id"]): False}
 
 
-def test_sync_cut_exactly_at_the_limit_says_there_is_no_more(connect, alice, bob, room):
+def test_sync_cut_exactly_at_the_limit_says_there_is_no_more(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     ids = [send(alice, room["id"], f"m{i}").get_json()["id"] for i in range(3)]
     ack = sync(connect(bob), {room["id"]: 0}, limit=3)
     assert [m["id"] for m in ack["messages"][str(room["id"])]] == ids
     assert ack["more"] == {str(room["id"]): False}
 
 
-def test_sync_reports_edits_and_deletes_of_messages_the_client_had(connect, alice, bob, room):
+def test_sync_reports_edits_and_deletes_of_messages_the_client_had(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     m1 = send(alice, room["id"], "one").get_json()["id"]
     m2 = send(alice, room["id"], "two").get_json()["id"]
     # The client saw up to m2; then, while it was away:
@@ -113,8 +127,8 @@ def test_sync_reports_edits_and_deletes_of_messages_the_client_had(connect, alic
 
 
 def test_replaying_a_sync_over_what_the_client_had_gives_the_current_history(
-    connect, alice, bob, room
-):
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     for i in range(4):
         send(alice, room["id"], f"early {i}")
     had = {m["id"]: m for m in history(bob, room["id"])}
@@ -137,7 +151,9 @@ def test_replaying_a_sync_over_what_the_client_had_gives_the_current_history(
     assert [had[k] for k in sorted(had)] == history(bob, room["id"])
 
 
-def test_sync_tells_rooms_the_client_may_no_longer_read(connect, alice, bob, make_user):
+def test_sync_tells_rooms_the_client_may_no_longer_read(
+    connect: Connect, alice: Member, bob: Member, make_user: Callable[..., Member]
+) -> None:
     carol = make_user("carol")
     left = make_room(alice, "left", kind="private")
     removed = make_room(alice, "removed", kind="private")
@@ -164,8 +180,12 @@ def test_sync_tells_rooms_the_client_may_no_longer_read(connect, alice, bob, mak
 
 
 def test_sync_asks_for_a_reload_when_a_room_has_too_many_changes(
-    connect, alice, bob, room, monkeypatch
-):
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    room: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(sync_action, "MAX_CHANGES_PER_ROOM", 2)
     calm = make_room(alice, "calm")
     bob.post(f"{API}/rooms/{calm['id']}/join")
@@ -191,19 +211,23 @@ def test_sync_asks_for_a_reload_when_a_room_has_too_many_changes(
         ({"since": 3}, "payload.since"),
     ],
 )
-def test_sync_with_an_invalid_payload_is_a_validation_error(connect, alice, data, field):
+def test_sync_with_an_invalid_payload_is_a_validation_error(
+    connect: Connect, alice: Member, data: dict[str, Any], field: str
+) -> None:
     found = error(emit(connect(alice), "sync", data), "validation_error")
     assert field in [f["field"] for f in found["details"]["fields"]], found
 
 
-def test_sync_of_too_many_rooms_at_once_is_a_validation_error(connect, alice):
+def test_sync_of_too_many_rooms_at_once_is_a_validation_error(
+    connect: Connect, alice: Member
+) -> None:
     rooms = {str(i): 0 for i in range(1, 1002)}
     error(emit(connect(alice), "sync", {"rooms": rooms}), "validation_error")
 
 
 def test_a_public_room_left_stays_readable_but_is_no_longer_one_of_my_rooms(
-    connect, alice, bob, room
-):
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     sock = connect(bob)
     ok(emit(sock, "room:leave", {"room_id": room["id"]}))
     news = send(alice, room["id"], "after bob left").get_json()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from realtime_support import emit, error, ok, payloads
+from flask import Flask
+from flask_socketio import SocketIOTestClient
+from realtime_support import Connect, emit, error, ok, payloads
 
 from parley.ratelimits import EventRateLimiter
-from support import jpeg
+from support import Member, jpeg
 
 API = "/api/v1"
 LIVE = {"width": 640, "height": 480, "fps": 15}
@@ -14,12 +19,14 @@ LIVE = {"width": 640, "height": 480, "fps": 15}
 pytestmark = pytest.mark.usefixtures("broadcasts")
 
 
-def frame(client, room_id, data):
-    ack: dict = client.emit("video:frame", {"room_id": room_id}, data, callback=True)
+def frame(client: SocketIOTestClient, room_id: int, data: object) -> dict[str, Any]:
+    ack: dict[str, Any] = client.emit("video:frame", {"room_id": room_id}, data, callback=True)
     return ack
 
 
-def test_going_live_acks_the_broadcast_and_tells_the_room(connect, alice, bob, room):
+def test_going_live_acks_the_broadcast_and_tells_the_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     theirs.get_received()
     ack = ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
@@ -30,7 +37,9 @@ def test_going_live_acks_the_broadcast_and_tells_the_room(connect, alice, bob, r
     assert next(r for r in synced["rooms"] if r["id"] == room["id"])["live"] == ack["live"]
 
 
-def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(connect, alice, bob, room):
+def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     theirs.get_received()
@@ -41,7 +50,14 @@ def test_frames_are_acked_with_their_number_and_not_sent_to_the_room(connect, al
     assert latest.status_code == 200 and latest.headers["X-Frame-Seq"] == "2"
 
 
-def test_bad_frames_are_refused_and_change_nothing(connect, alice, bob, room, app, monkeypatch):
+def test_bad_frames_are_refused_and_change_nothing(
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    room: dict[str, Any],
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     error(frame(mine, room["id"], jpeg()), "not_live")
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
@@ -57,8 +73,12 @@ def test_bad_frames_are_refused_and_change_nothing(connect, alice, bob, room, ap
 
 
 def test_frames_have_their_own_cap_and_do_not_use_the_event_budget(
-    connect, alice, room, app, monkeypatch
-):
+    connect: Connect,
+    alice: Member,
+    room: dict[str, Any],
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setitem(
         app.extensions, "parley.event_limiter", EventRateLimiter("2/minute", "memory://", True)
     )
@@ -73,7 +93,9 @@ def test_frames_have_their_own_cap_and_do_not_use_the_event_budget(
     ok(emit(mine, "typing", {"room_id": room["id"]}))
 
 
-def test_only_one_broadcast_per_room(connect, alice, bob, room):
+def test_only_one_broadcast_per_room(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     found = error(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}), "already_live")
@@ -81,7 +103,9 @@ def test_only_one_broadcast_per_room(connect, alice, bob, room):
     error(emit(theirs, "video:start", {"room_id": room["id"], "width": 5}), "validation_error")
 
 
-def test_stopping_ends_the_broadcast_for_everyone(connect, alice, bob, room):
+def test_stopping_ends_the_broadcast_for_everyone(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     error(emit(theirs, "video:stop", {"room_id": room["id"]}), "not_the_broadcaster")
@@ -94,7 +118,9 @@ def test_stopping_ends_the_broadcast_for_everyone(connect, alice, bob, room):
     error(frame(mine, room["id"], jpeg()), "not_live")
 
 
-def test_a_banned_broadcaster_is_cut_off_at_once(connect, alice, bob, room):
+def test_a_banned_broadcaster_is_cut_off_at_once(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
     ok(frame(theirs, room["id"], jpeg()))
@@ -106,7 +132,13 @@ def test_a_banned_broadcaster_is_cut_off_at_once(connect, alice, bob, room):
     error(frame(theirs, room["id"], jpeg()), "banned")
 
 
-def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(connect, alice, bob, room, monkeypatch):
+def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    room: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr("parley.actions.video.RECHECK_SECONDS", 0)
     mine, theirs = connect(alice), connect(bob)
     ok(emit(theirs, "video:start", {"room_id": room["id"], **LIVE}))
@@ -122,7 +154,9 @@ def test_a_muted_broadcaster_is_cut_off_at_the_next_recheck(connect, alice, bob,
     ]
 
 
-def test_watchers_are_counted_in_and_out(connect, alice, bob, room):
+def test_watchers_are_counted_in_and_out(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     mine.get_received()
@@ -137,7 +171,13 @@ def test_watchers_are_counted_in_and_out(connect, alice, bob, room):
     assert counts == [1, 0, 1, 0]
 
 
-def test_watching_needs_a_live_room_you_may_read(connect, alice, bob, make_user, room):
+def test_watching_needs_a_live_room_you_may_read(
+    connect: Connect,
+    alice: Member,
+    bob: Member,
+    make_user: Callable[..., Member],
+    room: dict[str, Any],
+) -> None:
     carol = make_user("carol")
     secret = alice.post(f"{API}/rooms", json={"name": "secret", "kind": "private"}).get_json()
     mine, hers = connect(alice), connect(carol)
@@ -146,7 +186,9 @@ def test_watching_needs_a_live_room_you_may_read(connect, alice, bob, make_user,
     error(emit(hers, "video:watch", {"room_id": secret["id"]}), "not_found")
 
 
-def test_a_broadcast_ends_when_the_socket_that_went_live_disconnects(connect, alice, bob, room):
+def test_a_broadcast_ends_when_the_socket_that_went_live_disconnects(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     mine, theirs = connect(alice), connect(bob)
     ok(emit(mine, "video:start", {"room_id": room["id"], **LIVE}))
     theirs.get_received()
