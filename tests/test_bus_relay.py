@@ -71,7 +71,9 @@ def publisher(app: Flask, channel: str) -> Iterator[BusRelay]:
             found.close()
 
 
-def test_a_process_counts_as_live_until_its_entry_expires(redis_client, channel):
+def test_a_process_counts_as_live_until_its_entry_expires(
+    redis_client: redis.Redis, channel: str
+) -> None:
     now = [1000.0]
     registry = ProcessRegistry(redis_client, channel, expiry=6, clock=lambda: now[0])
     registry.renew("a")
@@ -83,7 +85,9 @@ def test_a_process_counts_as_live_until_its_entry_expires(redis_client, channel)
     assert registry.live() == {"b"}
 
 
-def test_a_process_that_leaves_stops_counting_at_once(redis_client, channel):
+def test_a_process_that_leaves_stops_counting_at_once(
+    redis_client: redis.Redis, channel: str
+) -> None:
     registry = ProcessRegistry(redis_client, channel, expiry=60)
     registry.renew("a")
     registry.renew("b")
@@ -91,7 +95,9 @@ def test_a_process_that_leaves_stops_counting_at_once(redis_client, channel):
     assert registry.live() == {"b"}
 
 
-def test_waiting_ends_when_every_process_has_acknowledged(redis_client, channel):
+def test_waiting_ends_when_every_process_has_acknowledged(
+    redis_client: redis.Redis, channel: str
+) -> None:
     registry = ProcessRegistry(redis_client, channel, expiry=60)
     key = registry.new_ack_key()
     registry.ack(key, "a")
@@ -104,7 +110,9 @@ def test_waiting_ends_when_every_process_has_acknowledged(redis_client, channel)
     assert redis_client.exists(key) == 0
 
 
-def test_waiting_names_the_processes_that_did_not_acknowledge_in_time(redis_client, channel):
+def test_waiting_names_the_processes_that_did_not_acknowledge_in_time(
+    redis_client: redis.Redis, channel: str
+) -> None:
     registry = ProcessRegistry(redis_client, channel, expiry=60)
     key = registry.new_ack_key()
     registry.ack(key, "a")
@@ -113,14 +121,18 @@ def test_waiting_names_the_processes_that_did_not_acknowledge_in_time(redis_clie
     assert time.monotonic() - started >= 0.5
 
 
-def test_an_acknowledgement_is_never_written_outside_the_channels_keys(redis_client, channel):
+def test_an_acknowledgement_is_never_written_outside_the_channels_keys(
+    redis_client: redis.Redis, channel: str
+) -> None:
     registry = ProcessRegistry(redis_client, channel, expiry=60)
     elsewhere = f"elsewhere-{uuid.uuid4().hex}"
     registry.ack(elsewhere, "a")
     assert redis_client.exists(elsewhere) == 0
 
 
-def test_the_other_process_applies_a_change_before_its_relay_returns(app, other_process, publisher):
+def test_the_other_process_applies_a_change_before_its_relay_returns(
+    app: Flask, other_process: BusRelay, publisher: BusRelay
+) -> None:
     seen: list[Event] = []
     unsubscribe = app.extensions["parley.bus"].subscribe(
         lambda event: seen.append(event) if event.type == "test:relayed" else None
@@ -140,7 +152,9 @@ def test_the_other_process_applies_a_change_before_its_relay_returns(app, other_
     assert elapsed < 4  # acknowledged, not waited out (the bound is 5 s)
 
 
-def test_a_change_that_takes_nothing_away_does_not_wait(redis_client, channel, publisher):
+def test_a_change_that_takes_nothing_away_does_not_wait(
+    redis_client: redis.Redis, channel: str, publisher: BusRelay
+) -> None:
     ProcessRegistry(redis_client, channel, expiry=60).renew("never-answers")
     publisher.ack_seconds = 10
     started = time.monotonic()
@@ -149,8 +163,8 @@ def test_a_change_that_takes_nothing_away_does_not_wait(redis_client, channel, p
 
 
 def test_a_relay_waits_no_longer_than_its_bound_for_a_silent_process(
-    redis_client, channel, publisher, caplog
-):
+    redis_client: redis.Redis, channel: str, publisher: BusRelay, caplog: pytest.LogCaptureFixture
+) -> None:
     ProcessRegistry(redis_client, channel, expiry=60).renew("never-answers")
     publisher.ack_seconds = 1
     started = time.monotonic()
@@ -161,7 +175,9 @@ def test_a_relay_waits_no_longer_than_its_bound_for_a_silent_process(
     assert "never-answers" in caplog.text
 
 
-def test_a_process_does_not_apply_its_own_relayed_change_twice(app, other_process, publisher):
+def test_a_process_does_not_apply_its_own_relayed_change_twice(
+    app: Flask, other_process: BusRelay, publisher: BusRelay
+) -> None:
     seen: list[str] = []
     unsubscribe = app.extensions["parley.bus"].subscribe(
         lambda event: seen.append(event.payload["name"]) if event.type == "test:own" else None
@@ -176,7 +192,9 @@ def test_a_process_does_not_apply_its_own_relayed_change_twice(app, other_proces
     assert seen == ["fence"]
 
 
-def test_a_process_that_has_left_is_not_waited_for(other_process, publisher, redis_client, channel):
+def test_a_process_that_has_left_is_not_waited_for(
+    other_process: BusRelay, publisher: BusRelay, redis_client: redis.Redis, channel: str
+) -> None:
     other_process.leave()
     assert ProcessRegistry(redis_client, channel, expiry=60).live() == set()
     publisher.ack_seconds = 10

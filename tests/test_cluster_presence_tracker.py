@@ -20,7 +20,7 @@ from databases import unavailable
 from parley.actions.presence_cluster import ClusterPresenceTracker, redis_client
 from parley.events import Event, EventBus
 from parley.store.presence_redis import RedisPresence
-from support import stored_user
+from support import Member, stored_user
 
 REDIS_PORT = 6379
 REDIS_DB = 15
@@ -106,7 +106,10 @@ def heard() -> tuple[EventBus, list[dict[str, Any]]]:
 
 @pytest.fixture
 def process(
-    app: Flask, prefix: str, heard, monkeypatch
+    app: Flask,
+    prefix: str,
+    heard: tuple[EventBus, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Callable[..., ClusterPresenceTracker]]:
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_GRACE_SECONDS", GRACE)
     monkeypatch.setitem(app.config, "PARLEY_PRESENCE_PROCESS_TTL", 60.0)
@@ -130,7 +133,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5) -> None:
         time.sleep(0.02)
 
 
-def test_a_user_on_two_processes_is_announced_once_each_way(app, process, heard, alice):
+def test_a_user_on_two_processes_is_announced_once_each_way(
+    app: Flask,
+    process: Callable[..., ClusterPresenceTracker],
+    heard: tuple[EventBus, list[dict[str, Any]]],
+    alice: Member,
+) -> None:
     _, changes = heard
     a, b = process("a"), process("b")
     seen_before = stored_user(app, alice.id).last_seen_at
@@ -153,8 +161,11 @@ def test_a_user_on_two_processes_is_announced_once_each_way(app, process, heard,
 
 
 def test_sockets_that_came_and_went_while_redis_was_down_are_put_right_on_its_return(
-    process, heard, alice, bob
-):
+    process: Callable[..., ClusterPresenceTracker],
+    heard: tuple[EventBus, list[dict[str, Any]]],
+    alice: Member,
+    bob: Member,
+) -> None:
     _, changes = heard
     gate = RedisGate()
     gate.up()

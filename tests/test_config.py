@@ -202,13 +202,13 @@ def test_a_session_lifetime_under_a_day_is_a_config_error(tmp_path: Path, days: 
 @pytest.mark.parametrize(
     "url", ["amqp://guest@localhost//", "kafka://localhost:9092", "zmq+tcp://x"]
 )
-def test_a_message_queue_that_is_not_redis_is_a_config_error(tmp_path, url):
+def test_a_message_queue_that_is_not_redis_is_a_config_error(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_MESSAGE_QUEUE must be a Redis URL") as caught:
         load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": url})
     assert "guest" not in str(caught.value)
 
 
-def test_a_redis_message_queue_and_its_prefix_are_read_from_the_environment(tmp_path):
+def test_a_redis_message_queue_and_its_prefix_are_read_from_the_environment(tmp_path: Path) -> None:
     settings = load_config(
         None,
         str(tmp_path),
@@ -223,7 +223,7 @@ def test_a_redis_message_queue_and_its_prefix_are_read_from_the_environment(tmp_
     assert settings["PARLEY_BUS_ACK_SECONDS"] == 0.5
 
 
-def test_a_negative_bus_wait_is_a_config_error(tmp_path):
+def test_a_negative_bus_wait_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PARLEY_BUS_ACK_SECONDS must be 0 or more"):
         load_config(None, str(tmp_path), {"PARLEY_BUS_ACK_SECONDS": "-1"})
 
@@ -353,7 +353,7 @@ def test_parley_run_reports_an_async_mode_it_does_not_serve(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
 
 
-def test_rate_limit_counters_follow_a_redis_message_queue_unless_set(tmp_path):
+def test_rate_limit_counters_follow_a_redis_message_queue_unless_set(tmp_path: Path) -> None:
     queue = "redis://127.0.0.1:6379/3"
     assert load_config(None, str(tmp_path), {})["PARLEY_RATE_LIMIT_STORAGE"] == "memory://"
     shared = load_config(None, str(tmp_path), {"PARLEY_MESSAGE_QUEUE": queue})
@@ -370,12 +370,12 @@ def test_rate_limit_counters_follow_a_redis_message_queue_unless_set(tmp_path):
 
 
 @pytest.mark.parametrize("ttl", ["0", "-5"])
-def test_the_presence_process_ttl_must_be_more_than_zero(tmp_path, ttl):
+def test_the_presence_process_ttl_must_be_more_than_zero(tmp_path: Path, ttl: str) -> None:
     with pytest.raises(ConfigError, match="PARLEY_PRESENCE_PROCESS_TTL must be more than 0"):
         load_config(None, str(tmp_path), {"PARLEY_PRESENCE_PROCESS_TTL": ttl})
 
 
-def test_the_redis_prefix_may_not_be_empty(tmp_path):
+def test_the_redis_prefix_may_not_be_empty(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PARLEY_REDIS_PREFIX"] == "parley"
     with pytest.raises(ConfigError, match="PARLEY_REDIS_PREFIX"):
         load_config(None, str(tmp_path), {"PARLEY_REDIS_PREFIX": " "})

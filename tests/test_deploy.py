@@ -102,7 +102,7 @@ def make_machine(machine: Path) -> None:
     (machine / "srv" / "parley" / "instance").mkdir()
 
 
-def test_the_guide_runs_as_written(tmp_path):
+def test_the_guide_runs_as_written(tmp_path: Path) -> None:
     """Settings, the `parley` helper, the units (verified), a certificate, the rendered
     site in Debian's Nginx and `nginx -t`: each block as the guide has it."""
     nginx = require_nginx()
@@ -134,7 +134,7 @@ def test_the_guide_runs_as_written(tmp_path):
         assert (machine / "etc" / "systemd" / "system" / "parley@.service").is_file()
 
 
-def test_the_units_pass_systemd_analyze_verify(tmp_path):
+def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = require_systemd_analyze()
     machine = tmp_path / "machine"
     units = machine / "etc" / "systemd" / "system"
@@ -171,7 +171,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def test_the_example_site_is_the_template_rendered_and_passes_nginx_t(tmp_path):
+def test_the_example_site_is_the_template_rendered_and_passes_nginx_t(tmp_path: Path) -> None:
     """deploy/nginx/parley.conf is what the command in its first line renders now, and
     Nginx takes it (with a certificate where its placeholders point)."""
     nginx = require_nginx()
@@ -205,7 +205,7 @@ def test_the_example_site_is_the_template_rendered_and_passes_nginx_t(tmp_path):
     assert checked.returncode == 0, checked.stderr
 
 
-def test_the_cluster_nginx_config_passes_nginx_t(tmp_path):
+def test_the_cluster_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
     """What `parley cluster` writes for its own Nginx, before starting it."""
     from parley.cluster import Cluster
     from parley.config import load_config
@@ -242,7 +242,9 @@ def gunicorn_options(command: list[str]) -> dict[str, str]:
         },
     ],
 )
-def test_the_gunicorn_config_says_what_parley_serve_passes(environ, monkeypatch, tmp_path):
+def test_the_gunicorn_config_says_what_parley_serve_passes(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from parley.config import load_config
     from parley.production import gunicorn_command
 
@@ -266,7 +268,7 @@ def joined(shell: str) -> str:
     return " ".join(shell.replace("\\\n", " ").split())
 
 
-def test_make_cluster_runs_what_the_guide_says(tmp_path):
+def test_make_cluster_runs_what_the_guide_says(tmp_path: Path) -> None:
     if shutil.which("make") is None:
         if IN_CI:
             pytest.fail("make is missing")

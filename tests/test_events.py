@@ -432,7 +432,7 @@ def test_a_failed_domain_action_publishes_nothing_then_or_later(
         db.session.remove()
 
 
-def test_an_event_crosses_to_another_process_unchanged():
+def test_an_event_crosses_to_another_process_unchanged() -> None:
     event = Event(
         "room:member_leave",
         {"room_id": 3, "user_id": 5, "reason": "banned"},

@@ -48,7 +48,7 @@ def process(client: redis.Redis, prefix: str) -> Process:
     return lambda name: RedisPresence(client, prefix, name)
 
 
-def test_a_user_comes_online_once_whatever_the_number_of_their_sockets(process):
+def test_a_user_comes_online_once_whatever_the_number_of_their_sockets(process: Process) -> None:
     a, b = process("a"), process("b")
     assert a.connect(1, "s1") == (True, False)
     assert a.connect(1, "s2")[0] is False
@@ -56,14 +56,16 @@ def test_a_user_comes_online_once_whatever_the_number_of_their_sockets(process):
     assert a.online() == [1]
 
 
-def test_a_process_is_registered_by_its_first_beat(process):
+def test_a_process_is_registered_by_its_first_beat(process: Process) -> None:
     a = process("a")
     assert a.beat(LONG) == (False, [])
     assert a.beat(LONG) == (True, [])
     assert a.connect(7, "s1") == (True, True)
 
 
-def test_closing_one_of_two_sockets_on_two_processes_keeps_the_user_online(process):
+def test_closing_one_of_two_sockets_on_two_processes_keeps_the_user_online(
+    process: Process,
+) -> None:
     a, b = process("a"), process("b")
     a.connect(1, "tab-1")
     b.connect(1, "tab-2")
@@ -80,7 +82,9 @@ def settled_within(presence: RedisPresence, seconds: float) -> list[int]:
     return gone
 
 
-def test_the_last_socket_closing_takes_the_user_offline_after_the_grace_only(process):
+def test_the_last_socket_closing_takes_the_user_offline_after_the_grace_only(
+    process: Process,
+) -> None:
     a, b = process("a"), process("b")
     a.connect(1, "tab-1")
     b.connect(1, "tab-2")
@@ -95,7 +99,7 @@ def test_the_last_socket_closing_takes_the_user_offline_after_the_grace_only(pro
     assert a.online() == []
 
 
-def test_coming_back_within_the_grace_announces_nothing(process):
+def test_coming_back_within_the_grace_announces_nothing(process: Process) -> None:
     a, b = process("a"), process("b")
     a.connect(1, "tab")
     a.disconnect(1, "tab", grace=0.2)
@@ -105,7 +109,7 @@ def test_coming_back_within_the_grace_announces_nothing(process):
     assert a.online() == [1]
 
 
-def test_a_later_disconnect_restarts_the_grace(process):
+def test_a_later_disconnect_restarts_the_grace(process: Process) -> None:
     a = process("a")
     a.connect(1, "tab")
     a.disconnect(1, "tab", grace=0.2)
@@ -117,7 +121,7 @@ def test_a_later_disconnect_restarts_the_grace(process):
     assert settled_within(a, GRACE + 5) == [1]
 
 
-def test_a_process_that_stops_beating_is_reaped_and_its_users_go_offline(process):
+def test_a_process_that_stops_beating_is_reaped_and_its_users_go_offline(process: Process) -> None:
     dying, survivor = process("dying"), process("survivor")
     dying.beat(0.3)
     dying.connect(1, "s1")
@@ -131,7 +135,7 @@ def test_a_process_that_stops_beating_is_reaped_and_its_users_go_offline(process
     assert survivor.online() == [2]
 
 
-def test_two_survivors_reaping_one_dead_process_announce_each_user_once(process):
+def test_two_survivors_reaping_one_dead_process_announce_each_user_once(process: Process) -> None:
     dead = process("dead")
     dead.beat(0.3)
     for user_id in range(1, 21):
@@ -153,7 +157,9 @@ def test_two_survivors_reaping_one_dead_process_announce_each_user_once(process)
     assert sorted(user for gone in found for user in gone) == list(range(1, 21))
 
 
-def test_a_leaver_whose_process_died_during_the_grace_is_settled_by_another(process):
+def test_a_leaver_whose_process_died_during_the_grace_is_settled_by_another(
+    process: Process,
+) -> None:
     gone_with_it, survivor = process("gone"), process("survivor")
     gone_with_it.connect(1, "tab")
     gone_with_it.disconnect(1, "tab", grace=0.2)
@@ -162,7 +168,7 @@ def test_a_leaver_whose_process_died_during_the_grace_is_settled_by_another(proc
     assert survivor.beat(LONG) == (False, [1])
 
 
-def test_a_process_reaped_while_stalled_puts_its_sockets_back(process):
+def test_a_process_reaped_while_stalled_puts_its_sockets_back(process: Process) -> None:
     stalled, other = process("stalled"), process("other")
     stalled.sync({"s1": 1, "s2": 2}, ttl=0.3, grace=0)
     time.sleep(0.4)
@@ -172,7 +178,7 @@ def test_a_process_reaped_while_stalled_puts_its_sockets_back(process):
     assert other.online() == [1, 2]
 
 
-def test_a_sync_drops_the_sockets_the_process_no_longer_holds(process):
+def test_a_sync_drops_the_sockets_the_process_no_longer_holds(process: Process) -> None:
     a = process("a")
     a.connect(1, "s1")
     a.connect(2, "s2")
@@ -182,7 +188,7 @@ def test_a_sync_drops_the_sockets_the_process_no_longer_holds(process):
     assert a.online() == [2]
 
 
-def test_a_process_that_leaves_takes_its_sockets_along(process):
+def test_a_process_that_leaves_takes_its_sockets_along(process: Process) -> None:
     leaving, staying = process("leaving"), process("staying")
     leaving.connect(1, "s1")
     leaving.connect(2, "s2")
@@ -191,7 +197,9 @@ def test_a_process_that_leaves_takes_its_sockets_along(process):
     assert staying.online() == [2]
 
 
-def test_the_typing_throttle_is_shared_by_processes_on_one_redis(client, prefix):
+def test_the_typing_throttle_is_shared_by_processes_on_one_redis(
+    client: redis.Redis, prefix: str
+) -> None:
     first = RedisTypingThrottle(client, prefix, every=GRACE)
     second = RedisTypingThrottle(client, prefix, every=GRACE)
     assert first.throttled(1, 10) is False

@@ -8,6 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -18,7 +19,7 @@ from parley.actions import video
 from parley.errors import ApiError
 from parley.video.broadcasts import Broadcasts
 from parley.video.relay import FrameRelay
-from support import assert_error, jpeg
+from support import Member, assert_error, jpeg
 
 API = "/api/v1"
 LIVE = {"width": 640, "height": 480, "fps": 15}
@@ -65,15 +66,19 @@ def two(app: Flask, broadcasts: Broadcasts) -> Iterator[tuple[Process, Process]]
     client.close()
 
 
-def push(app, member_id, room_id, frame):
+def push(app: Flask, member_id: int, room_id: int, frame: bytes) -> int:
     from parley.extensions import db
     from parley.models import User
 
     with app.test_request_context():
-        return video.push_frame(db.session.get(User, member_id), room_id, frame)
+        actor = db.session.get(User, member_id)
+        assert actor is not None
+        return video.push_frame(actor, room_id, frame)
 
 
-def test_a_broadcast_on_one_process_shows_live_and_holds_its_room_on_another(two, alice, bob, room):
+def test_a_broadcast_on_one_process_shows_live_and_holds_its_room_on_another(
+    two: tuple[Process, Process], alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     a, b = two
     with a.serving():
         live = alice.post(f"{API}/rooms/{room['id']}/live", json=LIVE).get_json()
@@ -92,7 +97,9 @@ def test_a_broadcast_on_one_process_shows_live_and_holds_its_room_on_another(two
         assert bob.post(f"{API}/rooms/{room['id']}/live", json=LIVE).status_code == 201
 
 
-def test_live_jpg_on_another_process_is_the_origins_latest_frame(app, two, alice, bob, room):
+def test_live_jpg_on_another_process_is_the_origins_latest_frame(
+    app: Flask, two: tuple[Process, Process], alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     a, b = two
     frames = [jpeg(color=color) for color in ("red", "green", "blue")]
     with a.serving():
@@ -110,7 +117,9 @@ def test_live_jpg_on_another_process_is_the_origins_latest_frame(app, two, alice
         assert response.headers["X-Frame-Seq"] == str(seq)
 
 
-def test_a_broadcast_stopped_through_another_process_ends_on_its_origin(app, two, alice, bob, room):
+def test_a_broadcast_stopped_through_another_process_ends_on_its_origin(
+    app: Flask, two: tuple[Process, Process], alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
     a, b = two
     with a.serving():
         assert alice.post(f"{API}/rooms/{room['id']}/live", json=LIVE).status_code == 201

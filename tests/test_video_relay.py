@@ -104,7 +104,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_one_broadcast_per_room_across_processes(origin, other):
+def test_one_broadcast_per_room_across_processes(origin: FrameRelay, other: FrameRelay) -> None:
     first = record(origin, name="ada")
     assert origin.claim(first) is None
     held = other.claim(record(other, name="bob"))
@@ -115,7 +115,9 @@ def test_one_broadcast_per_room_across_processes(origin, other):
     assert other.claim(record(other, name="bob")) is None
 
 
-def test_a_mirror_gets_the_latest_frame_at_once_then_each_new_one_with_its_number(origin, other):
+def test_a_mirror_gets_the_latest_frame_at_once_then_each_new_one_with_its_number(
+    origin: FrameRelay, other: FrameRelay
+) -> None:
     live = record(origin)
     origin.claim(live)
     origin.publish(live.broadcast_id, 41, b"older")
@@ -135,7 +137,9 @@ def test_a_mirror_gets_the_latest_frame_at_once_then_each_new_one_with_its_numbe
         assert feeding.stop() == "stopped"
 
 
-def test_ending_on_the_origin_ends_every_mirror_at_once(origin, other):
+def test_ending_on_the_origin_ends_every_mirror_at_once(
+    origin: FrameRelay, other: FrameRelay
+) -> None:
     live = record(origin)
     origin.claim(live)
     feeding = Feeding(other, live, check_seconds=30)
@@ -149,7 +153,9 @@ def test_ending_on_the_origin_ends_every_mirror_at_once(origin, other):
     assert not other.mark_ended(live.broadcast_id)
 
 
-def test_a_broadcast_whose_origin_stops_renewing_is_gone_everywhere_within_its_ttl(prefix):
+def test_a_broadcast_whose_origin_stops_renewing_is_gone_everywhere_within_its_ttl(
+    prefix: str,
+) -> None:
     dying = make_relay(prefix, ttl=0.5)
     watching = make_relay(prefix, ttl=0.5)
     live = record(dying)
@@ -167,7 +173,7 @@ def test_a_broadcast_whose_origin_stops_renewing_is_gone_everywhere_within_its_t
     watching.close()
 
 
-def test_renewing_keeps_a_broadcast_live_and_reports_the_lapsed_ones(prefix):
+def test_renewing_keeps_a_broadcast_live_and_reports_the_lapsed_ones(prefix: str) -> None:
     relay = make_relay(prefix, ttl=0.6)
     kept = record(relay, room_id=1)
     lapsed = record(relay, room_id=2)
@@ -181,7 +187,9 @@ def test_renewing_keeps_a_broadcast_live_and_reports_the_lapsed_ones(prefix):
     relay.close()
 
 
-def test_an_old_origin_neither_renews_nor_ends_the_broadcast_that_replaced_its_own(origin, other):
+def test_an_old_origin_neither_renews_nor_ends_the_broadcast_that_replaced_its_own(
+    origin: FrameRelay, other: FrameRelay
+) -> None:
     old = record(origin)
     origin.claim(old)
     # Its record lapsed (gone here by hand) and another process went live in the room.
@@ -193,7 +201,7 @@ def test_an_old_origin_neither_renews_nor_ends_the_broadcast_that_replaced_its_o
     assert origin.live([new.room_id]) == {new.room_id: new}
 
 
-def test_viewers_are_counted_per_process_and_summed(origin, other):
+def test_viewers_are_counted_per_process_and_summed(origin: FrameRelay, other: FrameRelay) -> None:
     live = record(origin)
     origin.claim(live)
     assert origin.change_viewers(live.broadcast_id, +1) == 1
@@ -203,7 +211,7 @@ def test_viewers_are_counted_per_process_and_summed(origin, other):
     assert origin.viewers([live.broadcast_id, "nothing"]) == {live.broadcast_id: 2, "nothing": 0}
 
 
-def test_a_slow_mirror_skips_to_the_newest_frame(origin, other):
+def test_a_slow_mirror_skips_to_the_newest_frame(origin: FrameRelay, other: FrameRelay) -> None:
     """Frames that piled up while the mirror was busy are drained; only the newest
     reaches its viewers."""
     live = record(origin)

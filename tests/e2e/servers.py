@@ -140,7 +140,7 @@ def serve(
 
 def start_gunicorn(
     tmp_path: Path, extra_env: dict[str, str] | None = None, *, log_name: str = "gunicorn.log"
-) -> Iterator[LiveServer]:
+) -> Generator[LiveServer, None, None]:
     """The production command, `parley serve` (gunicorn's gevent worker with the options
     Parley sizes), on SQLite."""
     port = free_port()

@@ -62,7 +62,7 @@ def token_of(api: Api) -> str:
     return str(api.http.headers["Authorization"])[len("Bearer ") :]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, message: str = "it") -> None:
+def wait_for(predicate: Callable[..., object], timeout: float = 10.0, message: str = "it") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -160,7 +160,7 @@ def post(api: Api, room_id: int, body: str) -> dict[str, Any]:
     return message
 
 
-def test_clients_on_two_processes_chat_both_ways(world):
+def test_clients_on_two_processes_chat_both_ways(world: dict[str, Any]) -> None:
     alice, bob = world["member"]("alice"), world["member"]("bob")
     room = world["room_of"](alice, bob)
     on_a, on_b = world["connect"](world["a"], alice), world["connect"](world["b"], bob)
@@ -172,7 +172,7 @@ def test_clients_on_two_processes_chat_both_ways(world):
         assert sorted(sock.bodies(room)) == ["hello from A", "hello from B"]
 
 
-def test_a_rest_post_edit_and_delete_through_a_reach_a_socket_on_b(world):
+def test_a_rest_post_edit_and_delete_through_a_reach_a_socket_on_b(world: dict[str, Any]) -> None:
     alice, bob = world["member"]("alice"), world["member"]("bob")
     room = world["room_of"](alice, bob)
     on_b = world["connect"](world["b"], bob)
@@ -188,7 +188,7 @@ def test_a_rest_post_edit_and_delete_through_a_reach_a_socket_on_b(world):
     assert [e["seq"] for e in (on_b.received("message:new")[0], edit)] == [1, 2]
 
 
-def test_a_member_joining_through_a_hears_the_room_on_b_at_once(world):
+def test_a_member_joining_through_a_hears_the_room_on_b_at_once(world: dict[str, Any]) -> None:
     alice, eve = world["member"]("alice"), world["member"]("eve")
     room = world["room_of"](alice, kind="public")
     on_b = world["connect"](world["b"], eve)
@@ -199,7 +199,7 @@ def test_a_member_joining_through_a_hears_the_room_on_b_at_once(world):
     assert [j["member"]["user"]["id"] for j in joins] == [eve.user_id]
 
 
-def test_a_direct_room_made_through_a_reaches_the_other_user_on_b(world):
+def test_a_direct_room_made_through_a_reaches_the_other_user_on_b(world: dict[str, Any]) -> None:
     alice, bob = world["member"]("alice"), world["member"]("bob")
     on_b = world["connect"](world["b"], bob)
     direct = alice.api.call("POST", "/dm", 201, json={"user_id": bob.user_id})
@@ -207,7 +207,9 @@ def test_a_direct_room_made_through_a_reaches_the_other_user_on_b(world):
     wait_for(lambda: on_b.bodies(direct["id"]) == ["psst"], message="the direct message on B")
 
 
-def _removed_on_b_before_the_response(world, remove: Callable[[Member, int, Member], None]):
+def _removed_on_b_before_the_response(
+    world: dict[str, Any], remove: Callable[[Member, int, Member], None]
+) -> list[Any]:
     alice, bob, carol = (world["member"](n) for n in ("alice", "bob", "carol"))
     room = world["room_of"](alice, bob, carol)
     bob_on_b = world["connect"](world["b"], bob)
@@ -224,7 +226,9 @@ def _removed_on_b_before_the_response(world, remove: Callable[[Member, int, Memb
     return leaves
 
 
-def test_a_member_banned_through_a_stops_hearing_the_room_on_b_before_the_ban_returns(world):
+def test_a_member_banned_through_a_stops_hearing_the_room_on_b_before_the_ban_returns(
+    world: dict[str, Any],
+) -> None:
     def ban(owner: Member, room: int, member: Member) -> None:
         owner.api.call("POST", f"/rooms/{room}/members/{member.user_id}/ban", 200)
 
@@ -233,8 +237,8 @@ def test_a_member_banned_through_a_stops_hearing_the_room_on_b_before_the_ban_re
 
 
 def test_a_member_removed_through_a_stops_hearing_the_room_on_b_before_the_removal_returns(
-    world,
-):
+    world: dict[str, Any],
+) -> None:
     def remove(owner: Member, room: int, member: Member) -> None:
         owner.api.call("DELETE", f"/rooms/{room}/members/{member.user_id}", 204)
 
@@ -242,7 +246,7 @@ def test_a_member_removed_through_a_stops_hearing_the_room_on_b_before_the_remov
     assert leave["reason"] == "removed"
 
 
-def test_a_banned_members_send_on_b_right_after_the_ban_is_refused(world):
+def test_a_banned_members_send_on_b_right_after_the_ban_is_refused(world: dict[str, Any]) -> None:
     alice, bob = world["member"]("alice"), world["member"]("bob")
     room = world["room_of"](alice, bob)
     bob_on_b = world["connect"](world["b"], bob)
@@ -275,7 +279,7 @@ def make_admin(server: LiveServer) -> Api:
     return Api(server.url, body["token"])
 
 
-def test_a_user_deactivated_through_a_is_disconnected_on_b(world):
+def test_a_user_deactivated_through_a_is_disconnected_on_b(world: dict[str, Any]) -> None:
     admin = make_admin(world["a"])
     dave = world["member"]("dave")
     on_b = world["connect"](world["b"], dave)
@@ -284,7 +288,7 @@ def test_a_user_deactivated_through_a_is_disconnected_on_b(world):
     admin.close()
 
 
-def test_a_token_revoked_through_a_disconnects_its_socket_on_b(world):
+def test_a_token_revoked_through_a_disconnects_its_socket_on_b(world: dict[str, Any]) -> None:
     dave = world["member"]("dave")
     token = dave.api.call("POST", "/auth/tokens", 201, json={"name": "bot"})
     with_token = world["connect"](world["b"], token["token"])
@@ -296,7 +300,9 @@ def test_a_token_revoked_through_a_disconnects_its_socket_on_b(world):
     assert with_login.sio.connected
 
 
-def test_a_password_changed_through_a_disconnects_the_other_logins_sockets_on_b(world):
+def test_a_password_changed_through_a_disconnects_the_other_logins_sockets_on_b(
+    world: dict[str, Any],
+) -> None:
     dave = world["member"]("dave")
     other_login = Api(world["a"].url).call(
         "POST", "/auth/login", 200, json={"username": dave.username, "password": "e2e-password-1"}
@@ -308,7 +314,9 @@ def test_a_password_changed_through_a_disconnects_the_other_logins_sockets_on_b(
 
 
 @pytest.mark.parametrize("path", ["banned", "token_revoked"])
-def test_losing_the_right_through_a_ends_the_live_views_on_b_at_once(processes, path):
+def test_losing_the_right_through_a_ends_the_live_views_on_b_at_once(
+    processes: tuple[LiveServer, LiveServer], path: str
+) -> None:
     """The broadcast and both views (MJPEG and a socket watch) are on B; the change is
     made through A. No frame made after it reaches either view (but one in flight)."""
     a, b = processes

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -199,7 +200,7 @@ def chat(clients: dict[str, tuple[str, Api, str]], room: int) -> dict[str, list[
         for name, (url, api, transport) in clients.items():
             client = socketio.Client(reconnection=False)
 
-            def on_new(data: dict, name: str = name) -> None:
+            def on_new(data: dict[str, Any], name: str = name) -> None:
                 with lock:
                     heard[name].append(data["message"]["body"])
                     if all(len(h) >= len(clients) for h in heard.values()):
@@ -253,7 +254,9 @@ def watches_live_video_through_nginx(url: str, broadcaster_api: Api, room: int) 
         broadcaster.disconnect()
 
 
-def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(cluster):
+def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(
+    cluster: RunningCluster,
+) -> None:
     for url in (cluster.url, cluster.process_url(0), cluster.process_url(1)):
         ready = requests.get(f"{url}/readyz", timeout=10)
         assert ready.status_code == 200 and ready.json()["status"] == "ok", (url, ready.text)
@@ -310,13 +313,13 @@ def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(cl
 
 
 @pytest.mark.parametrize("processes", [1])
-def test_ctrl_c_stops_a_cluster_as_sigterm_does(cluster):
+def test_ctrl_c_stops_a_cluster_as_sigterm_does(cluster: RunningCluster) -> None:
     assert requests.get(f"{cluster.url}/readyz", timeout=10).status_code == 200
     stops_everything(cluster, signal.SIGINT)
 
 
 @pytest.mark.parametrize("processes", [1])
-def test_a_killed_cluster_leaves_no_process_behind(cluster):
+def test_a_killed_cluster_leaves_no_process_behind(cluster: RunningCluster) -> None:
     """SIGKILL gives `parley cluster` no chance to stop anything: the kernel sends each
     part SIGTERM as its parent dies."""
     parts = process_tree(cluster.process.pid)
@@ -356,8 +359,8 @@ def reachable_postgres() -> str:
     ],
 )
 def test_a_cluster_without_a_shared_database_and_queue_refuses_to_start(
-    tmp_path, capsys, case, message
-):
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+) -> None:
     from parley.cluster import run_cluster
 
     nowhere = free_port()
@@ -384,7 +387,7 @@ def test_a_cluster_without_a_shared_database_and_queue_refuses_to_start(
     assert not (tmp_path / "instance" / "nginx").exists()
 
 
-def test_the_command_exits_non_zero_with_the_reason(tmp_path):
+def test_the_command_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
     refused = subprocess.run(
         [BIN / "parley", "cluster", "--processes", "2", "--port", str(free_port_run(3))],
         env=cluster_env(tmp_path, PARLEY_MESSAGE_QUEUE=REDIS_URL),

@@ -8,7 +8,7 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ METRICS = (
 )
 
 
-def run_until_stopped(servers: Iterator[LiveServer]) -> tuple[LiveServer, Any]:
+def run_until_stopped(
+    servers: Generator[LiveServer, None, None],
+) -> tuple[LiveServer, Callable[[], None]]:
     """The server, and a function that stops it (SIGTERM) so its log is complete."""
     server = next(servers)
     return server, servers.close

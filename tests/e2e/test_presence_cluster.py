@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +150,7 @@ class Tab:
 
 
 @pytest.fixture
-def tabs() -> Iterator[Any]:
+def tabs() -> Iterator[Callable[[LiveServer, Api], Tab]]:
     opened: list[Tab] = []
 
     def open_tab(server: LiveServer, api: Api) -> Tab:
@@ -178,7 +178,9 @@ def wait_until(predicate: Any, timeout: float, what: str) -> float:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def test_two_tabs_on_two_processes_closing_one_keeps_the_user_online(cluster, tabs):
+def test_two_tabs_on_two_processes_closing_one_keeps_the_user_online(
+    cluster: Cluster, tabs: Callable[[LiveServer, Api], Tab]
+) -> None:
     alice, alice_id = person(cluster, "alice")
     bob, _ = person(cluster, "bob")
     on_a, on_b = tabs(cluster.a, bob), tabs(cluster.b, bob)
@@ -200,7 +202,9 @@ def test_two_tabs_on_two_processes_closing_one_keeps_the_user_online(cluster, ta
     assert alice_id not in on_b.online()
 
 
-def test_typing_on_one_process_reaches_the_other_and_is_throttled_across_them(cluster, tabs):
+def test_typing_on_one_process_reaches_the_other_and_is_throttled_across_them(
+    cluster: Cluster, tabs: Callable[[LiveServer, Api], Tab]
+) -> None:
     alice, alice_id = person(cluster, "alice")
     bob, _ = person(cluster, "bob")
     room = alice.call("POST", "/rooms", 201, json={"name": f"typing-{uuid.uuid4().hex[:6]}"})
@@ -215,7 +219,9 @@ def test_typing_on_one_process_reaches_the_other_and_is_throttled_across_them(cl
     assert [t["user_id"] for t in listener.events("typing")] == [alice_id]
 
 
-def test_the_send_and_event_budgets_are_per_user_across_processes(cluster, tabs):
+def test_the_send_and_event_budgets_are_per_user_across_processes(
+    cluster: Cluster, tabs: Callable[[LiveServer, Api], Tab]
+) -> None:
     carol, _ = person(cluster, "carol")
     room = carol.call("POST", "/rooms", 201, json={"name": f"budget-{uuid.uuid4().hex[:6]}"})
     on_a, on_b = tabs(cluster.a, carol), tabs(cluster.b, carol)
@@ -236,7 +242,9 @@ def test_the_send_and_event_budgets_are_per_user_across_processes(cluster, tabs)
     assert acks[-1]["error"]["code"] == "rate_limited"
 
 
-def test_the_users_of_a_killed_process_go_offline_once_within_the_bound(cluster, tabs):
+def test_the_users_of_a_killed_process_go_offline_once_within_the_bound(
+    cluster: Cluster, tabs: Callable[[LiveServer, Api], Tab]
+) -> None:
     erin, erin_id = person(cluster, "erin")
     frank, frank_id = person(cluster, "frank")
     bob, _ = person(cluster, "bob")

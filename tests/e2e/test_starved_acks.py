@@ -157,7 +157,9 @@ def test_a_long_polling_post_of_many_sends_has_every_send_acked(
 
 
 @pytest.mark.slow
-def test_a_post_over_the_packet_limit_is_refused_and_handles_none_of_them(member):
+def test_a_post_over_the_packet_limit_is_refused_and_handles_none_of_them(
+    member: tuple[str, str, int],
+) -> None:
     url, token, room_id = member
     api = Api(url, token)
     try:

@@ -93,7 +93,7 @@ def two_processes(tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
                 folder.mkdir()
                 port = free_port()
                 own = {**env, "PARLEY_INSTANCE_PATH": str(folder / "instance")}
-                log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115  (closed below)
+                log: IO[bytes] = open(folder / "gunicorn.log", "wb")  # noqa: SIM115  (closed below)
                 command: list[Path | str] = [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"]
                 process = subprocess.Popen(
                     command, env=own, stdout=log, stderr=subprocess.STDOUT, cwd=folder
@@ -183,7 +183,9 @@ def read_until_closed(reader: MjpegReader, limit: int = 500) -> None:
     pytest.fail("the stream did not end")
 
 
-def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(pair):
+def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     owner, room = open_room(a)
     room_id = room["id"]
@@ -240,7 +242,9 @@ def owner_id(api: Api) -> int:
     return int(api.call("GET", "/users/me", 200)["id"])
 
 
-def test_stopping_on_the_origin_ends_the_streams_on_the_other_process(pair):
+def test_stopping_on_the_origin_ends_the_streams_on_the_other_process(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     owner, room = open_room(a)
     room_id = room["id"]
@@ -263,7 +267,9 @@ def test_stopping_on_the_origin_ends_the_streams_on_the_other_process(pair):
             watcher.close()
 
 
-def test_a_moderator_stops_through_another_process_a_broadcast_live_on_the_first(pair):
+def test_a_moderator_stops_through_another_process_a_broadcast_live_on_the_first(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     owner, room = open_room(a)
     room_id = room["id"]
@@ -292,7 +298,9 @@ def test_a_moderator_stops_through_another_process_a_broadcast_live_on_the_first
         broadcaster.stop()
 
 
-def test_parley_stream_on_one_process_plays_through_another_at_its_rate(pair):
+def test_parley_stream_on_one_process_plays_through_another_at_its_rate(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     """The real broadcaster, `parley stream`, on A; an MJPEG viewer on B from its first
     frames until the command stops by itself, which ends B's stream."""
     a, b = pair
@@ -333,7 +341,9 @@ def kill_with_its_workers(process: subprocess.Popen[bytes]) -> None:
 
 
 # Last in the module: it kills the pair's first process.
-def test_killing_the_origin_ends_its_broadcast_everywhere_within_the_ttl(pair):
+def test_killing_the_origin_ends_its_broadcast_everywhere_within_the_ttl(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
     a, b = pair
     owner, room = open_room(a)
     room_id = room["id"]

@@ -100,7 +100,7 @@ def centre_colour(data: bytes) -> str:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, message: str = "it") -> None:
+def wait_for(predicate: Callable[..., object], timeout: float = 10.0, message: str = "it") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
