@@ -3,4 +3,5 @@ cluster starts its servers with the interpreter it runs on)."""
 
 from .cli import main
 
-main()
+if __name__ == "__main__":  # not when a tool imports every module of the package
+    main()
