@@ -16,7 +16,6 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, routes_command, shell_command, with_appcontext
 
-from . import create_app
 from .config import ASYNC_MODES, ConfigError, load_config
 
 if TYPE_CHECKING:
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
 
 
 def _load_app() -> Flask:
+    from .app import create_app
+
     try:
         return create_app()
     except ConfigError as exc:

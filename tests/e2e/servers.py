@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -34,6 +36,36 @@ SHARED_SERVER_ENV = {
     "PARLEY_SOCKET_PING_INTERVAL": "2",
     "PARLEY_SOCKET_PING_TIMEOUT": "2",
 }
+
+
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def migrate(env: dict[str, str]) -> None:
+    """The database the server of `env` will use, brought to the latest revision. A
+    server on its default SQLite file gets a copy of one migrated once per test process:
+    `parley db upgrade` costs an interpreter's start and the app's imports, seconds of
+    CPU on a shared machine, for each of the suite's many servers. The command itself
+    is run as a user runs it by the tests of the README and of `make run`."""
+    url = env.get("DATABASE_URL")
+    if url and not url.startswith("sqlite:///"):
+        subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+        return
+    if not _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="parley-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template_env = {**env, "PARLEY_INSTANCE_PATH": str(folder)}
+        subprocess.run(
+            [BIN / "parley", "db", "upgrade"], env=template_env, check=True, capture_output=True
+        )
+        _SQLITE_TEMPLATE.append(folder / "parley.db")
+    target = (
+        Path(url.removeprefix("sqlite:///"))
+        if url
+        else Path(env["PARLEY_INSTANCE_PATH"]) / "parley.db"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_SQLITE_TEMPLATE[0], target)
 
 
 def free_port() -> int:
@@ -104,7 +136,7 @@ def start_server(
     env = run_env(tmp_path, port, extra_env)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    migrate(env)
     command: list[Path | str] = [BIN / "parley", "run", "--no-debug"]
     if async_mode is not None:
         command += ["--async-mode", async_mode]
@@ -155,7 +187,7 @@ def start_gunicorn(
         **(extra_env or {}),
     }
     env.pop("DATABASE_URL", None)
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    migrate(env)
     command: list[Path | str] = [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"]
     yield from serve(command, env, port, tmp_path / log_name, stop_seconds=15, cwd=tmp_path)
 
@@ -192,7 +224,7 @@ def serve_processes(
         **SHARED_SERVER_ENV,
         **(extra_env or {}),
     }
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    migrate(env)
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     processes: list[subprocess.Popen[bytes]] = []
     with ExitStack() as stack:

@@ -25,7 +25,7 @@ import pytest
 import socketio
 from api_client import Api
 from chat_client import ChatClient
-from servers import BIN, free_port, run_env, wait_until_up
+from servers import BIN, free_port, migrate, run_env, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -178,9 +178,7 @@ def test_a_stop_signal_loses_no_acknowledged_send_and_clients_come_back(
         server = parley_serve(tmp_path)
     else:
         server = parley_run(tmp_path, server_kind)
-    subprocess.run(
-        [BIN / "parley", "db", "upgrade"], env=server.env, check=True, capture_output=True
-    )
+    migrate(server.env)
     server.start()
     apis: list[Api] = []
     clients: list[ChatClient] = []
@@ -285,7 +283,7 @@ def test_idle_connections_do_not_hold_the_stop_until_its_deadline(
     port = free_port()
     env = run_env(tmp_path, port, {"PARLEY_SHUTDOWN_SECONDS": str(IDLE_STOP_SECONDS)})
     server = Server([str(BIN / "parley"), "run", "--async-mode", mode], env, port, tmp_path)
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
+    migrate(env)
     server.start()
     clients: list[socketio.Client] = []
     kept_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
