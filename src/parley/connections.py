@@ -14,8 +14,10 @@ import contextlib
 import socket
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from werkzeug.wsgi import ClosingIterator
 
 from .tcp import SOCKET_KEYS, WSGIApp
 from .timeouts import is_websocket
@@ -62,7 +64,9 @@ class OpenConnections:
         except BaseException:
             self._answered(connection)
             raise
-        return _Answer(result, lambda: self._answered(connection))
+        if isinstance(result, list | tuple):
+            return _WholeBody(result, lambda: self._answered(connection))
+        return ClosingIterator(result, lambda: self._answered(connection))
 
     def _answered(self, connection: socket.socket) -> None:
         with self._lock:
@@ -81,21 +85,14 @@ class OpenConnections:
             _end(connection)
 
 
-class _Answer:
-    """A response body that tells when the server is done with it (WSGI calls close()
-    after the last byte is written)."""
+class _WholeBody(list[bytes]):
+    """A body already whole, still a list: servers send its length (gevent's answers a
+    body without one in chunks). Its close, which servers call once it is sent, says
+    the answer is done."""
 
-    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
-        self._body = body
+    def __init__(self, chunks: list[bytes] | tuple[bytes, ...], done: Callable[[], None]) -> None:
+        super().__init__(chunks)
         self._done = done
 
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
-
     def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
+        self._done()

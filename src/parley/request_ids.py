@@ -13,9 +13,11 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from werkzeug.wsgi import ClosingIterator
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -79,7 +81,7 @@ class RequestIds:
             # send by sendfile: both passed on as they are, ended now.
             self._done(environ, status, started, failed=False)
             return body
-        return _Body(body, lambda: self._done(environ, status, started, failed=False))
+        return ClosingIterator(body, lambda: self._done(environ, status, started, failed=False))
 
     def _done(
         self, environ: WSGIEnvironment, status: list[str], started: float, *, failed: bool
@@ -102,23 +104,3 @@ class RequestIds:
         finally:
             # A kept-alive connection's next request runs in the same greenlet or thread.
             _request_id.set(None)
-
-
-class _Body:
-    """The response body, passed through; its close (which every WSGI server calls once
-    the body is sent, or the client is gone) ends the request."""
-
-    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
-        self._body = body
-        self._done = done
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
