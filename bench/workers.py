@@ -33,6 +33,8 @@ class Target:
 
     kind: str
     url: str
+    # Account index -> the address its client connects to (load.spread), when not `url`.
+    addresses: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ async def _serve(target: Target, layout: Layout, indexes: list[int], pipe: Conne
     import logging
 
     logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
-    fleet = Fleet(target)
+    fleet = Fleet(target, addresses=target.addresses)
     try:
         await fleet.connect(layout, indexes)
         # The fleet lives until the end: keep its objects out of every later collection,
