@@ -253,7 +253,9 @@ def main() -> int:
     parser.add_argument("--modes", help=f"comma-separated: {', '.join(MODES)} (default all)")
     parser.add_argument("--databases", help="comma-separated: sqlite, postgresql (default both)")
     parser.add_argument(
-        "--rates", help="fan-out rates to run, comma-separated msg/s (no rising steps)"
+        "--rates",
+        help="fan-out rates to run (the processes scenario's too), comma-separated msg/s "
+        "(no rising steps)",
     )
     parser.add_argument(
         "--repeat",
@@ -269,7 +271,8 @@ def main() -> int:
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
     if args.rates:
-        plan = replace(plan, rates=[float(r) for r in args.rates.split(",")], rise=False)
+        rates = [float(r) for r in args.rates.split(",")]
+        plan = replace(plan, rates=rates, process_rates=tuple(rates), rise=False)
     if args.repeat is not None:
         if args.repeat < 1:
             parser.error("--repeat takes a count of at least 1")

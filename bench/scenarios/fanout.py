@@ -181,6 +181,7 @@ async def rooms_of_ten(
     processes: int = 1,
     overload: OverloadPlan | None = None,
     over: tuple[str, ...] = (),
+    connect_batch: int = 50,
 ) -> dict[str, Any]:
     """(a) `rooms` rooms of `per_room`, one sender per room, at each rate; then, when
     `rise`, 1.5 times faster each step until a step is not sustained; then on Parley
@@ -189,7 +190,7 @@ async def rooms_of_ten(
     clients are spread over them (load.spread) instead of connecting to the server's URL."""
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
-    target = Target(server.kind, server.url, spread(layout, over))
+    target = Target(server.kind, server.url, spread(layout, over), connect_batch)
     with generators(target, layout, processes, senders) as fleet:
         load = Load(server, layout, fleet, senders)
         settled = await _in_thread(load.warm_up, rates[0], seconds)

@@ -21,6 +21,13 @@ from ..servers import Server
 from ..workers import Target, generators
 from .fanout import Load, rooms_of_ten_repeated
 
+# Each socket's connect takes a database connection for a moment, and each process's
+# pool opens up to 50 (10 kept and 40 more): the fan-out's usual 50 connects at once
+# from each generator took two processes past a default PostgreSQL's 100 connections
+# (shared with everything else on the machine), and connects failed with "too many
+# clients". The comparison is of the steady fan-out, so the clients arrive gently.
+CONNECT_BATCH = 10
+
 
 async def on_processes(server: Server, plan: Plan) -> dict[str, Any]:
     """The fan-out (the plan's rooms and rates) with the clients spread over the
@@ -30,11 +37,12 @@ async def on_processes(server: Server, plan: Plan) -> dict[str, Any]:
         plan.fanout_repeats,
         rooms=plan.rooms,
         per_room=plan.per_room,
-        rates=plan.rates,
+        rates=list(plan.process_rates),
         seconds=plan.step_seconds,
         rise=plan.rise,
         processes=plan.generator_processes,
         over=server.process_urls,
+        connect_batch=CONNECT_BATCH,
     )
     if server.behind_nginx:
         await asyncio.to_thread(server.wait_out_departures)
@@ -58,7 +66,7 @@ async def through_nginx(
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
     addresses = spread(layout, (server.url, *server.process_urls))
-    target = Target(server.kind, server.url, addresses)
+    target = Target(server.kind, server.url, addresses, CONNECT_BATCH)
     with generators(target, layout, processes, senders) as fleet:
         load = Load(server, layout, fleet, senders)
         settled = await asyncio.to_thread(load.warm_up, rate, seconds)
