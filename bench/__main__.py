@@ -3,6 +3,7 @@
 python -m bench            # the full set (make bench): minutes
 python -m bench --smoke    # every scenario tiny (make bench-smoke): seconds
 python -m bench --only fanout,connections
+python -m bench --only processes  # one process against `parley cluster` (PostgreSQL, Redis)
 python -m bench --only persisted --servers parley --modes gevent --databases sqlite
 """
 
