@@ -116,12 +116,13 @@ test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typechec
 
 # The benchmark suite (bench/, docs/performance.md): the full set takes many minutes and
 # writes bench/results/<time>/; the smoke run does every scenario tiny, so it never rots.
+# The processes scenario runs `parley cluster`, whose Nginx system-deps installs.
 BENCH_SMOKE_OUT ?= $(shell mktemp -d /tmp/parley-bench-smoke.XXXXXX)
 
-bench: $(INSTALLED) check-services
+bench: $(INSTALLED) system-deps check-services
 	$(BIN)/python -m bench
 
-bench-smoke: $(INSTALLED) check-services
+bench-smoke: $(INSTALLED) system-deps check-services
 	$(BIN)/python -m bench --smoke --out $(BENCH_SMOKE_OUT)
 
 test-fast: $(INSTALLED) $(WEB_READY)

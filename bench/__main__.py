@@ -3,6 +3,7 @@
 python -m bench            # the full set (make bench): minutes
 python -m bench --smoke    # every scenario tiny (make bench-smoke): seconds
 python -m bench --only fanout,connections
+python -m bench --only processes  # one process against `parley cluster` (PostgreSQL, Redis)
 python -m bench --only persisted --servers parley --modes gevent --databases sqlite
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import resource
 import sys
 import time
@@ -26,7 +28,7 @@ from typing import Any
 from . import report
 from .plan import FULL, SMOKE, Plan
 from .scenarios.fanout import OverloadPlan
-from .servers import MODES, Server, baseline, parley
+from .servers import MODES, Server, baseline, parley, processes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # In the order they run on each server. Connections come last: on threading, 5,000
@@ -41,6 +43,8 @@ SCENARIO_MODULES = {
     "reconnect": "reconnect",
     "video": "video",
     "connections": "connections",
+    # Its own servers (one process and a cluster, on PostgreSQL and Redis): run_processes.
+    "processes": "processes",
 }
 SCENARIOS = tuple(SCENARIO_MODULES)
 
@@ -62,6 +66,8 @@ def servers_for(chosen: list[str]) -> list[tuple[str, str, str | None]]:
 
 
 def applies(scenario: str, kind: str, mode: str, database: str | None) -> bool:
+    if scenario == "processes":
+        return False
     if database == "postgresql":
         return scenario == "persisted"
     if kind == "baseline":
@@ -177,6 +183,65 @@ def run_server(
     return found
 
 
+def redis_url() -> str:
+    """The Redis the processes share: PARLEY_BENCH_REDIS_URL, else the tests' database 15
+    (each server gets a key and channel prefix of its own, removed afterwards)."""
+    return os.environ.get("PARLEY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def process_setups(plan: Plan) -> list[tuple[int, bool]]:
+    """(processes, with Redis) of each server the processes scenario runs, in order:
+    the one process the cluster is compared with, the cluster, and (in a full run) the
+    one process without Redis."""
+    setups = [(1, True), (plan.cluster_processes, True)]
+    if plan.without_queue:
+        setups.append((1, False))
+    return setups
+
+
+def run_processes(plan: Plan, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The processes scenario (scenarios/processes.py) on each of its servers, each on a
+    fresh PostgreSQL schema."""
+    from .scenarios.persisted import fresh_postgres_url
+    from .scenarios.processes import on_processes
+
+    found = []
+    for count, with_queue in process_setups(plan):
+        started = time.perf_counter()
+        entry: dict[str, Any] = {
+            "server": "parley",
+            "mode": "gevent",
+            "database": "postgresql",
+            "processes": count,
+            "queue": "redis" if with_queue else None,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        }
+        name = f"parley ({count} processes, {'redis' if with_queue else 'no queue'})"
+        try:
+            with contextlib.ExitStack() as stack:
+                url = stack.enter_context(fresh_postgres_url())
+                server = stack.enter_context(
+                    processes(
+                        count,
+                        url,
+                        redis_url() if with_queue else None,
+                        presence_grace=plan.presence_grace_seconds,
+                    )
+                )
+                name = server.label
+                server.wait_until_idle()
+                entry["figures"] = asyncio.run(on_processes(server, plan))
+                entry["rss_mb_after"] = round(server.rss_bytes() / 2**20, 1)
+        except Exception as exc:
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+            entry["traceback"] = traceback.format_exc()
+        entry["seconds"] = round(time.perf_counter() - started, 1)
+        outcome = "FAILED " + entry["error"] if "error" in entry else "ok"
+        log(f"  {'processes':12} {name:28} {outcome} ({entry['seconds']} s)")
+        found.append(entry)
+    return found
+
+
 def picked(choice: str | None, value: str) -> bool:
     return choice is None or value in choice.split(",")
 
@@ -189,7 +254,9 @@ def main() -> int:
     parser.add_argument("--modes", help=f"comma-separated: {', '.join(MODES)} (default all)")
     parser.add_argument("--databases", help="comma-separated: sqlite, postgresql (default both)")
     parser.add_argument(
-        "--rates", help="fan-out rates to run, comma-separated msg/s (no rising steps)"
+        "--rates",
+        help="fan-out rates to run (the processes scenario's too), comma-separated msg/s "
+        "(no rising steps)",
     )
     parser.add_argument(
         "--repeat",
@@ -205,7 +272,8 @@ def main() -> int:
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
     if args.rates:
-        plan = replace(plan, rates=[float(r) for r in args.rates.split(",")], rise=False)
+        rates = [float(r) for r in args.rates.split(",")]
+        plan = replace(plan, rates=rates, process_rates=tuple(rates), rise=False)
     if args.repeat is not None:
         if args.repeat < 1:
             parser.error("--repeat takes a count of at least 1")
@@ -240,6 +308,16 @@ def main() -> int:
         ):
             results["scenarios"][scenario].append(entry)
         # Written after each server, so a long run cut short still leaves its figures.
+        report.write(folder, results)
+    if (
+        "processes" in chosen
+        and picked(args.servers, "parley")
+        and picked(args.modes, "gevent")
+        and picked(args.databases, "postgresql")
+    ):
+        results["scenarios"]["processes"] = run_processes(
+            plan, lambda line: print(line, flush=True)
+        )
         report.write(folder, results)
     print(f"bench: wrote {folder}/results.json, summary.md and charts", flush=True)
     if failed := report.failures(results):

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -124,6 +124,20 @@ async def lay_out(server: Server, rooms: int, per_room: int) -> Layout:
         await rest.close()
 
 
+def spread(layout: Layout, urls: Sequence[str]) -> dict[int, str]:
+    """Each room's members dealt round-robin over `urls`, from a place that moves on by
+    one room by room: every room has members at each address, and its first member (the
+    fan-out's sender) is at a different one from the previous room's, so the sends are
+    spread as evenly as the deliveries."""
+    if not urls:
+        return {}
+    found: dict[int, str] = {}
+    for offset, members in enumerate(layout.members.values()):
+        for place, index in enumerate(members):
+            found.setdefault(index, urls[(offset + place) % len(urls)])
+    return found
+
+
 @dataclass
 class Client:
     sio: socketio.AsyncClient
@@ -150,6 +164,9 @@ class Fleet:
     clients: list[Client] = field(default_factory=list)
     on_message: Callable[[Client, dict[str, Any]], None] | None = None
     errors: list[str] = field(default_factory=list)
+    # Where each account's client connects, when not to the server's URL: account index
+    # -> its address (a cluster's processes, or its Nginx).
+    addresses: dict[int, str] = field(default_factory=dict)
 
     async def connect(
         self, layout: Layout, indexes: Iterable[int] | None = None, batch: int = 50
@@ -184,7 +201,8 @@ class Fleet:
             else {"token": account.token, "presence": "batched"}
         )
         try:
-            await sio.connect(self.server.url, auth=auth, transports=["websocket"], wait_timeout=30)
+            url = self.addresses.get(index, self.server.url)
+            await sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=30)
         except Exception as exc:  # counted: the connection scenario looks for the limit
             self.errors.append(f"{type(exc).__name__}: {exc}")
             return

@@ -50,6 +50,16 @@ class Plan:
     burst_seconds: float = 5.0
     normal_share: float = 0.5
     normal_seconds: float = 10.0
+    # Many processes (issue 18): the fan-out above, from these rates (PostgreSQL and
+    # Redis sustain less than SQLite alone), on one `parley serve` and on a cluster of
+    # this many behind Nginx, on PostgreSQL and Redis; then, on the cluster, one step at
+    # `nginx_rate` with a third of the clients connected through Nginx.
+    process_rates: tuple[float, ...] = (25.0, 50.0, 100.0)
+    cluster_processes: int = 2
+    nginx_rooms: int = 10
+    nginx_rate: float = 50.0
+    # Also the one process without Redis (what the message queue costs by itself).
+    without_queue: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,4 +115,8 @@ SMOKE = Plan(
     overload_runs=1,
     burst_seconds=0.5,
     normal_seconds=1.0,
+    process_rates=(10.0,),
+    nginx_rooms=2,
+    nginx_rate=10,
+    without_queue=False,
 )

@@ -60,6 +60,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "git_commit": commit,
         "versions": versions,
+        # The machine is shared: what else ran on it when the run started.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -84,6 +86,13 @@ def failures(results: dict[str, Any]) -> list[str]:
 
 
 def label(entry: dict[str, Any]) -> str:
+    if "processes" in entry:
+        count = entry["processes"]
+        queue = f", {entry['queue']}" if entry.get("queue") else ""
+        return (
+            f"{entry['server']} ({count} process{'es' if count > 1 else ''}, "
+            f"{entry['mode']}, {entry['database']}{queue})"
+        )
     database = f", {entry['database']}" if entry.get("database") else ""
     return f"{entry['server']} ({entry['mode']}{database})"
 
@@ -123,7 +132,14 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB, {m['os']}, "
         f"Python {m['python']}; git {m['git_commit'][:12]}. The load generator runs on the "
-        "same machine as the server.",
+        "same machine as the server."
+        + (
+            " Load average (1, 5, 15 min) when the run started: "
+            + ", ".join(f"{x:g}" for x in m["load_average"])
+            + "."
+            if m.get("load_average")
+            else ""
+        ),
         "",
     ]
     lines += fanout_section(results)
@@ -133,9 +149,11 @@ def summary(results: dict[str, Any], charts: list[str]) -> str:
     lines += other_sections(results)
     lines += video_section(results)
     lines += cpu_per_message_section(results)
+    lines += processes_section(results)
     if not results["smoke"]:
         lines += targets_section(results)
         lines += issue17_section(results)
+        lines += issue18_section(results)
     if failed := failures(results):
         lines += ["## Failures", "", *(f"- {line}" for line in failed), ""]
     if charts:
@@ -188,37 +206,40 @@ def cpu_columns(step: dict[str, Any]) -> list[str]:
     ]
 
 
+STEP_COLUMNS = [
+    "server",
+    "rate msg/s",
+    "deliveries/s",
+    "latency p50 / p95 / p99 ms",
+    "ack p50 / p99 ms",
+    "lost",
+    *CPU_COLUMNS,
+    "sustained",
+]
+
+
+def step_row(name: str, step: dict[str, Any]) -> list[Any]:
+    """One fan-out step as a row under STEP_COLUMNS."""
+    lat, ack = step["latency_ms"], step["ack_ms"]
+    return [
+        name,
+        f"{step['rate']:g}",
+        step["deliveries_per_s"],
+        f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])}",
+        f"{fmt(ack['p50'])} / {fmt(ack['p99'])}",
+        step["lost"],
+        *cpu_columns(step),
+        "yes" if step["sustained"] else "no",
+    ]
+
+
 def fanout_section(results: dict[str, Any]) -> list[str]:
-    rows = []
-    for entry in entries(results, "fanout"):
-        for step in entry["figures"]["steps"]:
-            lat, ack = step["latency_ms"], step["ack_ms"]
-            rows.append(
-                [
-                    label(entry),
-                    f"{step['rate']:g}",
-                    step["deliveries_per_s"],
-                    f"{fmt(lat['p50'])} / {fmt(lat['p95'])} / {fmt(lat['p99'])}",
-                    f"{fmt(ack['p50'])} / {fmt(ack['p99'])}",
-                    step["lost"],
-                    *cpu_columns(step),
-                    "yes" if step["sustained"] else "no",
-                ]
-            )
-    lines = table(
-        "Fan-out, open loop (rooms of 10, one sender per room)",
-        [
-            "server",
-            "rate msg/s",
-            "deliveries/s",
-            "latency p50 / p95 / p99 ms",
-            "ack p50 / p99 ms",
-            "lost",
-            *CPU_COLUMNS,
-            "sustained",
-        ],
-        rows,
-    )
+    rows = [
+        step_row(label(entry), step)
+        for entry in entries(results, "fanout")
+        for step in entry["figures"]["steps"]
+    ]
+    lines = table("Fan-out, open loop (rooms of 10, one sender per room)", STEP_COLUMNS, rows)
     if not lines:
         return []
     lines += [
@@ -520,6 +541,157 @@ def issue17_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
 def issue17_section(results: dict[str, Any]) -> list[str]:
     rows = [[name, value, "yes" if met else "no"] for name, value, met in issue17_targets(results)]
     return table("Targets (issue 17)", ["target", "measured", "met"], rows)
+
+
+# Issue 18's bounds for many processes, against one process measured in the same run.
+ISSUE18_CPU_RATIO = 1.25
+
+
+def process_entries(
+    results: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """The processes scenario's servers: one process with Redis (what the cluster is
+    compared with), the cluster, and one process without a message queue."""
+    one = many = alone = None
+    for entry in entries(results, "processes"):
+        if entry["processes"] > 1:
+            many = entry
+        elif entry.get("queue"):
+            one = entry
+        else:
+            alone = entry
+    return one, many, alone
+
+
+def common_cpu_rates(a: dict[str, Any], b: dict[str, Any]) -> list[float]:
+    """The rates at which both servers have a CPU per message (a sustained step)."""
+    rates = sorted(
+        {s["rate"] for s in a["figures"]["steps"]} & {s["rate"] for s in b["figures"]["steps"]}
+    )
+    return [
+        r
+        for r in rates
+        if cpu_ms_per_message(a, r) is not None and cpu_ms_per_message(b, r) is not None
+    ]
+
+
+def processes_section(results: dict[str, Any]) -> list[str]:
+    """Every step on each server of the processes scenario, the Nginx step, and the
+    cluster's highest sustained rate and CPU per message as ratios to one process's."""
+    found = entries(results, "processes")
+    if not found:
+        return []
+    rows = [step_row(label(e), step) for e in found for step in e["figures"]["steps"]]
+    lines = table(
+        "Processes: the fan-out on one process and on a cluster "
+        "(PostgreSQL and Redis; clients straight to the processes)",
+        STEP_COLUMNS,
+        rows,
+    )
+    lines += [
+        "Server CPU is every Parley process's together (gunicorn masters and workers), "
+        "not Nginx's. All the load generator's clients come from 127.0.0.1, and Nginx "
+        "balances by a hash of the client's address, so through Nginx they would all land "
+        "on one process: these clients connect straight to the processes, every room with "
+        "members on each and the senders taking turns.",
+        "",
+    ]
+    nginx_rows = []
+    for entry in found:
+        if step := entry["figures"].get("nginx"):
+            lat = step["latency_ms"]
+            nginx_rows.append(
+                [
+                    label(entry),
+                    f"{step['through_nginx']} of {step['clients']}",
+                    f"{step['rate']:g}",
+                    f"{fmt(lat['p50'])} / {fmt(lat['p99'])}",
+                    step["lost"],
+                    fmt(step.get("server_cpu_s_per_s")),
+                    fmt(step.get("nginx_cpu_s_per_s")),
+                    "yes" if step["sustained"] else "no",
+                ]
+            )
+    columns = ["server", "clients through Nginx", "rate msg/s", "latency p50 / p99 ms", "lost"]
+    columns += ["server CPU", "Nginx CPU", "sustained"]
+    lines += table("Processes: through Nginx", columns, nginx_rows)
+    one, many, alone = process_entries(results)
+    if one is None:
+        return lines
+    summary_rows = []
+    for compared in (many, alone):
+        if compared is None:
+            continue
+        a, b = compared["figures"]["max_sustained_rate"], one["figures"]["max_sustained_rate"]
+        summary_rows.append(
+            [label(compared), "highest sustained rate msg/s", f"{a:g}", f"{b:g}", ratio(a, b)]
+        )
+        for rate in common_cpu_rates(compared, one):
+            x, y = cpu_ms_per_message(compared, rate), cpu_ms_per_message(one, rate)
+            summary_rows.append(
+                [
+                    label(compared),
+                    f"CPU ms per message at {rate:g} msg/s",
+                    f"{x:.3g}",
+                    f"{y:.3g}",
+                    ratio(x, y),
+                ]
+            )
+    lines += table(
+        f"Processes against {label(one)}",
+        ["server", "figure", "this server", "one process", "ratio"],
+        summary_rows,
+    )
+    return lines
+
+
+def issue18_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(target, figure measured, met) for many processes against one, same run."""
+    one, many, _ = process_entries(results)
+    if one is None or many is None:
+        return []
+    n = many["processes"]
+    rows: list[tuple[str, str, bool]] = []
+    rates = common_cpu_rates(many, one)
+    if rates:
+        rate = rates[-1]
+        a, b = cpu_ms_per_message(many, rate), cpu_ms_per_message(one, rate)
+        assert a is not None and b is not None
+        cpu = (
+            f"{a:.3g} vs {b:.3g} ms at {rate:g} msg/s = {ratio(a, b)}",
+            a <= ISSUE18_CPU_RATIO * b,
+        )
+    else:
+        cpu = ("no rate sustained by both", False)
+    rows.append(
+        (
+            f"server CPU per message, {n} processes together ≤ {ISSUE18_CPU_RATIO:g} times "
+            "one process's (the highest rate both sustained)",
+            *cpu,
+        )
+    )
+    a, b = many["figures"]["max_sustained_rate"], one["figures"]["max_sustained_rate"]
+    rows.append(
+        (
+            f"highest sustained rate of {n} processes ≥ one process's",
+            f"{a:g} / {b:g} = {ratio(a, b)}",
+            bool(a) and a >= b,
+        )
+    )
+    if step := many["figures"].get("nginx"):
+        rows.append(
+            (
+                f"through Nginx: nothing lost, p99 < 100 ms at {step['rate']:g} msg/s",
+                f"{step['lost']} lost, p99 {fmt(step['latency_ms']['p99'])} ms",
+                bool(step["sustained"]),
+            )
+        )
+    return rows
+
+
+def issue18_section(results: dict[str, Any]) -> list[str]:
+    rows = [[name, value, "yes" if met else "no"] for name, value, met in issue18_targets(results)]
+    return table("Targets (issue 18)", ["target", "measured", "met"], rows)
 
 
 Series = list[tuple[str, list[float], list[float]]]

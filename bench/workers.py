@@ -33,6 +33,10 @@ class Target:
 
     kind: str
     url: str
+    # Account index -> the address its client connects to (load.spread), when not `url`.
+    addresses: dict[int, str] = field(default_factory=dict)
+    # Clients each worker connects at once.
+    connect_batch: int = 50
 
 
 @dataclass(frozen=True)
@@ -194,9 +198,9 @@ async def _serve(target: Target, layout: Layout, indexes: list[int], pipe: Conne
     import logging
 
     logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
-    fleet = Fleet(target)
+    fleet = Fleet(target, addresses=target.addresses)
     try:
-        await fleet.connect(layout, indexes)
+        await fleet.connect(layout, indexes, batch=target.connect_batch)
         # The fleet lives until the end: keep its objects out of every later collection,
         # so none walks thousands of clients.
         gc.collect()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..load import Layout, lay_out, percentiles
+from ..load import Layout, lay_out, percentiles, spread
 from ..machine import CpuTimes, cores_used
 from ..servers import Server
 from ..workers import Generators, StepPlan, StepRaw, Target, generators
@@ -83,9 +83,13 @@ class Load:
         # The server's CPU while the sends go out (not while deliveries settle).
         time.sleep(max(0.0, step.start_at - time.perf_counter()))
         cpu_before, machine_before = self.server.cpu_seconds(), CpuTimes.now()
+        nginx_before = self.server.nginx_cpu_seconds() if self.server.behind_nginx else 0.0
         time.sleep(seconds)
         cpu = self.server.cpu_seconds() - cpu_before
         machine = cores_used(machine_before, CpuTimes.now(), seconds)
+        if self.server.behind_nginx:
+            nginx = self.server.nginx_cpu_seconds() - nginx_before
+            machine["nginx_cpu_s_per_s"] = round(nginx / seconds, 3)
         figures = summarize(self.layout, step, self.fleet.collect())
         return {**figures, "server_cpu_s_per_s": round(cpu / seconds, 3), **machine}
 
@@ -176,14 +180,18 @@ async def rooms_of_ten(
     rise: bool,
     processes: int = 1,
     overload: OverloadPlan | None = None,
+    over: tuple[str, ...] = (),
+    connect_batch: int = 50,
 ) -> dict[str, Any]:
     """(a) `rooms` rooms of `per_room`, one sender per room, at each rate; then, when
     `rise`, 1.5 times faster each step until a step is not sustained; then on Parley
     the overload step from the highest sustained rate (or the first rate, when none
-    was), on the same clients."""
+    was), on the same clients. Given addresses `over` (a cluster's processes), the
+    clients are spread over them (load.spread) instead of connecting to the server's URL."""
     layout = await lay_out(server, rooms, per_room)
     senders = [(members[0], room) for room, members in layout.members.items()]
-    with generators(target_of(server), layout, processes, senders) as fleet:
+    target = Target(server.kind, server.url, spread(layout, over), connect_batch)
+    with generators(target, layout, processes, senders) as fleet:
         load = Load(server, layout, fleet, senders)
         settled = await _in_thread(load.warm_up, rates[0], seconds)
         steps = [await _in_thread(load.measure, rate, seconds) for rate in rates]
