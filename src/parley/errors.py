@@ -101,9 +101,9 @@ class Overloaded(ApiError):
 
 
 class Unavailable(ApiError):
-    """A part the request needs (the database) cannot be reached just now: nothing of the
-    request was stored (its transaction never committed), and the same request may be
-    sent again once the part is back."""
+    """A part the request needs (the database, the login throttle's Redis) cannot be
+    reached just now: nothing of the request was stored (its transaction never
+    committed), and the same request may be sent again once the part is back."""
 
     status = 503
     code = "unavailable"

@@ -417,8 +417,17 @@ def test_a_redis_restart_keeps_sends_committing_and_clients_catch_up_through_syn
     tmp_path: Path,
 ) -> None:
     with private_redis() as queue, postgres_schema() as database, ExitStack() as stack:
+        # Rate limits on, as in production: their counters are in this Redis too.
         env = server_env(
-            tmp_path, database, queue.url, PARLEY_PRESENCE_PROCESS_TTL=str(PROCESS_TTL)
+            tmp_path,
+            database,
+            queue.url,
+            PARLEY_PRESENCE_PROCESS_TTL=str(PROCESS_TTL),
+            PARLEY_RATE_LIMITS="true",
+            PARLEY_SEND_RATE_LIMIT="1000/minute",
+            PARLEY_EVENT_RATE_LIMIT="1000/minute",
+            PARLEY_REGISTER_RATE_LIMIT="1000/minute",
+            PARLEY_LOGIN_RATE_LIMIT="1000/minute",
         )
         migrate(env)
         a, b = (start_serve(env, tmp_path, name, stack) for name in ("a", "b"))
@@ -460,6 +469,10 @@ def test_a_redis_restart_keeps_sends_committing_and_clients_catch_up_through_syn
         for body in during[3:]:
             bob.call("POST", f"/rooms/{room}/messages", 201, json={"body": body, "client_id": body})
         assert ready_parts(a.url) == (503, "unreachable")
+        # A login waits for Redis (its throttle's counts are there): a clear 503.
+        login = {"username": "alice", "password": PASSWORD}
+        refused = requests.post(f"{a.url}/api/v1/auth/login", json=login, timeout=30)
+        unavailable_answer(refused)
 
         queue.start()
         for server in (a, b):
@@ -468,6 +481,8 @@ def test_a_redis_restart_keeps_sends_committing_and_clients_catch_up_through_syn
                 15,
                 f"{server.url}/readyz to answer 200 again",
             )
+        logged_in = requests.post(f"{a.url}/api/v1/auth/login", json=login, timeout=30)
+        assert logged_in.status_code == 200, logged_in.text
         # Events resume: a message sent on A reaches B's socket live again.
         number = 0
 
