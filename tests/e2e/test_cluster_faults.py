@@ -317,13 +317,11 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_service_resumes_by_itsel
         stack.callback(sio.disconnect)
 
         # A burst of REST sends with a client_id each, while the database restarts.
-        answers: dict[str, int] = {}
-        stop_sending = threading.Event()
-
         sender = Api(server.url, token_of(alice))
         stack.callback(sender.close)
-
+        answers: dict[str, int] = {}
         wrong: list[str] = []
+        stop_sending = threading.Event()
 
         def burst() -> None:
             number = 0
@@ -362,7 +360,6 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_service_resumes_by_itsel
             timeout=30,
         )
         assert ack["ok"] is False and ack["error"]["code"] == "unavailable", ack
-        refused = [c for c, status in list(answers.items()) if status == 503]
 
         postgres.pg_ctl("start")
         # Service resumes by itself: the pool drops the dead connections and opens new ones.
@@ -818,6 +815,7 @@ def test_a_process_killed_mid_burst_loses_no_acknowledged_message_and_its_users_
         # Erin is only on the doomed process, and does not come back.
         erin = socketio.Client(reconnection=False)
         erin.connect(doomed_url, auth={"token": tokens["erin"]}, transports=["websocket"])
+        stack.callback(erin.disconnect)
         watcher = senders[2].client
 
         def presence_of(user: str) -> list[str]:
@@ -846,8 +844,9 @@ def test_a_process_killed_mid_burst_loses_no_acknowledged_message_and_its_users_
         for thread in threads:
             thread.join(timeout=120)
             assert not thread.is_alive()
-        # The kill cut sends short on both sides of Nginx.
-        assert senders[0].unacked and senders[1].unacked, [s.unacked for s in senders]
+        # The kill cut sends short (the client on the dead process could not go on at all;
+        # the one through Nginx, unless it came back between two sends).
+        assert senders[1].unacked, [s.unacked for s in senders]
         assert cluster.process.poll() is None, cluster.log.read_text()
 
         # Every acknowledged message is stored exactly once; the rest, resent with their
@@ -879,4 +878,3 @@ def test_a_process_killed_mid_burst_loses_no_acknowledged_message_and_its_users_
         assert senders[0].client.connects >= 2, senders[0].client.state()
         assert cluster.nginx_upstream() == survivor
         assert senders[1].client.url == cluster.url
-        erin.disconnect()
