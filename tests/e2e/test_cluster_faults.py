@@ -625,13 +625,16 @@ class Cluster:
         return int((self.instance / "cluster" / f"gunicorn-{port}.pid").read_text())
 
     def nginx_upstream(self) -> int:
-        """The process Nginx sends this machine's clients to (hashed by address): the
-        port its access log names for a request made now."""
+        """The process that answers this machine's requests through Nginx (hashed by
+        address): the port its access log names for a request made now. Where Nginx
+        tried a dead process first (once its fail_timeout is over), the log names both,
+        "upstream=A, B": the last one answered."""
         request_id = f"which-{uuid.uuid4().hex[:8]}"
         requests.get(f"{self.url}/healthz", headers={"X-Request-ID": request_id}, timeout=10)
         log = self.instance / "nginx" / "logs" / "access.log"
         line = next(line for line in log.read_text().splitlines() if request_id in line)
-        return int(line.split("upstream=127.0.0.1:")[1].split()[0])
+        tried = line.split("upstream=")[1].split(" upstream_time=")[0]
+        return int(tried.split(", ")[-1].rsplit(":", 1)[1])
 
 
 @contextmanager
