@@ -170,6 +170,18 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     assert response.get_json()["status"] == "unavailable"
 
 
+def test_a_database_that_cannot_be_reached_is_a_json_503_with_retry_after(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "parley.db"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{missing}"})
+    response = app.test_client().post(
+        "/api/v1/auth/login", json={"username": "alice", "password": "e2e-password-1"}
+    )
+    assert_error(response, 503, "unavailable")
+    assert int(response.headers["Retry-After"]) >= 1
+
+
 def test_unauthenticated_api_calls_get_401(client: FlaskClient) -> None:
     assert_error(client.get("/api/v1/rooms"), 401, "unauthorized")
     assert_error(

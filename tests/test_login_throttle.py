@@ -248,3 +248,21 @@ def test_processes_on_one_redis_share_the_accounts_count(
             assert_throttled(login(second.test_client(), PASSWORD))
             with second.app_context():
                 login_throttle().passed(account_subject("alice"))
+
+
+def test_a_throttle_whose_storage_is_unreachable_refuses_the_login_with_a_503() -> None:
+    """Password guessing is not let through while Redis restarts: the client is told to
+    try again shortly."""
+    import socket
+
+    from parley.errors import Unavailable
+    from parley.login_throttle import LoginThrottle
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    throttle = LoginThrottle(f"redis://127.0.0.1:{port}/0", True, "5/minute", 1.0, 30.0)
+    with pytest.raises(Unavailable) as refused:
+        throttle.begin(account_subject("alice"))
+    assert refused.value.status == 503 and refused.value.code == "unavailable"
+    throttle.passed(account_subject("alice"))  # a right password is not failed for it

@@ -454,3 +454,15 @@ def test_send_budgets_on_one_redis_share_the_count_across_processes_and_transpor
         socket.disconnect()
     assert [ack["ok"] for ack in acks] == [True, False]
     assert acks[1]["error"]["code"] == "rate_limited"
+
+
+def test_a_budget_whose_storage_is_unreachable_lets_the_event_through() -> None:
+    """A Redis restart must not refuse sends that the database alone stores."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    budget = EventRateLimiter("1/minute", f"redis://127.0.0.1:{port}/0", True)
+    assert budget.retry_after("user:1") is None
+    assert budget.retry_after("user:1") is None

@@ -10,10 +10,15 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.serving import WSGIRequestHandler
 
 log = logging.getLogger(__name__)
+
+# How long a client is asked to wait before retrying while the database is unreachable:
+# a restart of PostgreSQL takes a few seconds.
+UNAVAILABLE_RETRY_SECONDS = 2
 
 
 class ApiError(Exception):
@@ -93,6 +98,32 @@ class Overloaded(ApiError):
     def headers(self) -> dict[str, str]:
         # Retry-After takes whole seconds; never 0, which would ask for a retry at once.
         return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class Unavailable(ApiError):
+    """A part the request needs (the database, the login throttle's Redis) cannot be
+    reached just now: nothing of the request was stored (its transaction never
+    committed), and the same request may be sent again once the part is back."""
+
+    status = 503
+    code = "unavailable"
+    message = "The database cannot be reached just now; try again in a few seconds."
+    retry_after = UNAVAILABLE_RETRY_SECONDS
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, details={"retry_after": self.retry_after})
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether a database error says the connection to the server is gone or could not
+    be made (a restart, a network cut), rather than that the request was wrong: the
+    pool drops such a connection, and the next request opens a new one."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def validation_failed(exc: ValidationError, location: str) -> ValidationFailed:
@@ -182,7 +213,17 @@ def _unexpected(exc: Exception) -> tuple[Response, int]:
     )
 
 
+def _database_error(exc: DBAPIError) -> tuple[Response, int]:
+    if not database_unreachable(exc):
+        return _unexpected(exc)
+    # No traceback: the server is down or restarting, not this code wrong; one line
+    # says so for each request turned away.
+    log.warning("database unreachable: %s", type(exc.orig or exc).__name__)
+    return error_response(Unavailable())
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, error_response)
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -20,6 +20,7 @@ one Redis share them; PARLEY_RATE_LIMITS=off turns this off with every other lim
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from flask import Flask, Response, current_app, g
 from limits import parse
 from limits.storage import Storage, storage_from_string
 
-from .errors import ApiError, error_response
+from .errors import ApiError, Unavailable, error_response
+
+log = logging.getLogger(__name__)
 
 _PREFIX = "parley-login"
 
@@ -74,9 +77,25 @@ class LoginThrottle:
         self._storage = storage
 
     def begin(self, subject: str) -> None:
-        """Count one password check for the subject, or refuse it with TooManyAttempts."""
+        """Count one password check for the subject, or refuse it with TooManyAttempts;
+        Unavailable while the counts' storage cannot be reached."""
         if not self.enabled:
             return
+        try:
+            self._begin(subject)
+        except ApiError:
+            raise
+        except Exception as exc:  # whatever the storage's client raises (redis-py's errors)
+            # Unlike the send budgets, this guard is not let go while its storage is down
+            # (a Redis restart): unthrottled password guessing is worse than a login that
+            # waits a few seconds, and the client is told to retry.
+            log.warning("login refused: the throttle's storage is unreachable (%s)", exc)
+            raise Unavailable(
+                "Logging in is paused while the server's Redis cannot be reached; "
+                "try again in a few seconds."
+            ) from None
+
+    def _begin(self, subject: str) -> None:
         count_key, lock_key = _keys(subject)
         count = self._storage.incr(count_key, self.window)
         if count < self.allowed:
@@ -95,9 +114,13 @@ class LoginThrottle:
         """A right password: forget these subjects' counts and delays."""
         if not self.enabled:
             return
-        for subject in subjects:
-            for key in _keys(subject):
-                self._storage.clear(key)
+        try:
+            for subject in subjects:
+                for key in _keys(subject):
+                    self._storage.clear(key)
+        except Exception as exc:  # the storage's client's errors, as in begin
+            # The password was right: the counts left behind expire with their window.
+            log.warning("login counts not cleared: the storage is unreachable (%s)", exc)
 
 
 def _keys(subject: str) -> tuple[str, str]:

@@ -10,7 +10,9 @@ PARLEY_RATE_LIMITS=off turns all of them off, for load tests and benchmarks only
 from __future__ import annotations
 
 import functools
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar, cast
@@ -26,6 +28,10 @@ from .errors import ApiError, error_response
 from .models import User
 
 limiter = Limiter(key_func=get_remote_address)
+log = logging.getLogger(__name__)
+
+# While the counters' storage is unreachable, one warning this often, not one a request.
+STORAGE_WARNING_SECONDS = 10.0
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,10 +65,32 @@ class EventRateLimiter:
         """Count one event; None when allowed, else the seconds until one is."""
         if not self.enabled:
             return None
-        if self._limiter.hit(self._item, self.scope, key):
+        try:
+            if self._limiter.hit(self._item, self.scope, key):
+                return None
+            stats = self._limiter.get_window_stats(self._item, self.scope, key)
+        except Exception as exc:  # whatever the storage's client raises (redis-py's errors)
+            # The counters live in Redis in a cluster; a Redis restart must not refuse
+            # every send, which the database alone stores: the budget is not counted
+            # until the storage answers again (docs/operations.md, "When a part fails").
+            _storage_unreachable(exc)
             return None
-        stats = self._limiter.get_window_stats(self._item, self.scope, key)
         return max(0.0, stats.reset_time - time.time())
+
+
+_warned = {"at": -math.inf}
+_warned_lock = threading.Lock()
+
+
+def _storage_unreachable(exc: Exception) -> None:
+    now = time.monotonic()
+    with _warned_lock:
+        if now - _warned["at"] < STORAGE_WARNING_SECONDS:
+            return
+        _warned["at"] = now
+    log.warning(
+        "rate limits not counted: their storage is unreachable (%s: %s)", type(exc).__name__, exc
+    )
 
 
 class RateLimited(ApiError):
@@ -137,6 +165,9 @@ def init_rate_limits(app: Flask) -> None:
     app.config["RATELIMIT_ENABLED"] = app.config["PARLEY_RATE_LIMITS"]
     app.config["RATELIMIT_STORAGE_URI"] = app.config["PARLEY_RATE_LIMIT_STORAGE"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # As for the socket budgets (EventRateLimiter.retry_after): a storage that does not
+    # answer lets requests through rather than failing them.
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     # Registered before Flask-Limiter's hooks, so it runs after them.
     app.after_request(_keep_retry_after)
     limiter.init_app(app)

@@ -112,6 +112,25 @@ class ChatClient:
         if self._worker.is_alive():
             self._worker.join(timeout=5)
 
+    def catch_up(self, last_ids: dict[int, int]) -> None:
+        """Sync again from `last_ids`, as a client does when an event's seq skips numbers
+        (docs/realtime.md): what did not reach it comes back; `synced` is set once done."""
+        with self.lock:
+            self._resume = dict(last_ids)
+        self.synced.clear()
+        self._wake.set()
+
+    def moved_to(self, url: str) -> ChatClient:
+        """A client of the same user at another address, holding what this one holds and
+        syncing from where this one's connection dropped: a page whose server went away,
+        opened again through the balancer. Not connected yet."""
+        other = ChatClient(url, self.token, self.transports, self.name)
+        with self.lock:
+            other.messages.update({room: dict(held) for room, held in self.messages.items()})
+            resume = self._resume
+        other._resume = dict(resume) if resume is not None else self.last_ids()
+        return other
+
     def _handler(self, name: str) -> Any:
         def handle(payload: dict[str, Any]) -> None:
             self.events.append((name, payload))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, Literal, TypeVar
 
 from flask import current_app, request
@@ -20,7 +21,7 @@ from ..actions.presence import Presence, Throttle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
 from ..actions.two_factor import admin_must_enrol
-from ..errors import ApiError, Unauthorized, validation_failed
+from ..errors import ApiError, Unauthorized, Unavailable, database_unreachable, validation_failed
 from ..events import get_bus
 from ..extensions import db, socketio
 from ..identity import cookie_session_token
@@ -168,8 +169,14 @@ def event(
             except ApiError as exc:
                 db.session.rollback()
                 return error_ack(exc)
-            except Exception:
-                db.session.rollback()
+            except Exception as exc:
+                with suppress(Exception):
+                    # The connection may be the thing that failed: the rollback then only
+                    # drops it from the pool.
+                    db.session.rollback()
+                if database_unreachable(exc):
+                    log.warning("socket event %s: the database is unreachable", name)
+                    return error_ack(Unavailable())
                 log.exception("socket event %s failed", name)
                 return error_ack(
                     ApiError(
