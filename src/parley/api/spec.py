@@ -60,7 +60,8 @@ class Operation:
     def error_statuses(self) -> list[int]:
         """Every error status the route can answer: those its parts imply, and its own."""
         # 400: any malformed request, and a Host that PARLEY_ALLOWED_HOSTS refuses.
-        found = {400, *self.errors}
+        # 503: the database, or a store a check needs (logins' Redis), cannot be reached.
+        found = {400, 503, *self.errors}
         if self.auth:
             # 403: a role without the permission, a ban, or a cookie request without CSRF.
             found |= {401, 403}
