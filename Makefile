@@ -111,7 +111,9 @@ check-services:
 			|| true; fi
 
 test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck lint-js
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	# Three workers on two cores: the end-to-end tests spend most of their time waiting
+	# on servers and sockets, not computing.
+	$(BIN)/pytest -n 3 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-smoke
 
 # The benchmark suite (bench/, docs/performance.md): the full set takes many minutes and
@@ -122,8 +124,9 @@ BENCH_SMOKE_OUT ?= $(shell mktemp -d /tmp/parley-bench-smoke.XXXXXX)
 bench: $(INSTALLED) system-deps check-services
 	$(BIN)/python -m bench
 
+# gevent only: the threading servers run the same scenario code (the full run measures them).
 bench-smoke: $(INSTALLED) system-deps check-services
-	$(BIN)/python -m bench --smoke --out $(BENCH_SMOKE_OUT)
+	$(BIN)/python -m bench --smoke --modes gevent --out $(BENCH_SMOKE_OUT)
 
 test-fast: $(INSTALLED) $(WEB_READY)
 	$(BIN)/pytest -x -q $(PYTEST_ARGS)
