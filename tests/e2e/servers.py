@@ -248,6 +248,23 @@ def serve_processes(
         yield [LiveServer(url, process, env) for process, url in started]
 
 
+def start_serve(env: dict[str, str], tmp_path: Path, name: str, stack: ExitStack) -> LiveServer:
+    """`parley serve` on a port of its own, its log in tmp_path/<name>.log, stopped
+    (SIGTERM, then SIGKILL) with the stack; not waited for, so that several boot side by
+    side (`wait_until_up` each)."""
+    port = free_port()
+    log = stack.enter_context(open(tmp_path / f"{name}.log", "wb"))  # noqa: SIM115
+    process = subprocess.Popen(
+        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    stack.callback(_stop_all, [process], 15)
+    return LiveServer(f"http://127.0.0.1:{port}", process, env)
+
+
 def _stop_all(processes: list[subprocess.Popen[bytes]], seconds: float) -> None:
     """SIGTERM to all at once (they stop side by side), then SIGKILL to any still running
     after `seconds`."""

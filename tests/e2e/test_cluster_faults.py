@@ -31,7 +31,14 @@ import socketio
 import sqlalchemy as sa
 from api_client import Api
 from chat_client import ChatClient
-from servers import BIN, SHARED_SERVER_ENV, LiveServer, free_port, require_redis, wait_until_up
+from servers import (
+    BIN,
+    SHARED_SERVER_ENV,
+    free_port,
+    require_redis,
+    start_serve,
+    wait_until_up,
+)
 from test_cluster import READY_LINE, START_SECONDS, cluster_env, free_port_run, require_nginx
 
 from databases import postgres_schema, unavailable
@@ -76,31 +83,6 @@ def server_env(
     if queue is not None:
         env["PARLEY_MESSAGE_QUEUE"] = queue
     return env
-
-
-def start_serve(env: dict[str, str], tmp_path: Path, name: str, stack: ExitStack) -> LiveServer:
-    """`parley serve` on a port of its own, stopped (SIGTERM, then SIGKILL) with the stack;
-    not waited for, so that several boot side by side."""
-    port = free_port()
-    log = stack.enter_context(open(tmp_path / f"{name}.log", "wb"))  # noqa: SIM115
-    process = subprocess.Popen(
-        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    stack.callback(stop_process, process)
-    return LiveServer(f"http://127.0.0.1:{port}", process, env)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def migrate(env: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ import pytest
 import redis
 import socketio
 from api_client import Api
-from servers import BIN, LiveServer, free_port, wait_until_up
+from servers import BIN, LiveServer, start_serve, wait_until_up
 
 from databases import postgres_schema, unavailable
 
@@ -68,30 +68,6 @@ def cluster_env(tmp_path: Path, database_url: str, prefix: str) -> dict[str, str
     }
 
 
-def start_process(env: dict[str, str], tmp_path: Path, name: str, stack: ExitStack) -> LiveServer:
-    """`parley serve` on a port of its own, stopped (SIGTERM, then SIGKILL) with the stack."""
-    port = free_port()
-    log = stack.enter_context(open(tmp_path / f"{name}.log", "wb"))  # noqa: SIM115
-    process = subprocess.Popen(
-        [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    stack.callback(stop, process)
-    return LiveServer(f"http://127.0.0.1:{port}", process, env)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     keys = redis.Redis.from_url(REDIS_URL)
@@ -105,7 +81,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         env = cluster_env(tmp_path, url, prefix)
         subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
         # Started together: each spends seconds importing, on two cores other tests share.
-        servers = [start_process(env, tmp_path, name, stack) for name in ("a", "b", "doomed")]
+        servers = [start_serve(env, tmp_path, name, stack) for name in ("a", "b", "doomed")]
         for server in servers:
             wait_until_up(server.url, server.process, timeout=120)
         yield Cluster(*servers)

@@ -23,7 +23,7 @@ import pytest
 import redis
 import socketio
 from api_client import Api
-from servers import BIN, LiveServer, free_port, wait_until_up
+from servers import BIN, TEST_REDIS_URL, LiveServer, free_port, require_redis, wait_until_up
 from test_stream_command import finish, start_stream
 from test_video_stream import (
     Broadcaster,
@@ -41,25 +41,15 @@ from test_video_stream import (
     wait_for,
 )
 
-from databases import postgres_schema, unavailable
+from databases import postgres_schema
 
 pytestmark = pytest.mark.slow
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = TEST_REDIS_URL
 # How long a broadcast outlives its killed process elsewhere, here.
 TTL = 2.0
 # What a viewer on the other process may miss of the frames sent, at most.
 LOSS_MARGIN = 0.2
-
-
-def require_redis() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        unavailable(f"No Redis answers at {REDIS_URL}; start one to test video across processes")
-    finally:
-        client.close()
 
 
 @contextlib.contextmanager
