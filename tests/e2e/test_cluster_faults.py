@@ -614,7 +614,12 @@ class Cluster:
         request_id = f"which-{uuid.uuid4().hex[:8]}"
         requests.get(f"{self.url}/healthz", headers={"X-Request-ID": request_id}, timeout=10)
         log = self.instance / "nginx" / "logs" / "access.log"
-        line = next(line for line in log.read_text().splitlines() if request_id in line)
+        # Nginx logs a request after answering it: the line may come a moment later.
+        deadline = time.monotonic() + 10
+        while not (lines := [x for x in log.read_text().splitlines() if request_id in x]):
+            assert time.monotonic() < deadline, f"no access log line for {request_id}"
+            time.sleep(0.05)
+        line = lines[0]
         tried = line.split("upstream=")[1].split(" upstream_time=")[0]
         return int(tried.split(", ")[-1].rsplit(":", 1)[1])
 
