@@ -379,3 +379,32 @@ def test_the_redis_prefix_may_not_be_empty(tmp_path: Path) -> None:
     assert load_config(None, str(tmp_path), {})["PARLEY_REDIS_PREFIX"] == "parley"
     with pytest.raises(ConfigError, match="PARLEY_REDIS_PREFIX"):
         load_config(None, str(tmp_path), {"PARLEY_REDIS_PREFIX": " "})
+
+
+def test_a_database_servers_pool_is_sized_from_the_environment(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    default = load_config(None, str(tmp_path), {})["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert (default["pool_size"], default["max_overflow"]) == (10, 40)
+    env = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1/test",
+        "PARLEY_DB_POOL_SIZE": "4",
+        "PARLEY_DB_MAX_OVERFLOW": "6",
+    }
+    settings = load_config(None, str(tmp_path), env)
+    options = settings["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options == {"pool_pre_ping": True, "pool_size": 4, "max_overflow": 6}
+    # The options as given build a pool of that size (no connection is opened).
+    engine = create_engine(settings["SQLALCHEMY_DATABASE_URI"], **options)
+    assert isinstance(engine.pool, QueuePool)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (4, 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("PARLEY_DB_POOL_SIZE", "0"), ("PARLEY_DB_MAX_OVERFLOW", "-1")]
+)
+def test_a_pool_size_under_one_or_a_negative_overflow_is_a_config_error(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config(None, str(tmp_path), {name: value})

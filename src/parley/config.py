@@ -31,11 +31,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None
     # Threading mode serves each request and socket event on its own thread: a burst
     # (hundreds of sockets reconnecting at once) needs more than SQLAlchemy's 5 + 10.
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {
-        "pool_pre_ping": True,
-        "pool_size": 10,
-        "max_overflow": 40,
-    }
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # A database server's connections each process keeps open, and the most it opens
+    # beyond them under a burst: N processes may hold N times their sum, which must stay
+    # below the server's max_connections (PostgreSQL's default is 100).
+    PARLEY_DB_POOL_SIZE = 10
+    PARLEY_DB_MAX_OVERFLOW = 40
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 1024 * 1024
     JSON_SORT_KEYS = False
@@ -178,6 +179,7 @@ CONFIGS: dict[str, type[Config]] = {
 
 # Seconds that may be 0 but never less.
 NON_NEGATIVE = (
+    "PARLEY_DB_MAX_OVERFLOW",
     "PARLEY_ACCESS_RECHECK_SECONDS",
     "PARLEY_BUS_ACK_SECONDS",
     "PARLEY_PRESENCE_BATCH_SECONDS",
@@ -237,6 +239,8 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
     "PARLEY_SEND_LAG_SECONDS": ("PARLEY_SEND_LAG_SECONDS", float),
     "PARLEY_LOG_FORMAT": ("PARLEY_LOG_FORMAT", str),
+    "PARLEY_DB_POOL_SIZE": ("PARLEY_DB_POOL_SIZE", int),
+    "PARLEY_DB_MAX_OVERFLOW": ("PARLEY_DB_MAX_OVERFLOW", int),
 }
 
 # Connection limits may be 0 (none); their timeouts must be more than 0.
@@ -389,6 +393,15 @@ def load_config(
     settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )
+    if settings["PARLEY_DB_POOL_SIZE"] < 1:
+        raise ConfigError(
+            f"PARLEY_DB_POOL_SIZE must be 1 or more, not {settings['PARLEY_DB_POOL_SIZE']}"
+        )
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **settings["SQLALCHEMY_ENGINE_OPTIONS"],
+        "pool_size": settings["PARLEY_DB_POOL_SIZE"],
+        "max_overflow": settings["PARLEY_DB_MAX_OVERFLOW"],
+    }
     if name == "production":
         secret = settings["SECRET_KEY"]
         if not secret or secret == DEV_SECRET or len(secret.strip()) < 32:

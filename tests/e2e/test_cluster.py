@@ -6,7 +6,6 @@ behind; without a shared database and message queue it refuses to start."""
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -25,6 +24,7 @@ import redis
 import requests
 import socketio
 from api_client import Api
+from bench.servers import free_port_run
 from servers import BIN, free_port
 
 from databases import postgres_base_url, postgres_schema, unavailable
@@ -43,20 +43,6 @@ def require_redis() -> str:
     except redis.RedisError as exc:
         unavailable(f"No Redis answers at {REDIS_URL} ({type(exc).__name__})")
     return REDIS_URL
-
-
-def free_port_run(count: int) -> int:
-    """The first of `count` consecutive free loopback ports."""
-    for _ in range(200):
-        first = random.randint(20_000, 60_000)
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError("no run of free ports")
 
 
 def cluster_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -30,6 +30,7 @@ import requests
 import socketio
 import sqlalchemy as sa
 from api_client import Api
+from bench.servers import free_port_run
 from chat_client import ChatClient
 from servers import (
     BIN,
@@ -39,7 +40,7 @@ from servers import (
     start_serve,
     wait_until_up,
 )
-from test_cluster import READY_LINE, START_SECONDS, cluster_env, free_port_run, require_nginx
+from test_cluster import READY_LINE, START_SECONDS, cluster_env, require_nginx
 
 from databases import postgres_schema, unavailable
 from support import jpeg
@@ -580,6 +581,73 @@ def test_a_redis_restart_keeps_sends_committing_and_clients_catch_up_through_syn
         )
         alice.close()
         bob.close()
+
+
+def hearing(url: str, token: str, stack: ExitStack) -> list[str]:
+    """The bodies of the message:new events a socket on this process hears, as they come."""
+    heard: list[str] = []
+    sio = socketio.Client(reconnection=False)
+    sio.on("message:new", lambda data: heard.append(data["message"]["body"]))
+    sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=15)
+    stack.callback(sio.disconnect)
+    return heard
+
+
+def test_a_ban_while_redis_is_down_ends_the_members_hearing_on_the_other_process(
+    tmp_path: Path,
+) -> None:
+    """The ban's relay to B is lost with Redis; B finds it in the database while Redis is
+    down, and the banned member's socket there hears nothing more, then or after."""
+    with private_redis() as queue, postgres_schema() as database, ExitStack() as stack:
+        env = server_env(tmp_path, database, queue.url, PARLEY_PRESENCE_PROCESS_TTL="4")
+        migrate(env)
+        a, b = (start_serve(env, tmp_path, name, stack) for name in ("a", "b"))
+        for server in (a, b):
+            wait_until_up(server.url, server.process, timeout=90)
+        alice, _ = Api.register(a.url, "alice")
+        carol, carol_body = Api.register(b.url, "carol")
+        dave, _ = Api.register(b.url, "dave")
+        room = alice.call("POST", "/rooms", 201, json={"name": "outage"})["id"]
+        for member in (carol, dave):
+            member.call("POST", f"/rooms/{room}/join", 201)
+        carol_hears = hearing(b.url, token_of(carol), stack)
+        dave_hears = hearing(b.url, token_of(dave), stack)
+        dave.call("POST", f"/rooms/{room}/messages", 201, json={"body": "before"})
+        wait_until(lambda: "before" in carol_hears, 15, "carol to hear 'before'")
+
+        queue.stop()
+        wait_until(lambda: ready_parts(b.url) == (503, "unreachable"), 15, "B to lose Redis")
+        carol_id = int(carol_body["user"]["id"])
+        alice.call("POST", f"/rooms/{room}/members/{carol_id}/ban", 200)
+        probes = iter(range(1000))
+
+        def only_dave_hears() -> bool:
+            body = f"probe-{next(probes)}"
+            dave.call("POST", f"/rooms/{room}/messages", 201, json={"body": body})
+            wait_until(lambda: body in dave_hears, 10, f"dave to hear {body!r}")
+            time.sleep(0.2)
+            return body not in carol_hears
+
+        # B's own sends still reach B's sockets with Redis down: within the bus's longest
+        # wait between tries, B has put carol's socket out of the room.
+        took = wait_until(only_dave_hears, 20, "B to stop telling carol the room")
+        print(f"carol stopped hearing B's room {took:.1f} s after the ban")
+        heard_until_then = list(carol_hears)
+        assert only_dave_hears()
+
+        queue.start()
+        wait_until(lambda: ready_parts(b.url) == (200, "ok"), 15, "B to reach Redis again")
+        sent = iter(range(1000))
+
+        def dave_hears_a() -> bool:
+            body = f"from-a-{next(sent)}"
+            alice.call("POST", f"/rooms/{room}/messages", 201, json={"body": body})
+            time.sleep(0.5)
+            return body in dave_hears
+
+        wait_until(dave_hears_a, 30, "events from A to reach B again")
+        assert only_dave_hears()
+        assert carol_hears == heard_until_then
 
 
 # --- A process SIGKILLed -----------------------------------------------------------------

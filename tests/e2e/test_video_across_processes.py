@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,6 +117,28 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
         yield both
 
 
+@dataclass
+class Scene:
+    """A room opened by its owner through A, with a viewer who joined it through B."""
+
+    a: LiveServer
+    b: LiveServer
+    owner: Api
+    room: dict[str, Any]
+    viewer: Api
+
+    @property
+    def room_id(self) -> int:
+        return int(self.room["id"])
+
+
+@pytest.fixture
+def scene(pair: tuple[LiveServer, LiveServer]) -> Scene:
+    a, b = pair
+    owner, room = open_room(a)
+    return Scene(a, b, owner, room, member_on(b, room["id"]))
+
+
 class Watcher:
     """A socket on a process watching a room with `video:watch`, acking every frame."""
 
@@ -174,12 +197,9 @@ def read_until_closed(reader: MjpegReader, limit: int = 500) -> None:
 
 
 def test_a_broadcast_on_one_process_is_watched_through_another_at_full_rate(
-    pair: tuple[LiveServer, LiveServer],
+    scene: Scene,
 ) -> None:
-    a, b = pair
-    owner, room = open_room(a)
-    room_id = room["id"]
-    viewer = member_on(b, room_id)
+    a, b, owner, room_id, viewer = scene.a, scene.b, scene.owner, scene.room_id, scene.viewer
     window = 3.0
     with broadcasting(a, owner, room_id) as broadcaster:
         reader = MjpegReader(b, room_id, token_of(viewer))
@@ -233,12 +253,9 @@ def owner_id(api: Api) -> int:
 
 
 def test_stopping_on_the_origin_ends_the_streams_on_the_other_process(
-    pair: tuple[LiveServer, LiveServer],
+    scene: Scene,
 ) -> None:
-    a, b = pair
-    owner, room = open_room(a)
-    room_id = room["id"]
-    viewer = member_on(b, room_id)
+    a, b, owner, room_id, viewer = scene.a, scene.b, scene.owner, scene.room_id, scene.viewer
     with broadcasting(a, owner, room_id):
         reader = MjpegReader(b, room_id, token_of(viewer))
         watcher = Watcher(b, viewer, room_id)
@@ -289,14 +306,12 @@ def test_a_moderator_stops_through_another_process_a_broadcast_live_on_the_first
 
 
 def test_parley_stream_on_one_process_plays_through_another_at_its_rate(
-    pair: tuple[LiveServer, LiveServer],
+    scene: Scene,
 ) -> None:
     """The real broadcaster, `parley stream`, on A; an MJPEG viewer on B from its first
     frames until the command stops by itself, which ends B's stream."""
-    a, b = pair
-    owner, room = open_room(a)
-    room_id = room["id"]
-    viewer = member_on(b, room_id)
+    a, b, owner, room, room_id = scene.a, scene.b, scene.owner, scene.room, scene.room_id
+    viewer = scene.viewer
     process = start_stream(
         "--server", a.url, "--token", token_of(owner), "--room", room["name"],
         "--source", "test", "--fps", "15", "--duration", "4",
@@ -332,12 +347,9 @@ def kill_with_its_workers(process: subprocess.Popen[bytes]) -> None:
 
 # Last in the module: it kills the pair's first process.
 def test_killing_the_origin_ends_its_broadcast_everywhere_within_the_ttl(
-    pair: tuple[LiveServer, LiveServer],
+    scene: Scene,
 ) -> None:
-    a, b = pair
-    owner, room = open_room(a)
-    room_id = room["id"]
-    viewer = member_on(b, room_id)
+    a, b, owner, room_id, viewer = scene.a, scene.b, scene.owner, scene.room_id, scene.viewer
     go_live(owner, room_id)
     broadcaster = Broadcaster(a, owner, room_id, frames())
     reader = MjpegReader(b, room_id, token_of(viewer))

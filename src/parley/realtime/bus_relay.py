@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ from flask import Flask
 
 from ..events import Event, EventBus
 from .process_registry import ProcessRegistry
+from .resync import resync_sockets
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,13 @@ HELLO_SECONDS_STARTING = 0.2
 HELLOS_STARTING = 25
 # An entry not renewed for this long stops counting: three hellos missed.
 PROCESS_EXPIRY_SECONDS = 3 * HELLO_SECONDS
+# Between tries to subscribe again after Redis was lost: doubling from the first, up
+# to the most (python-socketio's own loop waits up to 60 s, so a Redis back after a
+# minute's outage went unheard for another). While it is lost, this process puts its
+# sockets right against the database at each try (resync.py): a ban made meanwhile on
+# another process ends a banned member's hearing here within the most.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MOST_SECONDS = 5.0
 
 
 class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio is untyped
@@ -136,6 +145,38 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         for client in (self.pubsub, self.redis, self.registry.client):
             if client is not None:
                 client.close()
+
+    def _redis_listen_with_retries(self) -> Iterator[Any]:
+        """python-socketio's listening loop, with a shorter wait between tries and the
+        sockets put right after every loss (what was relayed meanwhile is gone)."""
+        retry = RETRY_FIRST_SECONDS
+        subscribed = lost = False
+        while not self._closed:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    retry = RETRY_FIRST_SECONDS
+                    if lost:
+                        # Before any message heard from now on is applied.
+                        self._resync()
+                        lost = False
+                yield from self.pubsub.listen()
+            except Exception as exc:
+                if self._closed:
+                    return
+                log.error("cannot receive from Redis (%s); trying again in %g s", exc, retry)
+                subscribed, lost = False, True
+                self._resync()
+                time.sleep(retry)
+                retry = min(retry * 2, RETRY_MOST_SECONDS)
+
+    def _resync(self) -> None:
+        try:
+            resync_sockets(self._app)
+        except Exception:
+            log.exception("putting the sockets right after a lost message queue failed")
 
     def _listen(self) -> Iterator[Any]:
         # Decoded here, once, to take this manager's messages out; python-socketio's

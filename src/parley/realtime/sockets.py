@@ -59,6 +59,10 @@ class SocketRegistry:
             elif sid in self._by_sid:
                 self._snapshots[sid] = snapshot
 
+    def items(self) -> list[tuple[str, SocketUser]]:
+        with self._lock:
+            return list(self._by_sid.items())
+
     def __len__(self) -> int:
         return len(self._by_sid)
 
