@@ -26,7 +26,7 @@ from parley.store.message_batch import (
     write_batch,
 )
 from parley.store.message_writer import MessageWriter
-from parley.store.send_queue import Batch, SendQueue, State, Ticket, WriteFailed
+from parley.store.send_queue import GATHER_ENOUGH, Batch, SendQueue, State, Ticket, WriteFailed
 from parley.store.sequence import room_lock
 from support import Member, make_room, run_under_gevent, send
 
@@ -627,3 +627,59 @@ def test_a_batch_the_writer_could_not_settle_fails_each_sender_with_its_own_erro
     failures = [results[f"s{i}"] for i in range(3)]
     assert all(isinstance(f, WriteFailed) and f.__cause__ is cause for f in failures)
     assert len({id(f) for f in failures}) == 3
+
+
+def echo_batches(batches: list[list[str]]) -> Callable[[Batch[str, str]], None]:
+    def write(batch: Batch[str, str]) -> None:
+        batches.append([ticket.item for ticket in batch])
+        for ticket in batch:
+            ticket.resolve(ticket.item)
+
+    return write
+
+
+def test_a_lone_send_is_written_at_once_without_gathering() -> None:
+    """Gathering would hold it for a minute: it is answered long before."""
+    batches: list[list[str]] = []
+    queue: SendQueue[str, str] = SendQueue(
+        echo_batches(batches), limit=100, deadline_seconds=120, gather_seconds=60
+    )
+    sender = threading.Thread(target=queue.submit, args=("alone",), daemon=True)
+    sender.start()
+    sender.join(20)
+    assert not sender.is_alive()
+    assert batches == [["alone"]]
+
+
+def test_under_steady_load_a_leader_gathers_the_sends_that_arrive_until_enough_have_queued() -> (
+    None
+):
+    """Sends arrive a millisecond apart: the leader waits for more, up to a minute, and
+    stops as soon as one insert statement's worth has queued; all share one commit."""
+    batches: list[list[str]] = []
+    queue: SendQueue[str, str] = SendQueue(
+        echo_batches(batches), limit=100, deadline_seconds=120, gather_seconds=60
+    )
+    queue._gap = 0.001
+    results: dict[str, str] = {}
+
+    def submit(item: str) -> None:
+        results[item] = queue.submit(item)
+
+    leader = threading.Thread(target=submit, args=("s0",), daemon=True)
+    leader.start()
+    deadline = time.monotonic() + 20
+    while queue._gathering is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert queue._gathering is not None, "the leader did not gather"
+    others = [
+        threading.Thread(target=submit, args=(f"s{n}",), daemon=True)
+        for n in range(1, GATHER_ENOUGH)
+    ]
+    for thread in others:
+        thread.start()
+    for thread in [leader, *others]:
+        thread.join(20)
+    assert not any(thread.is_alive() for thread in [leader, *others])
+    assert len(batches) == 1 and sorted(batches[0]) == sorted(results)
+    assert len(results) == GATHER_ENOUGH

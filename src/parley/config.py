@@ -134,6 +134,9 @@ class Config:
     # sends as overloaded before doing any work for them: on a starved CPU sends wait
     # before the queue, where its limit and deadline cannot see them. 0 turns it off.
     PARLEY_SEND_LAG_SECONDS = 2.0
+    # Group commit: while sends arrive closer together than this, the writer waits this
+    # long for more before each batch (a lone send is written at once). 0 never waits.
+    PARLEY_SEND_GATHER_SECONDS = 0.005
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
@@ -179,6 +182,7 @@ CONFIGS: dict[str, type[Config]] = {
 
 # Seconds that may be 0 but never less.
 NON_NEGATIVE = (
+    "PARLEY_SEND_GATHER_SECONDS",
     "PARLEY_DB_MAX_OVERFLOW",
     "PARLEY_ACCESS_RECHECK_SECONDS",
     "PARLEY_BUS_ACK_SECONDS",
@@ -238,6 +242,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_SEND_QUEUE_LIMIT": ("PARLEY_SEND_QUEUE_LIMIT", int),
     "PARLEY_SEND_QUEUE_SECONDS": ("PARLEY_SEND_QUEUE_SECONDS", float),
     "PARLEY_SEND_LAG_SECONDS": ("PARLEY_SEND_LAG_SECONDS", float),
+    "PARLEY_SEND_GATHER_SECONDS": ("PARLEY_SEND_GATHER_SECONDS", float),
     "PARLEY_LOG_FORMAT": ("PARLEY_LOG_FORMAT", str),
     "PARLEY_DB_POOL_SIZE": ("PARLEY_DB_POOL_SIZE", int),
     "PARLEY_DB_MAX_OVERFLOW": ("PARLEY_DB_MAX_OVERFLOW", int),

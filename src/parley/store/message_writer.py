@@ -5,7 +5,8 @@ finds no batch being written writes every send queued at that moment as one batc
 (message_batch holds its SQL), and each sender is answered with its own message or its
 own error. Sends that queue meanwhile form the next batch, written by one of their own
 senders. So under load a commit carries many messages, alone a send is written at once,
-nothing is acknowledged before the commit that stores it, and a full queue is refused
+under steady load the writer waits a few milliseconds for more sends to share a
+commit, nothing is acknowledged before the commit that stores it, and a full queue is refused
 at once as overloaded rather than left to grow.
 """
 
@@ -29,6 +30,7 @@ class MessageWriter:
         queue_limit: int = Config.PARLEY_SEND_QUEUE_LIMIT,
         queue_seconds: float = Config.PARLEY_SEND_QUEUE_SECONDS,
         lag_seconds: float = Config.PARLEY_SEND_LAG_SECONDS,
+        gather_seconds: float = Config.PARLEY_SEND_GATHER_SECONDS,
     ) -> None:
         self.queue: SendQueue[Draft, Draft] = SendQueue(
             self._write,
@@ -36,6 +38,7 @@ class MessageWriter:
             deadline_seconds=queue_seconds,
             lag=process_lag() if lag_seconds > 0 else None,
             lag_limit_seconds=lag_seconds,
+            gather_seconds=gather_seconds,
         )
 
     @classmethod
@@ -44,6 +47,7 @@ class MessageWriter:
             queue_limit=config["PARLEY_SEND_QUEUE_LIMIT"],
             queue_seconds=config["PARLEY_SEND_QUEUE_SECONDS"],
             lag_seconds=config["PARLEY_SEND_LAG_SECONDS"],
+            gather_seconds=config["PARLEY_SEND_GATHER_SECONDS"],
         )
 
     @property

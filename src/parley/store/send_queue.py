@@ -7,6 +7,13 @@ ticket that queued meanwhile. A leader stopped mid-batch (its greenlet killed, a
 interrupt) puts the sends it had not settled back at the head of the queue and still
 hands the lead on, so no sender is left waiting for a batch nobody writes.
 
+Under steady load the leader first waits a moment for more sends (`gather_seconds`), as
+a database's group commit does: at a few hundred sends a second, a batch of one each
+spent most of its CPU on what every commit costs however many rows it carries (the
+figures are in docs/performance.md). It waits only while sends arrive closer together
+than that moment, so a lone send is written at once, and stops waiting as soon as a
+full statement's worth has queued.
+
 Overload is answered, never queued without end: a send that finds the queue full, or
 that is still queued past the deadline when it could have gone into a batch, is refused
 at once with `Overloaded` and is never written. A send once taken into a batch is
@@ -34,6 +41,11 @@ Result = TypeVar("Result")
 MIN_RETRY_SECONDS = 1.0
 # How quickly the writer's pace follows its latest batches (the weight of the newest).
 PACE_WEIGHT = 0.2
+# How quickly the gap between sends follows the latest ones.
+GAP_WEIGHT = 0.1
+# A leader gathering sends stops waiting once this many are queued: the rows one insert
+# statement carries (message_batch.INSERT_ROWS_PER_STATEMENT).
+GATHER_ENOUGH = 32
 
 
 class WriteFailed(RuntimeError):
@@ -103,8 +115,15 @@ class SendQueue(Generic[Item, Result]):
         deadline_seconds: float,
         lag: LoopLag | None = None,
         lag_limit_seconds: float = 0.0,
+        gather_seconds: float = 0.0,
     ) -> None:
         self._write = write
+        self.gather_seconds = gather_seconds
+        # Seconds between sends, recently (a moving average), and the last one's time.
+        self._gap = float("inf")
+        self._last_submit = 0.0
+        # Set while a leader gathers: woken early once enough sends have queued.
+        self._gathering: threading.Event | None = None
         self.limit = limit
         self.deadline_seconds = deadline_seconds
         # A process running this late is already past what a chat send may wait: a new
@@ -137,6 +156,9 @@ class SendQueue(Generic[Item, Result]):
                 self.refused += 1
                 raise self._overloaded()
             self._queue.append(ticket)
+            self._note_arrival(ticket.queued_at)
+            if self._gathering is not None and len(self._queue) >= GATHER_ENOUGH:
+                self._gathering.set()
             if not self._writing:
                 self._writing = True
                 ticket.state = State.LEADING
@@ -171,9 +193,7 @@ class SendQueue(Generic[Item, Result]):
     def _lead(self, ticket: Ticket[Item, Result]) -> None:
         batch: Batch[Item, Result] = []
         try:
-            # Let the sends already under way in other greenlets or threads reach the
-            # queue first, so they share this commit; alone, this returns at once.
-            time.sleep(0)
+            self._gather()
             with self._lock:
                 batch = self._take_batch()
             if batch:
@@ -191,6 +211,33 @@ class SendQueue(Generic[Item, Result]):
         finally:
             with self._lock:
                 self._hand_on()
+
+    def _note_arrival(self, now: float) -> None:
+        """(Lock held.) Keeps the recent gap between sends."""
+        if self._last_submit:
+            gap = now - self._last_submit
+            self._gap = (
+                gap if self._gap == float("inf") else self._gap + GAP_WEIGHT * (gap - self._gap)
+            )
+        self._last_submit = now
+
+    def _gather(self) -> None:
+        """Before taking a batch: under steady load, wait up to `gather_seconds` for
+        more sends to share the commit; otherwise only let the sends already under way
+        in other greenlets or threads reach the queue (alone, this returns at once)."""
+        if not self.gather_seconds or self._gap >= self.gather_seconds:
+            time.sleep(0)
+            return
+        enough = threading.Event()
+        with self._lock:
+            if len(self._queue) >= GATHER_ENOUGH:
+                return
+            self._gathering = enough
+        try:
+            enough.wait(self.gather_seconds)
+        finally:
+            with self._lock:
+                self._gathering = None
 
     def _take_batch(self) -> Batch[Item, Result]:
         """Every queued ticket (lock held): those within their deadline as the batch,
