@@ -106,7 +106,7 @@ async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan)
         body = data["message"]["body"]
         if body.startswith(tag):
             key = body[len(tag) + 1 :]
-            sent_at = float(key)
+            sent_at = float(key.partition("#")[0])
             latency = time.perf_counter() - sent_at
             raw.latencies.append(latency)
             if step.timeline:
@@ -133,7 +133,10 @@ async def run_step(fleet: Fleet, senders: list[tuple[int, int]], step: StepPlan)
         done = loop.create_future()
         pending.add(done)
 
-        key = f"{now:.6f}"
+        # The send time, for the latency, and its place in the schedule: two generator
+        # processes may send in the same microsecond, and a shared key made a refused
+        # send look delivered.
+        key = f"{now:.6f}#{k}"
 
         def acked(
             *ack: Any, sent: float = now, done: asyncio.Future[Any] = done, key: str = key

@@ -654,13 +654,14 @@ def test_a_lone_send_is_written_at_once_without_gathering() -> None:
 def test_under_steady_load_a_leader_gathers_the_sends_that_arrive_until_enough_have_queued() -> (
     None
 ):
-    """Sends arrive a millisecond apart: the leader waits for more, up to a minute, and
-    stops as soon as one insert statement's worth has queued; all share one commit."""
+    """Sends arrive a millisecond apart, several at a time: the leader waits for more, up
+    to a minute, and stops as soon as one insert statement's worth has queued; all share
+    one commit."""
     batches: list[list[str]] = []
     queue: SendQueue[str, str] = SendQueue(
         echo_batches(batches), limit=100, deadline_seconds=120, gather_seconds=60
     )
-    queue._gap = 0.001
+    queue._gap, queue._last_batch = 0.001, 2
     results: dict[str, str] = {}
 
     def submit(item: str) -> None:

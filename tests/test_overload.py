@@ -20,6 +20,7 @@ from parley.config import ConfigError, load_config
 from parley.errors import Overloaded
 from parley.extensions import db, socketio
 from parley.models import Message
+from parley.realtime.arrivals import TimedInput, arrived_at, arriving
 from parley.store.message_writer import MessageWriter
 from parley.store.send_queue import MIN_RETRY_SECONDS, SendQueue, Ticket
 from parley.store.sequence import room_lock
@@ -403,3 +404,43 @@ def test_the_lag_bound_is_a_setting_zero_turning_it_off(tmp_path: Any) -> None:
     assert off["PARLEY_SEND_LAG_SECONDS"] == 0
     with pytest.raises(ConfigError, match="PARLEY_SEND_LAG_SECONDS"):
         load_config("testing", str(tmp_path), environ={"PARLEY_SEND_LAG_SECONDS": "-1"})
+
+
+def test_a_socket_send_that_waited_past_its_deadline_before_its_handler_is_refused_unstored(
+    app: Flask, alice: Member, sockets: list[SocketIOTestClient]
+) -> None:
+    """Under a burst a socket's sends wait in its input buffer, handled one after another:
+    one taken off the buffer already past the deadline is answered overloaded at once, as
+    if it had waited in the writer's queue, and one taken off in time is stored."""
+    room = make_room(alice, "backlog")
+    deadline = app.config["PARLEY_SEND_QUEUE_SECONDS"]
+    client = sockets[0]
+    with arriving(time.monotonic() - deadline - 1):
+        late = client.emit(
+            "message:send",
+            {"room_id": room["id"], "body": "waited too long", "client_id": "late"},
+            callback=True,
+        )
+    assert late["ok"] is False and late["error"]["code"] == "overloaded", late
+    assert late["error"]["details"]["retry_after"] >= MIN_RETRY_SECONDS
+    with arriving(time.monotonic() - deadline / 2):
+        in_time = client.emit(
+            "message:send",
+            {"room_id": room["id"], "body": "in time", "client_id": "in-time"},
+            callback=True,
+        )
+    assert in_time["ok"] is True, in_time
+    assert set(stored_client_ids(app, room["id"])) == {"in-time"}
+
+
+def test_a_timed_input_buffer_gives_each_message_the_time_it_came_in() -> None:
+    buffer = TimedInput(["already there"])
+    first_in = time.monotonic()
+    buffer.append("next")
+    assert buffer.pop(0) == "already there"
+    taken_first = arrived_at()
+    assert taken_first is not None and taken_first <= first_in
+    assert buffer.pop(0) == "next"
+    taken_next = arrived_at()
+    assert taken_next is not None and first_in <= taken_next <= time.monotonic()
+    assert buffer == []

@@ -124,12 +124,13 @@ class Config:
     # takes every subdomain); any other Host gets 400 bad_host. Empty: any host.
     PARLEY_ALLOWED_HOSTS = ""
     # Overload: new messages wait for their commit in a queue of at most this many; a
-    # send finding it full, or still waiting this many seconds before its batch began,
-    # is refused at once as overloaded (503, Retry-After) and nothing of it is stored.
-    # A batch takes milliseconds: a queue this long or this old means the database has
-    # stalled, and a client is better told to retry than left waiting.
+    # send finding it full, or still waiting this many seconds before its batch began
+    # (counted from when it reached the process, on a socket), is refused at once as
+    # overloaded (503, Retry-After) and nothing of it is stored. A batch takes
+    # milliseconds: a queue this long or this old means the server has fallen behind,
+    # and a client is better told to retry than left waiting while the backlog grows.
     PARLEY_SEND_QUEUE_LIMIT = 500
-    PARLEY_SEND_QUEUE_SECONDS = 5.0
+    PARLEY_SEND_QUEUE_SECONDS = 2.0
     # A process whose event loop (or threads) runs this many seconds late refuses new
     # sends as overloaded before doing any work for them: on a starved CPU sends wait
     # before the queue, where its limit and deadline cannot see them. 0 turns it off.

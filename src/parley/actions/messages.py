@@ -36,7 +36,12 @@ def _changed(kind: str, message: Message) -> MessageOut:
 
 
 def send_message(
-    actor: User, room_id: int, body: str, client_id: str | None = None
+    actor: User,
+    room_id: int,
+    body: str,
+    client_id: str | None = None,
+    *,
+    arrived_at: float | None = None,
 ) -> tuple[MessageOut, bool]:
     """Post a message; returns it as clients see it and whether it is new (False for a
     resend).
@@ -44,8 +49,9 @@ def send_message(
     Concurrent sends are committed together (see message_writer); this returns once the
     commit that stores the message has landed and its event is published, and raises
     Overloaded (nothing stored) when the writer's queue is full or the send waited too
-    long for its turn. The message is the one its message:new event carries, built from
-    what was written: nothing is read back.
+    long for its turn, counted from `arrived_at` (time.monotonic()) when the transport
+    knows when the send reached the process. The message is the one its message:new
+    event carries, built from what was written: nothing is read back.
     """
     started = time.perf_counter()
     require_can_post_to(actor, room_id)
@@ -59,7 +65,7 @@ def send_message(
         # open and close extra ones all the time under load).
         commit_keeping_loaded_objects(session)
     try:
-        writer().write(draft)
+        writer().write(draft, arrived_at=arrived_at)
     finally:
         if session is not None:
             _expire_written(session, room_id, actor.id)

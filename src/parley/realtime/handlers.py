@@ -31,6 +31,7 @@ from ..ratelimits import event_limiter, spend, spend_send
 from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
 from ..socket_contexts import event_sid
 from ..store.access_cache import access_cache
+from .arrivals import arrived_at
 from .connection_limits import admit_socket, socket_left
 from .presence_batches import PRESENCE_BATCHED, PRESENCE_EACH, wants_batches
 from .sockets import SocketUser, registry, room_channel, user_channel
@@ -204,7 +205,9 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 
 @event("message:send", SendEvent, budget="sends", reads_actor_only=True)
 def send_message(actor: User, data: SendEvent) -> Ack:
-    message, created = messages.send_message(actor, data.room_id, data.body, data.client_id)
+    message, created = messages.send_message(
+        actor, data.room_id, data.body, data.client_id, arrived_at=arrived_at()
+    )
     return {"message": dump(message), "created": created}
 
 

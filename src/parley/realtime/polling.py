@@ -48,6 +48,8 @@ import socketio as python_socketio
 from engineio import exceptions as engineio_exceptions
 from engineio.payload import Payload
 
+from .arrivals import arriving, timed_websocket
+
 # python-engineio's client default (Payload.max_decode_packets), not the server
 # process's own value: a client decodes with its own library's default.
 MAX_POLL_PACKETS = 16
@@ -115,16 +117,18 @@ def refuse_oversized_posts(session: Any) -> Callable[[dict[str, Any]], None]:
             # waits for a poll to take the close packet, holding this request meanwhile.
             session.close(wait=False)
             raise engineio_exceptions.ContentTooLongError(str(exc)) from exc
-        for packet in packets:
-            session.receive(packet)
+        # Its packets arrived with it: a send's deadline counts from here.
+        with arriving(time.monotonic()):
+            for packet in packets:
+                session.receive(packet)
 
     return handle_post_request
 
 
 def fit_long_polling(server: python_socketio.Server) -> None:
     """Give every Engine.IO session of this server a BoundedPoll and a `receive` that
-    takes any packet as a sign of life, and let POSTs carry up to MAX_POST_PACKETS
-    packets.
+    takes any packet as a sign of life, let POSTs carry up to MAX_POST_PACKETS
+    packets, and time the packets each session receives (arrivals.py).
 
     The Engine.IO connect event runs once a session exists and before its first poll;
     python-engineio has no other hook into the sessions it creates. Its POST limit is a
@@ -142,6 +146,7 @@ def fit_long_polling(server: python_socketio.Server) -> None:
             session.poll = BoundedPoll(session.poll)
             session.receive = alive_on_every_packet(session)
             session.handle_post_request = refuse_oversized_posts(session)
+            session._websocket_handler = timed_websocket(session._websocket_handler)
         return on_connect(eio_sid, environ)
 
     eio.on("connect", bound_then_connect)

@@ -60,11 +60,12 @@ class MessageWriter:
         """How many sends the batches carried."""
         return self.queue.written
 
-    def write(self, draft: Draft) -> Draft:
+    def write(self, draft: Draft, *, arrived_at: float | None = None) -> Draft:
         """Queue the send and return it once a commit has stored it (draft.out), or
         found it stored earlier (draft.earlier_id). Raises the send's own error, or
-        Overloaded when the queue is full or the send waited past its deadline."""
-        return self.queue.submit(draft)
+        Overloaded when the queue is full or the send waited past its deadline (since
+        `arrived_at`, if given)."""
+        return self.queue.submit(draft, arrived_at=arrived_at)
 
     def _write(self, tickets: Tickets) -> None:
         try:

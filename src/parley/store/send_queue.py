@@ -11,8 +11,9 @@ Under steady load the leader first waits a moment for more sends (`gather_second
 a database's group commit does: at a few hundred sends a second, a batch of one each
 spent most of its CPU on what every commit costs however many rows it carries (the
 figures are in docs/performance.md). It waits only while sends arrive closer together
-than that moment, so a lone send is written at once, and stops waiting as soon as a
-full statement's worth has queued.
+than that moment from more than one sender at a time (the last batch carried several),
+so a lone send is written at once, one client's sends one after another are never held,
+and it stops waiting as soon as a full statement's worth has queued.
 
 Overload is answered, never queued without end: a send that finds the queue full, or
 that is still queued past the deadline when it could have gone into a batch, is refused
@@ -69,9 +70,10 @@ class State(enum.Enum):
 class Ticket(Generic[Item, Result]):
     """One send in the queue: a future resolved once, with a result or an exception."""
 
-    def __init__(self, item: Item) -> None:
+    def __init__(self, item: Item, arrived_at: float | None = None) -> None:
         self.item = item
-        self.queued_at = time.monotonic()
+        # Its deadline counts from here: when the send reached the process, if known.
+        self.queued_at = time.monotonic() if arrived_at is None else arrived_at
         self.state = State.QUEUED
         self._wake = threading.Event()
         self._result: Result | None = None
@@ -124,6 +126,8 @@ class SendQueue(Generic[Item, Result]):
         self._last_submit = 0.0
         # Set while a leader gathers: woken early once enough sends have queued.
         self._gathering: threading.Event | None = None
+        # How many sends the last batch carried: more than one, and others are sending.
+        self._last_batch = 0
         self.limit = limit
         self.deadline_seconds = deadline_seconds
         # A process running this late is already past what a chat send may wait: a new
@@ -143,20 +147,23 @@ class SendQueue(Generic[Item, Result]):
         self.written = 0
         self.refused = 0
 
-    def submit(self, item: Item) -> Result:
+    def submit(self, item: Item, *, arrived_at: float | None = None) -> Result:
         """Queue the send; return its result once written, or raise its own error.
 
-        Raises Overloaded at once when the queue is full or the process runs late past
-        its bound, and when the send is still queued past the deadline.
+        Raises Overloaded at once when the queue is full, when the process runs late
+        past its bound or the send already waited past the deadline since `arrived_at`,
+        and when the send is still queued past the deadline.
         """
-        ticket: Ticket[Item, Result] = Ticket(item)
+        ticket: Ticket[Item, Result] = Ticket(item, arrived_at)
         late = self._lag is not None and self._lag.behind() > self.lag_limit_seconds
+        if time.monotonic() - ticket.queued_at > self.deadline_seconds:
+            late = True
         with self._lock:
             if late or len(self._queue) >= self.limit:
                 self.refused += 1
                 raise self._overloaded()
             self._queue.append(ticket)
-            self._note_arrival(ticket.queued_at)
+            self._note_arrival(time.monotonic())
             if self._gathering is not None and len(self._queue) >= GATHER_ENOUGH:
                 self._gathering.set()
             if not self._writing:
@@ -225,7 +232,8 @@ class SendQueue(Generic[Item, Result]):
         """Before taking a batch: under steady load, wait up to `gather_seconds` for
         more sends to share the commit; otherwise only let the sends already under way
         in other greenlets or threads reach the queue (alone, this returns at once)."""
-        if not self.gather_seconds or self._gap >= self.gather_seconds:
+        steady = self._gap < self.gather_seconds and self._last_batch > 1
+        if not self.gather_seconds or not steady:
             time.sleep(0)
             return
         enough = threading.Event()
@@ -253,6 +261,8 @@ class SendQueue(Generic[Item, Result]):
                 batch.append(queued)
         self._queue = []
         self._in_batch = len(batch)
+        if batch:
+            self._last_batch = len(batch)
         if batch:
             self.batches += 1
             self.written += len(batch)
