@@ -7,13 +7,16 @@ ticket that queued meanwhile. A leader stopped mid-batch (its greenlet killed, a
 interrupt) puts the sends it had not settled back at the head of the queue and still
 hands the lead on, so no sender is left waiting for a batch nobody writes.
 
-Under steady load the leader first waits a moment for more sends (`gather_seconds`), as
-a database's group commit does: at a few hundred sends a second, a batch of one each
-spent most of its CPU on what every commit costs however many rows it carries (the
-figures are in docs/performance.md). It waits only while sends arrive closer together
-than that moment from more than one sender at a time (the last batch carried several),
-so a lone send is written at once, one client's sends one after another are never held,
-and it stops waiting as soon as a full statement's worth has queued.
+Under steady load the leader first waits a moment for more sends, as a database's group
+commit does: at a few hundred sends a second, a batch of one each spent most of its CPU
+on what every commit costs however many rows it carries (the figures are in
+docs/performance.md). The wait tops the last batch's write up to `gather_seconds`: a
+slow commit (PostgreSQL's flush to disk) already gathers the sends that arrive during
+it, and waiting longer on top only added latency. It waits only while sends arrive
+closer together than `gather_seconds` from more than one sender at a time (the last
+batch carried several), so a lone send is written at once, one client's sends one
+after another are never held, and it stops waiting as soon as a full statement's worth
+has queued.
 
 Overload is answered, never queued without end: a send that finds the queue full, or
 that is still queued past the deadline when it could have gone into a batch, is refused
@@ -126,8 +129,10 @@ class SendQueue(Generic[Item, Result]):
         self._last_submit = 0.0
         # Set while a leader gathers: woken early once enough sends have queued.
         self._gathering: threading.Event | None = None
-        # How many sends the last batch carried: more than one, and others are sending.
+        # How many sends the last batch carried (more than one: others are sending), and
+        # how long its write took.
         self._last_batch = 0
+        self._last_write = 0.0
         self.limit = limit
         self.deadline_seconds = deadline_seconds
         # A process running this late is already past what a chat send may wait: a new
@@ -206,7 +211,8 @@ class SendQueue(Generic[Item, Result]):
             if batch:
                 started = time.monotonic()
                 self._write(batch)
-                self._keep_pace(time.monotonic() - started, len(batch))
+                self._last_write = time.monotonic() - started
+                self._keep_pace(self._last_write, len(batch))
         except Exception as exc:
             # The writer settles every send it can: what it left is failed, each
             # sender with an exception of its own.
@@ -229,11 +235,13 @@ class SendQueue(Generic[Item, Result]):
         self._last_submit = now
 
     def _gather(self) -> None:
-        """Before taking a batch: under steady load, wait up to `gather_seconds` for
-        more sends to share the commit; otherwise only let the sends already under way
-        in other greenlets or threads reach the queue (alone, this returns at once)."""
+        """Before taking a batch: under steady load, wait for more sends to share the
+        commit, up to what the last write left of `gather_seconds`; otherwise only let
+        the sends already under way in other greenlets or threads reach the queue
+        (alone, this returns at once)."""
         steady = self._gap < self.gather_seconds and self._last_batch > 1
-        if not self.gather_seconds or not steady:
+        wait = self.gather_seconds - self._last_write
+        if not steady or wait <= 0:
             time.sleep(0)
             return
         enough = threading.Event()
@@ -242,7 +250,7 @@ class SendQueue(Generic[Item, Result]):
                 return
             self._gathering = enough
         try:
-            enough.wait(self.gather_seconds)
+            enough.wait(wait)
         finally:
             with self._lock:
                 self._gathering = None
