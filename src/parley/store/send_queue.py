@@ -271,7 +271,6 @@ class SendQueue(Generic[Item, Result]):
         self._in_batch = len(batch)
         if batch:
             self._last_batch = len(batch)
-        if batch:
             self.batches += 1
             self.written += len(batch)
         return batch
