@@ -164,21 +164,14 @@ def run_server(
                 server.wait_out_departures()
             else:
                 server.wait_until_idle()
-            started = time.perf_counter()
             entry: dict[str, Any] = {
                 "server": kind,
                 "mode": mode,
                 "database": server.database if kind == "parley" else None,
             }
-            try:
+            with recorded(entry, scenario, server.label, log):
                 entry["figures"] = asyncio.run(runner(scenario, plan)(server))
                 entry["rss_mb_after"] = round(server.rss_bytes() / 2**20, 1)
-            except Exception as exc:
-                entry["error"] = f"{type(exc).__name__}: {exc}"
-                entry["traceback"] = traceback.format_exc()
-            entry["seconds"] = round(time.perf_counter() - started, 1)
-            outcome = "FAILED " + entry["error"] if "error" in entry else "ok"
-            log(f"  {scenario:12} {server.label:28} {outcome} ({entry['seconds']} s)")
             found.append((scenario, entry))
     return found
 
@@ -199,6 +192,26 @@ def process_setups(plan: Plan) -> list[tuple[int, bool]]:
     return setups
 
 
+@contextlib.contextmanager
+def recorded(
+    entry: dict[str, Any], scenario: str, name: str, log: Callable[[str], None]
+) -> Iterator[list[str]]:
+    """Runs a scenario's block into its entry: a failure is recorded (and the run goes
+    on), the seconds it took are, and one line says how it went, under the server's
+    name (the block may set a better one, once it knows the server, in the list it
+    is given)."""
+    label = [name]
+    started = time.perf_counter()
+    try:
+        yield label
+    except Exception as exc:
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+        entry["traceback"] = traceback.format_exc()
+    entry["seconds"] = round(time.perf_counter() - started, 1)
+    outcome = "FAILED " + entry["error"] if "error" in entry else "ok"
+    log(f"  {scenario:12} {label[0]:28} {outcome} ({entry['seconds']} s)")
+
+
 def run_processes(plan: Plan, log: Callable[[str], None]) -> list[dict[str, Any]]:
     """The processes scenario (scenarios/processes.py) on each of its servers, each on a
     fresh PostgreSQL schema."""
@@ -207,7 +220,6 @@ def run_processes(plan: Plan, log: Callable[[str], None]) -> list[dict[str, Any]
 
     found = []
     for count, with_queue in process_setups(plan):
-        started = time.perf_counter()
         entry: dict[str, Any] = {
             "server": "parley",
             "mode": "gevent",
@@ -217,27 +229,20 @@ def run_processes(plan: Plan, log: Callable[[str], None]) -> list[dict[str, Any]
             "load_average": [round(x, 2) for x in os.getloadavg()],
         }
         name = f"parley ({count} processes, {'redis' if with_queue else 'no queue'})"
-        try:
-            with contextlib.ExitStack() as stack:
-                url = stack.enter_context(fresh_postgres_url())
-                server = stack.enter_context(
-                    processes(
-                        count,
-                        url,
-                        redis_url() if with_queue else None,
-                        presence_grace=plan.presence_grace_seconds,
-                    )
+        with recorded(entry, "processes", name, log) as label, contextlib.ExitStack() as stack:
+            url = stack.enter_context(fresh_postgres_url())
+            server = stack.enter_context(
+                processes(
+                    count,
+                    url,
+                    redis_url() if with_queue else None,
+                    presence_grace=plan.presence_grace_seconds,
                 )
-                name = server.label
-                server.wait_until_idle()
-                entry["figures"] = asyncio.run(on_processes(server, plan))
-                entry["rss_mb_after"] = round(server.rss_bytes() / 2**20, 1)
-        except Exception as exc:
-            entry["error"] = f"{type(exc).__name__}: {exc}"
-            entry["traceback"] = traceback.format_exc()
-        entry["seconds"] = round(time.perf_counter() - started, 1)
-        outcome = "FAILED " + entry["error"] if "error" in entry else "ok"
-        log(f"  {'processes':12} {name:28} {outcome} ({entry['seconds']} s)")
+            )
+            label[0] = server.label
+            server.wait_until_idle()
+            entry["figures"] = asyncio.run(on_processes(server, plan))
+            entry["rss_mb_after"] = round(server.rss_bytes() / 2**20, 1)
         found.append(entry)
     return found
 

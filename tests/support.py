@@ -273,3 +273,16 @@ def close_test_sockets(clients: list[SocketIOTestClient]) -> None:
         SocketIOTestClient.clients.pop(client.eio_sid, None)
         if socketio.server is not None:
             socketio.server.environ.pop(client.eio_sid, None)
+
+
+def bench_machine(**extra: Any) -> dict[str, Any]:
+    """A made-up machine for a bench summary (`report`) built in a test."""
+    return {
+        "cpu": "x",
+        "cores": 2,
+        "memory_gb": 1,
+        "os": "y",
+        "python": "3",
+        "git_commit": "c",
+        **extra,
+    }

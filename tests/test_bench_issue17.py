@@ -7,6 +7,8 @@ from typing import Any
 
 from bench import report
 
+from support import bench_machine
+
 
 def step(rate: float, cpu: float, p99: float = 5.0, ack_p50: float = 1.0) -> dict[str, Any]:
     return {
@@ -105,14 +107,7 @@ def test_the_summary_holds_both_sections_in_a_full_run() -> None:
     found.update(
         smoke=False,
         started_at="now",
-        machine={
-            "cpu": "x",
-            "cores": 2,
-            "memory_gb": 1,
-            "os": "y",
-            "python": "3",
-            "git_commit": "c",
-        },
+        machine=bench_machine(),
     )
 
     text = report.summary(found, [])

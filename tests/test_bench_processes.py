@@ -17,6 +17,8 @@ from bench.load import Account, Layout, spread
 from bench.plan import FULL, SMOKE
 from bench.servers import Server, _tree
 
+from support import bench_machine
+
 URLS = ("http://127.0.0.1:8081", "http://127.0.0.1:8082")
 
 
@@ -168,15 +170,7 @@ def test_the_summary_compares_each_server_with_one_process_on_redis() -> None:
     found.update(
         smoke=False,
         started_at="now",
-        machine={
-            "cpu": "x",
-            "cores": 2,
-            "memory_gb": 1,
-            "os": "y",
-            "python": "3",
-            "git_commit": "c",
-            "load_average": [3.5, 2.0, 1.25],
-        },
+        machine=bench_machine(load_average=[3.5, 2.0, 1.25]),
     )
 
     text = report.summary(found, [])

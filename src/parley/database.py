@@ -1,8 +1,9 @@
-"""Per-connection database settings."""
+"""Per-connection database settings, and helpers for the sessions' queries."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import event
@@ -33,3 +34,14 @@ def commit_keeping_loaded_objects(session: Session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+# Ids per IN list: far below any database's limit on bound parameters.
+IN_LIST_SIZE = 500
+
+
+def in_chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """The ids, sorted, in lists short enough for one IN clause each."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), IN_LIST_SIZE):
+        yield ordered[start : start + IN_LIST_SIZE]

@@ -224,28 +224,8 @@ def serve_processes(
         **SHARED_SERVER_ENV,
         **(extra_env or {}),
     }
-    migrate(env)
-    started: list[tuple[subprocess.Popen[bytes], str]] = []
-    processes: list[subprocess.Popen[bytes]] = []
     with ExitStack() as stack:
-        stack.callback(_stop_all, processes, 15)
-        # All started first, then waited for: they boot side by side.
-        for index in range(count):
-            port = free_port()
-            log = stack.enter_context(open(tmp_path / f"process-{index + 1}.log", "wb"))
-            process = subprocess.Popen(
-                [BIN / "parley", "serve", "--bind", f"127.0.0.1:{port}"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=tmp_path,
-            )
-            processes.append(process)
-            started.append((process, f"http://127.0.0.1:{port}"))
-        for process, url in started:
-            # Several gunicorn boots at once on a shared 2-core machine: give them time.
-            wait_until_up(url, process, timeout=90)
-        yield [LiveServer(url, process, env) for process, url in started]
+        yield serve_side_by_side(env, tmp_path, [f"process-{n + 1}" for n in range(count)], stack)
 
 
 def start_serve(env: dict[str, str], tmp_path: Path, name: str, stack: ExitStack) -> LiveServer:
@@ -263,6 +243,19 @@ def start_serve(env: dict[str, str], tmp_path: Path, name: str, stack: ExitStack
     )
     stack.callback(_stop_all, [process], 15)
     return LiveServer(f"http://127.0.0.1:{port}", process, env)
+
+
+def serve_side_by_side(
+    env: dict[str, str], tmp_path: Path, names: list[str], stack: ExitStack, timeout: float = 90
+) -> list[LiveServer]:
+    """The database migrated, then one `parley serve` per name, all started before any
+    is waited for (they boot side by side), each up when this returns."""
+    migrate(env)
+    servers = [start_serve(env, tmp_path, name, stack) for name in names]
+    for server in servers:
+        # Several gunicorn boots at once on a shared 2-core machine: give them time.
+        wait_until_up(server.url, server.process, timeout=timeout)
+    return servers
 
 
 def _stop_all(processes: list[subprocess.Popen[bytes]], seconds: float) -> None:

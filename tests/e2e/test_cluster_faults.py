@@ -37,8 +37,7 @@ from servers import (
     SHARED_SERVER_ENV,
     free_port,
     require_redis,
-    start_serve,
-    wait_until_up,
+    serve_side_by_side,
 )
 from test_cluster import READY_LINE, START_SECONDS, cluster_env, require_nginx
 
@@ -84,10 +83,6 @@ def server_env(
     if queue is not None:
         env["PARLEY_MESSAGE_QUEUE"] = queue
     return env
-
-
-def migrate(env: dict[str, str]) -> None:
-    subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
 
 
 def die_with_parent() -> None:
@@ -290,9 +285,7 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_service_resumes_by_itsel
 ) -> None:
     with private_postgres() as postgres, ExitStack() as stack:
         env = server_env(tmp_path, postgres.url("parley"), None)
-        migrate(env)
-        server = start_serve(env, tmp_path, "serve", stack)
-        wait_until_up(server.url, server.process, timeout=90)
+        (server,) = serve_side_by_side(env, tmp_path, ["serve"], stack)
         alice, _ = Api.register(server.url, "alice")
         room = alice.call("POST", "/rooms", 201, json={"name": "restart"})["id"]
         sio = socketio.Client(reconnection=True, reconnection_delay=0.2)
@@ -480,10 +473,7 @@ def test_a_redis_restart_keeps_sends_committing_and_clients_catch_up_through_syn
             PARLEY_REGISTER_RATE_LIMIT="1000/minute",
             PARLEY_LOGIN_RATE_LIMIT="1000/minute",
         )
-        migrate(env)
-        a, b = (start_serve(env, tmp_path, name, stack) for name in ("a", "b"))
-        for server in (a, b):
-            wait_until_up(server.url, server.process, timeout=90)
+        a, b = serve_side_by_side(env, tmp_path, ["a", "b"], stack)
         alice, alice_body = Api.register(a.url, "alice")
         bob, _ = Api.register(b.url, "bob")
         room = alice.call("POST", "/rooms", 201, json={"name": "redis"})["id"]
@@ -600,10 +590,7 @@ def test_a_ban_while_redis_is_down_ends_the_members_hearing_on_the_other_process
     down, and the banned member's socket there hears nothing more, then or after."""
     with private_redis() as queue, postgres_schema() as database, ExitStack() as stack:
         env = server_env(tmp_path, database, queue.url, PARLEY_PRESENCE_PROCESS_TTL="4")
-        migrate(env)
-        a, b = (start_serve(env, tmp_path, name, stack) for name in ("a", "b"))
-        for server in (a, b):
-            wait_until_up(server.url, server.process, timeout=90)
+        a, b = serve_side_by_side(env, tmp_path, ["a", "b"], stack)
         alice, _ = Api.register(a.url, "alice")
         carol, carol_body = Api.register(b.url, "carol")
         dave, _ = Api.register(b.url, "dave")

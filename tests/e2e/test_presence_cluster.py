@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ import pytest
 import redis
 import socketio
 from api_client import Api
-from servers import BIN, LiveServer, start_serve, wait_until_up
+from servers import LiveServer, serve_side_by_side
 
 from databases import postgres_schema, unavailable
 
@@ -79,12 +78,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp_path = tmp_path_factory.mktemp("cluster")
     with postgres_schema() as url, ExitStack() as stack:
         env = cluster_env(tmp_path, url, prefix)
-        subprocess.run([BIN / "parley", "db", "upgrade"], env=env, check=True, capture_output=True)
-        # Started together: each spends seconds importing, on two cores other tests share.
-        servers = [start_serve(env, tmp_path, name, stack) for name in ("a", "b", "doomed")]
-        for server in servers:
-            wait_until_up(server.url, server.process, timeout=120)
-        yield Cluster(*servers)
+        yield Cluster(*serve_side_by_side(env, tmp_path, ["a", "b", "doomed"], stack, timeout=120))
     found = list(keys.scan_iter(match=f"{prefix}:*"))
     if found:
         keys.delete(*found)

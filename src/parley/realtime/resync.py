@@ -11,15 +11,13 @@ need nothing from here: their own periodic check reads the database.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..actions.rooms import rooms_heard_by
+from ..actions.tokens import live_token_ids
 from ..extensions import db, socketio
-from ..models import ApiToken, Membership, User
 from ..store.access_cache import AccessCache
 from .sockets import SocketRegistry, room_channel
 
@@ -27,8 +25,6 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 ROOM_PREFIX = room_channel(0).removesuffix("0")
-# Ids per IN list: far below any database's limit on bound parameters.
-CHUNK = 500
 
 
 def resync_sockets(app: Flask) -> None:
@@ -41,13 +37,13 @@ def resync_sockets(app: Flask) -> None:
         if not sockets or server is None:
             return
         with Session(db.engine) as session:
-            live_tokens = _live_tokens(session, {user.token_id for _, user in sockets})
-            hearing = _rooms_heard(
-                session, {u.user_id for _, u in sockets if u.token_id in live_tokens}
+            live = live_token_ids(session, {user.token_id for _, user in sockets})
+            hearing = rooms_heard_by(
+                session, {user.user_id for _, user in sockets if user.token_id in live}
             )
         disconnected = moved = 0
         for sid, user in sockets:
-            if user.token_id not in live_tokens:
+            if user.token_id not in live:
                 server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
                 disconnected += 1
                 continue
@@ -69,37 +65,3 @@ def resync_sockets(app: Flask) -> None:
                 disconnected,
                 moved,
             )
-
-
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), CHUNK):
-        yield ordered[start : start + CHUNK]
-
-
-def _live_tokens(session: Session, token_ids: set[int]) -> set[int]:
-    """Those of the tokens that are not revoked and whose user is active."""
-    live: set[int] = set()
-    for chunk in _chunks(token_ids):
-        live.update(
-            session.scalars(
-                select(ApiToken.id)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.id.in_(chunk), User.active.is_(True))
-            )
-        )
-    return live
-
-
-def _rooms_heard(session: Session, user_ids: set[int]) -> defaultdict[int, set[int]]:
-    """Each user's rooms, as a socket joins them on connect (realtime/handlers.py)."""
-    rooms: defaultdict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(user_ids):
-        found = session.execute(
-            select(Membership.user_id, Membership.room_id).where(
-                Membership.user_id.in_(chunk), Membership.banned.is_(False)
-            )
-        )
-        for user_id, room_id in found:
-            rooms[user_id].add(room_id)
-    return rooms
