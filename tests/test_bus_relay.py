@@ -201,3 +201,19 @@ def test_a_process_that_has_left_is_not_waited_for(
     started = time.monotonic()
     publisher.relay([], frozenset({ROOMS}))
     assert time.monotonic() - started < 5
+
+
+def test_a_relayed_payload_with_an_integer_past_64_bits_still_reaches_the_other_process(
+    app: Flask, other_process: BusRelay, publisher: BusRelay
+) -> None:
+    seen: list[object] = []
+    unsubscribe = app.extensions["parley.bus"].subscribe(
+        lambda event: seen.append(event.payload["n"]) if event.type == "test:big" else None
+    )
+    try:
+        publisher.relay([Event("test:big", {"n": 2**70}, room_id=8)], frozenset())
+        # A change that waits for the listener: applied after the first, in order.
+        publisher.relay([Event("test:big", {"n": 1}, room_id=8)], frozenset({ROOMS}))
+    finally:
+        unsubscribe()
+    assert seen == [2**70, 1]
