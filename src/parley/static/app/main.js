@@ -1,6 +1,8 @@
 // @ts-check
 // Boot: find out who is logged in, then show the login screen or the chat.
 
+// First, so the theme is set before anything else draws.
+import "./theme.js";
 import { ApiError, api, setCsrfToken } from "./api.js";
 import { Chat } from "./chat.js";
 import { bindCloseButtons } from "./dialogs.js";
