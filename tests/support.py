@@ -36,6 +36,8 @@ MESSAGE_KEYS = {
     "deleted",
     "seq",
     "changed_seq",
+    "reactions",
+    "pinned",
 }
 
 

@@ -40,6 +40,8 @@ class Request:
     filename: str = ""
     # The client's address, when the route cares (/metrics answers loopback to anyone).
     remote_addr: str | None = None
+    # A reaction's emoji in the path: 👍, as a client sends it.
+    emoji: str = "%F0%9F%91%8D"
 
 
 # How each route is called. Bodies are valid, so that what a cell shows is authorization.
@@ -75,6 +77,11 @@ REQUESTS: dict[str, Request] = {
     "POST /api/v1/dm": Request(body=lambda w: {"user_id": w.user("guest")}),
     "PATCH /api/v1/messages/{message_id}": Request(body={"body": "edited"}),
     "DELETE /api/v1/messages/{message_id}": Request(),
+    "GET /api/v1/messages/{message_id}/history": Request(),
+    "PUT /api/v1/messages/{message_id}/pin": Request(),
+    "DELETE /api/v1/messages/{message_id}/pin": Request(),
+    "PUT /api/v1/messages/{message_id}/reactions/{emoji}": Request(),
+    "DELETE /api/v1/messages/{message_id}/reactions/{emoji}": Request(),
     "GET /api/v1/rooms": Request(),
     "POST /api/v1/rooms": Request(body=lambda w: {"name": w.unique("made"), "kind": "public"}),
     "GET /api/v1/rooms/directory": Request(),
@@ -94,6 +101,7 @@ REQUESTS: dict[str, Request] = {
     "POST /api/v1/rooms/{room_id}/members/{user_id}/mute": Request(body={"minutes": 5}),
     "DELETE /api/v1/rooms/{room_id}/members/{user_id}/mute": Request(user="muted"),
     "GET /api/v1/rooms/{room_id}/messages": Request(),
+    "GET /api/v1/rooms/{room_id}/pins": Request(),
     "POST /api/v1/rooms/{room_id}/messages": Request(body={"body": "hi"}),
     "POST /api/v1/rooms/{room_id}/read": Request(body=lambda w: {"message_id": 1}),
     "GET /api/v1/search": Request(query="q=hello"),
@@ -466,6 +474,90 @@ admin     200                 404:not_found       404:not_found
 bot       403:not_the_author  403:not_the_author  404:not_found
 deact     401:invalid_token   401:invalid_token   401:invalid_token
 revoked   401:invalid_token   401:invalid_token   401:invalid_token
+
+GET /api/v1/messages/{message_id}/history
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  200                404:not_found      404:not_found
+member    200                200                200
+muted     200                200                404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     200                404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+PUT /api/v1/messages/{message_id}/pin
+actor     public                 private                direct
+anon      401:unauthorized       401:unauthorized       401:unauthorized
+outsider  403:not_a_moderator    404:not_found          404:not_found
+member    403:not_a_moderator    403:not_a_moderator    200
+muted     403:not_a_moderator    403:not_a_moderator    404:not_found
+banned    403:banned             403:banned             404:not_found
+mod       200                    200                    404:not_found
+owner     200                    200                    200
+admin     200                    404:not_found          404:not_found
+bot       403:not_a_moderator    403:not_a_moderator    404:not_found
+deact     401:invalid_token      401:invalid_token      401:invalid_token
+revoked   401:invalid_token      401:invalid_token      401:invalid_token
+
+DELETE /api/v1/messages/{message_id}/pin
+actor     public                 private                direct
+anon      401:unauthorized       401:unauthorized       401:unauthorized
+outsider  403:not_a_moderator    404:not_found          404:not_found
+member    403:not_a_moderator    403:not_a_moderator    200
+muted     403:not_a_moderator    403:not_a_moderator    404:not_found
+banned    403:banned             403:banned             404:not_found
+mod       200                    200                    404:not_found
+owner     200                    200                    200
+admin     200                    404:not_found          404:not_found
+bot       403:not_a_moderator    403:not_a_moderator    404:not_found
+deact     401:invalid_token      401:invalid_token      401:invalid_token
+revoked   401:invalid_token      401:invalid_token      401:invalid_token
+
+PUT /api/v1/messages/{message_id}/reactions/{emoji}
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  403:not_a_member   404:not_found      404:not_found
+member    200                200                200
+muted     403:muted          403:muted          404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     403:not_a_member   404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+DELETE /api/v1/messages/{message_id}/reactions/{emoji}
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  403:not_a_member   404:not_found      404:not_found
+member    200                200                200
+muted     403:muted          403:muted          404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     403:not_a_member   404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+GET /api/v1/rooms/{room_id}/pins
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  200                404:not_found      404:not_found
+member    200                200                200
+muted     200                200                404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     200                404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
 
 GET /api/v1/rooms
 actor     any
@@ -983,6 +1075,7 @@ def answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
         token_id=world.spare_token_id,
         session_id=world.token_ids["member"],
         filename=spec.filename,
+        emoji=spec.emoji,
     )
     if spec.query:
         url += "?" + spec.query
@@ -1071,6 +1164,7 @@ def whole_answer(app: Flask, world: World, route: str, actor: str, kind: str) ->
         token_id=world.spare_token_id,
         session_id=world.token_ids["member"],
         filename=spec.filename,
+        emoji=spec.emoji,
     )
     body = spec.body(world) if callable(spec.body) else spec.body
     token = world.tokens[actor]

@@ -71,6 +71,36 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
+def test_history_page_query_count_does_not_grow_with_reactions_and_pins(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
+    alice = make_user("alice")
+    room = make_room(alice, "general")
+    first = send(alice, room["id"], "first").get_json()["id"]
+    alice.request("PUT", f"/api/v1/messages/{first}/reactions/%F0%9F%91%8D")
+    path = f"/api/v1/rooms/{room['id']}/messages?limit=50"
+    few = statements_for(alice, path, count_queries)
+
+    people = [make_user(f"user{index}") for index in range(6)]
+    faces = [f"%F0%9F%98%{0x80 + index:02X}" for index in range(8)]
+    for person in people:
+        person.post(f"/api/v1/rooms/{room['id']}/join")
+    for index in range(30):
+        message_id = send(people[index % 6], room["id"], f"message {index}").get_json()["id"]
+        for person in people[: index % 4 + 1]:
+            person.request(
+                "PUT", f"/api/v1/messages/{message_id}/reactions/{faces[index % len(faces)]}"
+            )
+        if index % 5 == 0:
+            alice.request("PUT", f"/api/v1/messages/{message_id}/pin")
+    many = statements_for(alice, path, count_queries)
+
+    page = alice.get(path).get_json()["messages"]
+    assert sum(len(m["reactions"]) for m in page) == 31
+    assert sum(m["pinned"] for m in page) == 6
+    assert many == few
+
+
 def test_directory_query_count_does_not_grow_with_rooms(
     make_user: Callable[..., Member], count_queries: Callable[[], Any]
 ) -> None:

@@ -453,3 +453,18 @@ def test_relative_and_scheme_relative_urls_are_dropped(source: str) -> None:
 def test_code_block_class_names_only_a_language() -> None:
     assert 'class="language-python"' in render_markdown("```python\nx = 1\n```")
     assert "class=" not in render_markdown('```python" onclick="x\nx = 1\n```')
+
+
+@pytest.mark.parametrize(
+    ("source", "html"),
+    [
+        ("ship it :rocket:", "<p>ship it 🚀</p>"),
+        (":+1: and :thumbsup:", "<p>👍 and 👍</p>"),
+        ("**:tada:**", "<p><strong>🎉</strong></p>"),
+        ("`:rocket:` stays", "<p><code>:rocket:</code> stays</p>"),
+        ("```\n:rocket:\n```", "<pre><code>:rocket:\n</code></pre>"),
+        ("not a name :rockett: nor 10:30:45", "<p>not a name :rockett: nor 10:30:45</p>"),
+    ],
+)
+def test_shortcodes_render_as_emoji_outside_code(source: str, html: str) -> None:
+    assert render_markdown(source) == html

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .models import Membership, Message, Room, User
-from .schemas.messages import MessageOut
+from .models import Membership, Message, ReactionGroup, Room, User
+from .schemas.messages import MessageOut, ReactionOut, ReactionsOut
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
 from .schemas.users import UserOut, UserPublic
 from .schemas.video import LiveOut
@@ -38,6 +38,13 @@ def user_out(user: User) -> UserOut:
 
 def message_out(message: Message) -> MessageOut:
     return MessageOut.model_validate(message)
+
+
+def reactions_out(message_id: int, groups: list[ReactionGroup]) -> ReactionsOut:
+    return ReactionsOut(
+        message_id=message_id,
+        reactions=[ReactionOut.model_validate(group) for group in groups],
+    )
 
 
 def member_out(membership: Membership) -> MemberOut:

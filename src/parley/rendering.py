@@ -9,6 +9,8 @@ from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 
+from .emoji_text import SHORTCODE, emojize_shortcodes
+
 ALLOWED_TAGS = {
     "p",
     "br",
@@ -65,6 +67,18 @@ def _table_align(state: StateCore) -> None:
 
 
 _markdown.core.ruler.push("table_align", _table_align)
+
+
+def _shortcodes(state: StateCore) -> None:
+    """`:name:` as its emoji in text only: code spans and blocks are other tokens."""
+    for token in state.tokens:
+        if token.type == "inline" and token.children:
+            for child in token.children:
+                if child.type == "text":
+                    child.content = emojize_shortcodes(child.content)
+
+
+_markdown.core.ruler.push("shortcodes", _shortcodes)
 
 
 def _linkifier() -> LinkifyIt:
@@ -126,6 +140,7 @@ def _plain_paragraph(source: str) -> str | None:
         or source[0] in _BLOCK_STARTS
         or _NUMBERED.match(source)
         or _MARKUP.search(source)
+        or SHORTCODE.search(source)
         or _linkify.test(source)
     ):
         return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -16,7 +16,7 @@ from ..errors import Conflict, Forbidden, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..metrics import observe_send
-from ..models import Membership, Message, Permission, Room, User
+from ..models import Membership, Message, MessageEdit, Permission, Reaction, Room, User
 from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
 from ..rendering import render_markdown
@@ -102,7 +102,7 @@ def _same_resend(earlier: Message, room_id: int) -> Message:
     return earlier
 
 
-def _readable_message(actor: User, message_id: int) -> tuple[Message, Room, Membership | None]:
+def readable_message(actor: User, message_id: int) -> tuple[Message, Room, Membership | None]:
     message = db.session.get(Message, message_id)
     if message is None:
         raise NotFound("No such message.", details={"message_id": message_id})
@@ -114,7 +114,7 @@ def _readable_message(actor: User, message_id: int) -> tuple[Message, Room, Memb
 
 
 def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
-    message, room, membership = _readable_message(actor, message_id)
+    message, room, membership = readable_message(actor, message_id)
     if message.author_id != actor.id:
         raise Forbidden("Only the author may edit a message.", code="not_the_author")
     if message.deleted:
@@ -125,9 +125,19 @@ def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
     html = render_markdown(body)
     with room_order(room.id):
         message.changed_seq = next_room_seq(room.id)
+        now = utcnow()
+        db.session.add(
+            MessageEdit(
+                message_id=message.id,
+                body=message.body,
+                html=message.html,
+                written_at=message.edited_at or message.created_at,
+                replaced_at=now,
+            )
+        )
         message.body = body
         message.html = html
-        message.edited_at = utcnow()
+        message.edited_at = now
         out = _changed("message:edit", message)
         db.session.commit()
     return out
@@ -135,7 +145,7 @@ def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
 
 def delete_message(actor: User, message_id: int) -> MessageOut:
     """Delete a message, leaving a tombstone: the id stays, the text goes."""
-    message, _, membership = _readable_message(actor, message_id)
+    message, _, membership = readable_message(actor, message_id)
     is_author = message.author_id == actor.id and actor.can(Permission.WRITE)
     if not (is_author or can_moderate(actor, membership)):
         raise Forbidden("You may delete only your own messages.", code="not_the_author")
@@ -146,9 +156,25 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
         message.body = ""
         message.html = ""
         message.deleted_at = utcnow()
+        message.pinned_at = None
+        message.pinned_by_id = None
+        # The text is gone, and with it every earlier version of it.
+        db.session.execute(delete(MessageEdit).where(MessageEdit.message_id == message.id))
+        db.session.execute(delete(Reaction).where(Reaction.message_id == message.id))
+        db.session.expire(message, ["reaction_rows"])
         out = _changed("message:delete", message)
         db.session.commit()
     return out
+
+
+def edit_history(actor: User, message_id: int) -> list[MessageEdit]:
+    """The bodies a message had before its edits, oldest first."""
+    message, _, _ = readable_message(actor, message_id)
+    return list(
+        db.session.scalars(
+            select(MessageEdit).where(MessageEdit.message_id == message.id).order_by(MessageEdit.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from ..actions import messages, search
+from ..actions import messages, pins, reactions, search
 from ..models import User
-from ..presenters import message_out
+from ..presenters import message_out, reactions_out
 from ..ratelimits import limit_sends
 from ..schemas.messages import (
+    EarlierBody,
+    EditHistoryOut,
     EditIn,
     HistoryArgs,
     HistoryOut,
     MessageOut,
+    PinsOut,
+    ReactionsOut,
     ReadIn,
     ReadOut,
     SearchArgs,
@@ -97,3 +101,59 @@ def search_messages(actor: User, query: SearchArgs) -> SearchOut:
     """
     page = search.search_messages(actor, query.q, query.room_id, query.limit)
     return SearchOut(messages=[message_out(m) for m in page.messages], has_more=page.has_more)
+
+
+@api.route(
+    "PUT",
+    "/messages/<id:message_id>/reactions/<emoji>",
+    tag="messages",
+    response=ReactionsOut,
+    errors=(409, 422),
+)
+def add_reaction(actor: User, message_id: int, emoji: str) -> ReactionsOut:
+    """React with one emoji (Unicode, or its `:shortcode:`, stored as Unicode); reacting
+    again with the same one changes nothing. At most 20 different emoji a message."""
+    return reactions_out(message_id, reactions.add_reaction(actor, message_id, emoji))
+
+
+@api.route(
+    "DELETE",
+    "/messages/<id:message_id>/reactions/<emoji>",
+    tag="messages",
+    response=ReactionsOut,
+    errors=(409, 422),
+)
+def remove_reaction(actor: User, message_id: int, emoji: str) -> ReactionsOut:
+    """Take back your reaction; taking back one you did not make changes nothing."""
+    return reactions_out(message_id, reactions.remove_reaction(actor, message_id, emoji))
+
+
+@api.route(
+    "PUT", "/messages/<id:message_id>/pin", tag="messages", response=MessageOut, errors=(409,)
+)
+def pin_message(actor: User, message_id: int) -> MessageOut:
+    """Pin a message to its room (moderators and owners; both people in a direct room)."""
+    return pins.set_pinned(actor, message_id, True)
+
+
+@api.route(
+    "DELETE", "/messages/<id:message_id>/pin", tag="messages", response=MessageOut, errors=(409,)
+)
+def unpin_message(actor: User, message_id: int) -> MessageOut:
+    """Unpin a message (the same people as pinning)."""
+    return pins.set_pinned(actor, message_id, False)
+
+
+@api.route("GET", "/rooms/<id:room_id>/pins", tag="messages", response=PinsOut)
+def pinned_messages(actor: User, room_id: int) -> PinsOut:
+    """The room's pinned messages, newest pin first."""
+    return PinsOut(messages=[message_out(m) for m in pins.pinned_messages(actor, room_id)])
+
+
+@api.route("GET", "/messages/<id:message_id>/history", tag="messages", response=EditHistoryOut)
+def edit_history(actor: User, message_id: int) -> EditHistoryOut:
+    """The bodies a message had before its edits, oldest first (none once deleted)."""
+    return EditHistoryOut(
+        message_id=message_id,
+        edits=[EarlierBody.model_validate(e) for e in messages.edit_history(actor, message_id)],
+    )

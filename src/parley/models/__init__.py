@@ -1,7 +1,8 @@
 """Tables only: every state change lives in ``parley.actions``."""
 
 from . import search_index as _search_index  # noqa: F401  (registers the FTS DDL)
-from .message import Message
+from .message import Message, ReactionGroup
+from .reaction import MessageEdit, Reaction
 from .recovery_code import RecoveryCode
 from .role import DEFAULT_ROLES, Permission, Role, insert_roles
 from .room import Membership, Room, RoomKind, RoomRole
@@ -13,7 +14,10 @@ __all__ = [
     "ApiToken",
     "Membership",
     "Message",
+    "MessageEdit",
     "Permission",
+    "Reaction",
+    "ReactionGroup",
     "RecoveryCode",
     "Role",
     "Room",

@@ -16,7 +16,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
-from ..actions import messages, rooms
+from ..actions import messages, pins, reactions, rooms
 from ..actions.presence import Presence, Throttle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
@@ -26,9 +26,18 @@ from ..events import get_bus
 from ..extensions import db, socketio
 from ..identity import cookie_session_token
 from ..models import ApiToken, User
-from ..presenters import dump, member_out, message_out, my_room_out
+from ..presenters import dump, member_out, message_out, my_room_out, reactions_out
 from ..ratelimits import event_limiter, spend, spend_send
-from ..schemas.realtime import EditEvent, MessageRef, ReadEvent, RoomRef, SendEvent, SyncEvent
+from ..schemas.realtime import (
+    EditEvent,
+    MessageRef,
+    PinEvent,
+    ReactionEvent,
+    ReadEvent,
+    RoomRef,
+    SendEvent,
+    SyncEvent,
+)
 from ..socket_contexts import event_sid
 from ..store.access_cache import access_cache
 from .arrivals import arrived_at
@@ -224,6 +233,23 @@ def edit_message(actor: User, data: EditEvent) -> Ack:
 @event("message:delete", MessageRef)
 def delete_message(actor: User, data: MessageRef) -> Ack:
     return {"message": dump(messages.delete_message(actor, data.message_id))}
+
+
+@event("reaction:add", ReactionEvent)
+def add_reaction(actor: User, data: ReactionEvent) -> Ack:
+    found = reactions.add_reaction(actor, data.message_id, data.emoji)
+    return dump(reactions_out(data.message_id, found))
+
+
+@event("reaction:remove", ReactionEvent)
+def remove_reaction(actor: User, data: ReactionEvent) -> Ack:
+    found = reactions.remove_reaction(actor, data.message_id, data.emoji)
+    return dump(reactions_out(data.message_id, found))
+
+
+@event("message:pin", PinEvent)
+def pin_message(actor: User, data: PinEvent) -> Ack:
+    return {"message": dump(pins.set_pinned(actor, data.message_id, data.pinned))}
 
 
 @event("room:join", RoomRef)

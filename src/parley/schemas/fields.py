@@ -115,6 +115,8 @@ MessageBody = Annotated[str, AfterValidator(_multiline), Field(min_length=1, max
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 TokenName = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=64)]
 SearchText = Annotated[str, AfterValidator(_line), Field(min_length=1, max_length=200)]
+# An emoji or its :shortcode: (emoji_text.reaction_emoji decides which are).
+ReactionText = Annotated[str, Field(min_length=1, max_length=80)]
 UserQuery = Annotated[
     str, BeforeValidator(lambda v: v or ""), AfterValidator(_line), Field(max_length=64)
 ]

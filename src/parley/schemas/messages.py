@@ -12,6 +12,12 @@ from .fields import ClientId, Id, MessageBody, MessageCursor, SearchText
 from .users import UserPublic
 
 
+class ReactionOut(Response):
+    emoji: str
+    count: int
+    user_ids: list[int]
+
+
 class MessageOut(Response):
     id: int
     room_id: int
@@ -25,6 +31,9 @@ class MessageOut(Response):
     # The room sequence numbers of this message's posting and of its latest edit or delete.
     seq: int
     changed_seq: int | None
+    # Grouped by emoji, in the order each was first used.
+    reactions: list[ReactionOut] = []
+    pinned: bool = False
 
 
 class SendIn(RequestBody):
@@ -72,3 +81,26 @@ class SearchArgs(QueryArgs):
 class SearchOut(Response):
     messages: list[MessageOut]
     has_more: bool
+
+
+class ReactionsOut(Response):
+    message_id: int
+    reactions: list[ReactionOut]
+
+
+class PinsOut(Response):
+    messages: list[MessageOut]
+
+
+class EarlierBody(Response):
+    body: str
+    html: str
+    # When this body was written (posted, or put in by an edit) and when an edit replaced it.
+    written_at: datetime
+    replaced_at: datetime
+
+
+class EditHistoryOut(Response):
+    message_id: int
+    # Oldest first; empty for a message never edited, or deleted.
+    edits: list[EarlierBody]

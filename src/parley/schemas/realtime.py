@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from .base import RequestBody
-from .fields import ClientId, Id, MessageBody, MessageCursor
+from .fields import ClientId, Id, MessageBody, MessageCursor, ReactionText
 
 MAX_SYNC_ROOMS = 1000
 
@@ -25,6 +25,16 @@ class EditEvent(RequestBody):
 
 class MessageRef(RequestBody):
     message_id: Id
+
+
+class ReactionEvent(RequestBody):
+    message_id: Id
+    emoji: ReactionText
+
+
+class PinEvent(RequestBody):
+    message_id: Id
+    pinned: bool
 
 
 class RoomRef(RequestBody):
