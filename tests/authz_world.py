@@ -158,7 +158,7 @@ def build_world(app: Flask, broadcasts: Broadcasts, *, alive: bool = False) -> W
 
         member = users["member"]
         for kind, room_id in world.rooms.items():
-            message, _ = messages.send_message(member, room_id, f"hello {kind}")
+            message, _, _ = messages.send_message(member, room_id, f"hello {kind}")
             world.messages[kind] = message.id
             broadcast = Broadcast(room_id, owner_id, publisher, 64, 48, 10, utcnow())
             broadcasts.add(broadcast)

@@ -38,7 +38,15 @@ MESSAGE_KEYS = {
     "changed_seq",
     "reactions",
     "pinned",
+    "mentions",
+    "mentions_room",
 }
+
+
+def as_stored(sent: dict[str, Any]) -> dict[str, Any]:
+    """A send's answer as the message is stored and told to others: without the
+    sender's own `not_notified`."""
+    return {key: value for key, value in sent.items() if key != "not_notified"}
 
 
 @dataclass

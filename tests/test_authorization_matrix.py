@@ -102,6 +102,8 @@ REQUESTS: dict[str, Request] = {
     "DELETE /api/v1/rooms/{room_id}/members/{user_id}/mute": Request(user="muted"),
     "GET /api/v1/rooms/{room_id}/messages": Request(),
     "GET /api/v1/rooms/{room_id}/pins": Request(),
+    "PATCH /api/v1/rooms/{room_id}/notifications": Request(body={"level": "all"}),
+    "GET /api/v1/mentions": Request(),
     "POST /api/v1/rooms/{room_id}/messages": Request(body={"body": "hi"}),
     "POST /api/v1/rooms/{room_id}/read": Request(body=lambda w: {"message_id": 1}),
     "GET /api/v1/search": Request(query="q=hello"),
@@ -558,6 +560,34 @@ admin     200                404:not_found      404:not_found
 bot       200                200                404:not_found
 deact     401:invalid_token  401:invalid_token  401:invalid_token
 revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+PATCH /api/v1/rooms/{room_id}/notifications
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  403:not_a_member   404:not_found      404:not_found
+member    200                200                200
+muted     200                200                404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     403:not_a_member   404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+GET /api/v1/mentions
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
 
 GET /api/v1/rooms
 actor     any

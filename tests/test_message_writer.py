@@ -73,7 +73,7 @@ def sender(
     def job() -> tuple[int, bool, int, str]:
         user = db.session.get(User, user_id)
         assert user is not None
-        message, created = send_message(user, room_id, body, client_id)
+        message, created, _ = send_message(user, room_id, body, client_id)
         return message.id, created, message.seq, message.author.username
 
     return job
@@ -171,13 +171,13 @@ def test_a_resend_after_the_commit_answers_with_the_stored_message(
     room = make_room(alice, "general")
     with app.app_context():
         user = db.session.get_one(User, alice.id)
-        first, created = send_message(user, room["id"], "hello", "c-1")
+        first, created, _ = send_message(user, room["id"], "hello", "c-1")
         assert created
         # Built from what was written: nothing is left in the session to flush.
         assert not db.session.new and not db.session.dirty
         db.session.commit()
         events.clear()
-        again, created = send_message(user, room["id"], "hello, edited body ignored", "c-1")
+        again, created, _ = send_message(user, room["id"], "hello, edited body ignored", "c-1")
         assert not created
         assert again.id == first.id
         assert again.body == "hello"
@@ -192,10 +192,10 @@ def test_a_new_send_skips_the_client_id_lookup_and_a_resend_still_finds_the_stor
     with app.app_context():
         user = db.session.get_one(User, alice.id)
         with count_queries() as first_send:
-            first, created = send_message(user, room["id"], "hello", "c-1")
+            first, created, _ = send_message(user, room["id"], "hello", "c-1")
         assert created
         with count_queries() as resend:
-            again, created = send_message(user, room["id"], "hello", "c-1")
+            again, created, _ = send_message(user, room["id"], "hello", "c-1")
         db.session.remove()
 
     def lookups(statements: list[str]) -> list[str]:
@@ -359,7 +359,7 @@ def test_a_send_makes_the_senders_session_read_the_room_and_its_read_mark_again(
         membership = db.session.get(Membership, (room["id"], alice.id))
         assert loaded_room is not None and membership is not None
         assert loaded_room.last_seq == 0
-        message, _ = send_message(user, room["id"], "hello")
+        message, _, _ = send_message(user, room["id"], "hello")
         assert loaded_room.last_seq == 1
         assert membership.last_read_message_id == message.id
         db.session.remove()
@@ -520,7 +520,7 @@ def send(n):
     with app.app_context():
         try:
             user = db.session.get(User, made["user"]["id"])
-            message, created = send_message(user, room["id"], f"m{n}", f"c{n}")
+            message, created, _ = send_message(user, room["id"], f"m{n}", f"c{n}")
             return {"id": message.id, "created": created}
         except BaseException as exc:
             return {"error": repr(exc)}

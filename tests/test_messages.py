@@ -16,7 +16,7 @@ from parley.actions.messages import send_message
 from parley.events import Event
 from parley.extensions import db
 from parley.models import Membership, Message, User
-from support import MESSAGE_KEYS, Member, assert_error, make_room, send
+from support import MESSAGE_KEYS, Member, as_stored, assert_error, make_room, send
 
 API = "/api/v1"
 
@@ -88,7 +88,8 @@ def test_send_returns_201_with_the_stored_message(
     response = send(alice, room["id"], "hello")
     assert response.status_code == 201
     message = response.get_json()
-    assert set(message) == MESSAGE_KEYS
+    assert set(message) == MESSAGE_KEYS | {"not_notified"}
+    assert message["not_notified"] == []
     assert message["room_id"] == room["id"]
     assert message["seq"] == 1 and message["changed_seq"] is None
     assert message["author"] == {"id": alice.id, "username": "alice", "display_name": "alice"}
@@ -447,7 +448,7 @@ def test_author_edits_a_message(app: Flask, alice: Member, room: dict[str, Any])
 
 
 def test_editing_to_the_same_body_changes_nothing(alice: Member, room: dict[str, Any]) -> None:
-    message = send(alice, room["id"], "hello").get_json()
+    message = as_stored(send(alice, room["id"], "hello").get_json())
     response = alice.patch(message_url(message["id"]), json={"body": "hello"})
     assert response.status_code == 200
     assert response.get_json() == message
@@ -604,6 +605,7 @@ def test_mark_read_moves_the_mark_and_counts_what_is_left(
         "room_id": room["id"],
         "last_read_message_id": ids[1],
         "unread_count": 3,
+        "mention_count": 0,
     }
     with app.app_context():
         assert db.session.get_one(Membership, (room["id"], bob.id)).last_read_message_id == ids[1]
@@ -640,6 +642,7 @@ def test_mark_read_in_an_empty_room_stays_at_zero(alice: Member, room: dict[str,
         "room_id": room["id"],
         "last_read_message_id": 0,
         "unread_count": 0,
+        "mention_count": 0,
     }
 
 

@@ -366,7 +366,7 @@ def send(body):
     with app.app_context():
         try:
             user = db.session.get(User, made["user"]["id"])
-            message, created = send_message(user, room["id"], body, body)
+            message, created, _ = send_message(user, room["id"], body, body)
             return {"id": message.id}
         except Overloaded as exc:
             return {"overloaded": exc.details["retry_after"]}

@@ -71,7 +71,7 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
-def test_history_page_query_count_does_not_grow_with_reactions_and_pins(
+def test_history_page_query_count_does_not_grow_with_reactions_pins_and_mentions(
     make_user: Callable[..., Member], count_queries: Callable[[], Any]
 ) -> None:
     alice = make_user("alice")
@@ -86,7 +86,8 @@ def test_history_page_query_count_does_not_grow_with_reactions_and_pins(
     for person in people:
         person.post(f"/api/v1/rooms/{room['id']}/join")
     for index in range(30):
-        message_id = send(people[index % 6], room["id"], f"message {index}").get_json()["id"]
+        body = f"message {index} for @user{(index + 1) % 6} and @alice"
+        message_id = send(people[index % 6], room["id"], body).get_json()["id"]
         for person in people[: index % 4 + 1]:
             person.request(
                 "PUT", f"/api/v1/messages/{message_id}/reactions/{faces[index % len(faces)]}"
@@ -98,6 +99,7 @@ def test_history_page_query_count_does_not_grow_with_reactions_and_pins(
     page = alice.get(path).get_json()["messages"]
     assert sum(len(m["reactions"]) for m in page) == 31
     assert sum(m["pinned"] for m in page) == 6
+    assert sum(len(m["mentions"]) for m in page) == 60
     assert many == few
 
 

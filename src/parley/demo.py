@@ -52,7 +52,7 @@ def seed_demo(password: str) -> Iterator[str]:
             rooms.join_room(users[username], room_ids[name])
     rooms.invite(users["alice"], room_ids["staff"], users["bob"].id)
     for index, (username, room_name, body) in enumerate(DEMO_MESSAGES):
-        _, created = messages.send_message(
+        _, created, _ = messages.send_message(
             users[username], room_ids[room_name], body, client_id=f"seed-demo-{index}"
         )
         if created:

@@ -54,6 +54,7 @@ def member_out(membership: Membership) -> MemberOut:
         joined_at=membership.joined_at,
         muted_until=membership.muted_until,
         banned=membership.banned,
+        notification_level=membership.effective_notification_level,
     )
 
 
@@ -107,7 +108,9 @@ def my_room_out(item: MyRoom) -> MyRoomOut:
         last_message_id=item.last_message_id,
         role=m.role,
         unread_count=item.unread_count,
+        mention_count=item.mention_count,
         last_read_message_id=m.last_read_message_id,
         muted_until=m.muted_until,
+        notification_level=m.effective_notification_level,
         peer=user_public(item.peer) if item.peer else None,
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import nh3
 from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
 
 from .emoji_text import SHORTCODE, emojize_shortcodes
 
@@ -39,8 +43,10 @@ ALLOWED_TAGS = {
     "tr",
     "th",
     "td",
+    "span",
 }
 ALLOWED_ATTRIBUTES = {
+    "span": {"class", "data-user-id", "data-mention"},
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
     "ol": {"start"},
@@ -80,6 +86,90 @@ def _shortcodes(state: StateCore) -> None:
 
 _markdown.core.ruler.push("shortcodes", _shortcodes)
 
+# `@name` not inside a word or an address: letters, digits and _ . - as in usernames, a
+# trailing . or - being the sentence's, not the name's.
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.\-]*[\w])", re.UNICODE)
+ROOM_MENTIONS = ("room", "here")
+
+
+@dataclass
+class Mentioned:
+    """What a body's mentions turned out to be, outside code: the users named (by id, in
+    order of first mention) and whether it called the room (`@room`) or those online
+    (`@here`)."""
+
+    user_ids: list[int] = field(default_factory=list)
+    room: bool = False
+    here: bool = False
+
+
+def mention_names(source: str) -> set[str]:
+    """Every `@name` in the source, code included (the renderer decides which count)."""
+    return set(MENTION.findall(source)) if "@" in source else set()
+
+
+def _mention_span(found: re.Match[str], users: Mapping[str, int], mentioned: Mentioned) -> str:
+    name = found.group(1)
+    text = html_lib.escape(found.group(0), quote=False)
+    if name.lower() in ROOM_MENTIONS:
+        if name.lower() == "room":
+            mentioned.room = True
+        else:
+            mentioned.here = True
+        return f'<span class="mention" data-mention="{name.lower()}">{text}</span>'
+    user_id = users.get(name)
+    if user_id is None:
+        return text
+    if user_id not in mentioned.user_ids:
+        mentioned.user_ids.append(user_id)
+    return f'<span class="mention" data-user-id="{user_id}">{text}</span>'
+
+
+def _mentions(state: StateCore) -> None:
+    """Known `@names`, `@room` and `@here` in text as mention spans; code is other tokens,
+    and a link's text is left as it is."""
+    users: Mapping[str, int] | None = state.env.get("mention_users")
+    mentioned: Mentioned | None = state.env.get("mentioned")
+    if users is None or mentioned is None:
+        return
+    for token in state.tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for child in token.children:
+            if child.type == "link_open":
+                in_link += 1
+            elif child.type == "link_close":
+                in_link -= 1
+            if child.type != "text" or in_link or "@" not in child.content:
+                children.append(child)
+                continue
+            content, at = child.content, 0
+            for found in MENTION.finditer(content):
+                if found.group(1).lower() not in ROOM_MENTIONS and found.group(1) not in users:
+                    continue
+                if found.start() > at:
+                    children.append(_text_token(content[at : found.start()]))
+                span = Token("html_inline", "", 0)
+                span.content = _mention_span(found, users, mentioned)
+                children.append(span)
+                at = found.end()
+            if at == 0:
+                children.append(child)
+            elif at < len(content):
+                children.append(_text_token(content[at:]))
+        token.children = children
+
+
+def _text_token(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+_markdown.core.ruler.push("mentions", _mentions)
+
 
 def _linkifier() -> LinkifyIt:
     # markdown-it holds the linkifier only when linkify-it-py is installed, as it is here.
@@ -93,10 +183,21 @@ _linkify = _linkifier()
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    # A code block's class names its language and nothing else.
+    # A code block's class names its language and nothing else; a span is a mention,
+    # made by the renderer, never by the source (raw HTML is shown as text).
+    if tag == "span":
+        return value if _MENTION_ATTRIBUTES.get(attribute, _NOTHING).fullmatch(value) else None
     if attribute == "class" and not _LANGUAGE_CLASS.fullmatch(value):
         return None
     return value
+
+
+_NOTHING = re.compile(r"(?!)")
+_MENTION_ATTRIBUTES = {
+    "class": re.compile(r"mention"),
+    "data-user-id": re.compile(r"[1-9][0-9]{0,17}"),
+    "data-mention": re.compile(r"room|here"),
+}
 
 
 _LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#-]{1,32}")
@@ -150,6 +251,14 @@ def _plain_paragraph(source: str) -> str | None:
 def render_markdown(source: str) -> str:
     plain = _plain_paragraph(source)
     return plain if plain is not None else parse_and_clean(source)
+
+
+def render_with_mentions(source: str, users: Mapping[str, int]) -> tuple[str, Mentioned]:
+    """The HTML, with `@name` of the users given (name as written: id) and `@room` and
+    `@here` as mention spans, and what was mentioned outside code."""
+    mentioned = Mentioned()
+    env = {"mention_users": users, "mentioned": mentioned}
+    return _cleaner.clean(_markdown.render(source, env)).strip(), mentioned
 
 
 def parse_and_clean(source: str) -> str:

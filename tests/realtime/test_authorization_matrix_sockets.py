@@ -51,6 +51,9 @@ PAYLOADS: dict[str, Payload] = {
     "message:send": lambda w, k: ({**room(w, k), "body": "hi"},),
     "message:edit": lambda w, k: ({**message(w, k), "body": "edited"},),
     "message:delete": lambda w, k: (message(w, k),),
+    "reaction:add": lambda w, k: ({**message(w, k), "emoji": "👍"},),
+    "reaction:remove": lambda w, k: ({**message(w, k), "emoji": "👍"},),
+    "message:pin": lambda w, k: ({**message(w, k), "pinned": True},),
     "room:join": lambda w, k: (room(w, k),),
     "room:leave": lambda w, k: (room(w, k),),
     "room:read": lambda w, k: ({**room(w, k), **message(w, k)},),
@@ -113,6 +116,48 @@ admin     ok              not_found       not_found
 bot       not_the_author  not_the_author  not_found
 deact     invalid_token   invalid_token   invalid_token
 revoked   invalid_token   invalid_token   invalid_token
+
+reaction:add
+actor     public         private        direct
+anon      refused        refused        refused
+outsider  not_a_member   not_found      not_found
+member    ok             ok             ok
+muted     muted          muted          not_found
+banned    banned         banned         not_found
+mod       ok             ok             not_found
+owner     ok             ok             ok
+admin     not_a_member   not_found      not_found
+bot       ok             ok             not_found
+deact     invalid_token  invalid_token  invalid_token
+revoked   invalid_token  invalid_token  invalid_token
+
+reaction:remove
+actor     public         private        direct
+anon      refused        refused        refused
+outsider  not_a_member   not_found      not_found
+member    ok             ok             ok
+muted     muted          muted          not_found
+banned    banned         banned         not_found
+mod       ok             ok             not_found
+owner     ok             ok             ok
+admin     not_a_member   not_found      not_found
+bot       ok             ok             not_found
+deact     invalid_token  invalid_token  invalid_token
+revoked   invalid_token  invalid_token  invalid_token
+
+message:pin
+actor     public            private           direct
+anon      refused           refused           refused
+outsider  not_a_moderator   not_found         not_found
+member    not_a_moderator   not_a_moderator   ok
+muted     not_a_moderator   not_a_moderator   not_found
+banned    banned            banned            not_found
+mod       ok                ok                not_found
+owner     ok                ok                ok
+admin     ok                not_found         not_found
+bot       not_a_moderator   not_a_moderator   not_found
+deact     invalid_token     invalid_token     invalid_token
+revoked   invalid_token     invalid_token     invalid_token
 
 room:join
 actor     public         private        direct

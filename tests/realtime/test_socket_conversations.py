@@ -94,3 +94,19 @@ def test_sync_brings_the_reactions_and_pins_a_client_missed(
     changes = {m["id"]: m for m in ack["changes"]}
     assert changes[first["id"]]["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [bob.id]}]
     assert changes[second["id"]]["pinned"] is True
+
+
+def test_a_mention_reaches_the_named_members_sockets_only_and_sync_counts_it(
+    connect: Connect, alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    theirs, mine = connect(bob), connect(alice)
+    theirs.get_received(), mine.get_received()
+    ack = ok(emit(mine, "message:send", {"room_id": room["id"], "body": "@bob look"}))
+    assert ack["message"]["mentions"] == [bob.id] and ack["not_notified"] == []
+    assert payloads(theirs.get_received(), "mention") == [
+        {"room_id": room["id"], "message_id": ack["message"]["id"]}
+    ]
+    assert payloads(mine.get_received(), "mention") == []
+    synced = ok(emit(theirs, "sync", {"rooms": {}}))
+    [mine_there] = [r for r in synced["rooms"] if r["id"] == room["id"]]
+    assert mine_there["mention_count"] == 1

@@ -13,7 +13,7 @@ from realtime_support import Connect, emit, error, message_events, ok, payloads,
 
 from parley.actions.presence import TypingThrottle
 from parley.ratelimits import EventRateLimiter
-from support import MESSAGE_KEYS, Member, make_room, send
+from support import MESSAGE_KEYS, Member, as_stored, make_room, send
 
 API = "/api/v1"
 
@@ -36,7 +36,7 @@ def test_send_acks_the_stored_message_and_the_room_hears_it(
     mine, theirs = connect(alice), connect(bob)
     mine.get_received(), theirs.get_received()
     ack = ok(emit(mine, "message:send", {"room_id": room["id"], "body": "hi **all**"}))
-    assert set(ack) == {"ok", "message", "created"} and ack["created"] is True
+    assert set(ack) == {"ok", "message", "created", "not_notified"} and ack["created"] is True
     message = ack["message"]
     assert set(message) == MESSAGE_KEYS
     assert message["body"] == "hi **all**" and message["html"] == "<p>hi <strong>all</strong></p>"
@@ -57,7 +57,7 @@ def test_a_resend_with_the_same_client_id_acks_the_same_message_and_sends_nothin
     first = ok(emit(mine, "message:send", data))
     mine.get_received(), theirs.get_received()
     again = ok(emit(mine, "message:send", data))
-    assert again == {"ok": True, "message": first["message"], "created": False}
+    assert again == {"ok": True, "message": first["message"], "created": False, "not_notified": []}
     assert without_presence(mine.get_received()) == []
     assert without_presence(theirs.get_received()) == []
     history = alice.get(f"{API}/rooms/{room['id']}/messages").get_json()["messages"]
@@ -75,7 +75,7 @@ def test_a_resend_of_a_rest_post_over_the_socket_is_the_same_message(
             {"room_id": room["id"], "body": "via rest", "client_id": "c-2"},
         )
     )
-    assert ack["created"] is False and ack["message"] == posted
+    assert ack["created"] is False and ack["message"] == as_stored(posted)
 
 
 def test_a_client_id_used_in_another_room_is_refused(
@@ -403,6 +403,7 @@ def test_read_acks_the_read_mark_and_the_unread_count(
         "room_id": room["id"],
         "last_read_message_id": ids[0],
         "unread_count": 2,
+        "mention_count": 0,
     }
     # Never back, and never past the newest message.
     back = ok(emit(sock, "room:read", {"room_id": room["id"], "message_id": 0}))
@@ -420,7 +421,7 @@ def test_the_unread_event_reaches_the_readers_other_tabs_only(
     for sock in (tab, other_tab, author):
         sock.get_received()
     ok(emit(tab, "room:read", {"room_id": room["id"], "message_id": last}))
-    unread = {"room_id": room["id"], "count": 1, "last_read_message_id": last}
+    unread = {"room_id": room["id"], "count": 1, "mention_count": 0, "last_read_message_id": last}
     assert payloads(other_tab.get_received(), "unread") == [unread]
     assert payloads(tab.get_received(), "unread") == [unread]
     assert without_presence(author.get_received()) == []
@@ -603,5 +604,5 @@ def test_a_read_through_rest_reaches_the_readers_sockets(
     sock.get_received()
     assert bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": last}).status_code == 200
     assert payloads(sock.get_received(), "unread") == [
-        {"room_id": room["id"], "count": 0, "last_read_message_id": last}
+        {"room_id": room["id"], "count": 0, "mention_count": 0, "last_read_message_id": last}
     ]

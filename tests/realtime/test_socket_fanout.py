@@ -18,7 +18,7 @@ from realtime_support import (
     without_presence,
 )
 
-from support import Member, make_room, send
+from support import Member, as_stored, make_room, send
 
 API = "/api/v1"
 
@@ -104,7 +104,7 @@ def test_a_rest_post_reaches_sockets_in_the_rest_response_shape(
     sock.get_received()
     response = send(alice, private["id"], "via **REST**", client_id="r-1")
     assert response.status_code == 201
-    posted = response.get_json()
+    posted = as_stored(response.get_json())
     assert message_events(sock.get_received()) == [
         ("message:new", {"message": posted, "seq": posted["seq"]})
     ]

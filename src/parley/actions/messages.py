@@ -19,12 +19,12 @@ from ..metrics import observe_send
 from ..models import Membership, Message, MessageEdit, Permission, Reaction, Room, User
 from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
-from ..rendering import render_markdown
 from ..schemas.messages import MessageOut
 from ..store.message_batch import Draft
 from ..store.message_writer import MessageWriter
 from ..store.sequence import next_room_seq, room_order
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
+from .mentions import mention_count, plan_message, render_body
 
 
 def _changed(kind: str, message: Message) -> MessageOut:
@@ -42,9 +42,9 @@ def send_message(
     client_id: str | None = None,
     *,
     arrived_at: float | None = None,
-) -> tuple[MessageOut, bool]:
-    """Post a message; returns it as clients see it and whether it is new (False for a
-    resend).
+) -> tuple[MessageOut, bool, list[int]]:
+    """Post a message; returns it as clients see it, whether it is new (False for a
+    resend), and the users it named who cannot read the room, so were not told.
 
     Concurrent sends are committed together (see message_writer); this returns once the
     commit that stores the message has landed and its event is published, and raises
@@ -55,7 +55,17 @@ def send_message(
     """
     started = time.perf_counter()
     require_can_post_to(actor, room_id)
-    draft = Draft(user_public(actor), room_id, body, render_markdown(body), client_id)
+    rendered = plan_message(actor, room_id, body)
+    draft = Draft(
+        user_public(actor),
+        room_id,
+        body,
+        rendered.html,
+        client_id,
+        mentions=rendered.mentions,
+        mentions_room=rendered.mentions_room,
+        notify=rendered.notify,
+    )
     # Checks answered from what is kept (access_cache) leave this request without a
     # session: opening one only to close it is work a send need not pay for.
     session = db.session() if db.session.registry.has() else None
@@ -71,11 +81,11 @@ def send_message(
             _expire_written(session, room_id, actor.id)
     observe_send(started)
     if draft.out is not None:
-        return draft.out, True
+        return draft.out, True, rendered.not_notified
     earlier = db.session.get(Message, draft.earlier_id)
     if earlier is None:
         raise NotFound("No such message.", details={"message_id": draft.earlier_id})
-    return message_out(_same_resend(earlier, room_id)), False
+    return message_out(_same_resend(earlier, room_id)), False, []
 
 
 def _expire_written(session: Session, room_id: int, author_id: int) -> None:
@@ -122,7 +132,7 @@ def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
     require_can_post(actor, room, membership)
     if body == message.body:
         return message_out(message)
-    html = render_markdown(body)
+    html, mentioned = render_body(body)
     with room_order(room.id):
         message.changed_seq = next_room_seq(room.id)
         now = utcnow()
@@ -137,6 +147,9 @@ def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
         )
         message.body = body
         message.html = html
+        # Told again to no one: an edit's mentions show, but notify only when sent.
+        message.mentions = mentioned.user_ids
+        message.mentions_room = mentioned.room or mentioned.here
         message.edited_at = now
         out = _changed("message:edit", message)
         db.session.commit()
@@ -182,6 +195,7 @@ class ReadState:
     room_id: int
     last_read_message_id: int
     unread_count: int
+    mention_count: int
 
 
 def count_unread(user_id: Any, room_id: Any, after_id: Any) -> Select[Any]:
@@ -217,6 +231,7 @@ def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
         room.id,
         membership.last_read_message_id,
         unread_count(actor.id, room.id, membership.last_read_message_id),
+        mention_count(actor.id, room.id, membership.last_read_message_id),
     )
     if changed:
         emit_after_commit(
@@ -225,6 +240,7 @@ def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
                 {
                     "room_id": room.id,
                     "count": state.unread_count,
+                    "mention_count": state.mention_count,
                     "last_read_message_id": state.last_read_message_id,
                 },
                 user_ids=(actor.id,),

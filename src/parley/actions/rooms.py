@@ -25,6 +25,7 @@ from .access import (
     require_moderator,
     require_permission,
 )
+from .mentions import count_mentions
 from .messages import count_unread
 from .video import live_in
 
@@ -234,6 +235,22 @@ def member_update_event(membership: Membership) -> Event:
     )
 
 
+def set_notification_level(actor: User, room_id: int, level: str) -> Membership:
+    """What the member is told of in this room; heard by their own sockets only."""
+    _, membership = member_room(actor, room_id)
+    if membership.notification_level != level:
+        membership.notification_level = level
+        emit_after_commit(
+            Event(
+                "room:member_update",
+                {"room_id": room_id, "member": dump(member_out(membership))},
+                user_ids=(actor.id,),
+            )
+        )
+        db.session.commit()
+    return membership
+
+
 def invite(actor: User, room_id: int, user_id: int) -> tuple[Membership, bool]:
     """Add a user to a room the actor belongs to; returns the membership and if it is new."""
     room, _ = member_room(actor, room_id)
@@ -298,6 +315,7 @@ class MyRoom:
     member_count: int
     peer: User | None
     live: Broadcast | None
+    mention_count: int = 0
 
 
 def _my_rooms() -> Select[Any]:
@@ -306,6 +324,9 @@ def _my_rooms() -> Select[Any]:
     user_id: BindParameter[int] = bindparam("user_id")
     others = aliased(Membership)
     unread = count_unread(
+        user_id, Membership.room_id, Membership.last_read_message_id
+    ).scalar_subquery()
+    mentioned = count_mentions(
         user_id, Membership.room_id, Membership.last_read_message_id
     ).scalar_subquery()
     last_id = (
@@ -320,7 +341,7 @@ def _my_rooms() -> Select[Any]:
         .scalar_subquery()
     )
     return (
-        select(Membership, unread, last_id, members)
+        select(Membership, unread, last_id, members, mentioned)
         .where(Membership.user_id == user_id, Membership.banned.is_(False))
         .order_by(last_id.desc(), Membership.room_id)
     )
@@ -351,8 +372,9 @@ def list_my_rooms(actor: User) -> list[MyRoom]:
             member_count,
             peers.get(m.room_id),
             live.get(m.room_id),
+            mention_count,
         )
-        for m, unread_count, last_message_id, member_count in rows
+        for m, unread_count, last_message_id, member_count, mention_count in rows
     ]
 
 

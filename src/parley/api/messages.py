@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..actions import messages, pins, reactions, search
+from ..actions import mentions, messages, pins, reactions, search
 from ..models import User
 from ..presenters import message_out, reactions_out
 from ..ratelimits import limit_sends
@@ -12,6 +12,8 @@ from ..schemas.messages import (
     EditIn,
     HistoryArgs,
     HistoryOut,
+    MentionArgs,
+    MentionsOut,
     MessageOut,
     PinsOut,
     ReactionsOut,
@@ -20,6 +22,7 @@ from ..schemas.messages import (
     SearchArgs,
     SearchOut,
     SendIn,
+    SentOut,
 )
 from .blueprint import api
 
@@ -45,22 +48,30 @@ def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     "/rooms/<id:room_id>/messages",
     tag="messages",
     body=SendIn,
-    response=MessageOut,
+    response=SentOut,
     status=201,
     also=(200,),
     errors=(409, 429, 503),
 )
 @limit_sends
-def send_message(actor: User, room_id: int, body: SendIn) -> tuple[MessageOut, int]:
+def send_message(actor: User, room_id: int, body: SendIn) -> tuple[SentOut, int]:
     """Post a message (markdown).
 
     A resend with a client_id you already used answers 200 with the first message and
     creates nothing. Under overload the server answers 503 `overloaded` at once, with
     Retry-After, and stores nothing: send again with the same client_id after that
     many seconds.
+
+    `@username` names a user, `@room` calls every member and `@here` those online (in a
+    room of more than 50 members, `@room` takes a moderator: others get 403
+    `mention_not_allowed` and nothing is stored). Those named who cannot read the room
+    are not told, and are listed in `not_notified`.
     """
-    message, created = messages.send_message(actor, room_id, body.body, body.client_id)
-    return message, 201 if created else 200
+    message, created, not_notified = messages.send_message(
+        actor, room_id, body.body, body.client_id
+    )
+    sent = SentOut(**message.model_dump(), not_notified=not_notified)
+    return sent, 201 if created else 200
 
 
 @api.route(
@@ -90,6 +101,7 @@ def mark_read(actor: User, room_id: int, body: ReadIn) -> ReadOut:
         room_id=state.room_id,
         last_read_message_id=state.last_read_message_id,
         unread_count=state.unread_count,
+        mention_count=state.mention_count,
     )
 
 
@@ -157,3 +169,11 @@ def edit_history(actor: User, message_id: int) -> EditHistoryOut:
         message_id=message_id,
         edits=[EarlierBody.model_validate(e) for e in messages.edit_history(actor, message_id)],
     )
+
+
+@api.route("GET", "/mentions", tag="messages", query=MentionArgs, response=MentionsOut)
+def my_mentions(actor: User, query: MentionArgs) -> MentionsOut:
+    """The messages that told you of a mention (`@you`, `@room`, `@here`), newest first,
+    in rooms you may still read; page back with `before`."""
+    page = mentions.my_mentions(actor, query.before, query.limit)
+    return MentionsOut(messages=[message_out(m) for m in page.messages], has_more=page.has_more)

@@ -13,6 +13,7 @@ from ..schemas.rooms import (
     MemberOut,
     MemberRoleIn,
     MuteIn,
+    NotificationLevelIn,
     RoomCreateIn,
     RoomList,
     RoomOut,
@@ -97,6 +98,19 @@ def invite(actor: User, room_id: int, body: InviteIn) -> tuple[MemberOut, int]:
     """Add a user to a room you are in (201 when added now, 200 when already in)."""
     membership, created = rooms.invite(actor, room_id, body.user_id)
     return member_out(membership), 201 if created else 200
+
+
+@api.route(
+    "PATCH",
+    "/rooms/<id:room_id>/notifications",
+    tag="rooms",
+    body=NotificationLevelIn,
+    response=MemberOut,
+)
+def set_notification_level(actor: User, room_id: int, body: NotificationLevelIn) -> MemberOut:
+    """What you are told of in a room you are in: `all` its messages, only `mentions` of
+    you (the default, but for direct rooms: all), or `none`."""
+    return member_out(rooms.set_notification_level(actor, room_id, body.level))
 
 
 @api.route(

@@ -2,7 +2,7 @@
 
 from . import search_index as _search_index  # noqa: F401  (registers the FTS DDL)
 from .message import Message, ReactionGroup
-from .reaction import MessageEdit, Reaction
+from .reaction import MessageEdit, MessageMention, Reaction
 from .recovery_code import RecoveryCode
 from .role import DEFAULT_ROLES, Permission, Role, insert_roles
 from .room import Membership, Room, RoomKind, RoomRole
@@ -15,6 +15,7 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEdit",
+    "MessageMention",
     "Permission",
     "Reaction",
     "ReactionGroup",

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -40,6 +50,10 @@ class Message(Model):
     # or delete.
     seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     changed_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # The users named with `@name` (outside code), in order; `@room` or `@here` called
+    # the room.
+    mentions: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    mentions_room: Mapped[bool] = mapped_column(default=False, server_default=false())
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who pinned it, as the message:pin event told; kept without a foreign key, since
     # adding one to `messages` on SQLite would rebuild the table and its search triggers.

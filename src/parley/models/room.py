@@ -70,9 +70,17 @@ class Membership(Model):
     muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A ban keeps the row, so the user cannot simply join again.
     banned: Mapped[bool] = mapped_column(default=False)
+    # "all", "mentions" or "none"; None is the room kind's default (notification_level).
+    notification_level: Mapped[str | None] = mapped_column(String(16))
 
     room: Mapped[Room] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def effective_notification_level(self) -> str:
+        if self.notification_level is not None:
+            return self.notification_level
+        return "all" if self.room.is_direct else "mentions"
 
     @property
     def is_moderator(self) -> bool:

@@ -214,10 +214,10 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 
 @event("message:send", SendEvent, budget="sends", reads_actor_only=True)
 def send_message(actor: User, data: SendEvent) -> Ack:
-    message, created = messages.send_message(
+    message, created, not_notified = messages.send_message(
         actor, data.room_id, data.body, data.client_id, arrived_at=arrived_at()
     )
-    return {"message": dump(message), "created": created}
+    return {"message": dump(message), "created": created, "not_notified": not_notified}
 
 
 # The events sent most often read nothing of the handshake request nor the web session:
@@ -271,6 +271,7 @@ def read(actor: User, data: ReadEvent) -> Ack:
         "room_id": state.room_id,
         "last_read_message_id": state.last_read_message_id,
         "unread_count": state.unread_count,
+        "mention_count": state.mention_count,
     }
 
 

@@ -34,6 +34,9 @@ class MessageOut(Response):
     # Grouped by emoji, in the order each was first used.
     reactions: list[ReactionOut] = []
     pinned: bool = False
+    # The users named with `@name`, in order; `@room` or `@here` called the room.
+    mentions: list[int] = []
+    mentions_room: bool = False
 
 
 class SendIn(RequestBody):
@@ -70,6 +73,7 @@ class ReadOut(Response):
     room_id: int
     last_read_message_id: int
     unread_count: int
+    mention_count: int = 0
 
 
 class SearchArgs(QueryArgs):
@@ -104,3 +108,18 @@ class EditHistoryOut(Response):
     message_id: int
     # Oldest first; empty for a message never edited, or deleted.
     edits: list[EarlierBody]
+
+
+class SentOut(MessageOut):
+    # Users the body named who cannot read the room, so were not told.
+    not_notified: list[int] = []
+
+
+class MentionArgs(QueryArgs):
+    before: MessageCursor | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class MentionsOut(Response):
+    messages: list[MessageOut]
+    has_more: bool

@@ -46,8 +46,12 @@ class MyRoomOut(RoomOut):
 
     role: str
     unread_count: int
+    # Messages above the read mark that told the caller of a mention.
+    mention_count: int = 0
     last_read_message_id: int
     muted_until: datetime | None
+    # "all", "mentions" or "none": what the caller is told of (PATCH .../notifications).
+    notification_level: str = "mentions"
     # The other person, for a direct room.
     peer: UserPublic | None = None
 
@@ -66,6 +70,12 @@ class MemberOut(Response):
     joined_at: datetime
     muted_until: datetime | None
     banned: bool
+    # "all", "mentions" or "none" (the default: all in a direct room, else mentions).
+    notification_level: str = "mentions"
+
+
+class NotificationLevelIn(RequestBody):
+    level: Literal["all", "mentions", "none"]
 
 
 class MemberList(Response):

@@ -33,7 +33,7 @@ from sqlalchemy.sql import ClauseElement
 from ..errors import NotFound
 from ..events import Event, get_bus
 from ..extensions import db
-from ..models import Membership, Message, Room
+from ..models import Membership, Message, MessageMention, Room
 from ..models.types import utcnow
 from ..presenters import dump
 from ..schemas.messages import MessageOut
@@ -51,6 +51,7 @@ ATTEMPTS = 4
 messages_table = Message.__table__
 rooms_table = Room.__table__
 memberships_table = Membership.__table__
+mentions_table = MessageMention.__table__
 
 # Built once: constructing a statement costs more than running it on SQLite.
 STORED_CLIENT_IDS = (
@@ -75,7 +76,17 @@ LOCK_ROOMS = (
 # Rows per statement that inserts messages; one statement is built and kept for each
 # count of rows up to this.
 INSERT_ROWS_PER_STATEMENT = 32
-INSERTED_COLUMNS = ("room_id", "author_id", "body", "html", "client_id", "created_at", "seq")
+INSERTED_COLUMNS = (
+    "room_id",
+    "author_id",
+    "body",
+    "html",
+    "client_id",
+    "created_at",
+    "seq",
+    "mentions",
+    "mentions_room",
+)
 # The parameters' names for row i: `<column>_<i>`.
 INSERTED_NAMES = [
     tuple(f"{name}_{i}" for name in INSERTED_COLUMNS) for i in range(INSERT_ROWS_PER_STATEMENT)
@@ -110,6 +121,10 @@ class Draft:
     html: str
     client_id: str | None
     created_at: datetime = field(default_factory=utcnow)
+    # The users the body names, whether it called the room, and who is to be told.
+    mentions: list[int] = field(default_factory=list)
+    mentions_room: bool = False
+    notify: tuple[int, ...] = ()
     # Set by the batch: the new message as written, or for a resend the id of the
     # message stored earlier with the same client_id, or this send's own error.
     out: MessageOut | None = None
@@ -144,6 +159,8 @@ class Draft:
             deleted=False,
             seq=seq,
             changed_seq=None,
+            mentions=self.mentions,
+            mentions_room=self.mentions_room,
         )
         return self.out
 
@@ -184,6 +201,7 @@ def _store(batch: list[Draft], *, look_up_stored: bool) -> None:
             fresh, seqs = _take_seqs(connection, fresh)
             ids = _insert(connection, fresh, seqs)
             _mark_read(connection, fresh, ids)
+            _insert_mentions(connection, fresh, ids)
             for draft, seq, message_id in zip(fresh, seqs, ids, strict=True):
                 out = draft.stored(message_id, seq)
                 events.append(
@@ -193,6 +211,14 @@ def _store(batch: list[Draft], *, look_up_stored: bool) -> None:
                         room_id=draft.room_id,
                     )
                 )
+                if draft.notify:
+                    events.append(
+                        Event(
+                            "mention",
+                            {"room_id": draft.room_id, "message_id": message_id},
+                            user_ids=draft.notify,
+                        )
+                    )
             for draft in batch:
                 if draft.message_id is None and draft.earlier_id is None and draft.error is None:
                     # The same send twice in one batch: the second is a resend of the first.
@@ -332,6 +358,8 @@ def _insert(connection: Connection, fresh: list[Draft], seqs: list[int]) -> list
                 draft.client_id,
                 draft.created_at,
                 seq,
+                draft.mentions,
+                draft.mentions_room,
             )
             values.update(zip(names, row, strict=True))
         inserting = _driver(_insert_statement(len(chunk)), connection.dialect)
@@ -361,3 +389,14 @@ def _mark_read(connection: Connection, fresh: list[Draft], ids: list[int]) -> No
             for (room_id, user_id), message_id in newest.items()
         ],
     )
+
+
+def _insert_mentions(connection: Connection, fresh: list[Draft], ids: list[int]) -> None:
+    """Who each message notified: their unread mentions are counted from these rows."""
+    rows = [
+        {"message_id": message_id, "user_id": user_id, "room_id": draft.room_id}
+        for draft, message_id in zip(fresh, ids, strict=True)
+        for user_id in draft.notify
+    ]
+    if rows:
+        connection.execute(insert(mentions_table), rows)
