@@ -3,11 +3,13 @@ each was first used, refused (and nothing stored) for anything that is not one e
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from parley.actions import messages as messages_actions
 from parley.actions.reactions import MAX_EMOJI_PER_MESSAGE
 from support import Member, assert_error, make_room, send
 
@@ -156,3 +158,24 @@ def test_a_reaction_moves_the_messages_change_sequence_so_sync_brings_it(
     after = alice.get(f"{API}/rooms/{room['id']}/messages").get_json()["messages"][-1]
     assert after["changed_seq"] is not None
     assert after["changed_seq"] > (before["changed_seq"] or before["seq"])
+
+
+def test_an_edit_carries_the_reactions_committed_while_it_was_on_its_way(
+    alice: Member, bob: Member, room: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit loads the message, then waits for the room's sequence: a reaction that
+    lands in between must be in the copy it tells with a newer changed_seq, or a client
+    taking that copy would lose the reaction."""
+    message_id = posted(alice, room["id"])
+    render = messages_actions.render_body
+
+    def render_while_bob_reacts(body: str) -> Any:
+        reacting = threading.Thread(target=react, args=(bob, message_id, "👍"))
+        reacting.start()
+        reacting.join()
+        return render(body)
+
+    monkeypatch.setattr(messages_actions, "render_body", render_while_bob_reacts)
+    edited = alice.patch(f"{API}/messages/{message_id}", json={"body": "edited"}).get_json()
+    assert edited["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [bob.id]}]
+    assert reactions_of(alice, room["id"], message_id) == edited["reactions"]

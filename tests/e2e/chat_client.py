@@ -89,6 +89,8 @@ class ChatClient:
         self.sio.on("disconnect", self._on_disconnect)
         for name_ in ("message:new", "message:edit", "message:delete"):
             self.sio.on(name_, self._handler(name_))
+        for name_ in ("reaction:add", "reaction:remove", "message:pin"):
+            self.sio.on(name_, self._change_handler(name_))
         self.sio.on("*", lambda event, data=None: self.events.append((event, data)))
 
     def connect(self, rooms: list[int]) -> None:
@@ -137,6 +139,25 @@ class ChatClient:
             message = payload["message"]
             with self.lock:
                 self._apply(message)
+
+        return handle
+
+    def _change_handler(self, name: str) -> Any:
+        """Reactions and pins carry no message: applied to the copy held when newer, as
+        docs/realtime.md says (a copy not held yet comes whole with the next sync)."""
+
+        def handle(payload: dict[str, Any]) -> None:
+            self.events.append((name, payload))
+            with self.lock:
+                current = self.messages[payload["room_id"]].get(payload["message_id"])
+                if current is None or payload["seq"] <= version(current):
+                    return
+                changed = dict(current, changed_seq=payload["seq"])
+                if name == "message:pin":
+                    changed["pinned"] = payload["pinned"]
+                else:
+                    changed["reactions"] = payload["reactions"]
+                self.messages[payload["room_id"]][payload["message_id"]] = changed
 
         return handle
 
@@ -258,9 +279,19 @@ class ChatClient:
             f"connects={self.connects} syncs={self.syncs} resume={self._resume}"
         )
 
-    def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
+    def snapshot(self, room_id: int) -> dict[int, Snapshot]:
         with self.lock:
             return {
-                message_id: (message["body"], message["deleted"])
+                message_id: snapshot_of(message)
                 for message_id, message in sorted(self.messages[room_id].items())
             }
+
+
+# What a client shows of a message: its body, whether deleted, its reactions (emoji and
+# who, in order) and whether pinned.
+Snapshot = tuple[str, bool, tuple[tuple[str, tuple[int, ...]], ...], bool]
+
+
+def snapshot_of(message: dict[str, Any]) -> Snapshot:
+    reactions = tuple((r["emoji"], tuple(r["user_ids"])) for r in message.get("reactions", []))
+    return (message["body"], message["deleted"], reactions, bool(message.get("pinned")))

@@ -1,5 +1,6 @@
 """Lossless reconnect: listeners whose transports are killed at random moments end with
-exactly the committed messages, in id order, with every edit and delete applied.
+exactly the committed messages, in id order, with every edit, delete, reaction and pin
+applied.
 
 Seeds are fixed (PARLEY_CHAOS_SEEDS overrides them, to run many in a row).
 """
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from api_client import Api
 from chaos import ChaosProxy
-from chat_client import ChatClient
+from chat_client import ChatClient, snapshot_of
 from servers import LiveServer
 
 SEEDS = [int(s) for s in os.environ.get("PARLEY_CHAOS_SEEDS", "7,42").split(",")]
@@ -31,8 +32,12 @@ def server_port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+EMOJI = ("👍", "🎉", "👀")
+
+
 class Sender(threading.Thread):
-    """Posts messages and now and then edits or deletes one of its own."""
+    """Posts messages and now and then edits or deletes one of its own, reacts to one or
+    takes a reaction back, and (a moderator) pins or unpins one."""
 
     def __init__(
         self,
@@ -41,10 +46,13 @@ class Sender(threading.Thread):
         post: Callable[[str, str], int],
         edit: Callable[[int, str], None],
         delete: Callable[[int], None],
+        react: Callable[[int, str, bool], None],
+        pin: Callable[[int, bool], None] | None = None,
     ) -> None:
         super().__init__(daemon=True, name=name)
         self.rng = rng
         self.post, self.edit, self.delete = post, edit, delete
+        self.react, self.pin = react, pin
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -57,13 +65,20 @@ class Sender(threading.Thread):
                     self.edit(self.rng.choice(mine), f"{self.name} edited at {n}")
                 elif roll < 0.20:
                     self.delete(mine.pop(self.rng.randrange(len(mine))))
+                elif roll < 0.40:
+                    on = self.rng.random() < 0.7
+                    self.react(self.rng.choice(mine), self.rng.choice(EMOJI), on)
+                elif roll < 0.48 and self.pin is not None:
+                    self.pin(self.rng.choice(mine), self.rng.random() < 0.7)
                 if not mine:
                     continue
         except BaseException as exc:  # reported by the test
             self.error = exc
 
 
-def rest_sender(name: str, api: Api, room_id: int, rng: random.Random) -> Sender:
+def rest_sender(
+    name: str, api: Api, room_id: int, rng: random.Random, *, pins: bool = False
+) -> Sender:
     def post(body: str, client_id: str) -> int:
         message_id: int = api.call(
             "POST", f"/rooms/{room_id}/messages", 201, json={"body": body, "client_id": client_id}
@@ -76,7 +91,13 @@ def rest_sender(name: str, api: Api, room_id: int, rng: random.Random) -> Sender
     def delete(message_id: int) -> None:
         api.call("DELETE", f"/messages/{message_id}", 200)
 
-    return Sender(name, rng, post, edit, delete)
+    def react(message_id: int, emoji: str, on: bool) -> None:
+        api.call("PUT" if on else "DELETE", f"/messages/{message_id}/reactions/{emoji}", 200)
+
+    def pin(message_id: int, on: bool) -> None:
+        api.call("PUT" if on else "DELETE", f"/messages/{message_id}/pin", 200)
+
+    return Sender(name, rng, post, edit, delete, react, pin if pins else None)
 
 
 def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Random) -> Sender:
@@ -96,7 +117,12 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
     def delete(message_id: int) -> None:
         call("message:delete", {"message_id": message_id})
 
-    return Sender(name, rng, post, edit, delete)
+    def react(message_id: int, emoji: str, on: bool) -> None:
+        call(
+            "reaction:add" if on else "reaction:remove", {"message_id": message_id, "emoji": emoji}
+        )
+
+    return Sender(name, rng, post, edit, delete, react)
 
 
 @pytest.mark.slow
@@ -110,9 +136,12 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
     owner, _ = Api.register(url, f"owner-{tag}")
     room_id = owner.call("POST", "/rooms", 201, json={"name": f"chaos-{tag}"})["id"]
 
+    user_ids: dict[Api, int] = {}
+
     def member(name: str) -> Api:
-        api, _ = Api.register(url, f"{name}-{tag}")
+        api, registered = Api.register(url, f"{name}-{tag}")
         api.call("POST", f"/rooms/{room_id}/join", 201)
+        user_ids[api] = registered["user"]["id"]
         return api
 
     proxies: list[ChaosProxy] = []
@@ -143,7 +172,19 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
         for index in range(REST_SENDERS):
             api = member(f"rest{index}")
             apis.append(api)
-            senders.append(rest_sender(f"rest{index}", api, room_id, random.Random(rng.random())))
+            moderator = index == 0
+            if moderator:
+                owner.call(
+                    "PATCH",
+                    f"/rooms/{room_id}/members/{user_ids[api]}",
+                    200,
+                    json={"role": "moderator"},
+                )
+            senders.append(
+                rest_sender(
+                    f"rest{index}", api, room_id, random.Random(rng.random()), pins=moderator
+                )
+            )
         for index in range(SOCKET_SENDERS):
             api = member(f"sock{index}")
             apis.append(api)
@@ -163,7 +204,7 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
             sender.join()
             assert sender.error is None, repr(sender.error)
 
-        truth = {m["id"]: (m["body"], m["deleted"]) for m in owner.history(room_id)}
+        truth = {m["id"]: snapshot_of(m) for m in owner.history(room_id)}
         assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS)
         deadline = time.monotonic() + 60
         pending = list(listeners)

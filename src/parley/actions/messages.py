@@ -123,6 +123,14 @@ def readable_message(actor: User, message_id: int) -> tuple[Message, Room, Membe
     return message, room, membership
 
 
+def fresh_under_lock(message: Message) -> None:
+    """Reads the message again once the room's sequence is held: it was loaded before,
+    and a reaction, pin or edit committed in between would otherwise be missing from the
+    copy this change tells with a newer `changed_seq`."""
+    db.session.refresh(message)
+    db.session.expire(message, ["reaction_rows"])
+
+
 def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
     message, room, membership = readable_message(actor, message_id)
     if message.author_id != actor.id:
@@ -134,7 +142,11 @@ def edit_message(actor: User, message_id: int, body: str) -> MessageOut:
         return message_out(message)
     html, mentioned = render_body(body)
     with room_order(room.id):
-        message.changed_seq = next_room_seq(room.id)
+        seq = next_room_seq(room.id)
+        fresh_under_lock(message)
+        if message.deleted:
+            raise Conflict("The message was deleted.", code="message_deleted")
+        message.changed_seq = seq
         now = utcnow()
         db.session.add(
             MessageEdit(
@@ -165,7 +177,12 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
     if message.deleted:
         return message_out(message)
     with room_order(message.room_id):
-        message.changed_seq = next_room_seq(message.room_id)
+        seq = next_room_seq(message.room_id)
+        fresh_under_lock(message)
+        if message.deleted:
+            db.session.rollback()
+            return message_out(message)
+        message.changed_seq = seq
         message.body = ""
         message.html = ""
         message.deleted_at = utcnow()

@@ -14,7 +14,7 @@ from ..presenters import message_out
 from ..schemas.messages import MessageOut
 from ..store.sequence import next_room_seq, room_order
 from .access import can_moderate, readable_room, require_active
-from .messages import readable_message
+from .messages import fresh_under_lock, readable_message
 
 # A room's pinned list is short by nature; past this, the oldest pins are not listed.
 MAX_LISTED_PINS = 200
@@ -38,6 +38,12 @@ def set_pinned(actor: User, message_id: int, pinned: bool) -> MessageOut:
         return message_out(message)
     with room_order(message.room_id):
         seq = next_room_seq(message.room_id)
+        fresh_under_lock(message)
+        if message.deleted or message.pinned == pinned:
+            db.session.rollback()
+            if message.deleted:
+                raise Conflict("The message was deleted.", code="message_deleted")
+            return message_out(message)
         message.pinned_at = utcnow() if pinned else None
         message.pinned_by_id = actor.id if pinned else None
         message.changed_seq = seq

@@ -9,6 +9,9 @@ from ..errors import Conflict
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import Message, Reaction, ReactionGroup, User
+from ..models.message import group_reactions
+from ..presenters import dump
+from ..schemas.messages import ReactionOut
 from ..store.sequence import next_room_seq, room_order
 from .access import require_can_post
 from .messages import readable_message
@@ -41,6 +44,14 @@ def _count(message_id: int, emoji: str) -> int:
     )
 
 
+def _rows(message_id: int) -> list[Reaction]:
+    return list(
+        db.session.scalars(
+            select(Reaction).where(Reaction.message_id == message_id).order_by(Reaction.id)
+        )
+    )
+
+
 def _mine(message_id: int, user_id: int, emoji: str) -> Reaction | None:
     return db.session.scalar(
         select(Reaction).where(
@@ -64,6 +75,12 @@ def _changed(kind: str, message: Message, emoji: str, user_id: int, seq: int) ->
                 "user_id": user_id,
                 "count": _count(message.id, emoji),
                 "seq": seq,
+                # The message's reactions after the change: a client replaces its copy's,
+                # since who reacted first can change with a reaction taken back.
+                "reactions": [
+                    dump(ReactionOut.model_validate(group))
+                    for group in group_reactions(_rows(message.id))
+                ],
             },
             room_id=message.room_id,
         )
