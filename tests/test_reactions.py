@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from parley.actions import messages as messages_actions
+from parley.actions.mentions import render_body
 from parley.actions.reactions import MAX_EMOJI_PER_MESSAGE
 from support import Member, assert_error, make_room, send
 
@@ -167,15 +167,14 @@ def test_an_edit_carries_the_reactions_committed_while_it_was_on_its_way(
     lands in between must be in the copy it tells with a newer changed_seq, or a client
     taking that copy would lose the reaction."""
     message_id = posted(alice, room["id"])
-    render = messages_actions.render_body
 
     def render_while_bob_reacts(body: str) -> Any:
         reacting = threading.Thread(target=react, args=(bob, message_id, "👍"))
         reacting.start()
         reacting.join()
-        return render(body)
+        return render_body(body)
 
-    monkeypatch.setattr(messages_actions, "render_body", render_while_bob_reacts)
+    monkeypatch.setattr("parley.actions.messages.render_body", render_while_bob_reacts)
     edited = alice.patch(f"{API}/messages/{message_id}", json={"body": "edited"}).get_json()
     assert edited["reactions"] == [{"emoji": "👍", "count": 1, "user_ids": [bob.id]}]
     assert reactions_of(alice, room["id"], message_id) == edited["reactions"]

@@ -279,7 +279,15 @@ class ChatClient:
             f"connects={self.connects} syncs={self.syncs} resume={self._resume}"
         )
 
-    def snapshot(self, room_id: int) -> dict[int, Snapshot]:
+    def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
+        with self.lock:
+            return {
+                message_id: (message["body"], message["deleted"])
+                for message_id, message in sorted(self.messages[room_id].items())
+            }
+
+    def full_snapshot(self, room_id: int) -> dict[int, Snapshot]:
+        """Bodies, deletes, reactions and pins."""
         with self.lock:
             return {
                 message_id: snapshot_of(message)

@@ -209,11 +209,11 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
         deadline = time.monotonic() + 60
         pending = list(listeners)
         while pending and time.monotonic() < deadline:
-            pending = [c for c in pending if c.snapshot(room_id) != truth]
+            pending = [c for c in pending if c.full_snapshot(room_id) != truth]
             time.sleep(0.1)
         for client in listeners:
-            assert client.snapshot(room_id) == truth, (
-                f"{len(client.snapshot(room_id))} of {len(truth)} messages; {client.state()}; "
+            assert client.full_snapshot(room_id) == truth, (
+                f"{len(client.full_snapshot(room_id))} of {len(truth)} messages; {client.state()}; "
                 f"ids that came off one connection in falling order: {client.out_of_order}"
             )
             assert client.out_of_order == [], client.out_of_order
