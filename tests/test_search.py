@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from parley.actions.messages import send_message
 from parley.extensions import db
 from parley.models import User
-from support import Member, assert_error, make_room, send
+from support import Member, as_stored, assert_error, make_room, send
 
 API = "/api/v1"
 
@@ -34,7 +34,7 @@ def found(member: Member, q: str | None, **args: Any) -> list[str]:
 def post(member: Member, room_id: int, body: str) -> dict[str, Any]:
     response = send(member, room_id, body)
     assert response.status_code == 201, response.get_json()
-    message: dict[str, Any] = response.get_json()
+    message: dict[str, Any] = as_stored(response.get_json())
     return message
 
 
