@@ -180,3 +180,43 @@ def test_an_invited_member_is_unseen_until_they_read_the_room(alice: Member, bob
     read = bob.post(room_url(room["id"], "/read"), json={"message_id": message["id"]})
     assert read.status_code == 200, read.get_json()
     assert members_by_name(alice, room["id"])["bob"]["seen"] is True
+
+
+# --- who deleted a message --------------------------------------------------------------
+
+
+def history(member: Member, room_id: int) -> dict[int, dict[str, Any]]:
+    response = member.get(room_url(room_id, "/messages"))
+    assert response.status_code == 200
+    return {m["id"]: m for m in response.get_json()["messages"]}
+
+
+def test_a_message_deleted_by_a_moderator_says_so_and_one_by_its_author_says_that(
+    alice: Member, bob: Member, heard: list[Event]
+) -> None:
+    room = make_room(alice, "general")
+    join(bob, room["id"])
+    by_author = send(bob, room["id"], "oops").get_json()
+    by_moderator = send(bob, room["id"], "rude").get_json()
+    kept = send(bob, room["id"], "fine").get_json()
+    assert by_author["deleted_by"] is None
+    assert bob.delete(f"{API}/messages/{by_author['id']}").status_code == 200
+    answer = alice.delete(f"{API}/messages/{by_moderator['id']}")
+    assert answer.status_code == 200
+    assert answer.get_json()["deleted_by"] == "moderator"
+    seen = history(bob, room["id"])
+    assert seen[by_author["id"]]["deleted_by"] == "author"
+    assert seen[by_moderator["id"]]["deleted_by"] == "moderator"
+    assert seen[kept["id"]]["deleted_by"] is None
+    deletes = [e.payload["message"] for e in heard if e.type == "message:delete"]
+    assert [(m["id"], m["deleted_by"]) for m in deletes] == [
+        (by_author["id"], "author"),
+        (by_moderator["id"], "moderator"),
+    ]
+
+
+def test_a_moderator_deleting_their_own_message_deletes_it_as_its_author(alice: Member) -> None:
+    room = make_room(alice, "general")
+    mine = send(alice, room["id"], "draft").get_json()
+    answer = alice.delete(f"{API}/messages/{mine['id']}")
+    assert answer.get_json()["deleted_by"] == "author"

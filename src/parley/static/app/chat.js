@@ -439,8 +439,10 @@ export class Chat extends EventTarget {
   /** @param {{room_id: number, user_id: number, reason: string}} event */
   onMemberLeave({ room_id: roomId, user_id: userId, reason }) {
     if (userId === this.me.id) {
+      const summary = this.rooms.get(roomId)?.summary;
+      const name = summary?.kind === "direct" ? "a direct message" : summary?.name ? `#${summary.name}` : "a room";
       this.dropRoom(roomId);
-      if (reason !== "left") this.emitChange("notice", { text: `You were ${reason} from a room.` });
+      if (reason !== "left") this.emitChange("notice", { text: `You were ${reason} from ${name}.`, visible: true });
       return;
     }
     const room = this.rooms.get(roomId);
