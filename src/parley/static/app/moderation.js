@@ -104,10 +104,9 @@ export class Moderation {
   render() {
     const member = this.member;
     const room = this.roomId === null ? undefined : this.chat.rooms.get(this.roomId);
-    if (!member || !room) {
-      if (this.dialog.open) this.dialog.close();
-      return;
-    }
+    // Gone from the list for now (a ban's leave event comes before the list that shows
+    // them banned): the request that did it renders the outcome.
+    if (!member || !room) return;
     const name = displayName(member.user);
     const muted = mutedUntil(member);
     $("member-dialog-title").textContent = `${name} in ${roomLabel(room.summary)}`;
@@ -184,6 +183,8 @@ export class Moderation {
     }
     this.announce(`${displayName(member.user)} ${done}.`);
     await this.chat.loadMembers(roomId).catch(() => {});
-    if (!this.member && this.dialog.open) this.dialog.close();
+    if (!this.dialog.open) return;
+    if (this.member) this.render();
+    else this.dialog.close();
   }
 }

@@ -598,7 +598,7 @@ export class RoomView {
     return h(
       "button",
       { type: "button", class: "ghost small", dataset: { moderate: String(userId), roomId: String(this.roomId) }, "aria-label": label, title: label },
-      "Manage",
+      "Moderate",
     );
   }
 
