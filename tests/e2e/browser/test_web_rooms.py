@@ -179,6 +179,12 @@ def test_room_settings_rename_archive_and_leave_seen_live(
     expect(bob.composer).to_have_value("still here?")
     assert [m["body"] for m in bob.api.history(room["id"])] == []
     check_view(bob.page, f"archived-composer-{screen}")
+    # Nobody is added to an archived room: no Invite, and the API refuses it.
+    expect(bob.page.get_by_role("button", name="Invite")).to_be_hidden()
+    refused = bob.api.http.post(
+        f"{bob.api.base}/rooms/{room['id']}/members", json={"user_id": user_id(ann)}
+    )
+    assert refused.status_code == 403
 
     ann.page.get_by_role("button", name="Settings").click()
     settings.get_by_role("button", name="Unarchive room").click()
@@ -230,10 +236,26 @@ def test_mute_from_the_member_list_and_the_muted_composer_refuses(
     member.get_by_role("button", name="Unmute").click()
     expect(member.get_by_role("button", name="Unmute")).to_be_hidden()
     ann.page.keyboard.press("Escape")
-    hide_members(ann)
     expect(status).to_have_text("")
     bob.composer.press("Enter")
     expect(ann.message("can I speak?")).to_be_visible()
+
+    # Made a moderator and back: Bob's page follows his role live.
+    member = moderate(ann, bob)
+    member.get_by_role("button", name="Make a moderator").click()
+    expect(member.locator("#member-dialog-status")).to_contain_text("a moderator")
+    bob.page.get_by_role("button", name="Settings").click()
+    expect(bob.page.get_by_role("textbox", name="Name")).to_be_visible()
+    bob.page.keyboard.press("Escape")
+    member.get_by_role("button", name="Make a regular member").click()
+    expect(member.locator("#member-dialog-status")).to_contain_text("a member")
+    ann.page.keyboard.press("Escape")
+    hide_members(ann)
+    roles = {
+        m["user"]["id"]: m["role"]
+        for m in ann.api.call("GET", f"/rooms/{room['id']}/members", 200)["members"]
+    }
+    assert roles[user_id(bob)] == "member"
 
     # From the message menu: a moderator's delete shows as such on both sides.
     theirs = ann.message("before the mute")

@@ -447,7 +447,10 @@ export class Chat extends EventTarget {
     }
     const room = this.rooms.get(roomId);
     if (!room) return;
-    room.members?.delete(userId);
+    const member = room.members?.get(userId);
+    // A ban keeps the member, as banned: moderators see them in the list (to lift it).
+    if (member && reason === "banned") Object.assign(member, { banned: true, role: "member", rank: -1 });
+    else room.members?.delete(userId);
     room.summary.member_count = Math.max(0, room.summary.member_count - 1);
     this.emitChange("members", { roomId });
   }

@@ -567,7 +567,7 @@ export class RoomView {
         );
       }),
     );
-    const banned = [...room.members.values()].filter((m) => m.banned);
+    const banned = myRank(this.chat.me, room.summary) >= 1 ? [...room.members.values()].filter((m) => m.banned) : [];
     $("banned-section").hidden = !banned.length;
     $("banned-list").replaceChildren(
       ...banned.map((m) =>
