@@ -302,3 +302,18 @@ def test_ban_from_the_member_list_takes_the_room_from_the_banned_page_live(
     expect(member).to_be_hidden()
     expect(ann.page.locator("#banned-section")).to_be_hidden()
     bob.api.call("POST", f"/rooms/{room['id']}/join", 201)
+
+
+def test_a_direct_room_offers_no_invite_settings_or_moderation(
+    person: MakePerson, screen: str
+) -> None:
+    ann, bob = two_people(person, screen)
+    dm = ann.api.call("POST", "/dm", 201, json={"user_id": user_id(bob)})
+    bob.api.call("POST", f"/rooms/{dm['id']}/messages", 201, json={"body": "psst"})
+    ann.open(f"#/room/{dm['id']}")
+    expect(ann.message("psst")).to_be_visible()
+    expect(ann.page.get_by_role("button", name="Invite")).to_be_hidden()
+    expect(ann.page.get_by_role("button", name="Settings")).to_be_hidden()
+    expect(ann.message("psst").get_by_role("button", name=re.compile("^Moderate"))).to_have_count(0)
+    refused = ann.api.http.post(f"{ann.api.base}/rooms/{dm['id']}/members", json={"user_id": 1})
+    assert refused.status_code == 403
