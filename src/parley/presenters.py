@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .actions.access import moderation_rank
 from .models import Membership, Message, ReactionGroup, Room, User
 from .schemas.messages import MessageOut, ReactionOut, ReactionsOut
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
@@ -54,6 +55,8 @@ def member_out(membership: Membership) -> MemberOut:
         joined_at=membership.joined_at,
         muted_until=membership.muted_until,
         banned=membership.banned,
+        rank=moderation_rank(membership.user, membership),
+        seen=membership.last_read_message_id > 0,
         notification_level=membership.effective_notification_level,
     )
 

@@ -186,6 +186,7 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
         message.body = ""
         message.html = ""
         message.deleted_at = utcnow()
+        message.deleted_by_moderator = message.author_id != actor.id
         message.pinned_at = None
         message.pinned_by_id = None
         # The text is gone, and with it every earlier version of it.

@@ -4,16 +4,16 @@ messages gain the users their body names and whether it called the room; message
 holds who each message notified; memberships gain a notification level (none: the room
 kind's default).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
