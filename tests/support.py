@@ -44,6 +44,14 @@ MESSAGE_KEYS = {
 }
 
 
+def posted(member: Member, room_id: int, body: str = "hello") -> int:
+    """The id of a message the member posts over REST."""
+    response = send(member, room_id, body)
+    assert response.status_code == 201, response.get_json()
+    message_id: int = response.get_json()["id"]
+    return message_id
+
+
 def as_stored(sent: dict[str, Any]) -> dict[str, Any]:
     """A send's answer as the message is stored and told to others: without the
     sender's own `not_notified`."""

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import Member, assert_error, make_room, send
+from support import Member, assert_error, make_room, posted
 
 API = "/api/v1"
-
-
-def posted(member: Member, room_id: int, body: str = "hello") -> int:
-    response = send(member, room_id, body)
-    assert response.status_code == 201, response.get_json()
-    message_id: int = response.get_json()["id"]
-    return message_id
 
 
 def pin(member: Member, message_id: int) -> Any:

@@ -11,16 +11,9 @@ import pytest
 
 from parley.actions.mentions import render_body
 from parley.actions.reactions import MAX_EMOJI_PER_MESSAGE
-from support import Member, assert_error, make_room, send
+from support import Member, assert_error, make_room, posted
 
 API = "/api/v1"
-
-
-def posted(member: Member, room_id: int, body: str = "hello") -> int:
-    response = send(member, room_id, body)
-    assert response.status_code == 201, response.get_json()
-    message_id: int = response.get_json()["id"]
-    return message_id
 
 
 def react(member: Member, message_id: int, emoji: str) -> Any:
