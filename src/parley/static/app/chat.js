@@ -173,7 +173,7 @@ export class Chat extends EventTarget {
       if (user.id === this.me.id) Object.assign(this.me, user);
       this.emitChange("me");
     });
-    socket.on("user:deactivated", () => this.emitChange("signedout"));
+    socket.on("user:deactivated", () => this.emitChange("signedout", { reason: "deactivated" }));
     socket.on("video:start", (data) => this.onLive(data.room_id, { ...data, viewers: 0 }));
     socket.on("video:stop", (data) => this.onLive(data.room_id, null, data.reason));
     socket.on("video:viewers", ({ room_id: roomId, count }) => {

@@ -193,7 +193,13 @@ function startChat(session) {
   chat.addEventListener("presence", () => renderSidebar(chat, activeRoomId));
   chat.addEventListener("me", renderMe);
   chat.addEventListener("connection", ({ detail }) => renderConnection(detail.state));
-  chat.addEventListener("signedout", () => signOut("Your session has ended. Please log in again."));
+  chat.addEventListener("signedout", ({ detail }) =>
+    signOut(
+      detail.reason === "deactivated"
+        ? "An administrator deactivated your account, so you were logged out."
+        : "Your session has ended. Please log in again.",
+    ),
+  );
   chat.addEventListener("notice", ({ detail }) => announce(detail.text));
   chat.addEventListener("left", ({ detail }) => {
     if (detail.roomId === activeRoomId) location.hash = "#/directory";
@@ -214,6 +220,7 @@ function startChat(session) {
 
 function renderMe() {
   $("me-name").textContent = displayName(chat.me);
+  $("admin-link").hidden = !chat.me.permissions?.includes("ADMIN");
   $("me-avatar").replaceWith(Object.assign(avatar(chat.me, "small"), { id: "me-avatar" }));
 }
 
