@@ -10,6 +10,7 @@ import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
 import { bindStrengthMeter } from "./password_strength.js";
 import { RoomView } from "./room_view.js";
+import { Search } from "./search.js";
 import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
@@ -186,6 +187,7 @@ function startChat(session) {
   renderMe();
   roomView = new RoomView(chat, announce);
   videoPanel = new VideoPanel(chat);
+  new Search(chat);
   directory = new Directory(chat, (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   });
@@ -293,14 +295,17 @@ function announce(text) {
 // --- routing ----------------------------------------------------------------------------
 
 function route() {
-  const match = location.hash.match(/^#\/room\/(\d+)$/);
+  const match = location.hash.match(/^#\/room\/(\d+)(?:\/message\/(\d+))?$/);
   const roomId = match ? Number(match[1]) : null;
+  // A search hit: the room opens at that message; the address then names the room alone.
+  const messageId = match?.[2] ? Number(match[2]) : null;
   if (roomId !== null && chat.rooms.has(roomId)) {
     showView("room-view");
-    if (activeRoomId !== roomId) {
+    if (messageId !== null) history.replaceState(null, "", `#/room/${roomId}`);
+    if (activeRoomId !== roomId || messageId !== null) {
+      if (activeRoomId !== roomId) videoPanel.show(roomId);
       activeRoomId = roomId;
-      roomView.open(roomId);
-      videoPanel.show(roomId);
+      roomView.open(roomId, messageId);
     }
   } else if (location.hash === "#/directory" || roomId !== null) {
     leaveRoom();
