@@ -59,6 +59,17 @@ def test_an_admin_deactivates_a_user_whose_open_page_logs_out_at_once(
     expect(row).to_contain_text("Active")
     check_view(page, f"admin-users-{size}")
 
+    role_button = row.get_by_role("button", name=f"Change role of {ann.username}")
+    role_button.click()
+    role_dialog = page.get_by_role("dialog", name="Change role")
+    expect(role_dialog.get_by_label("Role")).to_be_focused()
+    check_view(page, f"admin-role-dialog-{size}")
+    role_dialog.get_by_label("Role").select_option("Moderator")
+    role_dialog.get_by_role("button", name="Save").click()
+    expect(role_dialog).to_be_hidden()
+    expect(row).to_contain_text("Moderator")
+    assert ann.api.call("GET", "/users/me", 200)["role"] == "Moderator"
+
     row.get_by_role("button", name=f"Deactivate {ann.username}").click()
     dialog = page.get_by_role("dialog", name=f"Deactivate {ann.username}?")
     expect(dialog).to_be_visible()
@@ -71,9 +82,9 @@ def test_an_admin_deactivates_a_user_whose_open_page_logs_out_at_once(
     expect(ann.page.locator("#login-error")).to_have_text(
         "An administrator deactivated your account, so you were logged out."
     )
-    # Focus went back to the row's button, which now reactivates.
+    # Focus is on the changed row's button, which now reactivates.
     reactivate = row.get_by_role("button", name=f"Reactivate {ann.username}")
-    expect(reactivate).to_be_visible()
+    expect(reactivate).to_be_focused()
     reactivate.click()
     expect(row).to_contain_text("Active")
     expect(row).not_to_contain_text("Deactivated")
@@ -104,6 +115,7 @@ def test_the_console_shows_rooms_live_broadcasts_status_and_a_password_reset(
     check_view(page, f"admin-rooms-{size}")
     row.get_by_role("button", name=f"Archive {secret['name']}").click()
     expect(row).to_contain_text("Archived")
+    expect(row.get_by_role("button", name=f"Unarchive {secret['name']}")).to_be_focused()
     assert bea.api.call("GET", f"/rooms/{secret['id']}", 200)["archived"] is True
 
     open_console(page, "live")

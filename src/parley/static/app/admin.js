@@ -70,7 +70,10 @@ function route() {
 
 // --- users ------------------------------------------------------------------------------
 
-async function loadUsers() {
+// After a change redraws the list, focus goes to this button of the changed row (its
+// `data-action`), since the one that was pressed is gone.
+/** @param {{userId: number, action: string}} [focus] */
+async function loadUsers(focus) {
   const q = $("users-search", HTMLInputElement).value.trim();
   const status = $("users-status");
   status.textContent = "Loading…";
@@ -79,6 +82,10 @@ async function loadUsers() {
     roles = body.roles;
     renderUsers(body.users);
     status.textContent = countText(body.users.length, "user", "users");
+    if (focus) {
+      const button = document.querySelector(`#users-body tr[data-user-id="${focus.userId}"] button[data-action="${focus.action}"]`);
+      if (button instanceof HTMLElement) button.focus();
+    }
   } catch (err) {
     status.textContent = "";
     failed(err);
@@ -103,12 +110,12 @@ function renderUsers(users) {
         h(
           "span",
           { class: "actions" },
-          h("button", { type: "button", class: "ghost small", "aria-label": `Change role of ${name}`, onclick: (/** @type {Event} */ e) => openRole(user, /** @type {HTMLElement} */ (e.currentTarget)) }, "Role"),
+          h("button", { type: "button", class: "ghost small", "data-action": "role", "aria-label": `Change role of ${name}`, onclick: (/** @type {Event} */ e) => openRole(user, /** @type {HTMLElement} */ (e.currentTarget)) }, "Role"),
           you
             ? null
             : user.active
-              ? h("button", { type: "button", class: "ghost small", "aria-label": `Deactivate ${name}`, onclick: (/** @type {Event} */ e) => deactivate(user, /** @type {HTMLElement} */ (e.currentTarget)) }, "Deactivate")
-              : h("button", { type: "button", class: "ghost small", "aria-label": `Reactivate ${name}`, onclick: () => setActive(user, true) }, "Reactivate"),
+              ? h("button", { type: "button", class: "ghost small", "data-action": "deactivate", "aria-label": `Deactivate ${name}`, onclick: (/** @type {Event} */ e) => deactivate(user, /** @type {HTMLElement} */ (e.currentTarget)) }, "Deactivate")
+              : h("button", { type: "button", class: "ghost small", "data-action": "reactivate", "aria-label": `Reactivate ${name}`, onclick: () => setActive(user, true) }, "Reactivate"),
           you ? null : h("button", { type: "button", class: "ghost small", "aria-label": `Reset password of ${name}`, onclick: (/** @type {Event} */ e) => resetPassword(user, /** @type {HTMLElement} */ (e.currentTarget)) }, "Reset password"),
         ),
       ),
@@ -141,7 +148,7 @@ async function saveRole(event) {
     await request("PATCH", `/users/${roleUser.id}`, { role });
     $("role-dialog", HTMLDialogElement).close();
     announce(`${roleUser.username} is now ${role}.`);
-    loadUsers();
+    loadUsers({ userId: roleUser.id, action: "role" });
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) failed(err);
     else $("role-error").textContent = err.message;
@@ -170,7 +177,7 @@ async function setActive(user, active) {
   try {
     await request("PATCH", `/users/${user.id}`, { active });
     announce(`${user.username} is ${active ? "active again" : "deactivated"}.`);
-    loadUsers();
+    loadUsers({ userId: user.id, action: active ? "deactivate" : "reactivate" });
   } catch (err) {
     failed(err);
   }
@@ -200,7 +207,8 @@ async function resetPassword(user, opener) {
 
 // --- rooms ------------------------------------------------------------------------------
 
-async function loadRooms() {
+/** @param {number} [focusRoomId] a room whose archive button takes the focus once redrawn */
+async function loadRooms(focusRoomId) {
   const q = $("rooms-search", HTMLInputElement).value.trim();
   const status = $("rooms-status");
   status.textContent = "Loading…";
@@ -208,6 +216,10 @@ async function loadRooms() {
     const body = await request("GET", `/admin/rooms?${new URLSearchParams({ q })}`);
     renderRooms(body.rooms);
     status.textContent = countText(body.rooms.length, "room", "rooms");
+    if (focusRoomId !== undefined) {
+      const button = document.querySelector(`#rooms-body tr[data-room-id="${focusRoomId}"] button`);
+      if (button instanceof HTMLElement) button.focus();
+    }
   } catch (err) {
     status.textContent = "";
     failed(err);
@@ -250,7 +262,7 @@ async function setArchived(room, archived) {
   try {
     await request("PATCH", `/admin/rooms/${room.id}`, { archived });
     announce(`${room.name} is ${archived ? "archived" : "open again"}.`);
-    loadRooms();
+    loadRooms(room.id);
   } catch (err) {
     failed(err);
   }
