@@ -54,6 +54,14 @@ REQUESTS: dict[str, Request] = {
     "GET /api/docs": Request(),
     "GET /api/docs/assets/{filename}": Request(filename="swagger-ui.css"),
     "GET /api/v1/openapi.json": Request(),
+    "GET /admin": Request(),
+    "GET /api/v1/admin/users": Request(),
+    "POST /api/v1/admin/users/{user_id}/password": Request(),
+    "GET /api/v1/admin/rooms": Request(),
+    "PATCH /api/v1/admin/rooms/{room_id}": Request(body={"archived": True}),
+    "GET /api/v1/admin/live": Request(),
+    "DELETE /api/v1/admin/rooms/{room_id}/live": Request(),
+    "GET /api/v1/admin/status": Request(),
     "POST /api/v1/auth/register": Request(
         body=lambda w: {"username": w.unique("newbie"), "password": PASSWORD}
     ),
@@ -124,6 +132,9 @@ REQUESTS: dict[str, Request] = {
 # Routes whose success changes what other cells would see: a success runs on a world of
 # its own.
 DESTROYS = {
+    "POST /api/v1/admin/users/{user_id}/password",
+    "PATCH /api/v1/admin/rooms/{room_id}",
+    "DELETE /api/v1/admin/rooms/{room_id}/live",
     "POST /api/v1/auth/logout",
     "DELETE /api/v1/auth/tokens/{token_id}",
     "POST /api/v1/dm",
@@ -168,6 +179,120 @@ admin     200
 bot       200
 deact     200
 revoked   200
+
+# The console answers the session cookie alone: a bearer token, even an administrator's,
+# gets its 404 (tests/test_admin.py shows the cookie's answers).
+GET /admin
+actor     any
+anon      404:not_found
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     404:not_found
+bot       404:not_found
+deact     404:not_found
+revoked   404:not_found
+
+GET /api/v1/admin/users
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     200
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
+
+POST /api/v1/admin/users/{user_id}/password
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     200
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
+
+GET /api/v1/admin/rooms
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     200
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
+
+PATCH /api/v1/admin/rooms/{room_id}
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  404:not_found      404:not_found      404:not_found
+member    404:not_found      404:not_found      404:not_found
+muted     404:not_found      404:not_found      404:not_found
+banned    404:not_found      404:not_found      404:not_found
+mod       404:not_found      404:not_found      404:not_found
+owner     404:not_found      404:not_found      404:not_found
+admin     200                200                404:not_found
+bot       404:not_found      404:not_found      404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+GET /api/v1/admin/live
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     200
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
+
+DELETE /api/v1/admin/rooms/{room_id}/live
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  404:not_found      404:not_found      404:not_found
+member    404:not_found      404:not_found      404:not_found
+muted     404:not_found      404:not_found      404:not_found
+banned    404:not_found      404:not_found      404:not_found
+mod       404:not_found      404:not_found      404:not_found
+owner     404:not_found      404:not_found      404:not_found
+admin     204                204                404:not_found
+bot       404:not_found      404:not_found      404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+GET /api/v1/admin/status
+actor     any
+anon      401:unauthorized
+outsider  404:not_found
+member    404:not_found
+muted     404:not_found
+banned    404:not_found
+mod       404:not_found
+owner     404:not_found
+admin     200
+bot       404:not_found
+deact     401:invalid_token
+revoked   401:invalid_token
 
 GET /healthz
 actor     any
@@ -1182,6 +1307,7 @@ def test_answers_are_the_tables(
 
 
 MISSING = 987654321
+ADMIN_API = "/api/v1/admin/"
 
 
 def whole_answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
@@ -1227,6 +1353,14 @@ def test_an_outsider_gets_exactly_the_answer_of_a_missing_room(
     by_message = "{message_id}" in route
     for actor in ("outsider", "admin"):
         for kind in ("private", "direct"):
+            if (
+                actor == "admin"
+                and kind == "private"
+                and route.split(" ", 1)[1].startswith(ADMIN_API)
+            ):
+                # The console manages private rooms (names, archiving, broadcasts), not
+                # their messages; a direct room stays unknown to it.
+                continue
             sent = str(shared.messages[kind] if by_message else shared.rooms[kind])
             expected = whole_answer(app, missing, route, actor, kind)
             assert whole_answer(app, shared, route, actor, kind) == expected.replace(

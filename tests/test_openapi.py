@@ -65,7 +65,7 @@ def test_request_schemas_come_from_the_pydantic_models(client: FlaskClient) -> N
     assert schema["additionalProperties"] is False
     history = document["paths"][f"{PREFIX}/rooms/{{room_id}}/messages"]["get"]
     names = {p["name"] for p in history["parameters"]}
-    assert names == {"room_id", "before", "after", "limit"}
+    assert names == {"room_id", "before", "after", "around", "limit"}
 
 
 def test_docs_page_serves_swagger_ui_from_the_vendored_files(client: FlaskClient) -> None:

@@ -4,6 +4,7 @@ middlewares around them."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     migrate.init_app(
         app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True
     )
+    # The admin console's uptime counts from here (time.time(), seconds).
+    app.extensions["parley.started_at"] = time.time()
     app.extensions["parley.bus"] = EventBus()
     app.extensions["parley.video"] = Broadcasts(relay_from_config(app.config))
     app.extensions["parley.message_writer"] = MessageWriter.from_config(app.config)

@@ -3,7 +3,6 @@ copied from npm's swagger-ui-dist into static/vendor by `make web`)."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flask import (
@@ -19,6 +18,7 @@ from flask import (
 from .api import PREFIX, api
 from .errors import NotFound
 from .headers import DOCS_CSP
+from .probes import parley_version
 
 bp = Blueprint("docs", __name__)
 
@@ -26,13 +26,6 @@ bp = Blueprint("docs", __name__)
 # index.html and initializer fetch a sample API from the internet).
 DOCS_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
 SWAGGER_UI = Path("vendor") / "swagger-ui"
-
-
-def parley_version() -> str:
-    try:
-        return version("parley")
-    except PackageNotFoundError:
-        return "0.0.0"
 
 
 @bp.get(PREFIX + "/openapi.json")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
+from werkzeug.exceptions import NotFound as NoSuchPath
 
 from ..errors import Forbidden, NotFound, Unauthorized
 from ..extensions import db
@@ -34,6 +35,25 @@ def require_permission(actor: User, permission: Permission) -> None:
             code="missing_permission",
             details={"permission": permission.name},
         )
+
+
+def require_administrator(actor: User) -> User:
+    """The administration's routes answer anyone but an administrator exactly what a path
+    that does not exist answers, so they do not tell that they are there."""
+    require_active(actor)
+    if not actor.can(Permission.ADMIN):
+        raise NotFound(NoSuchPath.description)
+    return actor
+
+
+def administered_room(actor: User, room_id: int) -> Room:
+    """Any room but a direct one, for an administrator, whether or not they are in it:
+    a direct room is two people's conversation, not the server's to manage."""
+    require_administrator(actor)
+    room = db.session.get(Room, room_id)
+    if room is None or room.is_direct:
+        raise _no_such_room(room_id)
+    return room
 
 
 def membership_of(user_id: int, room_id: int) -> Membership | None:

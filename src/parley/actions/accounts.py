@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +19,7 @@ from ..passwords import burn_verify, hash_password, needs_rehash, verify_passwor
 from ..presenters import dump, user_public
 from ..schemas.fields import username_key
 from ..usernames import skeleton_digest as username_skeleton
-from .access import require_active, require_permission
+from .access import require_active, require_administrator, require_permission
 from .tokens import Client, issue_token, token_revoked_event
 from .two_factor import check_login_code
 
@@ -255,6 +257,25 @@ def reactivate_user(actor: User, user_id: int) -> User:
     user.active = True
     db.session.commit()
     return user
+
+
+def reset_password(actor: User, user_id: int) -> tuple[User, str]:
+    """An administrator gives someone a new, random password, which only they are shown:
+    every session and token of that user (hand-made API tokens too) ends with the old one.
+    Refused for the administrator's own account, which they change in their settings."""
+    require_administrator(actor)
+    user = get_user(actor, user_id)
+    if user.id == actor.id:
+        raise Conflict(
+            "Change your own password in your settings, with the old one.", code="own_account"
+        )
+    temporary = secrets.token_urlsafe(12)
+    user.password_hash = hash_password(temporary)
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+        emit_after_commit(token_revoked_event(token))
+        db.session.delete(token)
+    db.session.commit()
+    return user, temporary
 
 
 def update_user(

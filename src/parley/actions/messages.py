@@ -272,6 +272,9 @@ def mark_read(actor: User, room_id: int, message_id: int) -> ReadState:
 class Page:
     messages: list[Message]
     has_more: bool
+    # Only for a page around a message: whether newer messages follow it (has_more then
+    # says whether older ones precede it).
+    has_newer: bool | None = None
 
 
 def history(
@@ -280,15 +283,19 @@ def history(
     *,
     before: int | None = None,
     after: int | None = None,
+    around: int | None = None,
     limit: int = 50,
 ) -> Page:
     """A page of a room's messages, always in ascending id order.
 
-    ``after`` gives the oldest messages above that id (catching up); otherwise the newest
-    below ``before`` (or the newest of all), for scrolling back.
+    ``after`` gives the oldest messages above that id (catching up); ``around`` a message
+    of the room with up to half the page before it and the rest after (opening a search
+    hit); otherwise the newest below ``before`` (or the newest of all), for scrolling back.
     """
     room, _ = readable_room(actor, room_id)
     query = select(Message).where(Message.room_id == room.id)
+    if around is not None:
+        return _around(query, room_id, around, limit)
     if after is not None:
         rows = list(
             db.session.scalars(
@@ -300,3 +307,30 @@ def history(
         query = query.where(Message.id < before)
     rows = list(db.session.scalars(query.order_by(Message.id.desc()).limit(limit + 1)))
     return Page(list(reversed(rows[:limit])), len(rows) > limit)
+
+
+def _around(query: Select[Any], room_id: int, message_id: int, limit: int) -> Page:
+    hit = query.with_only_columns(Message.id).where(Message.id == message_id)
+    if db.session.scalar(hit) is None:
+        raise NotFound(
+            "No such message in this room.",
+            details={"room_id": room_id, "message_id": message_id},
+        )
+    older = list(
+        db.session.scalars(
+            query.where(Message.id < message_id).order_by(Message.id.desc()).limit(limit + 1)
+        )
+    )
+    newer = list(
+        db.session.scalars(
+            query.where(Message.id >= message_id).order_by(Message.id).limit(limit + 1)
+        )
+    )
+    # Half the page before the message; a side with fewer leaves its share to the other.
+    take_newer = min(len(newer), limit - min(len(older), (limit - 1) // 2))
+    take_older = min(len(older), limit - take_newer)
+    return Page(
+        list(reversed(older[:take_older])) + newer[:take_newer],
+        has_more=len(older) > take_older,
+        has_newer=len(newer) > take_newer,
+    )

@@ -19,6 +19,7 @@ from ..presenters import dump, member_out, room_out
 from ..schemas.fields import room_name_key
 from ..video.broadcasts import Broadcast
 from .access import (
+    administered_room,
     member_room,
     membership_of,
     readable_room,
@@ -150,6 +151,21 @@ def update_room(
         if kind not in (RoomKind.PUBLIC, RoomKind.PRIVATE):
             raise BadRequest("Rooms are public or private.", details={"field": "kind"})
         room.kind = kind
+    return _change_room(room, name=name, topic=topic, archived=archived)
+
+
+def administer_room(actor: User, room_id: int, *, archived: bool | None = None) -> Room:
+    """An administrator archives or unarchives any room but a direct one, in it or not."""
+    return _change_room(administered_room(actor, room_id), archived=archived)
+
+
+def _change_room(
+    room: Room,
+    *,
+    name: str | None = None,
+    topic: str | None = None,
+    archived: bool | None = None,
+) -> Room:
     if name is not None and name != room.name:
         key = room_name_key(name)
         clash = db.session.scalar(select(Room.id).where(Room.name_key == key, Room.id != room.id))

@@ -27,7 +27,7 @@ from ..video.frames import check_frame
 from ..video.hub import HubClosed
 from ..video.relay import FrameRelay, LiveRecord
 from ..video.views import NOT_ALLOWED, View, open_view
-from .access import can_moderate, readable_room, require_can_post
+from .access import administered_room, can_moderate, readable_room, require_can_post
 from .access_live import Viewer
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,16 @@ def stop_broadcast(actor: User, room_id: int) -> None:
             code="not_the_broadcaster",
         )
     reason = "stopped" if broadcast.broadcaster_id == actor.id else "stopped_by_moderator"
+    _stop(room_id, broadcast, reason)
+
+
+def end_broadcast_as_admin(actor: User, room_id: int) -> None:
+    """An administrator ends the broadcast of any room but a direct one, in it or not."""
+    administered_room(actor, room_id)
+    _stop(room_id, live_broadcast(room_id), "stopped_by_admin")
+
+
+def _stop(room_id: int, broadcast: Broadcast, reason: str) -> None:
     relay = broadcasts().relay
     if broadcast.mirror and broadcast.record is not None and relay is not None:
         # Live on another process: ended in Redis, its mirrors end at once, and its origin

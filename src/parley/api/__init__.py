@@ -1,6 +1,7 @@
 """The REST API under /api/v1."""
 
 from . import (  # noqa: F401  (each declares its routes)
+    admin,
     auth,
     messages,
     rooms,

@@ -33,14 +33,26 @@ from .blueprint import api
 def history(actor: User, room_id: int, query: HistoryArgs) -> HistoryOut:
     """A page of a room's messages, in ascending id order.
 
-    With `after`, the oldest messages above that id (for catching up); otherwise the
-    newest below `before`, or the newest of all (for scrolling back). `has_more` says
-    whether the page was cut at `limit`.
+    With `after`, the oldest messages above that id (for catching up); with `around`, that
+    message with up to half the page before it and the rest after (for opening a search
+    hit in context; 404 when it is not a message of this room), then `has_more` says
+    whether older messages precede the page and `has_newer` whether newer ones follow;
+    otherwise the newest below `before`, or the newest of all (for scrolling back).
+    `has_more` says whether the page was cut at `limit`.
     """
     page = messages.history(
-        actor, room_id, before=query.before, after=query.after, limit=query.limit
+        actor,
+        room_id,
+        before=query.before,
+        after=query.after,
+        around=query.around,
+        limit=query.limit,
     )
-    return HistoryOut(messages=[message_out(m) for m in page.messages], has_more=page.has_more)
+    return HistoryOut(
+        messages=[message_out(m) for m in page.messages],
+        has_more=page.has_more,
+        has_newer=page.has_newer,
+    )
 
 
 @api.route(

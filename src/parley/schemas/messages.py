@@ -54,18 +54,33 @@ class EditIn(RequestBody):
 class HistoryArgs(QueryArgs):
     before: MessageCursor | None = None
     after: MessageCursor | None = None
+    around: Id | None = Field(
+        default=None,
+        description="A message of the room: the page holds it, with up to half the page "
+        "before it and the rest after.",
+    )
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
     @model_validator(mode="after")
     def _one_cursor(self) -> Self:
-        if self.before is not None and self.after is not None:
-            raise ValueError("give before or after, not both")
+        given = [c for c in (self.before, self.after, self.around) if c is not None]
+        if len(given) > 1:
+            raise ValueError("give one of before, after and around")
         return self
 
 
 class HistoryOut(Response):
     messages: list[MessageOut]
-    has_more: bool
+    has_more: bool = Field(
+        description="More messages lie beyond the page: newer ones with `after`, older "
+        "ones otherwise."
+    )
+    has_newer: bool | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="With `around` only (absent otherwise): whether newer messages follow "
+        "the page.",
+    )
 
 
 class ReadIn(RequestBody):

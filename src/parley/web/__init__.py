@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, make_response, render_template
+from flask import Blueprint, Response, abort, current_app, make_response, render_template
 
 from ..headers import PAGE_CSP
+from ..identity import cookie_session_token
+from ..models import Permission
 
 bp = Blueprint("web", __name__)
 
@@ -25,8 +27,22 @@ def assets_ready() -> bool:
 
 @bp.get("/")
 def index() -> Response:
+    return _page("app.html")
+
+
+@bp.get("/admin")
+def admin() -> Response:
+    """The admin console, for administrators; anyone else gets the 404 of any unknown
+    path, so the page does not tell that it exists."""
+    token = cookie_session_token()
+    if token is None or not token.user.can(Permission.ADMIN):
+        abort(404)
+    return _page("admin.html")
+
+
+def _page(template: str) -> Response:
     ready = assets_ready()
-    response = make_response(render_template("app.html", assets_ready=ready), 200 if ready else 503)
+    response = make_response(render_template(template, assets_ready=ready), 200 if ready else 503)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response

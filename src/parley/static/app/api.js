@@ -66,9 +66,11 @@ export const api = {
     request("POST", "/auth/session", code ? { username, password, code } : { username, password }),
   register: (/** @type {Record<string, string>} */ fields) => request("POST", "/auth/session/register", fields),
   logout: () => request("DELETE", "/auth/session"),
-  history: (/** @type {number} */ roomId, /** @type {{before?: number, limit?: number}} */ { before, limit = 50 } = {}) => {
+  history: (/** @type {number} */ roomId, /** @type {{before?: number, after?: number, around?: number, limit?: number}} */ { before, after, around, limit = 50 } = {}) => {
     const query = new URLSearchParams({ limit: String(limit) });
     if (before) query.set("before", String(before));
+    if (after !== undefined) query.set("after", String(after));
+    if (around) query.set("around", String(around));
     return request("GET", `/rooms/${roomId}/messages?${query}`);
   },
   room: (/** @type {number} */ roomId) => request("GET", `/rooms/${roomId}`),
@@ -94,6 +96,7 @@ export const api = {
   unmute: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("DELETE", `/rooms/${roomId}/members/${userId}/mute`),
   ban: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("POST", `/rooms/${roomId}/members/${userId}/ban`),
   unban: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("DELETE", `/rooms/${roomId}/members/${userId}/ban`),
+  search: (/** @type {string} */ q) => request("GET", `/search?${new URLSearchParams({ q, limit: "50" })}`),
   sessions: () => request("GET", "/auth/sessions"),
   revokeSession: (/** @type {number} */ id) => request("DELETE", `/auth/sessions/${id}`),
 };

@@ -48,6 +48,12 @@ export class RoomState {
     this.messages = new Map();
     this.loaded = false; // the newest page was fetched: sync keeps it complete from there
     this.hasOlder = true;
+    // The messages held end before the room's newest (opened at a search hit): new ones
+    // are not held until paging reaches the newest, so what is held has no gap.
+    this.hasNewer = false;
+    // Counts each time the held messages are replaced: a page asked for before that
+    // belongs to what was dropped, and is thrown away.
+    this.epoch = 0;
     this.lastSeq = summary.last_seq || 0;
     /** @type {Map<number, ReturnType<typeof setTimeout>>} user id -> timeout handle */
     this.typing = new Map();
@@ -173,7 +179,7 @@ export class Chat extends EventTarget {
       if (user.id === this.me.id) Object.assign(this.me, user);
       this.emitChange("me");
     });
-    socket.on("user:deactivated", () => this.emitChange("signedout"));
+    socket.on("user:deactivated", () => this.emitChange("signedout", { reason: "deactivated" }));
     socket.on("video:start", (data) => this.onLive(data.room_id, { ...data, viewers: 0 }));
     socket.on("video:stop", (data) => this.onLive(data.room_id, null, data.reason));
     socket.on("video:viewers", ({ room_id: roomId, count }) => {
@@ -312,6 +318,7 @@ export class Chat extends EventTarget {
     const room = this.rooms.get(roomId);
     if (!room) return;
     room.messages.clear();
+    room.epoch += 1;
     room.loaded = false;
     await this.loadNewest(roomId);
   }
@@ -321,9 +328,12 @@ export class Chat extends EventTarget {
   async loadNewest(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || room.loaded) return;
+    const epoch = room.epoch;
     const page = await api.history(roomId, { limit: 50 });
+    if (room.epoch !== epoch) return;
     for (const message of page.messages) room.store(message);
     room.hasOlder = page.has_more;
+    room.hasNewer = false;
     room.loaded = true;
     // Events that came while the page was on its way are in the map; anything between
     // the page and them is fetched by a sync from the page's newest id.
@@ -342,12 +352,61 @@ export class Chat extends EventTarget {
   async loadOlder(roomId) {
     const room = this.rooms.get(roomId);
     if (!room || !room.hasOlder) return 0;
+    const epoch = room.epoch;
     const page = await api.history(roomId, { before: room.oldestId() || undefined, limit: 50 });
+    if (room.epoch !== epoch) return 0;
     let added = 0;
     for (const message of page.messages) if (room.store(message)) added += 1;
     room.hasOlder = page.has_more;
     this.emitChange("older", { roomId, messages: page.messages });
     return added;
+  }
+
+  // A room's history around one message, in place of what was held (search hits).
+  /**
+   * @param {number} roomId
+   * @param {number} messageId
+   */
+  async loadAround(roomId, messageId) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    const epoch = ++room.epoch;
+    const page = await api.history(roomId, { around: messageId, limit: 50 });
+    if (room.epoch !== epoch) return;
+    room.epoch += 1;
+    room.messages.clear();
+    for (const message of page.messages) room.store(message);
+    room.hasOlder = page.has_more;
+    room.hasNewer = Boolean(page.has_newer);
+    room.loaded = true;
+    if (!room.hasNewer) await this.syncToNewest(room);
+  }
+
+  /** @param {number} roomId */
+  async loadNewer(roomId) {
+    const room = this.rooms.get(roomId);
+    if (!room || !room.hasNewer) return 0;
+    const epoch = room.epoch;
+    const page = await api.history(roomId, { after: room.lastId(), limit: 50 });
+    if (room.epoch !== epoch) return 0;
+    let added = 0;
+    for (const message of page.messages) if (room.store(message)) added += 1;
+    room.hasNewer = page.has_more;
+    if (!room.hasNewer) await this.syncToNewest(room);
+    this.emitChange("newer", { roomId, messages: page.messages });
+    return added;
+  }
+
+  // Reached the newest page: what was posted while it was on its way came as events that
+  // were not held, so a sync from its newest id fetches them.
+  /** @param {RoomState} room */
+  async syncToNewest(room) {
+    if (!this.connected) return;
+    try {
+      await this.syncFrom(new Map([[room.id, room.lastId()]]), false);
+    } catch {
+      /* the next reconnect syncs it */
+    }
   }
 
   /** @param {number} roomId */
@@ -398,6 +457,17 @@ export class Chat extends EventTarget {
     const isNew = !room.messages.has(message.id);
     if (message.client_id && message.author.id === this.me.id) {
       if (this.pending.delete(message.client_id)) this.emitChange("pending", { roomId: room.id });
+    }
+    if (room.hasNewer && isNew && message.id > room.lastId()) {
+      // Beyond the held page: counted, and held once paging reaches it.
+      if (!message.deleted && message.author.id !== this.me.id && live) {
+        if (message.id > room.summary.last_read_message_id) room.summary.unread_count += 1;
+        this.stopTyping(room, message.author.id);
+      }
+      room.summary.last_message_id = Math.max(room.summary.last_message_id || 0, message.id);
+      this.emitChange("rooms");
+      this.emitChange("beyond", { roomId: room.id });
+      return;
     }
     if (room.loaded || room.messages.size) {
       if (!room.store(message)) return;

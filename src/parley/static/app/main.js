@@ -13,6 +13,7 @@ import { RoomView } from "./room_view.js";
 import { Moderation } from "./moderation.js";
 import { showNotice } from "./notices.js";
 import { RoomAdmin } from "./room_admin.js";
+import { Search } from "./search.js";
 import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
@@ -193,6 +194,7 @@ function startChat(session) {
   videoPanel = new VideoPanel(chat);
   roomAdmin = new RoomAdmin(chat, () => activeRoomId);
   new Moderation(chat, announce);
+  new Search(chat);
   directory = new Directory(chat, (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   });
@@ -200,7 +202,13 @@ function startChat(session) {
   chat.addEventListener("presence", () => renderSidebar(chat, activeRoomId));
   chat.addEventListener("me", renderMe);
   chat.addEventListener("connection", ({ detail }) => renderConnection(detail.state));
-  chat.addEventListener("signedout", () => signOut("Your session has ended. Please log in again."));
+  chat.addEventListener("signedout", ({ detail }) =>
+    signOut(
+      detail.reason === "deactivated"
+        ? "An administrator deactivated your account, so you were logged out."
+        : "Your session has ended. Please log in again.",
+    ),
+  );
   chat.addEventListener("notice", ({ detail }) => (detail.visible ? showNotice(detail.text) : announce(detail.text)));
   chat.addEventListener("left", ({ detail }) => {
     if (detail.roomId === activeRoomId) location.hash = "#/directory";
@@ -221,6 +229,7 @@ function startChat(session) {
 
 function renderMe() {
   $("me-name").textContent = displayName(chat.me);
+  $("admin-link").hidden = !chat.me.permissions?.includes("ADMIN");
   $("me-avatar").replaceWith(Object.assign(avatar(chat.me, "small"), { id: "me-avatar" }));
 }
 
@@ -293,14 +302,17 @@ function announce(text) {
 // --- routing ----------------------------------------------------------------------------
 
 function route() {
-  const match = location.hash.match(/^#\/room\/(\d+)$/);
+  const match = location.hash.match(/^#\/room\/(\d+)(?:\/message\/(\d+))?$/);
   const roomId = match ? Number(match[1]) : null;
+  // A search hit: the room opens at that message; the address then names the room alone.
+  const messageId = match?.[2] ? Number(match[2]) : null;
   if (roomId !== null && chat.rooms.has(roomId)) {
     showView("room-view");
-    if (activeRoomId !== roomId) {
+    if (messageId !== null) history.replaceState(null, "", `#/room/${roomId}`);
+    if (activeRoomId !== roomId || messageId !== null) {
+      if (activeRoomId !== roomId) videoPanel.show(roomId);
       activeRoomId = roomId;
-      roomView.open(roomId);
-      videoPanel.show(roomId);
+      roomView.open(roomId, messageId);
     }
     roomAdmin.renderHeader();
   } else if (location.hash === "#/directory" || roomId !== null) {

@@ -33,6 +33,15 @@ export class RoomView {
     this.loadingOlder = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.unmuteTimer = undefined;
+    this.loadingNewer = false;
+    /** @type {number | null} the search hit the room was opened at */
+    this.hitId = null;
+    // Counts each opening of a room (and each jump to its newest): a page that arrives
+    // for an earlier one is not drawn over this one.
+    this.openings = 0;
+    // While a room's first page loads, what the timeline shows is not yet that page, so
+    // its scrolling loads nothing more.
+    this.loadingRoom = false;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -43,10 +52,15 @@ export class RoomView {
 
   // --- opening a room -------------------------------------------------------------------
 
-  /** @param {number} roomId */
-  async open(roomId) {
+  /**
+   * @param {number} roomId
+   * @param {number | null} [aroundId] a message to open the room at (a search hit)
+   */
+  async open(roomId, aroundId = null) {
     this.saveDraft();
     this.roomId = roomId;
+    this.hitId = aroundId;
+    const opening = ++this.openings;
     const room = this.chat.rooms.get(roomId);
     if (!room) return;
     this.dividerAfter = room.summary.unread_count ? room.summary.last_read_message_id : null;
@@ -60,18 +74,80 @@ export class RoomView {
     // Members give names to typing events and presence to the panel.
     if (!room.members) this.chat.loadMembers(roomId).catch(() => {});
     if ($("members-toggle").getAttribute("aria-expanded") === "true") this.showMembers(true);
+    this.loadingRoom = true;
     try {
-      if (!room.loaded) await this.chat.loadNewest(roomId);
+      if (aroundId) await this.chat.loadAround(roomId, aroundId);
+      else if (room.hasNewer) await this.chat.reload(roomId);
+      else if (!room.loaded) await this.chat.loadNewest(roomId);
     } catch (err) {
       $("history-status").textContent = `Could not load messages: ${err.message}`;
       return;
+    } finally {
+      if (this.openings === opening) this.loadingRoom = false;
     }
-    if (this.roomId !== roomId) return;
+    if (this.openings !== opening) return;
     this.renderAll();
-    this.scrollToStart();
-    if (!document.querySelector("dialog[open]")) this.input.focus({ preventScroll: true });
+    if (aroundId) this.showHit(aroundId);
+    else {
+      this.scrollToStart();
+      if (!document.querySelector("dialog[open]")) this.input.focus({ preventScroll: true });
+    }
     this.fillViewport();
     this.maybeRead();
+  }
+
+  // The search hit in the middle of the timeline, marked and focused.
+  /** @param {number} messageId */
+  showHit(messageId) {
+    const node = this.list.querySelector(`li.message[data-id="${messageId}"]`);
+    if (!(node instanceof HTMLElement)) return;
+    node.scrollIntoView({ block: "center" });
+    node.tabIndex = -1;
+    node.focus({ preventScroll: true });
+    this.announce("Showing the message you searched for, with the messages around it.");
+  }
+
+  async loadNewer() {
+    const room = this.room;
+    if (!room || !room.hasNewer || this.loadingNewer || this.loadingRoom) return;
+    this.loadingNewer = true;
+    const opening = this.openings;
+    const top = this.scroller.scrollTop;
+    try {
+      await this.chat.loadNewer(room.id);
+    } catch (err) {
+      $("history-status").textContent = `Could not load newer messages: ${err.message}`;
+      return;
+    } finally {
+      this.loadingNewer = false;
+    }
+    if (this.openings !== opening) return;
+    this.renderAll();
+    this.scroller.scrollTop = top;
+  }
+
+  async jumpToLatest() {
+    const roomId = this.roomId;
+    if (roomId === null) return;
+    this.hitId = null;
+    const opening = ++this.openings;
+    this.loadingRoom = true;
+    try {
+      await this.chat.reload(roomId);
+    } catch (err) {
+      $("history-status").textContent = `Could not load messages: ${err.message}`;
+      return;
+    } finally {
+      if (this.openings === opening) this.loadingRoom = false;
+    }
+    if (this.openings !== opening) return;
+    this.scrollToBottom();
+    this.input.focus({ preventScroll: true });
+  }
+
+  // "Jump to latest" while the newest messages are not held (opened at a search hit).
+  renderJump() {
+    $("jump-latest").hidden = !this.room?.hasNewer;
   }
 
   close() {
@@ -123,8 +199,17 @@ export class RoomView {
       previous = message;
     }
     for (const entry of this.chat.pendingIn(this.roomId)) items.push(this.pendingNode(entry));
+    const hitSelector = `li.message[data-id="${this.hitId}"]`;
+    const hitFocused = this.hitId !== null && document.activeElement === this.list.querySelector(hitSelector);
     this.list.replaceChildren(...items);
+    const hit = this.hitId === null ? null : this.list.querySelector(hitSelector);
+    if (hit instanceof HTMLElement) {
+      hit.classList.add("hit");
+      hit.tabIndex = -1;
+      if (hitFocused) hit.focus({ preventScroll: true });
+    }
     this.renderHistoryStatus();
+    this.renderJump();
   }
 
   renderHistoryStatus() {
@@ -297,21 +382,21 @@ export class RoomView {
 
   async loadOlder() {
     const room = this.room;
-    if (!room || !room.hasOlder || this.loadingOlder) return 0;
+    if (!room || !room.hasOlder || this.loadingOlder || this.loadingRoom) return 0;
     this.loadingOlder = true;
     this.renderHistoryStatus();
-    const roomId = room.id;
+    const opening = this.openings;
     const before = this.scroller.scrollHeight - this.scroller.scrollTop;
     let added = 0;
     try {
-      added = await this.chat.loadOlder(roomId);
+      added = await this.chat.loadOlder(room.id);
     } catch (err) {
       $("history-status").textContent = `Could not load older messages: ${err.message}`;
       return 0;
     } finally {
       this.loadingOlder = false;
     }
-    if (this.roomId !== roomId) return 0;
+    if (this.openings !== opening) return 0;
     this.renderAll();
     // Keep the message that was on screen where it was.
     this.scroller.scrollTop = this.scroller.scrollHeight - before;
@@ -321,7 +406,10 @@ export class RoomView {
   bindTimeline() {
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
-      if (this.atBottom()) this.maybeRead();
+      if (this.atBottom()) {
+        if (this.room?.hasNewer) this.loadNewer();
+        this.maybeRead();
+      }
     });
     this.list.addEventListener("click", (event) => {
       if (!(event.target instanceof Element)) return;
@@ -467,6 +555,8 @@ export class RoomView {
       this.announce(`Not sent. ${refusal}`);
       return;
     }
+    // What is sent shows at the newest end, so go there.
+    if (this.room?.hasNewer) this.jumpToLatest();
     this.chat.send(this.roomId, body);
     this.input.value = "";
     this.saveDraft();
@@ -660,6 +750,10 @@ export class RoomView {
     chat.addEventListener("readdue", ({ detail }) => {
       if (detail.roomId === this.roomId) this.maybeRead();
     });
+    chat.addEventListener("beyond", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.renderJump();
+    });
+    $("jump-latest").addEventListener("click", () => this.jumpToLatest());
     $("members-toggle").addEventListener("click", () =>
       this.showMembers(Boolean($("members-panel").hidden)),
     );
