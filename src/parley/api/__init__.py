@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (each declares its routes)
     auth,
+    avatars,
     messages,
     rooms,
     session,
