@@ -301,6 +301,18 @@ def test_a_profile_change_reaches_everyone_connected(
         assert update == {"user": {**public_user(alice), "display_name": "Al"}}
 
 
+def test_a_password_change_alone_tells_no_one_else(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    theirs = connect(bob)
+    theirs.get_received()
+    response = alice.patch(
+        f"{API}/users/me", json={"password": "a brand new passphrase", "old_password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert without_presence(theirs.get_received()) == []
+
+
 def test_a_new_picture_reaches_everyone_connected(
     connect: Connect, alice: Member, bob: Member
 ) -> None:

@@ -171,7 +171,7 @@ def update_profile(
             db.session.delete(token)
     if display_name is not None:
         actor.display_name = display_name
-    announce_profile(actor)
+        announce_profile(actor)
     db.session.commit()
     return actor
 
