@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from api_client import Api
 from people import Person
 from PIL import Image
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
@@ -128,10 +129,14 @@ def test_a_new_password_logs_out_the_persons_other_page_at_once(
     width, height = SIZES[size]
     ann = person("ann", width=width, height=height)
     room = room_of(ann, name="locks")
+    bot_token = ann.api.call("POST", "/auth/tokens", 201, json={"name": "ci-bot"})["token"]
+    bot = Api(web_server.url, bot_token)
     other = second_page(browser, web_server, ann, size)
     ann.open_room(room)
     dialog = open_settings(ann.page)
     expect(dialog.locator("#sessions-list li")).to_have_count(3)  # two pages, one API login
+    expect(dialog.locator("#tokens-list li")).to_have_count(1)
+    expect(dialog.locator("#tokens-list")).to_contain_text("ci-bot")
 
     dialog.get_by_label("Current password").fill("not my password")
     dialog.get_by_label("New password").fill(NEW_PASSWORD)
@@ -154,6 +159,12 @@ def test_a_new_password_logs_out_the_persons_other_page_at_once(
     ann.api.call("GET", "/users/me", 401)
     expect(dialog.locator("#sessions-list li")).to_have_count(1)
     expect(dialog.locator("#sessions-list")).to_contain_text("(this device)")
+    # A hand-made API token outlives the new password, until revoked here.
+    bot.call("GET", "/users/me", 200)
+    dialog.get_by_role("button", name="Revoke token ci-bot").click()
+    expect(dialog.locator("#tokens-list")).to_have_text("No API tokens.")
+    bot.call("GET", "/users/me", 401)
+    bot.close()
     dialog.get_by_role("button", name="Close").click()
     ann.send("still here")
     expect(ann.message("still here")).to_be_visible()
