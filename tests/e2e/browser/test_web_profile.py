@@ -32,6 +32,15 @@ def png(colour: tuple[int, int, int], width: int = 600, height: int = 400) -> by
     return out.getvalue()
 
 
+def framed(centre: tuple[int, int, int], frame: tuple[int, int, int]) -> bytes:
+    """A 600x400 PNG: its centred 200x200 square one colour, the rest another."""
+    image = Image.new("RGB", (600, 400), frame)
+    image.paste(Image.new("RGB", (200, 200), centre), (200, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def open_settings(page: Page) -> Locator:
     page.get_by_role("button", name="Profile and settings").click()
     dialog = page.get_by_role("dialog", name="Settings")
@@ -68,7 +77,11 @@ def test_a_new_name_and_picture_show_live_on_the_other_persons_page(
     dialog.get_by_role("button", name="Save name").click()
     expect(dialog.locator("#profile-status")).to_have_text("Saved.")
 
-    picture: FilePayload = {"name": "me.png", "mimeType": "image/png", "buffer": png((20, 160, 90))}
+    picture: FilePayload = {
+        "name": "me.png",
+        "mimeType": "image/png",
+        "buffer": framed(centre=(20, 160, 90), frame=(240, 200, 20)),
+    }
     dialog.locator("#avatar-file").set_input_files(files=[picture])
     expect(dialog.get_by_role("img", name="Your new picture, as it will show")).to_be_visible()
     dialog.get_by_label("Zoom").fill("2")
@@ -79,6 +92,14 @@ def test_a_new_name_and_picture_show_live_on_the_other_persons_page(
 
     url = ann.api.call("GET", "/users/me", 200)["avatar_url"]
     assert url and url.startswith(f"/api/v1/users/{ann.api.call('GET', '/users/me')['id']}/avatar")
+    # Zoomed twice, the square kept is the centred 200 of the 600x400 picture: all green.
+    served = bob.api.http.get(bob.api.base.removesuffix("/api/v1") + url, timeout=30)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
+    kept = Image.open(io.BytesIO(served.content)).convert("RGB")
+    for corner in ((3, 3), (252, 3), (3, 252), (252, 252)):
+        pixel = kept.getpixel(corner)
+        assert isinstance(pixel, tuple)
+        assert all(abs(a - b) < 16 for a, b in zip(pixel, (20, 160, 90), strict=True))
     # Everywhere the other person sees ann, without a reload.
     expect(author).to_have_text("Ann Example")
     expect(bob.message("hello from ann").locator(".avatar img")).to_have_attribute("src", url)
