@@ -243,6 +243,8 @@ def test_the_picture_is_cached_privately_and_revalidated_by_etag(
     url = upload(alice, picture()).get_json()["avatar_url"]
     current = bob.get(url)
     assert current.headers["Cache-Control"].startswith("private, max-age=")
+    assert current.headers["X-Content-Type-Options"] == "nosniff"
+    assert current.headers["Content-Security-Policy"].startswith("default-src 'none'")
     etag = current.headers["ETag"]
     unversioned = bob.get(avatar_path(alice.id))
     assert unversioned.headers["Cache-Control"] == "private, no-cache"
