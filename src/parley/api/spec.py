@@ -116,6 +116,8 @@ def read_upload(media_types: tuple[str, ...]) -> bytes:
             details={"accepted": list(media_types)},
         )
     limit = request.max_content_length
+    # Werkzeug refuses a declared length over the limit before reading, and stops reading
+    # a chunked body at it (what was read is then cut short): both are too large.
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
