@@ -172,6 +172,19 @@ def test_a_picture_over_the_size_limit_is_refused(app: Flask, alice: Member) -> 
     assert alice.get("/api/v1/users/me").get_json()["avatar_url"] is None
 
 
+def test_a_chunked_upload_over_the_limit_is_refused(app: Flask, alice: Member) -> None:
+    big = picture("PNG", (64, 64)) + b"\0" * app.config["PARLEY_AVATAR_MAX_BYTES"]
+    response = alice.request(
+        "PUT",
+        ME_AVATAR,
+        input_stream=io.BytesIO(big),
+        headers={"Content-Type": "image/png", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 413, "payload_too_large")
+    assert alice.get("/api/v1/users/me").get_json()["avatar_url"] is None
+
+
 def test_a_picture_larger_than_other_bodies_but_within_its_limit_is_taken(
     app: Flask, alice: Member
 ) -> None:
