@@ -34,6 +34,7 @@ MESSAGE_KEYS = {
     "created_at",
     "edited_at",
     "deleted",
+    "deleted_by",
     "seq",
     "changed_seq",
 }

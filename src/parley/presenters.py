@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .actions.access import moderation_rank
 from .models import Membership, Message, Room, User
 from .schemas.messages import MessageOut
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
@@ -64,6 +65,7 @@ def message_out(message: Message) -> MessageOut:
         created_at=message.created_at,
         edited_at=message.edited_at,
         deleted=message.deleted,
+        deleted_by=message.deleted_by,
         seq=message.seq,
         changed_seq=message.changed_seq,
     )
@@ -76,6 +78,8 @@ def member_out(membership: Membership) -> MemberOut:
         joined_at=membership.joined_at,
         muted_until=membership.muted_until,
         banned=membership.banned,
+        rank=moderation_rank(membership.user, membership),
+        seen=membership.last_read_message_id > 0,
     )
 
 

@@ -146,6 +146,7 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
         message.body = ""
         message.html = ""
         message.deleted_at = utcnow()
+        message.deleted_by_moderator = message.author_id != actor.id
         out = _changed("message:delete", message)
         db.session.commit()
     return out

@@ -132,9 +132,23 @@ def update_room(
     name: str | None = None,
     topic: str | None = None,
     archived: bool | None = None,
+    kind: str | None = None,
 ) -> Room:
+    """Rename, change the topic, archive (room moderators) or make private or public
+    (owners and administrators). A change of kind changes who may read the room: the
+    access checks kept before it are dropped at commit like any change to a room
+    (store/access_cache.py), and live views are checked again on room:update."""
     room, membership = readable_room(actor, room_id)
     require_moderator(actor, room, membership)
+    if kind is not None and kind != room.kind:
+        is_owner = membership is not None and membership.role == RoomRole.OWNER
+        if not (is_owner or actor.can(Permission.ADMIN)):
+            raise Forbidden(
+                "Only the room's owners may make it private or public.", code="not_an_owner"
+            )
+        if kind not in (RoomKind.PUBLIC, RoomKind.PRIVATE):
+            raise BadRequest("Rooms are public or private.", details={"field": "kind"})
+        room.kind = kind
     if name is not None and name != room.name:
         key = room_name_key(name)
         clash = db.session.scalar(select(Room.id).where(Room.name_key == key, Room.id != room.id))

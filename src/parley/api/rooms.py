@@ -58,9 +58,15 @@ def get_room(actor: User, room_id: int) -> RoomOut:
     errors=(409,),
 )
 def update_room(actor: User, room_id: int, body: RoomUpdateIn) -> RoomOut:
-    """Rename a room, change its topic or archive it (room moderators and owners)."""
+    """Rename a room, change its topic or archive it (room moderators and owners); make it
+    private or public (owners and administrators)."""
     room = rooms.update_room(
-        actor, room_id, name=body.name, topic=body.topic, archived=body.archived
+        actor,
+        room_id,
+        name=body.name,
+        topic=body.topic,
+        archived=body.archived,
+        kind=body.kind,
     )
     return room_out(rooms.room_view(room))
 

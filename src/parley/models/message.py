@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -34,6 +43,9 @@ class Message(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deleted by a moderator rather than by its author. Only a server default: the batch
+    # insert of new messages (store/message_batch.py) names its columns and no other.
+    deleted_by_moderator: Mapped[bool] = mapped_column(server_default=false())
     # The room sequence number taken when the message was posted, and by its latest edit
     # or delete.
     seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -44,6 +56,13 @@ class Message(Model):
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def deleted_by(self) -> str | None:
+        """Who deleted it: "author" or "moderator" (None while it is not deleted)."""
+        if self.deleted_at is None:
+            return None
+        return "moderator" if self.deleted_by_moderator else "author"
 
     def __repr__(self) -> str:
         return f"<Message {self.id} in room {self.room_id}>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,9 @@ class MessageOut(Response):
     created_at: datetime
     edited_at: datetime | None
     deleted: bool
+    # Who deleted it, for the tombstone to say: its author or a moderator (null while the
+    # message is not deleted).
+    deleted_by: Literal["author", "moderator"] | None = None
     # The room sequence numbers of this message's posting and of its latest edit or delete.
     seq: int
     changed_seq: int | None

@@ -23,6 +23,8 @@ class RoomUpdateIn(RequestBody):
     name: RoomName | None = None
     topic: Topic | None = None
     archived: bool | None = None
+    # Making a room private or public: its owners (and administrators) only.
+    kind: Literal["public", "private"] | None = None
 
 
 class RoomOut(Response):
@@ -66,6 +68,12 @@ class MemberOut(Response):
     joined_at: datetime
     muted_until: datetime | None
     banned: bool
+    # The member's moderation rank here: 0 member, 1 room moderator, 2 owner, 3 global
+    # moderator, 4 administrator (-1 banned). Moderators act only on lower ranks.
+    rank: int
+    # Whether the member has read anything here: false for someone added or joined who
+    # has not yet opened the room since (or a room with no messages yet).
+    seen: bool
 
 
 class MemberList(Response):

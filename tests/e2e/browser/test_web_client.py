@@ -253,7 +253,7 @@ def test_edit_and_delete_appear_live_for_the_other_person(
     expect(theirs.get_by_role("button", name="Edit message")).to_have_count(0)
     theirs.get_by_role("button", name="Delete message").click()
     ann.page.get_by_role("button", name="Delete", exact=True).click()
-    expect(bob.messages.last).to_contain_text("This message was deleted.")
+    expect(bob.messages.last).to_contain_text("This message was deleted by a moderator.")
 
 
 def test_xss_message_renders_as_inert_text(person: MakePerson, room_of: MakeRoom) -> None:

@@ -105,6 +105,17 @@ export const api = {
   confirmTwoFactor: (/** @type {string} */ code) => request("POST", "/users/me/2fa/confirm", { code }),
   disableTwoFactor: (/** @type {string} */ password, /** @type {string} */ code) => request("DELETE", "/users/me/2fa", { password, code }),
   newRecoveryCodes: (/** @type {string} */ code) => request("POST", "/users/me/2fa/recovery-codes", { code }),
+  updateRoom: (/** @type {number} */ roomId, /** @type {Record<string, unknown>} */ fields) => request("PATCH", `/rooms/${roomId}`, fields),
+  leaveRoom: (/** @type {number} */ roomId) => request("POST", `/rooms/${roomId}/leave`),
+  invite: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("POST", `/rooms/${roomId}/members`, { user_id: userId }),
+  setMemberRole: (/** @type {number} */ roomId, /** @type {number} */ userId, /** @type {string} */ role) =>
+    request("PATCH", `/rooms/${roomId}/members/${userId}`, { role }),
+  removeMember: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("DELETE", `/rooms/${roomId}/members/${userId}`),
+  mute: (/** @type {number} */ roomId, /** @type {number} */ userId, /** @type {number} */ minutes) =>
+    request("POST", `/rooms/${roomId}/members/${userId}/mute`, { minutes }),
+  unmute: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("DELETE", `/rooms/${roomId}/members/${userId}/mute`),
+  ban: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("POST", `/rooms/${roomId}/members/${userId}/ban`),
+  unban: (/** @type {number} */ roomId, /** @type {number} */ userId) => request("DELETE", `/rooms/${roomId}/members/${userId}/ban`),
   sessions: () => request("GET", "/auth/sessions"),
   revokeSession: (/** @type {number} */ id) => request("DELETE", `/auth/sessions/${id}`),
   tokens: () => request("GET", "/auth/tokens"),

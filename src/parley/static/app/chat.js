@@ -440,13 +440,18 @@ export class Chat extends EventTarget {
   /** @param {{room_id: number, user_id: number, reason: string}} event */
   onMemberLeave({ room_id: roomId, user_id: userId, reason }) {
     if (userId === this.me.id) {
+      const summary = this.rooms.get(roomId)?.summary;
+      const name = summary?.kind === "direct" ? "a direct message" : summary?.name ? `#${summary.name}` : "a room";
       this.dropRoom(roomId);
-      if (reason !== "left") this.emitChange("notice", { text: `You were ${reason} from a room.` });
+      if (reason !== "left") this.emitChange("notice", { text: `You were ${reason} from ${name}.`, visible: true });
       return;
     }
     const room = this.rooms.get(roomId);
     if (!room) return;
-    room.members?.delete(userId);
+    const member = room.members?.get(userId);
+    // A ban keeps the member, as banned: moderators see them in the list (to lift it).
+    if (member && reason === "banned") Object.assign(member, { banned: true, role: "member", rank: -1 });
+    else room.members?.delete(userId);
     room.summary.member_count = Math.max(0, room.summary.member_count - 1);
     this.emitChange("members", { roomId });
   }

@@ -34,6 +34,23 @@ export function bindCloseButtons() {
  * @returns {Promise<boolean>}
  */
 export function confirmDelete(opener) {
+  return confirmAction(opener, {
+    title: "Delete this message?",
+    text: "It will be replaced by a note that it was deleted, for everyone.",
+    ok: "Delete",
+  });
+}
+
+/**
+ * Asks before something that cannot be taken back; resolves whether it was confirmed.
+ * @param {HTMLElement} opener
+ * @param {{title: string, text: string, ok: string}} words
+ * @returns {Promise<boolean>}
+ */
+export function confirmAction(opener, { title, text, ok }) {
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = ok;
   const dialog = $("confirm-dialog", HTMLDialogElement);
   return new Promise((resolve) => {
     dialog.returnValue = "";

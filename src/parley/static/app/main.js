@@ -13,6 +13,9 @@ import { followPeople } from "./people.js";
 import { bindProfile } from "./profile.js";
 import { bindProfileCard } from "./profile_card.js";
 import { RoomView } from "./room_view.js";
+import { Moderation } from "./moderation.js";
+import { showNotice } from "./notices.js";
+import { RoomAdmin } from "./room_admin.js";
 import { openSettings, refreshSessions } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
@@ -28,6 +31,8 @@ let roomView;
 let directory;
 /** @type {VideoPanel} */
 let videoPanel;
+/** @type {RoomAdmin} */
+let roomAdmin;
 /** @type {number | null} */
 let activeRoomId = null;
 
@@ -190,6 +195,8 @@ function startChat(session) {
   renderMe();
   roomView = new RoomView(chat, announce);
   videoPanel = new VideoPanel(chat);
+  roomAdmin = new RoomAdmin(chat, () => activeRoomId);
+  new Moderation(chat, announce);
   const openRoom = (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   };
@@ -202,7 +209,7 @@ function startChat(session) {
   chat.addEventListener("me", renderMe);
   chat.addEventListener("connection", ({ detail }) => renderConnection(detail.state));
   chat.addEventListener("signedout", () => signOut("Your session has ended. Please log in again."));
-  chat.addEventListener("notice", ({ detail }) => announce(detail.text));
+  chat.addEventListener("notice", ({ detail }) => (detail.visible ? showNotice(detail.text) : announce(detail.text)));
   chat.addEventListener("left", ({ detail }) => {
     if (detail.roomId === activeRoomId) location.hash = "#/directory";
   });
@@ -305,6 +312,7 @@ function route() {
       roomView.open(roomId);
       videoPanel.show(roomId);
     }
+    roomAdmin.renderHeader();
   } else if (location.hash === "#/directory" || roomId !== null) {
     leaveRoom();
     showView("directory-view");

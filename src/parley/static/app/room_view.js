@@ -5,6 +5,7 @@
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
 import { openProfileCard } from "./profile_card.js";
+import { canModerate, myRank } from "./room_rights.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -13,6 +14,10 @@ import { openProfileCard } from "./profile_card.js";
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 150;
 const DRAFT_KEY = "parley.draft.";
+
+/** @param {import("./shapes.js").Member} member */
+const mutedUntilOf = (member) =>
+  member.muted_until && new Date(member.muted_until) > new Date() ? member.muted_until : null;
 
 export class RoomView {
   /**
@@ -27,6 +32,8 @@ export class RoomView {
     /** @type {number | null} the read mark when the room was opened */
     this.dividerAfter = null;
     this.loadingOlder = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.unmuteTimer = undefined;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -149,7 +156,8 @@ export class RoomView {
     const mine = message.author.id === this.chat.me.id;
     const body = h("div", { class: "message-body" });
     if (message.deleted) {
-      body.append(h("p", { class: "deleted-note" }, "This message was deleted."));
+      const by = message.deleted_by === "moderator" ? " by a moderator" : "";
+      body.append(h("p", { class: "deleted-note" }, `This message was deleted${by}.`));
     } else {
       body.innerHTML = message.html; // rendered and sanitized by the server
     }
@@ -163,6 +171,9 @@ export class RoomView {
       actions.push(
         h("button", { type: "button", class: "ghost small", "data-action": "delete", "aria-label": "Delete message" }, "Delete"),
       );
+    }
+    if (!mine && this.mayModerate(message.author.id)) {
+      actions.push(this.moderateButton(message.author.id, `Moderate ${displayName(message.author)}`));
     }
     const time = h("time", { datetime: message.created_at, title: formatFull(message.created_at) }, formatTime(message.created_at));
     return h(
@@ -457,6 +468,13 @@ export class RoomView {
   sendDraft() {
     const body = this.input.value.trim();
     if (!body || this.roomId === null) return;
+    const refusal = this.postingRefusal();
+    if (refusal) {
+      // Kept in the composer: it can be sent once the room is open to it again.
+      $("composer-status").textContent = refusal;
+      this.announce(`Not sent. ${refusal}`);
+      return;
+    }
     this.chat.send(this.roomId, body);
     this.input.value = "";
     this.saveDraft();
@@ -465,13 +483,21 @@ export class RoomView {
   }
 
   renderComposerState() {
-    const room = this.room;
-    const status = $("composer-status");
-    const mutedUntil = room?.summary.muted_until;
-    if (room?.summary.archived) status.textContent = "This room is archived; it is read-only.";
-    else if (mutedUntil && new Date(mutedUntil) > new Date()) {
-      status.textContent = `You are muted here until ${formatFull(mutedUntil)}.`;
-    } else status.textContent = "";
+    $("composer-status").textContent = this.postingRefusal() ?? "";
+    clearTimeout(this.unmuteTimer);
+    const mutedUntil = this.room?.summary.muted_until;
+    const left = mutedUntil ? Date.parse(mutedUntil) - Date.now() : 0;
+    // A mute ends by itself: the composer says so when it does (timers past ~24 days fire at once).
+    if (left > 0 && left < 2 ** 31) this.unmuteTimer = setTimeout(() => this.renderComposerState(), left + 500);
+  }
+
+  /** Why the server would refuse a message here now (archived, muted), or null. */
+  postingRefusal() {
+    const summary = this.room?.summary;
+    const mutedUntil = summary?.muted_until;
+    if (summary?.archived) return "This room is archived: it is read-only.";
+    if (mutedUntil && new Date(mutedUntil) > new Date()) return `You are muted here until ${formatFull(mutedUntil)}.`;
+    return null;
   }
 
   renderPending() {
@@ -561,10 +587,54 @@ export class RoomView {
             avatar(m.user, "small"),
             h("span", { class: "member-name", dataset: { userName: String(m.user.id) } }, displayName(m.user)),
             m.role !== "member" ? h("span", { class: "role-tag" }, m.role) : null,
+            mutedUntilOf(m) ? h("span", { class: "role-tag", title: `Muted until ${formatFull(mutedUntilOf(m) ?? "")}` }, "muted") : null,
           ),
+          this.mayModerate(m.user.id) ? this.moderateButton(m.user.id, `Moderate ${displayName(m.user)}`) : null,
         );
       }),
     );
+    const banned = myRank(this.chat.me, room.summary) >= 1 ? [...room.members.values()].filter((m) => m.banned) : [];
+    $("banned-section").hidden = !banned.length;
+    $("banned-list").replaceChildren(
+      ...banned.map((m) =>
+        h(
+          "li",
+          { class: "member" },
+          avatar(m.user, "small"),
+          h("span", { class: "member-name" }, displayName(m.user)),
+          this.mayModerate(m.user.id) ? this.moderateButton(m.user.id, `Moderate ${displayName(m.user)} (banned)`) : null,
+        ),
+      ),
+    );
+  }
+
+  /** @param {number} userId */
+  mayModerate(userId) {
+    const room = this.room;
+    const member = room?.members?.get(userId);
+    return Boolean(room && member && canModerate(this.chat.me, room.summary, member));
+  }
+
+  /**
+   * A button that opens moderation.js's dialog for this member.
+   * @param {number} userId
+   * @param {string} label
+   */
+  moderateButton(userId, label) {
+    return h(
+      "button",
+      { type: "button", class: "ghost small", dataset: { moderate: String(userId), roomId: String(this.roomId) }, "aria-label": label, title: label },
+      "Moderate",
+    );
+  }
+
+  // Redraws the messages on screen in place, keeping the reader where they were.
+  refreshMessageActions() {
+    const before = this.scroller.scrollTop;
+    const stick = this.atBottom();
+    this.renderAll();
+    if (stick) this.scrollToBottom();
+    else this.scroller.scrollTop = before;
   }
 
   // --- reacting to the chat state -------------------------------------------------------
@@ -596,7 +666,13 @@ export class RoomView {
       if (detail.roomId === this.roomId) this.renderTyping();
     });
     chat.addEventListener("members", ({ detail }) => {
-      if (detail.roomId === this.roomId) this.renderMembers();
+      if (detail.roomId !== this.roomId) return;
+      this.renderMembers();
+      // Who may be moderated from a message's menu follows the members' roles.
+      const room = this.room;
+      if (room?.loaded && myRank(chat.me, room.summary) >= 1 && !this.list.querySelector(".edit-form")) {
+        this.refreshMessageActions();
+      }
     });
     chat.addEventListener("presence", () => this.renderMembers());
     chat.addEventListener("room", ({ detail }) => {

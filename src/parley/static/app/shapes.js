@@ -25,6 +25,7 @@
  * @property {string} created_at
  * @property {string | null} [edited_at]
  * @property {boolean} deleted
+ * @property {"author" | "moderator" | null} [deleted_by]
  */
 
 /**
@@ -51,6 +52,7 @@
  * @property {"owner" | "moderator" | "member"} role
  * @property {string | null} [muted_until]
  * @property {boolean} [archived]
+ * @property {number | null} [created_by]
  * @property {Live | null} [live]
  */
 
@@ -60,6 +62,8 @@
  * @property {"owner" | "moderator" | "member"} role
  * @property {string | null} [muted_until]
  * @property {boolean} [banned]
+ * @property {number} rank moderation rank: 0 member, 1 room moderator, 2 owner, 3 global moderator, 4 administrator
+ * @property {boolean} [seen] whether they have read anything in the room yet
  */
 
 /**

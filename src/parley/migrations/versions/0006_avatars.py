@@ -3,16 +3,16 @@
 avatars holds each user's picture (one row, the encoded image); users gain avatar_key,
 the digest of the current picture, which versions its URL.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
