@@ -42,7 +42,7 @@ def framed(centre: tuple[int, int, int], frame: tuple[int, int, int]) -> bytes:
 
 
 def open_settings(page: Page) -> Locator:
-    page.get_by_role("button", name="Profile and settings").click()
+    page.get_by_role("button", name="profile and account").click()
     dialog = page.get_by_role("dialog", name="Settings")
     expect(dialog).to_be_visible()
     return dialog

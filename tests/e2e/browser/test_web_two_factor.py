@@ -39,7 +39,7 @@ def test_enrol_in_the_page_then_log_in_with_a_code(
     register.get_by_role("button", name="Create account").click()
     expect(page.locator("#me-name")).to_have_text(username)
 
-    page.get_by_role("button", name="Profile and settings").click()
+    page.get_by_role("button", name="profile and account").click()
     dialog = page.locator("#settings-dialog")
     expect(dialog.locator("#twofa-status")).to_contain_text("Off")
     expect(dialog.locator("#sessions-list")).to_contain_text("(this device)")

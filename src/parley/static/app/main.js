@@ -229,8 +229,6 @@ function startChat(session) {
 
 function renderMe() {
   $("me-name").textContent = displayName(chat.me);
-  // The visible name first, as it reads on a wide screen (a phone shows the picture only).
-  $("settings-button").setAttribute("aria-label", `${displayName(chat.me)}: profile and settings`);
   $("me-avatar").replaceWith(Object.assign(avatar(chat.me, "small"), { id: "me-avatar" }));
 }
 
