@@ -37,7 +37,7 @@ from flask import Flask
 from parley.actions import messages
 from parley.actions.tokens import issue_token
 from parley.extensions import db
-from parley.models import ApiToken, Membership, Role, Room, RoomKind, RoomRole, User
+from parley.models import ApiToken, Avatar, Membership, Role, Room, RoomKind, RoomRole, User
 from parley.models.types import utcnow
 from parley.passwords import hash_password
 from parley.presenters import dump, user_public
@@ -122,6 +122,11 @@ def build_world(app: Flask, broadcasts: Broadcasts, *, alive: bool = False) -> W
         spare, _ = issue_token(users["member"], "spare", "api")
         db.session.add_all(users.values())
         db.session.flush()
+        # The victim has a profile picture, for GET /users/{user_id}/avatar to find.
+        users["victim"].avatar_key = "0123456789abcdef"
+        db.session.add(
+            Avatar(user_id=users["victim"].id, image=b"RIFF-not-decoded", media_type="image/webp")
+        )
 
         now = utcnow()
         rooms: dict[str, Room] = {}

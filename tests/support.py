@@ -215,7 +215,15 @@ def web_session_id(app: Flask, user_id: int) -> str:
 
 
 # Children first; recovery codes and memberships would also go with their users' cascade.
-TABLES_TO_EMPTY = ["recovery_codes", "messages", "memberships", "rooms", "api_tokens", "users"]
+TABLES_TO_EMPTY = [
+    "avatars",
+    "recovery_codes",
+    "messages",
+    "memberships",
+    "rooms",
+    "api_tokens",
+    "users",
+]
 
 
 def empty_database(app: Flask) -> None:

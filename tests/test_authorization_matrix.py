@@ -14,6 +14,7 @@ a leave, a logout) gets a world of its own, so it changes nothing another cell s
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from PIL import Image
 
 from authz_matrix import Cell, parse_table, render_table
 from authz_world import ACTORS, KINDS, World, build_world, module_broadcasts
@@ -42,6 +44,14 @@ class Request:
     remote_addr: str | None = None
     # A reaction's emoji in the path: 👍, as a client sends it.
     emoji: str = "%F0%9F%91%8D"
+    # A raw body (a picture), sent as image/png instead of a JSON body.
+    upload: bytes = b""
+
+
+def tiny_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 90, 200)).save(out, "PNG")
+    return out.getvalue()
 
 
 # How each route is called. Bodies are valid, so that what a cell shows is authorization.
@@ -118,6 +128,9 @@ REQUESTS: dict[str, Request] = {
     "GET /api/v1/users": Request(query="q=vic"),
     "GET /api/v1/users/me": Request(),
     "PATCH /api/v1/users/me": Request(body={"display_name": "Renamed"}),
+    "PUT /api/v1/users/me/avatar": Request(upload=tiny_png()),
+    "DELETE /api/v1/users/me/avatar": Request(),
+    "GET /api/v1/users/{user_id}/avatar": Request(),
     "GET /api/v1/users/me/2fa": Request(),
     "POST /api/v1/users/me/2fa": Request(body={"password": PASSWORD}),
     "DELETE /api/v1/users/me/2fa": Request(body={"password": PASSWORD, "code": "123456"}),
@@ -1064,6 +1077,34 @@ bot       200
 deact     401:invalid_token
 revoked   401:invalid_token
 
+PUT /api/v1/users/me/avatar
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
+DELETE /api/v1/users/me/avatar
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
 GET /api/v1/users/me/2fa
 actor     any
 anon      401:unauthorized
@@ -1135,6 +1176,20 @@ deact     401:invalid_token
 revoked   401:invalid_token
 
 GET /api/v1/users/{user_id}
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
+GET /api/v1/users/{user_id}/avatar
 actor     any
 anon      401:unauthorized
 outsider  200
@@ -1238,8 +1293,11 @@ def answer(app: Flask, world: World, route: str, actor: str, kind: str) -> str:
     token = world.tokens.get(actor)
     headers = bearer(token) if token is not None else {}
     environ = {"REMOTE_ADDR": spec.remote_addr} if spec.remote_addr else {}
+    sent: dict[str, Any] = {"json": body}
+    if spec.upload:
+        sent = {"data": spec.upload, "content_type": "image/png"}
     response = app.test_client().open(
-        url, method=method, headers=headers, json=body, environ_base=environ
+        url, method=method, headers=headers, environ_base=environ, **sent
     )
     try:
         if response.status_code < 400:

@@ -92,7 +92,12 @@ def test_send_returns_201_with_the_stored_message(
     assert message["not_notified"] == []
     assert message["room_id"] == room["id"]
     assert message["seq"] == 1 and message["changed_seq"] is None
-    assert message["author"] == {"id": alice.id, "username": "alice", "display_name": "alice"}
+    assert message["author"] == {
+        "id": alice.id,
+        "username": "alice",
+        "display_name": "alice",
+        "avatar_url": None,
+    }
     assert message["body"] == "hello"
     assert message["html"] == "<p>hello</p>"
     assert message["client_id"] is None

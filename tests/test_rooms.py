@@ -115,7 +115,12 @@ def test_my_rooms_lists_a_direct_room_with_the_peer(alice: Member, bob: Member) 
     rooms = my_rooms(alice)
     assert rooms[dm["id"]]["kind"] == "direct"
     assert rooms[dm["id"]]["name"] is None
-    assert rooms[dm["id"]]["peer"] == {"id": bob.id, "username": "bob", "display_name": "bob"}
+    assert rooms[dm["id"]]["peer"] == {
+        "id": bob.id,
+        "username": "bob",
+        "display_name": "bob",
+        "avatar_url": None,
+    }
     assert my_rooms(bob)[dm["id"]]["peer"]["id"] == alice.id
 
 

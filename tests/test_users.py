@@ -67,6 +67,7 @@ def test_get_me_answers_your_own_account(alice: Member) -> None:
         "id",
         "username",
         "display_name",
+        "avatar_url",
         "role",
         "permissions",
         "active",

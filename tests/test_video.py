@@ -43,7 +43,12 @@ def test_a_member_goes_live_and_the_room_shows_it(
     assert response.status_code == 201
     live = response.get_json()
     assert live["room_id"] == room["id"] and live["viewers"] == 0
-    assert live["broadcaster"] == {"id": alice.id, "username": "alice", "display_name": "alice"}
+    assert live["broadcaster"] == {
+        "id": alice.id,
+        "username": "alice",
+        "display_name": "alice",
+        "avatar_url": None,
+    }
     assert (live["width"], live["height"], live["fps"]) == (640, 480, 15)
     assert bob.get(f"{API}/rooms/{room['id']}").get_json()["live"] == live
     assert bob.get(f"{API}/rooms/{room['id']}/live").get_json() == live

@@ -10,6 +10,7 @@ from typing import Any
 
 from limits import parse
 
+from .pictures import MAX_BYTES as AVATAR_MAX_BYTES
 from .video.frames import MAX_FRAME_BYTES
 
 DEV_SECRET = "parley-development-secret-not-for-production"
@@ -143,6 +144,8 @@ class Config:
     PARLEY_VIDEO_IDLE_SECONDS = 10.0
     PARLEY_VIDEO_MAX_FPS = 30
     PARLEY_VIDEO_MAX_FRAME_BYTES = MAX_FRAME_BYTES
+    # The largest profile picture upload (PUT /users/me/avatar), above MAX_CONTENT_LENGTH.
+    PARLEY_AVATAR_MAX_BYTES = AVATAR_MAX_BYTES
     # "text": the servers' own log lines; "json": one JSON object a line, each with the
     # request id it was written for (see parley.logs).
     PARLEY_LOG_FORMAT = "text"
@@ -226,6 +229,7 @@ ENV_OVERRIDES: dict[str, tuple[str, type]] = {
     "PARLEY_VIDEO_IDLE_SECONDS": ("PARLEY_VIDEO_IDLE_SECONDS", float),
     "PARLEY_VIDEO_MAX_FPS": ("PARLEY_VIDEO_MAX_FPS", int),
     "PARLEY_VIDEO_MAX_FRAME_BYTES": ("PARLEY_VIDEO_MAX_FRAME_BYTES", int),
+    "PARLEY_AVATAR_MAX_BYTES": ("PARLEY_AVATAR_MAX_BYTES", int),
     "PARLEY_VIDEO_RELAY_TTL_SECONDS": ("PARLEY_VIDEO_RELAY_TTL_SECONDS", float),
     "PARLEY_SOCKET_MAX_PAYLOAD": ("PARLEY_SOCKET_MAX_PAYLOAD", int),
     "PARLEY_SOCKET_PING_INTERVAL": ("PARLEY_SOCKET_PING_INTERVAL", float),

@@ -50,8 +50,13 @@ class Standalone:
 
 
 def body_limit(config: Mapping[str, Any]) -> int:
-    """The largest body a client may send: a REST request or a long-polling payload."""
-    return max(int(config["MAX_CONTENT_LENGTH"]), int(config["PARLEY_SOCKET_MAX_PAYLOAD"]))
+    """The largest body a client may send: a REST request, a profile picture or a
+    long-polling payload."""
+    return max(
+        int(config["MAX_CONTENT_LENGTH"]),
+        int(config["PARLEY_AVATAR_MAX_BYTES"]),
+        int(config["PARLEY_SOCKET_MAX_PAYLOAD"]),
+    )
 
 
 def socket_read_timeout(config: Mapping[str, Any]) -> int:

@@ -20,8 +20,24 @@ if TYPE_CHECKING:
     from .actions.rooms import MyRoom, RoomView
 
 
+# Where a user's picture is served (api/avatars.py); `v` changes with the picture, so a
+# cached copy of the old one is never shown for the new URL.
+AVATAR_URL = "/api/v1/users/{id}/avatar?v={key}"
+
+
+def avatar_url(user: User) -> str | None:
+    if user.avatar_key is None:
+        return None
+    return AVATAR_URL.format(id=user.id, key=user.avatar_key)
+
+
 def user_public(user: User) -> UserPublic:
-    return UserPublic.model_validate(user)
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        avatar_url=avatar_url(user),
+    )
 
 
 def user_out(user: User) -> UserOut:
@@ -29,6 +45,7 @@ def user_out(user: User) -> UserOut:
         id=user.id,
         username=user.username,
         display_name=user.display_name,
+        avatar_url=avatar_url(user),
         role=user.role.name,
         permissions=user.role.permission_names(),
         active=user.active,
@@ -38,7 +55,24 @@ def user_out(user: User) -> UserOut:
 
 
 def message_out(message: Message) -> MessageOut:
-    return MessageOut.model_validate(message)
+    return MessageOut(
+        id=message.id,
+        room_id=message.room_id,
+        author=user_public(message.author),
+        body=message.body,
+        html=message.html,
+        client_id=message.client_id,
+        created_at=message.created_at,
+        edited_at=message.edited_at,
+        deleted=message.deleted,
+        deleted_by=message.deleted_by,
+        seq=message.seq,
+        changed_seq=message.changed_seq,
+        reactions=[ReactionOut.model_validate(group) for group in message.reactions],
+        pinned=message.pinned,
+        mentions=list(message.mentions),
+        mentions_room=message.mentions_room,
+    )
 
 
 def reactions_out(message_id: int, groups: list[ReactionGroup]) -> ReactionsOut:

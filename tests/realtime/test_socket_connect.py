@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from realtime_support import Connect, emit, error, names, ok, payloads, refusal, without_presence
+from PIL import Image
+from realtime_support import Connect, emit, error, ok, payloads, refusal, without_presence
 
 from parley.extensions import db
 from parley.identity import SESSION_KEY
@@ -286,16 +288,70 @@ def test_an_event_on_a_socket_whose_token_is_gone_is_refused(
         assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0
 
 
-def test_user_update_reaches_only_that_users_sockets(
+def test_a_profile_change_reaches_everyone_connected(
     connect: Connect, alice: Member, bob: Member
 ) -> None:
+    # bob shares no room with alice, and still sees her new name wherever it shows.
     mine, other_tab, theirs = connect(alice), connect(alice), connect(bob)
     for sock in (mine, other_tab, theirs):
         sock.get_received()
     alice.patch(f"{API}/users/me", json={"display_name": "Al"})
-    assert names(without_presence(mine.get_received())) == ["user:update"]
-    assert names(without_presence(other_tab.get_received())) == ["user:update"]
+    for sock in (mine, other_tab, theirs):
+        (update,) = payloads(without_presence(sock.get_received()), "user:update")
+        assert update == {"user": {**public_user(alice), "display_name": "Al"}}
+
+
+def test_a_password_change_alone_tells_no_one_else(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    theirs = connect(bob)
+    theirs.get_received()
+    response = alice.patch(
+        f"{API}/users/me", json={"password": "a brand new passphrase", "old_password": PASSWORD}
+    )
+    assert response.status_code == 200
     assert without_presence(theirs.get_received()) == []
+
+
+def test_a_new_picture_reaches_everyone_connected(
+    connect: Connect, alice: Member, bob: Member
+) -> None:
+    theirs = connect(bob)
+    theirs.get_received()
+    response = alice.request(
+        "PUT", f"{API}/users/me/avatar", data=png(), headers={"Content-Type": "image/png"}
+    )
+    url = response.get_json()["avatar_url"]
+    (update,) = payloads(without_presence(theirs.get_received()), "user:update")
+    assert update["user"]["id"] == alice.id and update["user"]["avatar_url"] == url
+    alice.delete(f"{API}/users/me/avatar")
+    (update,) = payloads(without_presence(theirs.get_received()), "user:update")
+    assert update["user"]["avatar_url"] is None
+
+
+def test_a_role_change_is_told_only_to_that_users_sockets(
+    connect: Connect, make_user: Callable[..., Member], alice: Member, bob: Member
+) -> None:
+    root = make_user("root", role="Administrator")
+    theirs = connect(bob)
+    theirs.get_received()
+    assert root.patch(f"{API}/users/{alice.id}", json={"role": "Moderator"}).status_code == 200
+    assert without_presence(theirs.get_received()) == []
+
+
+def public_user(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "username": member.username,
+        "display_name": member.username,
+        "avatar_url": None,
+    }
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), (0, 128, 255)).save(out, "PNG")
+    return out.getvalue()
 
 
 def test_a_password_change_disconnects_the_other_logins_but_not_api_tokens(

@@ -173,11 +173,15 @@ def update_profile(
             db.session.delete(token)
     if display_name is not None:
         actor.display_name = display_name
-    emit_after_commit(
-        Event("user:update", {"user": dump(user_public(actor))}, user_ids=(actor.id,))
-    )
+        announce_profile(actor)
     db.session.commit()
     return actor
+
+
+def announce_profile(user: User) -> None:
+    """Tell everyone connected, once committed, how the user now shows (name, picture):
+    what it carries is what any logged-in user may read at GET /users/<id>."""
+    emit_after_commit(Event("user:update", {"user": dump(user_public(user))}, broadcast=True))
 
 
 def get_user(actor: User, user_id: int) -> User:

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (each declares its routes)
     admin,
     auth,
+    avatars,
     messages,
     rooms,
     session,

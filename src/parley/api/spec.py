@@ -17,6 +17,7 @@ from typing import Any, Literal
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError, validation_failed
 from ..identity import CSRF_HEADER, SAFE_METHODS, current_session_token, current_user
@@ -53,6 +54,8 @@ class Operation:
     errors: tuple[int, ...]
     auth: Auth
     limited: bool
+    upload: tuple[str, ...] = ()
+    produces: str | None = None
 
     def success_statuses(self) -> list[int]:
         return sorted({self.status, *self.also})
@@ -67,7 +70,7 @@ class Operation:
             found |= {401, 403}
         if _RULE_ARG.search(self.rule):
             found.add(404)
-        if self.body is not None:
+        if self.body is not None or self.upload:
             found |= {413, 415, 422}
         if self.query is not None:
             found.add(422)
@@ -103,6 +106,32 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
         raise validation_failed(exc, "body") from None
 
 
+def read_upload(media_types: tuple[str, ...]) -> bytes:
+    """The raw body of an upload in one of these media types, read whole."""
+    if request.mimetype not in media_types:
+        raise ApiError(
+            f"Send the body as one of {', '.join(media_types)}, with its Content-Type.",
+            code="unsupported_media_type",
+            status=415,
+            details={"accepted": list(media_types)},
+        )
+    limit = request.max_content_length
+    # Werkzeug refuses a declared length over the limit before reading, and stops reading
+    # a chunked body at it (what was read is then cut short): both are too large.
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raw = None
+    if raw is None or (limit is not None and request.content_length is None and len(raw) >= limit):
+        raise ApiError(
+            f"The body is larger than the {limit} bytes allowed.",
+            code="payload_too_large",
+            status=413,
+            details={"max_bytes": limit},
+        )
+    return raw
+
+
 def parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(request.args.to_dict())
@@ -115,6 +144,8 @@ def reply(result: Any, status: int) -> Response | tuple[Response, int]:
         result, status = result
     if result is None:
         return Response(status=204)
+    if isinstance(result, Response):
+        return result
     return jsonify(result.model_dump(mode="json")), status
 
 
@@ -139,10 +170,18 @@ class ApiSpec:
         errors: tuple[int, ...] = (),
         auth: Auth = True,
         limit: Callable[[], str] | None = None,
+        upload: tuple[str, ...] = (),
+        upload_limit: Callable[[], int] | None = None,
+        produces: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a route: `status` is its usual success, `also` any other success it
         may answer (a view returns `(result, status)` for those), and `errors` the error
-        statuses beyond those its auth, path, body, query and limit already imply."""
+        statuses beyond those its auth, path, body, query and limit already imply.
+
+        `upload` names the media types of a raw body (a file), handed to the view as
+        `data`, up to `upload_limit()` bytes instead of MAX_CONTENT_LENGTH; `produces`
+        the media type of a body the view answers itself as a Response (an image).
+        """
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             doc = (fn.__doc__ or fn.__name__).strip().split("\n\n", 1)
@@ -161,6 +200,8 @@ class ApiSpec:
                 errors=errors,
                 auth=auth,
                 limited=limit is not None,
+                upload=upload,
+                produces=produces,
             )
 
             @functools.wraps(fn)
@@ -172,6 +213,10 @@ class ApiSpec:
                     kwargs["actor"] = current_user()
                 if body is not None:
                     kwargs["body"] = parse_json_body(body)
+                if upload:
+                    if upload_limit is not None:
+                        request.max_content_length = upload_limit()
+                    kwargs["data"] = read_upload(upload)
                 if query is not None:
                     kwargs["query"] = parse_query(query)
                 return reply(fn(**kwargs), status)
@@ -247,7 +292,12 @@ class ApiSpec:
             success["content"] = {
                 "application/json": {"schema": refs[(op.response, "serialization")]}
             }
-        responses: dict[str, Any] = {str(code): success for code in op.success_statuses()}
+        elif op.produces is not None:
+            success["content"] = {op.produces: {"schema": {"type": "string", "format": "binary"}}}
+        responses: dict[str, Any] = {
+            str(code): success if code != 304 else {"description": "Not Modified"}
+            for code in op.success_statuses()
+        }
         for code in op.error_statuses():
             responses[str(code)] = {**error, "description": HTTPStatus(code).phrase}
             if code in RETRY_AFTER_STATUSES:
@@ -265,6 +315,12 @@ class ApiSpec:
             spec["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        elif op.upload:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            spec["requestBody"] = {
+                "required": True,
+                "content": {media_type: binary for media_type in op.upload},
             }
         cookie: dict[str, list[str]] = {"session": []}
         if op.method not in SAFE_METHODS:

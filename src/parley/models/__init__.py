@@ -1,6 +1,7 @@
 """Tables only: every state change lives in ``parley.actions``."""
 
 from . import search_index as _search_index  # noqa: F401  (registers the FTS DDL)
+from .avatar import Avatar
 from .message import Message, ReactionGroup
 from .reaction import MessageEdit, MessageMention, Reaction
 from .recovery_code import RecoveryCode
@@ -12,6 +13,7 @@ from .user import User
 __all__ = [
     "DEFAULT_ROLES",
     "ApiToken",
+    "Avatar",
     "Membership",
     "Message",
     "MessageEdit",

@@ -33,6 +33,9 @@ class User(Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Digest of the current profile picture (models/avatar.py), None without one: its
+    # version in the picture's URL and its ETag, so a new picture is never served stale.
+    avatar_key: Mapped[str | None] = mapped_column(String(32))
 
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
 

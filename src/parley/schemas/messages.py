@@ -35,11 +35,11 @@ class MessageOut(Response):
     seq: int
     changed_seq: int | None
     # Grouped by emoji, in the order each was first used.
-    reactions: list[ReactionOut] = []
-    pinned: bool = False
+    reactions: list[ReactionOut]
+    pinned: bool
     # The users named with `@name`, in order; `@room` or `@here` called the room.
-    mentions: list[int] = []
-    mentions_room: bool = False
+    mentions: list[int]
+    mentions_room: bool
 
 
 class SendIn(RequestBody):

@@ -17,6 +17,9 @@ class UserPublic(Response):
     id: int
     username: str
     display_name: str
+    # GET this for their picture (logged in); it changes with the picture. None: no
+    # picture, show a letter tile.
+    avatar_url: str | None = None
 
 
 class UserOut(UserPublic):
@@ -51,3 +54,18 @@ class AdminUpdateUser(RequestBody):
 class UserSearch(QueryArgs):
     q: UserQuery = ""
     limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class AvatarCrop(QueryArgs):
+    """The square of the upright picture to keep, in its pixels; none: the centred one."""
+
+    x: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    y: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    size: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _all_or_none(self) -> Self:
+        given = [v is not None for v in (self.x, self.y, self.size)]
+        if any(given) and not all(given):
+            raise ValueError("a crop needs all of x, y and size, or none of them")
+        return self

@@ -159,6 +159,8 @@ class Draft:
             deleted=False,
             seq=seq,
             changed_seq=None,
+            reactions=[],
+            pinned=False,
             mentions=self.mentions,
             mentions_room=self.mentions_room,
         )

@@ -39,7 +39,7 @@ def test_enrol_in_the_page_then_log_in_with_a_code(
     register.get_by_role("button", name="Create account").click()
     expect(page.locator("#me-name")).to_have_text(username)
 
-    page.get_by_role("button", name="Security").click()
+    page.get_by_role("button", name="profile and account").click()
     dialog = page.locator("#settings-dialog")
     expect(dialog.locator("#twofa-status")).to_contain_text("Off")
     expect(dialog.locator("#sessions-list")).to_contain_text("(this device)")
@@ -104,7 +104,7 @@ def test_an_admin_who_must_enrol_is_shown_enrolment_first(
     page = context.new_page()
     page.goto("/")
     log_in(page, username)
-    dialog = page.get_by_role("dialog", name="Security")
+    dialog = page.get_by_role("dialog", name="Settings")
     expect(dialog).to_be_visible()
     expect(dialog.locator("#settings-notice")).to_contain_text("requires administrators")
     expect(page.locator("#app-screen")).to_be_hidden()

@@ -60,6 +60,28 @@ export async function request(method, path, body) {
   return data;
 }
 
+/**
+ * Sends a file as the raw body (a picture); answers like `request`.
+ * @param {string} method
+ * @param {string} path
+ * @param {Blob} file
+ * @returns {Promise<any>}
+ */
+export async function upload(method, path, file) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" };
+  if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  let response;
+  try {
+    response = await fetch(PREFIX + path, { method, headers, credentials: "same-origin", body: file });
+  } catch {
+    throw new ApiError(0, { code: "network_error", message: "Cannot reach the server." });
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data?.error);
+  return data;
+}
+
 export const api = {
   session: () => request("GET", "/auth/session"),
   login: (/** @type {string} */ username, /** @type {string} */ password, /** @type {string | undefined} */ code) =>
@@ -99,4 +121,10 @@ export const api = {
   search: (/** @type {string} */ q) => request("GET", `/search?${new URLSearchParams({ q, limit: "50" })}`),
   sessions: () => request("GET", "/auth/sessions"),
   revokeSession: (/** @type {number} */ id) => request("DELETE", `/auth/sessions/${id}`),
+  tokens: () => request("GET", "/auth/tokens"),
+  revokeToken: (/** @type {number} */ id) => request("DELETE", `/auth/tokens/${id}`),
+  updateMe: (/** @type {Record<string, string>} */ fields) => request("PATCH", "/users/me", fields),
+  setAvatar: (/** @type {Blob} */ file, /** @type {{x: number, y: number, size: number}} */ crop) =>
+    upload("PUT", `/users/me/avatar?${new URLSearchParams({ x: String(crop.x), y: String(crop.y), size: String(crop.size) })}`, file),
+  removeAvatar: () => request("DELETE", "/users/me/avatar"),
 };

@@ -175,10 +175,7 @@ export class Chat extends EventTarget {
     });
     socket.on("typing", (data) => this.onTyping(data));
     socket.on("unread", (data) => this.onUnread(data));
-    socket.on("user:update", ({ user }) => {
-      if (user.id === this.me.id) Object.assign(this.me, user);
-      this.emitChange("me");
-    });
+    socket.on("user:update", ({ user }) => this.applyUser(user));
     socket.on("user:deactivated", () => this.emitChange("signedout", { reason: "deactivated" }));
     socket.on("video:start", (data) => this.onLive(data.room_id, { ...data, viewers: 0 }));
     socket.on("video:stop", (data) => this.onLive(data.room_id, null, data.reason));
@@ -237,6 +234,10 @@ export class Chat extends EventTarget {
     if (!this.snapshot) this.snapshot = this.heldIds();
     if (reason === "io client disconnect") return;
     this.emitChange("connection", { state: "reconnecting" });
+    // The server ended this socket on purpose (its login revoked, by a new password or
+    // from another device): socket.io does not retry that by itself. Trying again
+    // either connects or is refused as unauthorized, which signs the page out.
+    if (reason === "io server disconnect") this.socket?.connect();
   }
 
   /** @returns {Snapshot} */
@@ -523,6 +524,32 @@ export class Chat extends EventTarget {
     else room.members?.delete(userId);
     room.summary.member_count = Math.max(0, room.summary.member_count - 1);
     this.emitChange("members", { roomId });
+  }
+
+  // Someone's name or picture changed: every copy this page holds takes it, then the
+  // views that show them are told ("user" for avatars and names in place, "rooms" for
+  // the sidebar's direct messages, "room" for a direct room's header).
+  /** @param {User} user */
+  applyUser(user) {
+    if (user.id === this.me.id) Object.assign(this.me, user);
+    let peers = false;
+    for (const room of this.rooms.values()) {
+      const member = room.members?.get(user.id);
+      if (member) member.user = { ...member.user, ...user };
+      for (const message of room.messages.values()) {
+        if (message.author.id === user.id) message.author = { ...message.author, ...user };
+      }
+      const live = room.summary.live;
+      if (live?.broadcaster.id === user.id) live.broadcaster = { ...live.broadcaster, ...user };
+      if (room.summary.peer?.id === user.id) {
+        room.summary.peer = { ...room.summary.peer, ...user };
+        peers = true;
+        this.emitChange("room", { roomId: room.id });
+      }
+    }
+    this.emitChange("user", { user });
+    if (peers) this.emitChange("rooms");
+    if (user.id === this.me.id) this.emitChange("me");
   }
 
   /** @param {{room_id: number, member: Member}} event */

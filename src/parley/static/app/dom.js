@@ -68,7 +68,9 @@ export function displayName(user) {
   return user?.display_name || user?.username || "someone";
 }
 
-// A stable hue per user, so a face is recognisable at a glance.
+// A stable hue per user, so a face is recognisable at a glance; their picture over it
+// when they have one (the letter stays beneath, for a picture that fails to load).
+// data-user-id lets a live profile change find every avatar of that user (people.js).
 /**
  * @param {User | null | undefined} user
  * @param {string} [size]
@@ -76,8 +78,17 @@ export function displayName(user) {
 export function avatar(user, size = "") {
   const name = displayName(user);
   const hue = ((user?.id ?? 0) * 47) % 360;
-  const el = h("span", { class: `avatar ${size}`, "aria-hidden": "true" }, name.charAt(0).toUpperCase());
+  const el = h(
+    "span",
+    { class: `avatar ${size}`, "aria-hidden": "true", dataset: { userId: String(user?.id ?? "") } },
+    name.charAt(0).toUpperCase(),
+  );
   el.style.setProperty("--hue", String(hue));
+  if (user?.avatar_url) {
+    const img = h("img", { src: user.avatar_url, alt: "", decoding: "async" });
+    img.addEventListener("error", () => img.remove());
+    el.append(img);
+  }
   return el;
 }
 

@@ -9,12 +9,15 @@ import { bindCloseButtons } from "./dialogs.js";
 import { Directory, fieldMessage } from "./directory.js";
 import { $, avatar, displayName } from "./dom.js";
 import { bindStrengthMeter } from "./password_strength.js";
+import { followPeople } from "./people.js";
+import { bindProfile } from "./profile.js";
+import { bindProfileCard } from "./profile_card.js";
 import { RoomView } from "./room_view.js";
 import { Moderation } from "./moderation.js";
 import { showNotice } from "./notices.js";
 import { RoomAdmin } from "./room_admin.js";
 import { Search } from "./search.js";
-import { openSettings } from "./settings.js";
+import { openSettings, refreshSessions } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { VideoPanel } from "./video.js";
 
@@ -171,6 +174,7 @@ async function enter(session) {
     const dialog = $("settings-dialog", HTMLDialogElement);
     dialog.addEventListener("close", () => location.reload(), { once: true });
     openSettings(null, {
+      enrolOnly: true,
       notice: "This server requires administrators to use two-factor authentication. Set it up to continue.",
       enabled: () => {
         $("settings-notice").textContent = "Done. Keep your recovery codes, then close this to continue.";
@@ -195,9 +199,13 @@ function startChat(session) {
   roomAdmin = new RoomAdmin(chat, () => activeRoomId);
   new Moderation(chat, announce);
   new Search(chat);
-  directory = new Directory(chat, (/** @type {number} */ roomId) => {
+  const openRoom = (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
-  });
+  };
+  directory = new Directory(chat, openRoom);
+  followPeople(chat);
+  bindProfile(chat, refreshSessions);
+  bindProfileCard(chat, openRoom, (opener) => openSettings(opener));
   chat.addEventListener("rooms", () => renderSidebar(chat, activeRoomId));
   chat.addEventListener("presence", () => renderSidebar(chat, activeRoomId));
   chat.addEventListener("me", renderMe);

@@ -4,6 +4,7 @@
 
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
+import { openProfileCard } from "./profile_card.js";
 import { canModerate, myRank } from "./room_rights.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
@@ -273,7 +274,7 @@ export class RoomView {
         { class: "message-main" },
         grouped
           ? null
-          : h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(message.author)), time),
+          : h("div", { class: "message-meta" }, authorButton(message.author), time),
         body,
         message.edited_at && !message.deleted ? h("span", { class: "edited", title: formatFull(message.edited_at) }, "(edited)") : null,
       ),
@@ -299,7 +300,7 @@ export class RoomView {
       h(
         "div",
         { class: "message-main" },
-        h("div", { class: "message-meta" }, h("span", { class: "author" }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : note)),
+        h("div", { class: "message-meta" }, h("span", { class: "author", dataset: { userName: String(this.chat.me.id) } }, displayName(this.chat.me)), h("span", { class: "pending-state" }, failed ? "" : note)),
         h("div", { class: "message-body" }, h("p", { class: "plain" }, entry.body)),
         failed
           ? h(
@@ -413,6 +414,13 @@ export class RoomView {
     });
     this.list.addEventListener("click", (event) => {
       if (!(event.target instanceof Element)) return;
+      const face = event.target.closest("[data-profile], li.message > .avatar[data-user-id]");
+      if (face instanceof HTMLElement) {
+        const item = face.closest("li");
+        const opener = item?.querySelector("button[data-profile]");
+        this.openProfile(Number(face.dataset.profile ?? face.dataset.userId), opener instanceof HTMLElement ? opener : null);
+        return;
+      }
       const button = event.target.closest("button[data-action]");
       if (!(button instanceof HTMLButtonElement)) return;
       const item = button.closest("li");
@@ -619,6 +627,20 @@ export class RoomView {
     return "Someone";
   }
 
+  /**
+   * @param {number} userId
+   * @param {HTMLElement | null} opener
+   */
+  openProfile(userId, opener) {
+    const room = this.room;
+    const user =
+      room?.members?.get(userId)?.user ??
+      (room?.summary.peer?.id === userId ? room.summary.peer : null) ??
+      [...(room?.messages.values() ?? [])].find((m) => m.author.id === userId)?.author ??
+      (this.chat.me.id === userId ? this.chat.me : null);
+    if (user) openProfileCard(user, opener);
+  }
+
   /** @param {boolean} visible */
   async showMembers(visible) {
     $("members-panel").hidden = !visible;
@@ -648,11 +670,15 @@ export class RoomView {
         return h(
           "li",
           { class: "member" },
-          h("span", { class: `presence ${online ? "online" : "offline"}`, role: "img", "aria-label": online ? "online" : "offline" }),
-          avatar(m.user, "small"),
-          h("span", { class: "member-name" }, displayName(m.user)),
-          m.role !== "member" ? h("span", { class: "role-tag" }, m.role) : null,
-          mutedUntilOf(m) ? h("span", { class: "role-tag", title: `Muted until ${formatFull(mutedUntilOf(m) ?? "")}` }, "muted") : null,
+          h(
+            "button",
+            { type: "button", class: "member-button", dataset: { profile: String(m.user.id) } },
+            h("span", { class: `presence ${online ? "online" : "offline"}`, role: "img", "aria-label": online ? "online" : "offline" }),
+            avatar(m.user, "small"),
+            h("span", { class: "member-name", dataset: { userName: String(m.user.id) } }, displayName(m.user)),
+            m.role !== "member" ? h("span", { class: "role-tag" }, m.role) : null,
+            mutedUntilOf(m) ? h("span", { class: "role-tag", title: `Muted until ${formatFull(mutedUntilOf(m) ?? "")}` }, "muted") : null,
+          ),
           this.mayModerate(m.user.id) ? this.moderateButton(m.user.id, `Moderate ${displayName(m.user)}`) : null,
         );
       }),
@@ -754,8 +780,22 @@ export class RoomView {
       if (detail.roomId === this.roomId) this.renderJump();
     });
     $("jump-latest").addEventListener("click", () => this.jumpToLatest());
+    $("member-list").addEventListener("click", (event) => {
+      const button = event.target instanceof Element && event.target.closest("button[data-profile]");
+      if (button instanceof HTMLButtonElement) this.openProfile(Number(button.dataset.profile), button);
+    });
     $("members-toggle").addEventListener("click", () =>
       this.showMembers(Boolean($("members-panel").hidden)),
     );
   }
+}
+
+// A message's author: a button that opens their card, named so a live rename finds it.
+/** @param {import("./shapes.js").User} user */
+function authorButton(user) {
+  return h(
+    "button",
+    { type: "button", class: "author", dataset: { profile: String(user.id), userName: String(user.id) } },
+    displayName(user),
+  );
 }

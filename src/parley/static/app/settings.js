@@ -1,24 +1,35 @@
 // @ts-check
-// Security settings: two-factor authentication (enrol with a QR code, recovery codes,
-// turn off) and the list of logins, each revocable.
+// The settings dialog: the profile and password (profile.js), two-factor authentication
+// (enrol with a QR code, recovery codes, turn off), the logins and API tokens, each
+// revocable.
 
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
 import { fieldMessage } from "./directory.js";
 import { $, formatFull, h } from "./dom.js";
+import { showProfile } from "./profile.js";
+
+// Sections for a person using the chat; an administrator who must enrol first sees
+// only two-factor authentication.
+const ACCOUNT_SECTIONS = ["profile-section", "password-section", "tokens-section"];
 
 let bound = false;
 /** @type {(() => void) | null} */
 let onEnabled = null;
 
-// notice: why the dialog opened by itself (an administrator who must enrol);
+// notice: why the dialog opened by itself (an administrator who must enrol, enrolOnly);
 // enabled: called once 2FA is on.
 /**
  * @param {HTMLElement | null} opener
- * @param {{notice?: string, enabled?: () => void}} [options]
+ * @param {{notice?: string, enabled?: () => void, enrolOnly?: boolean}} [options]
  */
-export function openSettings(opener, { notice, enabled } = {}) {
+export function openSettings(opener, { notice, enabled, enrolOnly = false } = {}) {
   bind();
+  for (const id of ACCOUNT_SECTIONS) $(id).hidden = enrolOnly;
+  if (!enrolOnly) {
+    showProfile();
+    refreshTokens();
+  }
   onEnabled = enabled || null;
   $("settings-notice").textContent = notice || "";
   $("settings-notice").hidden = !notice;
@@ -112,7 +123,7 @@ async function refreshTwoFactor() {
   }
 }
 
-async function refreshSessions() {
+export async function refreshSessions() {
   $("sessions-error").textContent = "";
   let sessions;
   try {
@@ -160,6 +171,54 @@ function sessionItem(session) {
       h("div", {}, session.device || "Unknown device", session.current ? " (this device)" : ""),
       h("div", { class: "session-meta" }, meta),
     ),
+    button,
+  );
+}
+
+// Hand-made API tokens only: the logins are the sessions above.
+async function refreshTokens() {
+  $("tokens-error").textContent = "";
+  let tokens;
+  try {
+    ({ tokens } = await api.tokens());
+  } catch (err) {
+    $("tokens-error").textContent = fieldMessage(err);
+    return;
+  }
+  const made = tokens.filter((/** @type {{kind: string}} */ t) => t.kind === "api");
+  $("tokens-list").replaceChildren(
+    ...(made.length ? made.map(tokenItem) : [h("li", { class: "sessions-empty" }, "No API tokens.")]),
+  );
+}
+
+/** @param {{id: number, name: string, created_at: string, last_used_at: string | null}} token */
+function tokenItem(token) {
+  const used = token.last_used_at ? `last used ${formatFull(token.last_used_at)}` : `made ${formatFull(token.created_at)}, never used`;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "ghost small",
+      "aria-label": `Revoke token ${token.name}`,
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api.revokeToken(token.id);
+        } catch (err) {
+          $("tokens-error").textContent = fieldMessage(err);
+          button.disabled = false;
+          return;
+        }
+        await refreshTokens();
+        $("tokens-heading").focus();
+      },
+    },
+    "Revoke",
+  );
+  return h(
+    "li",
+    { dataset: { tokenId: String(token.id) } },
+    h("div", { class: "session-info" }, h("div", {}, token.name), h("div", { class: "session-meta" }, used)),
     button,
   );
 }

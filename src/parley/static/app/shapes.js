@@ -7,6 +7,7 @@
  * @property {number} id
  * @property {string} username
  * @property {string | null} [display_name]
+ * @property {string | null} [avatar_url]
  * @property {boolean} [active]
  * @property {string[]} [permissions]
  */
