@@ -474,7 +474,7 @@ export class Chat extends EventTarget {
     const wasLive = Boolean(room.summary.live);
     room.summary.live = live;
     if (wasLive !== Boolean(live)) this.emitChange("rooms");
-    this.emitChange("live", { roomId, live, reason });
+    this.emitChange("live", { roomId, live, reason, wasLive });
   }
 
   /** @param {{room_id: number, user_id: number, expires_in?: number}} event */

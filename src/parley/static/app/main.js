@@ -236,8 +236,12 @@ function bindChrome() {
   $("sidebar").addEventListener("click", (event) => {
     if (event.target instanceof Element && event.target.closest("a")) toggleSidebar(false);
   });
+  // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && $("sidebar").classList.contains("open")) toggleSidebar(false);
+    if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) return;
+    if ($("sidebar").classList.contains("open")) toggleSidebar(false);
+    else if (!$("members-panel").hidden) roomView.closeMembers();
+    else if (videoPanel.open) videoPanel.close();
   });
 }
 

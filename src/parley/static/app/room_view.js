@@ -26,6 +26,8 @@ export class RoomView {
     /** @type {number | null} the read mark when the room was opened */
     this.dividerAfter = null;
     this.loadingOlder = false;
+    /** the reader is at the newest message, and stays there as the timeline changes size */
+    this.pinned = true;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -52,7 +54,8 @@ export class RoomView {
     this.renderTyping();
     // Members give names to typing events and presence to the panel.
     if (!room.members) this.chat.loadMembers(roomId).catch(() => {});
-    if ($("members-toggle").getAttribute("aria-expanded") === "true") this.showMembers(true);
+    // A panel belongs to the room it was opened in.
+    this.showMembers(false);
     try {
       if (!room.loaded) await this.chat.loadNewest(roomId);
     } catch (err) {
@@ -269,12 +272,15 @@ export class RoomView {
 
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.pinned = true;
   }
 
   scrollToStart() {
     const divider = this.list.querySelector(".new-divider");
-    if (divider) divider.scrollIntoView({ block: "center" });
-    else this.scrollToBottom();
+    if (divider) {
+      divider.scrollIntoView({ block: "center" });
+      this.pinned = this.atBottom();
+    } else this.scrollToBottom();
   }
 
   // Loads older pages until the list overflows, so scrolling up has somewhere to go.
@@ -304,11 +310,21 @@ export class RoomView {
     this.renderAll();
     // Keep the message that was on screen where it was.
     this.scroller.scrollTop = this.scroller.scrollHeight - before;
+    this.pinned = this.atBottom();
     return added || (room.hasOlder ? 1 : 0);
   }
 
   bindTimeline() {
+    // Whatever changes the timeline's size (a panel opening beside or above it, lines
+    // rewrapping, the composer growing) keeps the newest message in view for a reader
+    // who was at the bottom.
+    const keepPinned = new ResizeObserver(() => {
+      if (this.pinned) this.scrollToBottom();
+    });
+    keepPinned.observe(this.scroller);
+    keepPinned.observe(this.list);
     this.scroller.addEventListener("scroll", () => {
+      this.pinned = this.atBottom();
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
       if (this.atBottom()) this.maybeRead();
     });
@@ -505,12 +521,23 @@ export class RoomView {
 
   /** @param {boolean} visible */
   async showMembers(visible) {
+    const wasVisible = !$("members-panel").hidden;
     $("members-panel").hidden = !visible;
+    $("panel-scrim").hidden = !visible;
     $("members-toggle").setAttribute("aria-expanded", String(visible));
+    if (visible && !wasVisible) $("members-close").focus({ preventScroll: true });
     if (visible && this.roomId !== null) {
       if (!this.room?.members) await this.chat.loadMembers(this.roomId).catch(() => {});
       this.renderMembers();
     }
+  }
+
+  // Closed by a person (button, close control, Escape, the scrim): focus goes back to
+  // the button that opened it.
+  closeMembers() {
+    if ($("members-panel").hidden) return;
+    this.showMembers(false);
+    $("members-toggle").focus({ preventScroll: true });
   }
 
   renderMembers() {
@@ -584,8 +611,11 @@ export class RoomView {
     chat.addEventListener("readdue", ({ detail }) => {
       if (detail.roomId === this.roomId) this.maybeRead();
     });
-    $("members-toggle").addEventListener("click", () =>
-      this.showMembers(Boolean($("members-panel").hidden)),
-    );
+    $("members-toggle").addEventListener("click", () => {
+      if ($("members-panel").hidden) this.showMembers(true);
+      else this.closeMembers();
+    });
+    $("members-close").addEventListener("click", () => this.closeMembers());
+    $("panel-scrim").addEventListener("click", () => this.closeMembers());
   }
 }

@@ -1,0 +1,165 @@
+"""The room's layout on a desktop (1280x800) and a phone (390x844): the Members and video
+panels open and close every way a person expects and never push the newest message out
+of view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from people import Person
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+from views import check_view
+
+MakePerson = Callable[..., Person]
+MakeRoom = Callable[..., dict[str, Any]]
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+# Where the newest message is, against the scroller's visible box (in CSS pixels).
+NEWEST_GEOMETRY = """() => {
+  const scroller = document.getElementById("message-scroller").getBoundingClientRect();
+  const items = document.querySelectorAll("#message-list li.message");
+  const newest = items[items.length - 1].getBoundingClientRect();
+  return {top: newest.top - scroller.top, below: newest.bottom - scroller.bottom};
+}"""
+
+
+def assert_newest_in_view(page: Page) -> None:
+    """The last message's box lies inside the scroller's visible area (soon: a resize is
+    answered on the next frame)."""
+    inside = f"() => {{ const g = ({NEWEST_GEOMETRY})(); return g.top >= -1 && g.below <= 1; }}"
+    try:
+        page.wait_for_function(inside, timeout=3000)
+    except PlaywrightError:
+        pytest.fail(f"the newest message is out of view: {page.evaluate(NEWEST_GEOMETRY)}")
+
+
+def fill_room(poster: Person, room: dict[str, Any], count: int = 30) -> str:
+    """Enough long messages to overflow the timeline and rewrap when it narrows, by the
+    one who will read them (so they open at the newest, not at a first unread); answers
+    the newest one's text."""
+    for n in range(count):
+        body = f"message {n}: " + "a few words that wrap when the timeline narrows " * 4
+        poster.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": body})
+    return f"message {count - 1}:"
+
+
+@SIZES
+def test_members_opens_and_closes_every_way_and_keeps_the_newest_message_in_view(
+    person: MakePerson, room_of: MakeRoom, size: dict[str, int]
+) -> None:
+    ann, bob = person("ann", **size), person("bob")
+    room = room_of(ann, bob, name="panels")
+    other = room_of(ann, name="elsewhere")
+    newest = fill_room(ann, room)
+    ann.open_room(room)
+    page = ann.page
+    expect(ann.message(newest)).to_be_visible()
+    assert_newest_in_view(page)
+    toggle = page.get_by_role("button", name="Members", exact=True)
+    panel = page.get_by_role("complementary", name="Members")
+    close = panel.get_by_role("button", name="Close members")
+    phone = size == PHONE
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    expect(panel.locator("#member-list li")).to_have_count(2)
+    assert_newest_in_view(page)
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(close).to_be_in_viewport()
+    check_view(page, f"room-members-{'phone' if phone else 'desktop'}")
+
+    close.click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+    assert_newest_in_view(page)
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+
+    # Its own button closes it, on a phone too: the panel lies below the room's header.
+    toggle.click()
+    expect(panel).to_be_visible()
+    toggle.click()
+    expect(panel).to_be_hidden()
+
+    if phone:
+        # Over the timeline, a tap beside the panel closes it.
+        toggle.click()
+        scrim = page.locator("#panel-scrim")
+        expect(scrim).to_be_visible()
+        scrim.click(position={"x": 20, "y": 120})
+        expect(panel).to_be_hidden()
+        expect(scrim).to_be_hidden()
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    if phone:
+        page.get_by_role("button", name="Show rooms").click()
+    ann.room_link(other).click()
+    expect(page.locator("#room-title")).to_have_text(f"# {other['name']}")
+    expect(panel).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+
+def test_the_video_panel_opens_and_closes_on_a_phone_and_keeps_the_newest_message_in_view(
+    person_with_camera: MakePerson, person: MakePerson, room_of: MakeRoom
+) -> None:
+    ann = person_with_camera("ann")
+    bob = person("bob", **PHONE)
+    room = room_of(ann, bob, name="phonecast")
+    newest = fill_room(bob, room)
+    bob.open_room(room)
+    ann.open_room(room)
+    page = bob.page
+    expect(bob.message(newest)).to_be_visible()
+    assert_newest_in_view(page)
+
+    ann.page.get_by_role("button", name="Go live").click()
+    panel = page.locator("#video-panel")
+    expect(page.locator("#video-title")).to_have_text(f"{ann.username} is live")
+    expect(panel).to_be_visible()
+    page.wait_for_function("() => document.getElementById('video-live').naturalWidth > 0")
+    assert_newest_in_view(page)
+    check_view(page, "room-video-phone")
+
+    toggle = page.get_by_role("button", name="Video", exact=True)
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    close = page.get_by_role("button", name="Hide the video")
+    expect(close).to_be_in_viewport()
+    close.click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    assert_newest_in_view(page)
+    # Closed, it is no longer watched.
+    stream = f"/rooms/{room['id']}/live.mjpg"
+    expect(page.locator("#video-live")).not_to_have_attribute("src", stream)
+
+    toggle.click()
+    expect(panel).to_be_visible()
+    assert_newest_in_view(page)
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    toggle.click()
+    expect(panel).to_be_visible()
+    toggle.click()
+    expect(panel).to_be_hidden()
+
+    # A message sent while it is open still shows.
+    toggle.click()
+    expect(panel).to_be_visible()
+    ann.send("seen on the phone")
+    expect(bob.message("seen on the phone")).to_be_visible()
+    assert_newest_in_view(page)
+    ann.page.get_by_role("button", name="Stop").click()
+    expect(panel).to_be_hidden()
+    expect(toggle).to_be_hidden()
