@@ -4,6 +4,7 @@
 // First, so the theme is set before anything else draws.
 import "./theme.js";
 import { ApiError, api, setCsrfToken } from "./api.js";
+import { bindAppearance } from "./appearance.js";
 import { Chat } from "./chat.js";
 import { bindCloseButtons } from "./dialogs.js";
 import { Directory, fieldMessage } from "./directory.js";
@@ -30,6 +31,7 @@ let activeRoomId = null;
 
 async function boot() {
   bindCloseButtons();
+  bindAppearance();
   bindAuthScreen();
   try {
     const session = await api.session();
