@@ -4,6 +4,8 @@
 
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
+import { fieldMessage } from "./errors.js";
+import { COUNT_FROM, MAX_BODY, bodyLength, counterText, tooLongText } from "./message_length.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -49,6 +51,7 @@ export class RoomView {
     this.list.replaceChildren();
     $("history-status").textContent = "Loading messages…";
     this.input.value = localStorage.getItem(DRAFT_KEY + roomId) || "";
+    this.renderLength();
     this.autosize();
     this.renderComposerState();
     this.renderTyping();
@@ -213,7 +216,9 @@ export class RoomView {
               "p",
               { class: "send-failed", role: "alert" },
               entry.error ? `Not sent: ${entry.error} ` : "Not sent. ",
-              h("button", { type: "button", class: "link", "data-action": "retry" }, "Retry"),
+              entry.refused
+                ? h("button", { type: "button", class: "link", "data-action": "restore" }, "Edit")
+                : h("button", { type: "button", class: "link", "data-action": "retry" }, "Retry"),
               " ",
               h("button", { type: "button", class: "link", "data-action": "discard" }, "Discard"),
             )
@@ -337,6 +342,7 @@ export class RoomView {
       const action = button.dataset.action;
       if (action === "retry") this.chat.retry(item.dataset.clientId ?? "");
       else if (action === "discard") this.chat.discard(item.dataset.clientId ?? "");
+      else if (action === "restore") this.restore(item.dataset.clientId ?? "");
       else if (action === "edit") this.startEdit(item);
       else if (action === "delete") this.deleteMessage(item, button);
     });
@@ -383,7 +389,7 @@ export class RoomView {
         this.applyOwnChange(ack.message);
         this.input.focus();
       } catch (err) {
-        error.textContent = err.message;
+        error.textContent = fieldMessage(err);
       }
     };
     editor.addEventListener("keydown", (event) => {
@@ -415,7 +421,7 @@ export class RoomView {
       const ack = await this.chat.remove(id);
       this.applyOwnChange(ack.message);
     } catch (err) {
-      this.announce(`Could not delete: ${err.message}`);
+      this.announce(`Could not delete: ${fieldMessage(err)}`);
     }
   }
 
@@ -444,6 +450,7 @@ export class RoomView {
       }
     });
     this.input.addEventListener("input", () => {
+      this.renderLength();
       this.autosize();
       this.saveDraft();
       if (this.roomId !== null && this.input.value.trim()) this.chat.typing(this.roomId);
@@ -462,14 +469,48 @@ export class RoomView {
     else localStorage.removeItem(key);
   }
 
+  // The counter near the limit; past it, why the message cannot go (cleared once it fits).
+  renderLength() {
+    const length = bodyLength(this.input.value);
+    const count = $("composer-count");
+    count.hidden = length < COUNT_FROM;
+    count.textContent = count.hidden ? "" : counterText(length);
+    count.classList.toggle("over", length > MAX_BODY);
+    if (length <= MAX_BODY) {
+      $("composer-error").textContent = "";
+      this.input.removeAttribute("aria-invalid");
+    }
+  }
+
   sendDraft() {
     const body = this.input.value.trim();
     if (!body || this.roomId === null) return;
+    const length = bodyLength(body);
+    if (length > MAX_BODY) {
+      $("composer-error").textContent = tooLongText(length);
+      this.input.setAttribute("aria-invalid", "true");
+      return;
+    }
     this.chat.send(this.roomId, body);
     this.input.value = "";
     this.saveDraft();
+    this.renderLength();
     this.autosize();
     this.scrollToBottom();
+  }
+
+  // A refused message back in the composer, to be changed and sent again.
+  /** @param {string} clientId */
+  restore(clientId) {
+    const entry = this.chat.pending.get(clientId);
+    if (!entry) return;
+    const typed = this.input.value.trim();
+    this.input.value = typed ? `${entry.body}\n${typed}` : entry.body;
+    this.chat.discard(clientId);
+    this.saveDraft();
+    this.renderLength();
+    this.autosize();
+    this.input.focus();
   }
 
   renderComposerState() {

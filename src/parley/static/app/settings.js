@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
-import { fieldMessage } from "./directory.js";
+import { fieldMessage } from "./errors.js";
 import { $, formatFull, h } from "./dom.js";
 
 let bound = false;
