@@ -4,6 +4,7 @@ of view."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,20 @@ NEWEST_GEOMETRY = """() => {
   const items = document.querySelectorAll("#message-list li.message");
   const newest = items[items.length - 1].getBoundingClientRect();
   return {top: newest.top - scroller.top, below: newest.bottom - scroller.bottom};
+}"""
+
+
+# A grouped line's height against its text line's, and where its hover time lies.
+GROUPED_GEOMETRY = """li => {
+  const text = li.querySelector(".message-body p").getBoundingClientRect();
+  const time = li.querySelector(".gutter-time time");
+  const box = time.getBoundingClientRect();
+  return {
+    line: li.getBoundingClientRect().height, text: text.height, textLeft: text.left,
+    time: {left: box.left, right: box.right, height: box.height},
+    timeRects: time.getClientRects().length,
+    fontSize: parseFloat(getComputedStyle(time).fontSize),
+  };
 }"""
 
 
@@ -163,3 +178,84 @@ def test_the_video_panel_opens_and_closes_on_a_phone_and_keeps_the_newest_messag
     ann.page.get_by_role("button", name="Stop").click()
     expect(panel).to_be_hidden()
     expect(toggle).to_be_hidden()
+
+
+@SIZES
+def test_jump_to_latest_counts_what_arrived_while_scrolled_up(
+    person: MakePerson, room_of: MakeRoom, size: dict[str, int]
+) -> None:
+    ann, bob = person("ann", **size), person("bob")
+    room = room_of(ann, bob, name="jump")
+    fill_room(ann, room)
+    ann.open_room(room)
+    page = ann.page
+    scroller = page.locator("#message-scroller")
+    jump = page.locator("#jump-latest")
+    expect(jump).to_be_hidden()
+    scroller.evaluate("s => { s.scrollTop = 0; }")
+    page.wait_for_timeout(200)
+
+    for n in range(3):
+        bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": f"while away {n}"})
+    expect(ann.message("while away 2")).to_be_attached()
+    expect(jump).to_have_text("3 new messages ↓")
+    expect(jump).to_be_in_viewport()
+    assert scroller.evaluate("s => s.scrollTop") < 150  # the reader was left where they were
+    check_view(page, f"room-jump-latest-{'phone' if size == PHONE else 'desktop'}")
+
+    jump.click()
+    expect(jump).to_be_hidden()
+    assert_newest_in_view(page)
+    expect(ann.message("while away 2")).to_be_in_viewport()
+
+    # Scrolling down by hand takes the count away too.
+    scroller.evaluate("s => { s.scrollTop = 0; }")
+    page.wait_for_timeout(200)
+    bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "one more"})
+    expect(jump).to_have_text("1 new message ↓")
+    scroller.evaluate("s => { s.scrollTop = s.scrollHeight; }")
+    expect(jump).to_be_hidden()
+
+
+def test_the_first_new_message_names_its_author_even_in_a_group(
+    person: MakePerson, room_of: MakeRoom
+) -> None:
+    ann, bob = person("ann"), person("bob")
+    room = room_of(ann, bob, name="divider")
+    other = room_of(ann, name="aside")
+    bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "read already"})
+    ann.open_room(room)
+    expect(ann.message("read already")).to_be_visible()
+    expect(ann.room_link(room)).not_to_have_class("has-unread")
+    ann.room_link(other).click()
+    expect(ann.page.locator("#room-title")).to_have_text(f"# {other['name']}")
+
+    bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "news below"})
+    expect(ann.room_link(room)).to_have_class(re.compile("has-unread"))
+    ann.room_link(room).click()
+    first_new = ann.page.locator("#message-list li.new-divider + li.message")
+    expect(first_new).to_contain_text("news below")
+    expect(first_new).not_to_have_class(re.compile("grouped"))
+    expect(first_new.locator(".author")).to_have_text(bob.username)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "de-DE", "ja-JP", "ar-EG"])
+def test_grouped_lines_are_compact_and_their_time_stays_on_one_line(
+    person: MakePerson, room_of: MakeRoom, locale: str
+) -> None:
+    ann = person("ann", **PHONE, locale=locale)
+    room = room_of(ann, name="compact")
+    for body in ("first line", "second line", "third line"):
+        ann.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": body})
+    ann.open_room(room)
+    grouped = ann.message("third line")
+    expect(grouped).to_have_class(re.compile("grouped"))
+    grouped.hover()
+    expect(grouped.locator(".gutter-time time")).not_to_have_css("color", "rgba(0, 0, 0, 0)")
+    # Measured in one go: a message's node may be redrawn between two calls.
+    found = grouped.evaluate(GROUPED_GEOMETRY)
+    assert found["line"] <= found["text"] + 4, (locale, found)
+    assert found["timeRects"] == 1 and found["time"]["height"] < found["fontSize"] * 1.6, found
+    assert found["time"]["left"] >= 0, found
+    assert found["time"]["right"] <= found["textLeft"], found
+    check_view(ann.page, f"room-grouped-{locale}-phone")

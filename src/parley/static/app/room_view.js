@@ -30,6 +30,10 @@ export class RoomView {
     this.loadingOlder = false;
     /** the reader is at the newest message, and stays there as the timeline changes size */
     this.pinned = true;
+    /** messages from others that arrived while the reader was scrolled up */
+    this.unseen = 0;
+    /** @type {number | null} the message the "New messages" divider stands before */
+    this.dividerBefore = null;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -47,6 +51,8 @@ export class RoomView {
     const room = this.chat.rooms.get(roomId);
     if (!room) return;
     this.dividerAfter = room.summary.unread_count ? room.summary.last_read_message_id : null;
+    this.dividerBefore = null;
+    this.showUnseen(0);
     this.renderHeader();
     this.list.replaceChildren();
     $("history-status").textContent = "Loading messages…";
@@ -114,6 +120,7 @@ export class RoomView {
       ) {
         items.push(h("li", { class: "new-divider" }, h("span", {}, "New messages")));
         dividerPlaced = true;
+        this.dividerBefore = message.id;
       }
       if (!previous || formatDay(previous.created_at) !== formatDay(message.created_at)) {
         items.push(h("li", { class: "day-divider" }, h("span", {}, formatDay(message.created_at))));
@@ -145,7 +152,9 @@ export class RoomView {
    * @param {Message | null} previous
    */
   messageNode(message, previous) {
+    // The first new message names its author, whoever wrote the one above the divider.
     const grouped =
+      message.id !== this.dividerBefore &&
       previous &&
       previous.author.id === message.author.id &&
       !previous.deleted &&
@@ -278,6 +287,19 @@ export class RoomView {
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.pinned = true;
+    this.showUnseen(0);
+  }
+
+  // "N new messages" below, while the reader is scrolled up; a click goes to them.
+  /** @param {number} count */
+  showUnseen(count) {
+    this.unseen = count;
+    const button = $("jump-latest");
+    button.hidden = count === 0;
+    button.replaceChildren(
+      count === 1 ? "1 new message " : `${count} new messages `,
+      h("span", { "aria-hidden": "true" }, "\u2193"),
+    );
   }
 
   scrollToStart() {
@@ -328,8 +350,14 @@ export class RoomView {
     });
     keepPinned.observe(this.scroller);
     keepPinned.observe(this.list);
+    $("jump-latest").addEventListener("click", () => {
+      this.scrollToBottom();
+      this.maybeRead();
+      this.scroller.focus({ preventScroll: true });
+    });
     this.scroller.addEventListener("scroll", () => {
       this.pinned = this.atBottom();
+      if (this.pinned && this.unseen) this.showUnseen(0);
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
       if (this.atBottom()) this.maybeRead();
     });
@@ -623,6 +651,7 @@ export class RoomView {
         this.announce(`${displayName(detail.message.author)}: ${text}`);
       }
       if (stick || detail.message.author.id === chat.me.id) this.scrollToBottom();
+      else if (detail.isNew && detail.live && !detail.message.deleted) this.showUnseen(this.unseen + 1);
       this.maybeRead();
     });
     chat.addEventListener("messages", ({ detail }) => {
