@@ -259,3 +259,15 @@ def test_grouped_lines_are_compact_and_their_time_stays_on_one_line(
     assert found["time"]["left"] >= 0, found
     assert found["time"]["right"] <= found["textLeft"], found
     check_view(ann.page, f"room-grouped-{locale}-phone")
+
+
+def test_a_private_rooms_header_shows_the_lock_the_sidebar_shows(person: MakePerson) -> None:
+    ann = person("ann")
+    room = ann.api.call("POST", "/rooms", 201, json={"name": "locked-away", "kind": "private"})
+    ann.open(f"#/room/{room['id']}")
+    title = ann.page.locator("#room-title")
+    expect(title).to_have_text("🔒 locked-away (private)")
+    expect(title.locator(".room-kind")).to_have_attribute("aria-hidden", "true")
+    expect(ann.page.get_by_role("heading", name="locked-away (private)")).to_be_visible()
+    expect(ann.room_link(room).locator(".room-hash")).to_have_text("🔒")
+    check_view(ann.page, "room-private-desktop")

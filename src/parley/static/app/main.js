@@ -14,6 +14,7 @@ import { bindStrengthMeter } from "./password_strength.js";
 import { RoomView } from "./room_view.js";
 import { openSettings } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
+import { bindSkipLink } from "./skip_link.js";
 import { VideoPanel } from "./video.js";
 
 /** @typedef {{user: import("./shapes.js").User, csrf_token: string, must_enrol_2fa?: boolean}} Session */
@@ -33,6 +34,7 @@ let activeRoomId = null;
 async function boot() {
   bindCloseButtons();
   bindAppearance();
+  bindSkipLink();
   bindAuthScreen();
   try {
     const session = await api.session();

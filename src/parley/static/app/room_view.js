@@ -92,14 +92,23 @@ export class RoomView {
     const room = this.room;
     if (!room) return;
     const label = roomLabel(room.summary);
-    $("room-title").textContent = room.summary.kind === "direct" ? label : `# ${label}`;
+    const title = $("room-title");
+    if (room.summary.kind === "private") {
+      // The lock the sidebar shows, said in words to a screen reader.
+      title.replaceChildren(
+        h("span", { class: "room-kind", "aria-hidden": "true" }, "🔒"),
+        ` ${label}`,
+        h("span", { class: "sr-only" }, " (private)"),
+      );
+    } else title.textContent = room.summary.kind === "direct" ? label : `# ${label}`;
     $("room-topic").textContent =
       room.summary.kind === "direct"
         ? `Direct message with @${room.summary.peer?.username ?? ""}`
         : room.summary.topic || (room.summary.kind === "private" ? "Private room" : "");
     this.scroller.setAttribute("aria-label", `Messages in ${label}`);
     this.input.placeholder = `Message ${room.summary.kind === "direct" ? label : "#" + label}`;
-    document.title = `${label} · Parley`;
+    const unread = document.title.match(/^\(\d+\) /)?.[0] ?? "";
+    document.title = `${unread}${label} · Parley`;
   }
 
   // --- the timeline ---------------------------------------------------------------------
