@@ -5,6 +5,7 @@
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
 import { fieldMessage } from "./errors.js";
+import { bindMessageKeys } from "./message_keys.js";
 import { COUNT_FROM, MAX_BODY, bodyLength, counterText, tooLongText } from "./message_length.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
@@ -351,6 +352,7 @@ export class RoomView {
   }
 
   bindTimeline() {
+    bindMessageKeys(this.list);
     // Whatever changes the timeline's size (a panel opening beside or above it, lines
     // rewrapping, the composer growing) keeps the newest message in view for a reader
     // who was at the bottom.
