@@ -93,14 +93,20 @@ system-deps:
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 		else echo "Please install:$$missing"; exit 1; fi; fi
 
-# The browser tests drive Debian's Chromium, never a downloaded browser.
+# The browser tests drive Debian's Chromium, never a downloaded browser, with an emoji
+# font so that screenshots show emoji as people see them, not as empty boxes.
 CHROMIUM := /usr/bin/chromium
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 
 browser:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-dejavu-core; \
 		else echo "Chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; fi
+	@if [ ! -e $(EMOJI_FONT) ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-color-emoji; \
+		else echo "The emoji font is missing: emoji show as boxes (apt-get install fonts-noto-color-emoji)"; fi; fi
 
 # PostgreSQL and Redis are system services; start them if installed but down.
 check-services:

@@ -107,3 +107,10 @@ def test_a_server_without_its_browser_files_says_how_to_fix_it(
 @pytest.mark.parametrize("path", ["/", "/static/app/main.js"])
 def test_page_and_assets_need_no_login(client: FlaskClient, path: str) -> None:
     assert status_of(client, path) == 200
+
+
+def test_favicon_ico_is_the_pages_icon(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "image/svg+xml"
+        assert response.data == (STATIC / "app" / "icon.svg").read_bytes()

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    send_from_directory,
+)
 
 from ..headers import PAGE_CSP
 from ..identity import cookie_session_token
@@ -46,3 +54,13 @@ def _page(template: str) -> Response:
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The page's icon, where browsers and feed readers look for one by themselves."""
+    static = current_app.static_folder
+    assert static is not None  # the app is made with its static folder
+    return send_from_directory(
+        Path(static) / "app", "icon.svg", mimetype="image/svg+xml", max_age=86400
+    )

@@ -67,11 +67,13 @@ def people_on(browser: Browser, server: LiveServer) -> Iterator[Callable[..., Pe
     """Makes people: each an account, its REST client and a logged-in browser page."""
     made: list[Person] = []
 
-    def make(name: str = "user", *, width: int = 1200, height: int = 800) -> Person:
+    def make(
+        name: str = "user", *, width: int = 1200, height: int = 800, locale: str | None = None
+    ) -> Person:
         username = f"{name}{os.getpid()}x{next(_names)}"
         api, _ = Api.register(server.url, username)
         context = browser.new_context(
-            base_url=server.url, viewport={"width": width, "height": height}
+            base_url=server.url, viewport={"width": width, "height": height}, locale=locale
         )
         login = context.request.post(
             "/api/v1/auth/session", data={"username": username, "password": "e2e-password-1"}

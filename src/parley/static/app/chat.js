@@ -6,6 +6,7 @@
 import { io } from "../vendor/socket.io.esm.min.js";
 import { api } from "./api.js";
 import { newClientId } from "./dom.js";
+import { fieldMessage, refusedForGood } from "./errors.js";
 
 /** @typedef {import("./shapes.js").Member} Member */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -576,7 +577,7 @@ export class Chat extends EventTarget {
     const wasLive = Boolean(room.summary.live);
     room.summary.live = live;
     if (wasLive !== Boolean(live)) this.emitChange("rooms");
-    this.emitChange("live", { roomId, live, reason });
+    this.emitChange("live", { roomId, live, reason, wasLive });
   }
 
   /** @param {{room_id: number, user_id: number, expires_in?: number}} event */
@@ -631,6 +632,7 @@ export class Chat extends EventTarget {
       body,
       state: "pending",
       error: null,
+      refused: false,
       waiting: null,
     };
     this.pending.set(entry.clientId, entry);
@@ -689,7 +691,8 @@ export class Chat extends EventTarget {
         } else {
           entry.state = "failed";
           entry.waiting = null;
-          entry.error = err.message;
+          entry.error = fieldMessage(err);
+          entry.refused = refusedForGood(err);
           this.emitChange("pending", { roomId: entry.roomId });
           return;
         }

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { $, avatar, displayName, h } from "./dom.js";
 import { openDialog } from "./dialogs.js";
+import { fieldMessage } from "./errors.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").User} User */
@@ -88,7 +89,7 @@ export class Directory {
     } catch (err) {
       button.disabled = false;
       button.textContent = "Join";
-      button.after(h("span", { class: "form-error", role: "alert" }, err.message));
+      button.after(h("span", { class: "form-error", role: "alert" }, fieldMessage(err)));
     }
   }
 
@@ -137,7 +138,7 @@ export class Directory {
     try {
       users = (await api.users(q)).users.filter((/** @type {User} */ u) => u.id !== this.chat.me.id && u.active);
     } catch (err) {
-      $("dm-error").textContent = err.message;
+      $("dm-error").textContent = fieldMessage(err);
       return;
     }
     if (seq !== this.searchSeq) return; // a newer search is on its way
@@ -171,16 +172,10 @@ export class Directory {
       $("dm-dialog", HTMLDialogElement).close();
       this.navigate(room.id);
     } catch (err) {
-      $("dm-error").textContent = err.message;
+      $("dm-error").textContent = fieldMessage(err);
     }
   }
 }
 
-/**
- * An error in words, naming the field it is about when there is one.
- * @param {{message: string, details?: {fields?: {field: string, message: string}[]}}} err
- */
-export function fieldMessage(err) {
-  const field = err.details?.fields?.[0];
-  return field ? `${field.field.split(".").pop()}: ${field.message}` : err.message;
-}
+// Modules written before errors.js import it from here.
+export { fieldMessage };

@@ -4,9 +4,11 @@
 // First, so the theme is set before anything else draws.
 import "./theme.js";
 import { ApiError, api, setCsrfToken } from "./api.js";
+import { bindAppearance } from "./appearance.js";
 import { Chat } from "./chat.js";
 import { bindCloseButtons } from "./dialogs.js";
-import { Directory, fieldMessage } from "./directory.js";
+import { Directory } from "./directory.js";
+import { fieldMessage } from "./errors.js";
 import { $, avatar, displayName } from "./dom.js";
 import { bindStrengthMeter } from "./password_strength.js";
 import { followPeople } from "./people.js";
@@ -19,6 +21,7 @@ import { RoomAdmin } from "./room_admin.js";
 import { Search } from "./search.js";
 import { openSettings, refreshSessions } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
+import { bindSkipLink } from "./skip_link.js";
 import { VideoPanel } from "./video.js";
 
 /** @typedef {{user: import("./shapes.js").User, csrf_token: string, must_enrol_2fa?: boolean}} Session */
@@ -39,6 +42,8 @@ let activeRoomId = null;
 
 async function boot() {
   bindCloseButtons();
+  bindAppearance();
+  bindSkipLink();
   bindAuthScreen();
   try {
     const session = await api.session();
@@ -260,8 +265,12 @@ function bindChrome() {
   $("sidebar").addEventListener("click", (event) => {
     if (event.target instanceof Element && event.target.closest("a")) toggleSidebar(false);
   });
+  // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && $("sidebar").classList.contains("open")) toggleSidebar(false);
+    if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) return;
+    if ($("sidebar").classList.contains("open")) toggleSidebar(false);
+    else if (!$("members-panel").hidden) roomView.closeMembers();
+    else if (videoPanel.open) videoPanel.close();
   });
 }
 

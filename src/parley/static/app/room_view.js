@@ -6,6 +6,9 @@ import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel
 import { confirmDelete } from "./dialogs.js";
 import { openProfileCard } from "./profile_card.js";
 import { canModerate, myRank } from "./room_rights.js";
+import { fieldMessage } from "./errors.js";
+import { bindMessageKeys } from "./message_keys.js";
+import { COUNT_FROM, MAX_BODY, bodyLength, counterText, tooLongText } from "./message_length.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -43,6 +46,12 @@ export class RoomView {
     // While a room's first page loads, what the timeline shows is not yet that page, so
     // its scrolling loads nothing more.
     this.loadingRoom = false;
+    /** the reader is at the newest message, and stays there as the timeline changes size */
+    this.pinned = true;
+    /** messages from others that arrived while the reader was scrolled up */
+    this.unseen = 0;
+    /** @type {number | null} the message the "New messages" divider stands before */
+    this.dividerBefore = null;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -65,16 +74,20 @@ export class RoomView {
     const room = this.chat.rooms.get(roomId);
     if (!room) return;
     this.dividerAfter = room.summary.unread_count ? room.summary.last_read_message_id : null;
+    this.dividerBefore = null;
+    this.showUnseen(0);
     this.renderHeader();
     this.list.replaceChildren();
     $("history-status").textContent = "Loading messages…";
     this.input.value = localStorage.getItem(DRAFT_KEY + roomId) || "";
+    this.renderLength();
     this.autosize();
     this.renderComposerState();
     this.renderTyping();
     // Members give names to typing events and presence to the panel.
     if (!room.members) this.chat.loadMembers(roomId).catch(() => {});
-    if ($("members-toggle").getAttribute("aria-expanded") === "true") this.showMembers(true);
+    // A panel belongs to the room it was opened in.
+    this.showMembers(false);
     this.loadingRoom = true;
     try {
       if (aroundId) await this.chat.loadAround(roomId, aroundId);
@@ -146,9 +159,20 @@ export class RoomView {
     this.input.focus({ preventScroll: true });
   }
 
-  // "Jump to latest" while the newest messages are not held (opened at a search hit).
+  // One button below the messages: "Jump to latest" while the newest messages are not
+  // loaded (the room was opened at a search hit), else "N new messages" while the reader
+  // is scrolled up as messages arrive.
   renderJump() {
-    $("jump-latest").hidden = !this.room?.hasNewer;
+    const button = $("jump-latest");
+    const count = this.unseen;
+    const arrow = h("span", { "aria-hidden": "true" }, "\u2193");
+    if (this.room?.hasNewer) {
+      button.hidden = false;
+      button.replaceChildren(count ? `Jump to latest (${count} new) ` : "Jump to latest ", arrow);
+      return;
+    }
+    button.hidden = count === 0;
+    button.replaceChildren(count === 1 ? "1 new message " : `${count} new messages `, arrow);
   }
 
   close() {
@@ -164,14 +188,23 @@ export class RoomView {
     const room = this.room;
     if (!room) return;
     const label = roomLabel(room.summary);
-    $("room-title").textContent = room.summary.kind === "direct" ? label : `# ${label}`;
+    const title = $("room-title");
+    if (room.summary.kind === "private") {
+      // The lock the sidebar shows, said in words to a screen reader.
+      title.replaceChildren(
+        h("span", { class: "room-kind", "aria-hidden": "true" }, "🔒"),
+        ` ${label}`,
+        h("span", { class: "sr-only" }, " (private)"),
+      );
+    } else title.textContent = room.summary.kind === "direct" ? label : `# ${label}`;
     $("room-topic").textContent =
       room.summary.kind === "direct"
         ? `Direct message with @${room.summary.peer?.username ?? ""}`
         : room.summary.topic || (room.summary.kind === "private" ? "Private room" : "");
     this.scroller.setAttribute("aria-label", `Messages in ${label}`);
     this.input.placeholder = `Message ${room.summary.kind === "direct" ? label : "#" + label}`;
-    document.title = `${label} · Parley`;
+    const unread = document.title.match(/^\(\d+\) /)?.[0] ?? "";
+    document.title = `${unread}${label} · Parley`;
   }
 
   // --- the timeline ---------------------------------------------------------------------
@@ -192,6 +225,7 @@ export class RoomView {
       ) {
         items.push(h("li", { class: "new-divider" }, h("span", {}, "New messages")));
         dividerPlaced = true;
+        this.dividerBefore = message.id;
       }
       if (!previous || formatDay(previous.created_at) !== formatDay(message.created_at)) {
         items.push(h("li", { class: "day-divider" }, h("span", {}, formatDay(message.created_at))));
@@ -232,7 +266,9 @@ export class RoomView {
    * @param {Message | null} previous
    */
   messageNode(message, previous) {
+    // The first new message names its author, whoever wrote the one above the divider.
     const grouped =
+      message.id !== this.dividerBefore &&
       previous &&
       previous.author.id === message.author.id &&
       !previous.deleted &&
@@ -307,7 +343,9 @@ export class RoomView {
               "p",
               { class: "send-failed", role: "alert" },
               entry.error ? `Not sent: ${entry.error} ` : "Not sent. ",
-              h("button", { type: "button", class: "link", "data-action": "retry" }, "Retry"),
+              entry.refused
+                ? h("button", { type: "button", class: "link", "data-action": "restore" }, "Edit")
+                : h("button", { type: "button", class: "link", "data-action": "retry" }, "Retry"),
               " ",
               h("button", { type: "button", class: "link", "data-action": "discard" }, "Discard"),
             )
@@ -366,12 +404,23 @@ export class RoomView {
 
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.pinned = true;
+    this.showUnseen(0);
+  }
+
+  // "N new messages" below, while the reader is scrolled up; a click goes to them.
+  /** @param {number} count */
+  showUnseen(count) {
+    this.unseen = count;
+    this.renderJump();
   }
 
   scrollToStart() {
     const divider = this.list.querySelector(".new-divider");
-    if (divider) divider.scrollIntoView({ block: "center" });
-    else this.scrollToBottom();
+    if (divider) {
+      divider.scrollIntoView({ block: "center" });
+      this.pinned = this.atBottom();
+    } else this.scrollToBottom();
   }
 
   // Loads older pages until the list overflows, so scrolling up has somewhere to go.
@@ -401,11 +450,33 @@ export class RoomView {
     this.renderAll();
     // Keep the message that was on screen where it was.
     this.scroller.scrollTop = this.scroller.scrollHeight - before;
+    this.pinned = this.atBottom();
     return added || (room.hasOlder ? 1 : 0);
   }
 
   bindTimeline() {
+    bindMessageKeys(this.list);
+    // Whatever changes the timeline's size (a panel opening beside or above it, lines
+    // rewrapping, the composer growing) keeps the newest message in view for a reader
+    // who was at the bottom.
+    const keepPinned = new ResizeObserver(() => {
+      if (this.pinned) this.scrollToBottom();
+    });
+    keepPinned.observe(this.scroller);
+    keepPinned.observe(this.list);
+    $("jump-latest").addEventListener("click", () => {
+      // Opened at a search hit, the newest messages are not loaded yet: fetch them.
+      if (this.room?.hasNewer) {
+        this.jumpToLatest();
+        return;
+      }
+      this.scrollToBottom();
+      this.maybeRead();
+      this.scroller.focus({ preventScroll: true });
+    });
     this.scroller.addEventListener("scroll", () => {
+      this.pinned = this.atBottom();
+      if (this.pinned && this.unseen) this.showUnseen(0);
       if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
       if (this.atBottom()) {
         if (this.room?.hasNewer) this.loadNewer();
@@ -428,6 +499,7 @@ export class RoomView {
       const action = button.dataset.action;
       if (action === "retry") this.chat.retry(item.dataset.clientId ?? "");
       else if (action === "discard") this.chat.discard(item.dataset.clientId ?? "");
+      else if (action === "restore") this.restore(item.dataset.clientId ?? "");
       else if (action === "edit") this.startEdit(item);
       else if (action === "delete") this.deleteMessage(item, button);
     });
@@ -474,7 +546,7 @@ export class RoomView {
         this.applyOwnChange(ack.message);
         this.input.focus();
       } catch (err) {
-        error.textContent = err.message;
+        error.textContent = fieldMessage(err);
       }
     };
     editor.addEventListener("keydown", (event) => {
@@ -506,7 +578,7 @@ export class RoomView {
       const ack = await this.chat.remove(id);
       this.applyOwnChange(ack.message);
     } catch (err) {
-      this.announce(`Could not delete: ${err.message}`);
+      this.announce(`Could not delete: ${fieldMessage(err)}`);
     }
   }
 
@@ -535,6 +607,7 @@ export class RoomView {
       }
     });
     this.input.addEventListener("input", () => {
+      this.renderLength();
       this.autosize();
       this.saveDraft();
       if (this.roomId !== null && this.input.value.trim()) this.chat.typing(this.roomId);
@@ -553,9 +626,28 @@ export class RoomView {
     else localStorage.removeItem(key);
   }
 
+  // The counter near the limit; past it, why the message cannot go (cleared once it fits).
+  renderLength() {
+    const length = bodyLength(this.input.value);
+    const count = $("composer-count");
+    count.hidden = length < COUNT_FROM;
+    count.textContent = count.hidden ? "" : counterText(length);
+    count.classList.toggle("over", length > MAX_BODY);
+    if (length <= MAX_BODY) {
+      $("composer-error").textContent = "";
+      this.input.removeAttribute("aria-invalid");
+    }
+  }
+
   sendDraft() {
     const body = this.input.value.trim();
     if (!body || this.roomId === null) return;
+    const length = bodyLength(body);
+    if (length > MAX_BODY) {
+      $("composer-error").textContent = tooLongText(length);
+      this.input.setAttribute("aria-invalid", "true");
+      return;
+    }
     const refusal = this.postingRefusal();
     if (refusal) {
       // Kept in the composer: it can be sent once the room is open to it again.
@@ -568,8 +660,23 @@ export class RoomView {
     this.chat.send(this.roomId, body);
     this.input.value = "";
     this.saveDraft();
+    this.renderLength();
     this.autosize();
     this.scrollToBottom();
+  }
+
+  // A refused message back in the composer, to be changed and sent again.
+  /** @param {string} clientId */
+  restore(clientId) {
+    const entry = this.chat.pending.get(clientId);
+    if (!entry) return;
+    const typed = this.input.value.trim();
+    this.input.value = typed ? `${entry.body}\n${typed}` : entry.body;
+    this.chat.discard(clientId);
+    this.saveDraft();
+    this.renderLength();
+    this.autosize();
+    this.input.focus();
   }
 
   renderComposerState() {
@@ -643,12 +750,23 @@ export class RoomView {
 
   /** @param {boolean} visible */
   async showMembers(visible) {
+    const wasVisible = !$("members-panel").hidden;
     $("members-panel").hidden = !visible;
+    $("panel-scrim").hidden = !visible;
     $("members-toggle").setAttribute("aria-expanded", String(visible));
+    if (visible && !wasVisible) $("members-close").focus({ preventScroll: true });
     if (visible && this.roomId !== null) {
       if (!this.room?.members) await this.chat.loadMembers(this.roomId).catch(() => {});
       this.renderMembers();
     }
+  }
+
+  // Closed by a person (button, close control, Escape, the scrim): focus goes back to
+  // the button that opened it.
+  closeMembers() {
+    if ($("members-panel").hidden) return;
+    this.showMembers(false);
+    $("members-toggle").focus({ preventScroll: true });
   }
 
   renderMembers() {
@@ -741,6 +859,7 @@ export class RoomView {
         this.announce(`${displayName(detail.message.author)}: ${text}`);
       }
       if (stick || detail.message.author.id === chat.me.id) this.scrollToBottom();
+      else if (detail.isNew && detail.live && !detail.message.deleted) this.showUnseen(this.unseen + 1);
       this.maybeRead();
     });
     chat.addEventListener("messages", ({ detail }) => {
@@ -779,14 +898,16 @@ export class RoomView {
     chat.addEventListener("beyond", ({ detail }) => {
       if (detail.roomId === this.roomId) this.renderJump();
     });
-    $("jump-latest").addEventListener("click", () => this.jumpToLatest());
     $("member-list").addEventListener("click", (event) => {
       const button = event.target instanceof Element && event.target.closest("button[data-profile]");
       if (button instanceof HTMLButtonElement) this.openProfile(Number(button.dataset.profile), button);
     });
-    $("members-toggle").addEventListener("click", () =>
-      this.showMembers(Boolean($("members-panel").hidden)),
-    );
+    $("members-toggle").addEventListener("click", () => {
+      if ($("members-panel").hidden) this.showMembers(true);
+      else this.closeMembers();
+    });
+    $("members-close").addEventListener("click", () => this.closeMembers());
+    $("panel-scrim").addEventListener("click", () => this.closeMembers());
   }
 }
 

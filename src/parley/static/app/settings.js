@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
-import { fieldMessage } from "./directory.js";
+import { fieldMessage } from "./errors.js";
 import { $, formatFull, h } from "./dom.js";
 import { showProfile } from "./profile.js";
 

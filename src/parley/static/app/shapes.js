@@ -74,6 +74,7 @@
  * @property {string} body
  * @property {"pending" | "failed"} state
  * @property {string | null} error
+ * @property {boolean} refused the server refused it as it is: sending it again cannot help
  * @property {"later" | "offline" | "resending" | null} waiting
  */
 

@@ -2,6 +2,7 @@
 // The sidebar: rooms and direct messages with unread badges and presence dots.
 
 import { $, displayName, h, roomLabel } from "./dom.js";
+import { showUnread } from "./page_icon.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./chat.js").RoomState} RoomState */
@@ -28,9 +29,9 @@ export function renderSidebar(chat, activeRoomId) {
       ? directs.map((room) => roomItem(chat, room, activeRoomId))
       : [h("li", { class: "sidebar-empty" }, "No conversations yet")]),
   );
-  const total = rooms.reduce((sum, room) => sum + (room.id === activeRoomId ? 0 : room.summary.unread_count), 0);
-  document.title = document.title.replace(/^\(\d+\) /, "");
-  if (total) document.title = `(${total}) ${document.title}`;
+  // The open room's messages count while the page is out of sight, as its badge does.
+  const seen = (/** @type {RoomState} */ room) => room.id === activeRoomId && document.visibilityState === "visible";
+  showUnread(rooms.reduce((sum, room) => sum + (seen(room) ? 0 : room.summary.unread_count), 0));
 }
 
 /**

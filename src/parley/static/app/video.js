@@ -22,9 +22,17 @@ export class VideoPanel {
     /** @type {number | null} */
     this.broadcastRoom = null;
     this.message = "";
+    /** the person closed the panel; a new broadcast or another room opens it again */
+    this.dismissed = false;
     $("go-live").addEventListener("click", () => this.goLive());
     $("video-stop").addEventListener("click", () => this.stop());
+    $("video-toggle").addEventListener("click", () => {
+      this.dismissed = !this.dismissed;
+      this.render();
+    });
+    $("video-close").addEventListener("click", () => this.close());
     chat.addEventListener("live", ({ detail }) => {
+      if (detail.roomId === this.roomId && detail.live && !detail.wasLive) this.dismissed = false;
       if (detail.roomId === this.broadcastRoom && !detail.live) this.endCamera(detail.reason);
       if (detail.roomId === this.roomId) this.render();
     });
@@ -34,7 +42,10 @@ export class VideoPanel {
 
   /** @param {number} roomId */
   show(roomId) {
-    if (this.roomId !== roomId) this.message = "";
+    if (this.roomId !== roomId) {
+      this.message = "";
+      this.dismissed = false;
+    }
     this.roomId = roomId;
     this.render();
   }
@@ -51,10 +62,13 @@ export class VideoPanel {
     // The server decides who may broadcast; this only hides a button bound to fail.
     const canPost = Boolean(room) && !room?.summary.archived;
     $("go-live").hidden = !canPost || Boolean(live) || this.broadcastRoom !== null;
-    $("video-panel").hidden = !room || (!live && !this.message);
+    const open = Boolean(room) && Boolean(live || this.message) && !this.dismissed;
+    $("video-panel").hidden = !open;
+    $("video-toggle").hidden = !live;
+    $("video-toggle").setAttribute("aria-expanded", String(open));
     $("video-status").textContent = this.message;
     const img = $("video-live", HTMLImageElement);
-    if (live && !mine) {
+    if (live && !mine && open) {
       const src = `/rooms/${this.roomId}/live.mjpg`;
       if (img.getAttribute("src") !== src) img.src = src;
       img.alt = `Live video from ${displayName(live.broadcaster)}`;
@@ -73,10 +87,27 @@ export class VideoPanel {
     $("video-stop").hidden = !live || !(mine || this.chat.canModerate(this.roomId));
   }
 
+  get open() {
+    return !$("video-panel").hidden;
+  }
+
+  // Closed by a person (its close control or Escape): a broadcast goes on without the
+  // panel, which its header button brings back.
+  close() {
+    if (!this.open) return;
+    this.dismissed = true;
+    this.message = "";
+    this.render();
+    const toggle = $("video-toggle");
+    if (!toggle.hidden) toggle.focus({ preventScroll: true });
+    else $("composer-input").focus({ preventScroll: true });
+  }
+
   async goLive() {
     const roomId = this.roomId;
     if (roomId === null || this.broadcastRoom !== null) return;
     this.message = "";
+    this.dismissed = false;
     if (!navigator.mediaDevices?.getUserMedia) {
       this.fail("This browser cannot share a camera here (it needs HTTPS or localhost).");
       return;
