@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from api_client import Api
 from people import Person
-from playwright.sync_api import Browser, BrowserType, Page
+from playwright.sync_api import Browser, BrowserType, Page, expect
 from servers import IN_CI, SHARED_SERVER_ENV, LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,6 +23,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 HERE = Path(__file__).parent
+
+# What the page shows is waited for up to 15 s, not Playwright's 5: three test workers,
+# their servers and their browsers share two cores, and a search or a room's history
+# has taken longer than 5 s to show there while being right.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,7 +43,7 @@ class Person:
 
     def open_room(self, room: dict[str, Any]) -> None:
         self.open(f"#/room/{room['id']}")
-        expect(self.page.locator("#room-title")).to_have_text(f"# {room['name']}")
+        expect(self.page.locator("#room-title")).to_have_text(room_title(room))
         expect(self.history_status).not_to_have_text("Loading messages…")
 
     # --- what the page shows --------------------------------------------------------
@@ -83,3 +83,11 @@ class Person:
     def send(self, text: str) -> None:
         self.composer.fill(text)
         self.composer.press("Enter")
+
+
+def room_title(room: dict[str, Any]) -> str:
+    """A room's heading as the page writes it: a lock for a private room (and the word
+    for screen readers), a # for a public one."""
+    if room.get("kind") == "private":
+        return f"\U0001f512 {room['name']} (private)"
+    return f"# {room['name']}"

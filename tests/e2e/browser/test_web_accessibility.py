@@ -78,7 +78,7 @@ def test_the_room_directory_and_dialogs_have_no_accessibility_violations(
     check_view(page, f"confirm-dialog-{suffix}")
     page.keyboard.press("Escape")
 
-    page.get_by_role("button", name="Security").click()
+    page.get_by_role("button", name="your profile and account").click()
     expect(page.locator("#settings-dialog")).to_be_visible()
     expect(page.locator("#twofa-status")).not_to_be_empty()
     expect(page.locator("#sessions-list li")).not_to_have_count(0)

@@ -37,6 +37,8 @@ def test_the_skip_link_goes_to_the_login_form_then_to_the_message_box(
     room = room_of(ann, name="skipping")
     ann.open_room(room)
     page = ann.page
+    # Opening a room puts the caret in its composer once its messages are in.
+    expect(ann.composer).to_be_focused()
     skip = page.locator("#skip-link")
     skip.focus()
     expect(skip).to_be_focused()
@@ -108,7 +110,8 @@ def test_the_message_list_is_one_tab_stop_with_arrow_keys_and_a_menu_by_keyboard
     page.keyboard.press("Enter")
     expect(ann.message("edited by keyboard")).to_be_visible()
 
-    # On someone else's message the room's owner has Delete only.
+    # On someone else's message the room's owner has Delete and Moderate, then the
+    # author's card.
     four = ann.message("four")
     four.focus()
     page.keyboard.press("Enter")

@@ -166,7 +166,7 @@ def test_room_settings_rename_archive_and_leave_seen_live(
     expect(settings).to_be_hidden()
 
     # Bob sees the new name, topic and lock live.
-    expect(bob.page.locator("#room-title")).to_have_text(f"# {new_name}")
+    expect(bob.page.locator("#room-title")).to_have_text(f"\U0001f512 {new_name} (private)")
     expect(bob.page.locator("#room-topic")).to_have_text("Plans for the spring")
     expect(bob.room_link(room)).to_contain_text("🔒")
     assert ann.api.call("GET", f"/rooms/{room['id']}", 200)["kind"] == "private"

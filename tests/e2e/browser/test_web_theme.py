@@ -28,7 +28,7 @@ def test_appearance_in_the_settings_chooses_the_theme_over_the_systems(
     ann.open()
     expect(html).to_have_attribute("data-theme", "light")
 
-    page.get_by_role("button", name="Security").click()
+    page.get_by_role("button", name="your profile and account").click()
     appearance = page.get_by_role("group", name="Theme")
     appearance.scroll_into_view_if_needed()
     system = appearance.get_by_role("radio", name="System")
@@ -44,7 +44,7 @@ def test_appearance_in_the_settings_chooses_the_theme_over_the_systems(
     expect(page.locator("#app-screen")).to_be_visible()
     expect(html).to_have_attribute("data-theme", "dark")  # the system still says light
 
-    page.get_by_role("button", name="Security").click()
+    page.get_by_role("button", name="your profile and account").click()
     expect(dark).to_be_checked()
     page.emulate_media(color_scheme="dark")
     light.check()

@@ -8,8 +8,13 @@
 const keyOf = (li) => li.dataset.id || `pending:${li.dataset.clientId ?? ""}`;
 
 /** @param {HTMLElement} li */
+// The message's own links and actions first, its author's card last (the author comes
+// first in the document, and querySelectorAll keeps document order).
 const controlsOf = (li) =>
-  /** @type {HTMLElement[]} */ ([...li.querySelectorAll(".message-body a[href], .send-failed button, .message-actions button")]);
+  /** @type {HTMLElement[]} */ ([
+    ...li.querySelectorAll(".message-body a[href], .send-failed button, .message-actions button"),
+    ...li.querySelectorAll(".message-meta button[data-profile]"),
+  ]);
 
 /** @param {HTMLElement} list the <ol> of messages */
 export function bindMessageKeys(list) {

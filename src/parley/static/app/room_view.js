@@ -116,6 +116,9 @@ export class RoomView {
     const node = this.list.querySelector(`li.message[data-id="${messageId}"]`);
     if (!(node instanceof HTMLElement)) return;
     node.scrollIntoView({ block: "center" });
+    // Held at the hit, not at the newest end: the timeline's size changing must not move
+    // it to the bottom, which would page in the newer messages at once.
+    this.pinned = this.atBottom();
     node.tabIndex = -1;
     node.focus({ preventScroll: true });
     this.announce("Showing the message you searched for, with the messages around it.");
