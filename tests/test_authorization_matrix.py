@@ -57,6 +57,7 @@ def tiny_png() -> bytes:
 # How each route is called. Bodies are valid, so that what a cell shows is authorization.
 REQUESTS: dict[str, Request] = {
     "GET /": Request(),
+    "GET /favicon.ico": Request(),
     "GET /healthz": Request(),
     "GET /readyz": Request(),
     "GET /metrics": Request(remote_addr="198.51.100.4"),
@@ -180,6 +181,20 @@ TABLE = """
 # A bare status is a success; `status:code` an error of that code.
 
 GET /
+actor     any
+anon      200
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     200
+revoked   200
+
+GET /favicon.ico
 actor     any
 anon      200
 outsider  200

@@ -54,7 +54,10 @@ def migrate(env: dict[str, str]) -> None:
     if not _SQLITE_TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="parley-template-"))
         atexit.register(shutil.rmtree, folder, True)
-        template_env = {**env, "PARLEY_INSTANCE_PATH": str(folder)}
+        # On the instance folder's default file: a DATABASE_URL naming another SQLite
+        # file would have the template migrated there instead.
+        template_env = {k: v for k, v in env.items() if k != "DATABASE_URL"}
+        template_env["PARLEY_INSTANCE_PATH"] = str(folder)
         subprocess.run(
             [BIN / "parley", "db", "upgrade"], env=template_env, check=True, capture_output=True
         )
