@@ -12,15 +12,44 @@ import struct
 import threading
 
 
-def _reset(sock: socket.socket) -> None:
+def _cut(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
-        # Linger 0: the close resets the connection rather than ending it in order.
+        # Linger 0: the close that follows resets the connection rather than ending it.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     with contextlib.suppress(OSError):
-        # Wakes the pump blocked in recv on this socket; close alone would not.
+        # Wakes the pumps blocked in recv on this socket; close alone would not.
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def _reset(sock: socket.socket) -> None:
+    _cut(sock)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class _Pair:
+    """Both ends of one proxied connection. They are closed only once both pumps are out:
+    a socket closed under a pump still in recv or sendall frees its descriptor number for
+    the next accepted connection, and the pump would then read from or write into that
+    new connection, corrupting its stream (seen as a client connected but deaf)."""
+
+    def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
+        self.client, self.upstream = client, upstream
+        self._pumps = 2
+        self._lock = threading.Lock()
+
+    def cut(self) -> None:
+        _cut(self.client)
+        _cut(self.upstream)
+
+    def pump_done(self) -> None:
+        self.cut()
+        with self._lock:
+            self._pumps -= 1
+            last = self._pumps == 0
+        if last:
+            _reset(self.client)
+            _reset(self.upstream)
 
 
 class ChaosProxy:
@@ -28,7 +57,7 @@ class ChaosProxy:
         self._target = ("127.0.0.1", target_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
-        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._pairs: list[_Pair] = []
         self._lock = threading.Lock()
         self._closed = False
         self.cuts = 0
@@ -51,29 +80,28 @@ class ChaosProxy:
                 continue
             for sock in (client, upstream):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pair = _Pair(client, upstream)
             with self._lock:
-                self._pairs.append((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+                self._pairs.append(pair)
+            threading.Thread(target=self._pump, args=(pair, client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(pair, upstream, client), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, pair: _Pair, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
                 sink.sendall(chunk)
         except OSError:
             pass
         finally:
-            _reset(source)
-            _reset(sink)
+            pair.pump_done()
 
     def cut(self) -> None:
         """Reset every open connection through the proxy."""
         with self._lock:
             pairs, self._pairs = self._pairs, []
             self.cuts += 1
-        for client, upstream in pairs:
-            _reset(client)
-            _reset(upstream)
+        for pair in pairs:
+            pair.cut()
 
     def close(self) -> None:
         self._closed = True

@@ -73,6 +73,11 @@ class ChatClient:
         )
         self.lock = threading.Lock()
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # Reactions and pins handled before the message they change (by room and id).
+        self._early_changes: dict[tuple[int, int], list[tuple[str, dict[str, Any]]]] = defaultdict(
+            list
+        )
+        self.worker_error: BaseException | None = None
         # Where to sync from after a drop: the ids held when the connection was lost,
         # kept until a sync completes (events after reconnecting can run ahead of it).
         self._resume: dict[int, int] | None = None
@@ -144,28 +149,42 @@ class ChatClient:
 
     def _change_handler(self, name: str) -> Any:
         """Reactions and pins carry no message: applied to the copy held when newer, as
-        docs/realtime.md says (a copy not held yet comes whole with the next sync)."""
+        docs/realtime.md says. python-engineio runs each handler on its own thread, so a
+        change can be handled before the message:new sent ahead of it; it waits for that
+        copy (a page, handling events in order, never sees this)."""
 
         def handle(payload: dict[str, Any]) -> None:
             self.events.append((name, payload))
             with self.lock:
-                current = self.messages[payload["room_id"]].get(payload["message_id"])
-                if current is None or payload["seq"] <= version(current):
+                room = self.messages[payload["room_id"]]
+                current = room.get(payload["message_id"])
+                if current is None:
+                    key = (payload["room_id"], payload["message_id"])
+                    self._early_changes[key].append((name, payload))
                     return
-                changed = dict(current, changed_seq=payload["seq"])
-                if name == "message:pin":
-                    changed["pinned"] = payload["pinned"]
-                else:
-                    changed["reactions"] = payload["reactions"]
-                self.messages[payload["room_id"]][payload["message_id"]] = changed
+                room[payload["message_id"]] = self._changed(current, name, payload)
 
         return handle
+
+    @staticmethod
+    def _changed(current: dict[str, Any], name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["seq"] <= version(current):
+            return current
+        changed = dict(current, changed_seq=payload["seq"])
+        if name == "message:pin":
+            changed["pinned"] = payload["pinned"]
+        else:
+            changed["reactions"] = payload["reactions"]
+        return changed
 
     def _apply(self, message: dict[str, Any]) -> None:
         room = self.messages[message["room_id"]]
         current = room.get(message["id"])
         if current is None or version(message) >= version(current):
             room[message["id"]] = message
+        early = self._early_changes.pop((message["room_id"], message["id"]), [])
+        for name, payload in sorted(early, key=lambda change: int(change[1]["seq"])):
+            room[message["id"]] = self._changed(room[message["id"]], name, payload)
 
     def last_ids(self) -> dict[int, int]:
         with self.lock:
@@ -209,7 +228,10 @@ class ChatClient:
             self._wake.set()  # dropped or timed out: try again once connected
             if failures >= 2 and self.sio.connected and not self._stopped:
                 failures = 0
-                self._reconnect()
+                try:
+                    self._reconnect()
+                except Exception as exc:  # noted for state(); the worker must live on
+                    self.worker_error = exc
 
     def _reconnect(self) -> None:
         with contextlib.suppress(Exception):
@@ -222,7 +244,8 @@ class ChatClient:
                     transports=self.transports,
                     wait_timeout=10,
                 )
-            except socketio.exceptions.ConnectionError:
+            except (socketio.exceptions.ConnectionError, ValueError):
+                # ValueError: python-engineio's own reconnection is mid-connect.
                 time.sleep(0.2)
 
     def _sync_once(self) -> bool:
@@ -276,7 +299,8 @@ class ChatClient:
         return (
             f"{self.name}: connected={self.sio.connected} "
             f"transport={self.sio.transport() if self.sio.connected else None} "
-            f"connects={self.connects} syncs={self.syncs} resume={self._resume}"
+            f"connects={self.connects} syncs={self.syncs} resume={self._resume} "
+            f"sync worker alive={self._worker.is_alive()} error={self.worker_error!r}"
         )
 
     def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:

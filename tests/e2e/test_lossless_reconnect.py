@@ -83,7 +83,6 @@ def rest_sender(
     rng: random.Random,
     *,
     pins: bool = False,
-    reacting: bool = True,
 ) -> Sender:
     def post(body: str, client_id: str) -> int:
         message_id: int = api.call(
@@ -103,12 +102,10 @@ def rest_sender(
     def pin(message_id: int, on: bool) -> None:
         api.call("PUT" if on else "DELETE", f"/messages/{message_id}/pin", 200)
 
-    return Sender(name, rng, post, edit, delete, react if reacting else None, pin if pins else None)
+    return Sender(name, rng, post, edit, delete, react, pin if pins else None)
 
 
-def socket_sender(
-    name: str, client: ChatClient, room_id: int, rng: random.Random, reacting: bool
-) -> Sender:
+def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Random) -> Sender:
     def call(event: str, data: dict[str, Any]) -> dict[str, Any]:
         ack: dict[str, Any] = client.sio.call(event, data, timeout=15)
         assert ack["ok"], ack
@@ -130,28 +127,13 @@ def socket_sender(
             "reaction:add" if on else "reaction:remove", {"message_id": message_id, "emoji": emoji}
         )
 
-    return Sender(name, rng, post, edit, delete, react if reacting else None)
-
-
-# With reactions and pins, one run in a few on PostgreSQL ends with a listener missing
-# one reaction (issue 20, open): kept running, and expected to fail until it is found.
-REACTING = [
-    False,
-    pytest.param(
-        True,
-        marks=pytest.mark.xfail(
-            reason="a listener can miss one reaction on PostgreSQL (issue 20, open)",
-            strict=False,
-        ),
-    ),
-]
+    return Sender(name, rng, post, edit, delete, react)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reacting", REACTING)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
-    shared_server: LiveServer, seed: int, reacting: bool
+    shared_server: LiveServer, seed: int
 ) -> None:
     rng = random.Random(seed)
     url = shared_server.url
@@ -209,8 +191,7 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
                     api,
                     room_id,
                     random.Random(rng.random()),
-                    pins=moderator and reacting,
-                    reacting=reacting,
+                    pins=moderator,
                 )
             )
         for index in range(SOCKET_SENDERS):
@@ -220,9 +201,7 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
             client.connect([room_id])
             socket_clients.append(client)
             senders.append(
-                socket_sender(
-                    f"sock{index}", client, room_id, random.Random(rng.random()), reacting
-                )
+                socket_sender(f"sock{index}", client, room_id, random.Random(rng.random()))
             )
 
         for sender in senders:

@@ -32,6 +32,7 @@ def init_realtime(app: Flask) -> None:
     from .sessions import OncePerEnvironSessionInterface
     from .sockets import SocketRegistry
     from .video import Watches
+    from .websocket_close import tolerate_closed_websockets
 
     config = app.config
     origins = config["PARLEY_CORS_ORIGINS"].strip()
@@ -69,6 +70,7 @@ def init_realtime(app: Flask) -> None:
         async_handlers=False,
     )
     reserved.guard_reserved_events(socketio.server)
+    tolerate_closed_websockets(socketio.server)
     fit_long_polling(socketio.server)
     init_connection_limits(app)
     # Flask-SocketIO runs every event inside a request context made from the socket's
