@@ -24,6 +24,15 @@ def version(message: dict[str, Any]) -> int:
     return int(message.get("changed_seq") or message["seq"])
 
 
+# The part of a message each change event carries, by event: the payload's key and the
+# message's are the same.
+CHANGE_PARTS = {
+    "reaction:add": "reactions",
+    "reaction:remove": "reactions",
+    "message:pin": "pinned",
+}
+
+
 class WireOrderEngineIO(engineio.Client):  # type: ignore[misc]  # python-engineio: no type hints
     """Notes the ids of message:new packets in the order they come off the wire.
 
@@ -77,7 +86,10 @@ class ChatClient:
         self._early_changes: dict[tuple[int, int], list[tuple[str, dict[str, Any]]]] = defaultdict(
             list
         )
+        # The version each part of a held message is at (see _apply), by room and id.
+        self._versions: dict[tuple[int, int], dict[str, int]] = {}
         self.worker_error: BaseException | None = None
+        self.sync_attempts = 0
         # Where to sync from after a drop: the ids held when the connection was lost,
         # kept until a sync completes (events after reconnecting can run ahead of it).
         self._resume: dict[int, int] | None = None
@@ -134,6 +146,7 @@ class ChatClient:
         other = ChatClient(url, self.token, self.transports, self.name)
         with self.lock:
             other.messages.update({room: dict(held) for room, held in self.messages.items()})
+            other._versions.update({key: dict(v) for key, v in self._versions.items()})
             resume = self._resume
         other._resume = dict(resume) if resume is not None else self.last_ids()
         return other
@@ -152,39 +165,54 @@ class ChatClient:
         docs/realtime.md says. python-engineio runs each handler on its own thread, so a
         change can be handled before the message:new sent ahead of it; it waits for that
         copy (a page, handling events in order, never sees this)."""
+        part = CHANGE_PARTS[name]
 
         def handle(payload: dict[str, Any]) -> None:
             self.events.append((name, payload))
             with self.lock:
-                room = self.messages[payload["room_id"]]
-                current = room.get(payload["message_id"])
+                key = (payload["room_id"], payload["message_id"])
+                current = self.messages[payload["room_id"]].get(payload["message_id"])
                 if current is None:
-                    key = (payload["room_id"], payload["message_id"])
-                    self._early_changes[key].append((name, payload))
+                    self._early_changes[key].append((part, payload))
                     return
-                room[payload["message_id"]] = self._changed(current, name, payload)
+                self._change(key, current, part, payload)
 
         return handle
 
-    @staticmethod
-    def _changed(current: dict[str, Any], name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if payload["seq"] <= version(current):
-            return current
-        changed = dict(current, changed_seq=payload["seq"])
-        if name == "message:pin":
-            changed["pinned"] = payload["pinned"]
-        else:
-            changed["reactions"] = payload["reactions"]
-        return changed
+    def _change(
+        self, key: tuple[int, int], current: dict[str, Any], part: str, payload: dict[str, Any]
+    ) -> None:
+        versions = self._versions[key]
+        if payload["seq"] <= versions[part]:
+            return
+        versions[part] = payload["seq"]
+        current[part] = payload[part]
 
     def _apply(self, message: dict[str, Any]) -> None:
+        """Each part of a message (its text, its reactions, whether pinned) is kept at the
+        newest version seen of it: a whole message handled late (its handler ran after a
+        newer reaction's) must not take back the reaction, nor the reaction the edit."""
+        key = (message["room_id"], message["id"])
         room = self.messages[message["room_id"]]
         current = room.get(message["id"])
-        if current is None or version(message) >= version(current):
-            room[message["id"]] = message
-        early = self._early_changes.pop((message["room_id"], message["id"]), [])
-        for name, payload in sorted(early, key=lambda change: int(change[1]["seq"])):
-            room[message["id"]] = self._changed(room[message["id"]], name, payload)
+        seen = version(message)
+        if current is None:
+            room[message["id"]] = dict(message)
+            self._versions[key] = dict.fromkeys(("text", *CHANGE_PARTS.values()), seen)
+        else:
+            versions = self._versions[key]
+            merged = dict(current)
+            if seen >= versions["text"]:
+                versions["text"] = seen
+                merged.update((k, v) for k, v in message.items() if k not in CHANGE_PARTS.values())
+            for part in CHANGE_PARTS.values():
+                if seen >= versions[part] and part in message:
+                    versions[part] = seen
+                    merged[part] = message[part]
+            room[message["id"]] = merged
+        early = self._early_changes.pop(key, [])
+        for part, payload in sorted(early, key=lambda change: int(change[1]["seq"])):
+            self._change(key, room[message["id"]], part, payload)
 
     def last_ids(self) -> dict[int, int]:
         with self.lock:
@@ -217,9 +245,11 @@ class ChatClient:
             if not self._wake.is_set() or not self.sio.connected:
                 continue
             self._wake.clear()
+            self.sync_attempts += 1
             try:
                 done = self._sync_once()
-            except Exception:  # the worker must outlive any one failed attempt
+            except Exception as exc:  # the worker must outlive any one failed attempt
+                self.worker_error = exc
                 done = False
             if done:
                 failures = 0
@@ -300,7 +330,8 @@ class ChatClient:
             f"{self.name}: connected={self.sio.connected} "
             f"transport={self.sio.transport() if self.sio.connected else None} "
             f"connects={self.connects} syncs={self.syncs} resume={self._resume} "
-            f"sync worker alive={self._worker.is_alive()} error={self.worker_error!r}"
+            f"sync attempts={self.sync_attempts} worker alive={self._worker.is_alive()} "
+            f"last error={self.worker_error!r}"
         )
 
     def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
