@@ -150,3 +150,113 @@ def test_reactions_picker_and_suggestions(
     expect(alice.message("see you at noon")).not_to_have_class(re.compile(r"\bmentions-me\b"))
     alice.assert_no_page_errors()
     bob.assert_no_page_errors()
+
+
+def test_mentions_pins_history_and_notifications(
+    person: Callable[..., Person], room_of: Callable[..., dict[str, Any]]
+) -> None:
+    alice = person("alice")
+    bob = person("bob")
+    carol = person("carol")
+    bob.context.grant_permissions(["notifications"])
+    bob.page.add_init_script(OBSERVE_NOTIFICATIONS)
+    room = room_of(alice, bob, name="pins")
+    messages = f"/rooms/{room['id']}/messages"
+    standup = alice.api.call("POST", messages, 201, json={"body": "Standup at ten"})
+    alice.api.call("PATCH", f"/messages/{standup['id']}", 200, json={"body": "Standup at eleven"})
+    for n in range(10):
+        alice.api.call("POST", messages, 201, json={"body": f"filler {n}"})
+    called = alice.api.call("POST", messages, 201, json={"body": f"@{bob.username} can you check?"})
+    for n in range(10):
+        alice.api.call("POST", messages, 201, json={"body": f"later {n}"})
+
+    # Bob, elsewhere, sees one mention waiting; the Mentions view opens the room at it.
+    bob.open("#/directory")
+    page = bob.page
+    expect(page.locator("#mentions-count")).to_have_text("1")
+    page.get_by_role("button", name="Mentions, 1 unread").click()
+    dialog = page.get_by_role("dialog", name="Mentions of you")
+    link = dialog.locator(f"a[data-message-id='{called['id']}']")
+    expect(link).to_contain_text(f"@{bob.username} can you check?")
+    expect(link).to_contain_text(f"in #{room['name']}")
+    check_view(page, "mentions")
+    link.click()
+    expect(dialog).to_be_hidden()
+    target = bob.message_by_id(called["id"])
+    expect(target).to_have_class(HIT)
+    expect(target).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(target).to_be_focused()
+
+    # Alice, the owner, pins the edited message; Bob, a member, sees it pinned, live, and
+    # is not offered to pin.
+    alice.open_room(room)
+    on_alice = alice.message_by_id(standup["id"])
+    expect(on_alice).to_contain_text("Standup at eleven")
+    hover_action(alice, on_alice, "Pin message")
+    expect(on_alice.locator(".pinned-note")).to_have_text("📌 Pinned")
+    expect(on_alice.get_by_role("button", name="Unpin message", exact=True)).to_have_count(1)
+    page.get_by_role("button", name="Pins").click()
+    pins = page.get_by_role("dialog", name=f"Pinned in #{room['name']}")
+    pinned = pins.locator(f"a[data-message-id='{standup['id']}']")
+    expect(pinned).to_contain_text("Standup at eleven")
+    check_view(page, "pins")
+    pinned.click()
+    expect(pins).to_be_hidden()
+    on_bob = bob.message_by_id(standup["id"])
+    expect(on_bob).to_be_focused()
+    expect(on_bob.locator(".pinned-note")).to_have_text("📌 Pinned")
+    expect(on_bob.get_by_role("button", name="Pin message", exact=True)).to_have_count(0)
+
+    # Its "(edited)" opens the earlier versions.
+    on_bob.get_by_role("button", name="Edited: show the earlier versions").click()
+    history = page.get_by_role("dialog", name="Earlier versions")
+    expect(history.locator(".history-version")).to_have_count(2)
+    expect(history.locator(".history-version").first).to_contain_text("Standup at ten")
+    expect(history.locator(".history-version.current")).to_contain_text("Standup at eleven")
+    expect(history.locator("#history-dialog-status")).to_have_text("1 earlier version.")
+    check_view(page, "edit-history")
+    history.get_by_role("button", name="Close").click()
+
+    # The room's notification level: mentions by default, set to all messages.
+    page.get_by_role("button", name="Notifications: mentions only").click()
+    notify = page.get_by_role("dialog", name=f"Notifications for #{room['name']}")
+    expect(notify.get_by_role("radio", name=re.compile("^Mentions of me"))).to_be_checked()
+    expect(notify.locator("#notify-permission-status")).to_contain_text(
+        "Desktop notifications are on"
+    )
+    check_view(page, "notifications")
+    with page.expect_response(
+        lambda r: (
+            r.url.endswith(f"/rooms/{room['id']}/notifications") and r.request.method == "PATCH"
+        )
+    ) as answer:
+        notify.get_by_role("radio", name="All messages").check()
+    assert answer.value.status == 200
+    expect(notify.locator("#notify-saved")).to_have_text("Saved: all messages.")
+    members = bob.api.call("GET", f"/rooms/{room['id']}/members", 200)["members"]
+    assert [m["notification_level"] for m in members if m["user"]["username"] == bob.username] == [
+        "all"
+    ]
+    notify.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("button", name="Notifications: all messages")).to_be_visible()
+
+    # Out of sight, a message in a room set to all shows a desktop notification.
+    page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+    alice.api.call("POST", messages, 201, json={"body": "Anyone for coffee?"})
+    page.wait_for_function("window.__notifications.length === 1")
+    made = page.evaluate("window.__notifications")
+    assert made == [{"title": f"{alice.username} in #{room['name']}", "body": "Anyone for coffee?"}]
+
+    # Alice names Carol in a private room Carol is not in: she is offered to invite her.
+    private = alice.api.call(
+        "POST", "/rooms", 201, json={"name": f"{room['name']}-p", "kind": "private"}
+    )
+    alice.room_link(private).click()
+    expect(alice.page.locator("#room-title")).to_contain_text(private["name"])
+    alice.send(f"@{carol.username} please join")
+    notice = alice.page.locator("#not-notified")
+    expect(notice).to_contain_text(f"@{carol.username} is not in this room")
+    notice.get_by_role("button", name=f"Invite @{carol.username}").click()
+    expect(notice).to_be_hidden()
+    joined = carol.api.call("GET", f"/rooms/{private['id']}/members", 200)["members"]
+    assert carol.username in [m["user"]["username"] for m in joined]
