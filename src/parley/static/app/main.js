@@ -271,7 +271,8 @@ function bindChrome() {
   $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
-    if (event.target instanceof Element && event.target.closest("a")) toggleSidebar(false);
+    // A link, or Mentions, whose results lead to a room: the room shows, not the sidebar.
+    if (event.target instanceof Element && event.target.closest("a, #mentions-button")) toggleSidebar(false);
   });
   // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {

@@ -1105,7 +1105,7 @@ function markMentions(body, meId) {
   for (const span of body.querySelectorAll("span.mention")) {
     if (!(span instanceof HTMLElement)) continue;
     if (span.dataset.userId === String(meId) || span.dataset.mention === "room" || span.dataset.mention === "here") {
-      span.classList.add("me");
+      span.classList.add("of-me");
       found = true;
     }
   }
