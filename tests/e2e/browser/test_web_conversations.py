@@ -88,7 +88,7 @@ def test_reactions_picker_and_suggestions(
 
     # Alice reacts from the message's actions, through the picker.
     on_alice = alice.message_by_id(sent["id"])
-    hover_action(alice, on_alice, "Add reaction")
+    hover_action(alice, on_alice, "React to message")
     dialog = alice.page.get_by_role("dialog", name="Add a reaction")
     expect(dialog.locator("emoji-picker input.search")).to_be_focused()
     expect(dialog.locator("emoji-picker [role=tab]").first).to_be_visible()

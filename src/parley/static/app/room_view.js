@@ -304,7 +304,7 @@ export class RoomView {
     const actions = [];
     if (mayReact) {
       actions.push(
-        h("button", { type: "button", class: "ghost small", "data-action": "react", "aria-label": "Add reaction", title: "Add reaction" }, "React"),
+        h("button", { type: "button", class: "ghost small", "data-action": "react", "aria-label": "React to message" }, "React"),
       );
     }
     const room = this.room;
