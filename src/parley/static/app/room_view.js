@@ -302,6 +302,17 @@ export class RoomView {
     const mayReact = !message.deleted && this.postingRefusal() === null;
     const pinned = Boolean(message.pinned) && !message.deleted;
     const actions = [];
+    if (!message.deleted && mine) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "edit", "aria-label": "Edit message" }, "Edit"),
+      );
+    }
+    if (!message.deleted && (mine || this.chat.canModerate(this.roomId))) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "delete", "aria-label": "Delete message" }, "Delete"),
+      );
+    }
+    // Edit and delete first, as before reactions and pins came; then those; then moderation.
     if (mayReact) {
       actions.push(
         h("button", { type: "button", class: "ghost small", "data-action": "react", "aria-label": "React to message" }, "React"),
@@ -315,16 +326,6 @@ export class RoomView {
           { type: "button", class: "ghost small", "data-action": "pin", "aria-label": pinned ? "Unpin message" : "Pin message" },
           pinned ? "Unpin" : "Pin",
         ),
-      );
-    }
-    if (!message.deleted && mine) {
-      actions.push(
-        h("button", { type: "button", class: "ghost small", "data-action": "edit", "aria-label": "Edit message" }, "Edit"),
-      );
-    }
-    if (!message.deleted && (mine || this.chat.canModerate(this.roomId))) {
-      actions.push(
-        h("button", { type: "button", class: "ghost small", "data-action": "delete", "aria-label": "Delete message" }, "Delete"),
       );
     }
     if (!mine && this.mayModerate(message.author.id)) {
