@@ -85,6 +85,9 @@ def test_reactions_picker_and_suggestions(
     sent = bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "Lunch?"})
     alice.open_room(room)
     bob.open_room(room)
+    assert_focused(bob.page, "composer-input")
+    bob.message_by_id(sent["id"]).focus()
+    assert_focused(bob.page, f"message-{sent['id']}")
 
     # Alice reacts from the message's actions, through the picker.
     on_alice = alice.message_by_id(sent["id"])
@@ -101,6 +104,8 @@ def test_reactions_picker_and_suggestions(
     on_bob = bob.message_by_id(sent["id"])
     party = chip(on_bob, "🎉")
     expect(party).to_have_text("🎉1")
+    # The message redrawn with it keeps Bob's keyboard focus.
+    assert_focused(bob.page, f"message-{sent['id']}")
     expect(party).to_have_attribute("aria-pressed", "false")
     party.hover()
     who = on_bob.locator(".reaction-who")

@@ -13,8 +13,8 @@ const DATA_SOURCE = new URL("../vendor/emoji-picker-element/data.json", import.m
 let database = null;
 /** @type {HTMLElement | null} */
 let picker = null;
-/** @type {((emoji: string | null) => void) | null} */
-let settle = null;
+/** @type {string | null} the emoji clicked in the open picker */
+let chosen = null;
 
 function db() {
   database ??= new Database({ dataSource: DATA_SOURCE, locale: "en" });
@@ -79,41 +79,35 @@ async function makePicker() {
   }
   element.addEventListener("emoji-click", (event) => {
     const unicode = event.detail.unicode;
-    if (unicode) finish(unicode);
+    if (!unicode) return;
+    chosen = unicode;
+    $("emoji-dialog", HTMLDialogElement).close();
   });
   element.classList.add("emoji-picker");
   return element;
 }
 
-/** @param {string | null} emoji */
-function finish(emoji) {
-  const done = settle;
-  settle = null;
-  const dialog = $("emoji-dialog", HTMLDialogElement);
-  if (dialog.open) dialog.close();
-  // After the dialog's close event, which gives the focus back to its opener: whoever
-  // asked may then move it (to the message box, to the new reaction).
-  if (done) setTimeout(() => done(emoji), 0);
-}
-
 /**
  * Opens the picker; resolves the emoji chosen, or null when it is closed without one.
+ * It resolves once the dialog has closed and given the focus back to its opener, so the
+ * caller may then move the focus (to the message box, to the new reaction).
  * @param {HTMLElement | null} opener
  * @param {string} title
  * @returns {Promise<string | null>}
  */
 export async function pickEmoji(opener, title) {
-  finish(null);
   const dialog = $("emoji-dialog", HTMLDialogElement);
+  if (dialog.open) dialog.close();
   $("emoji-dialog-title").textContent = title;
   if (!picker) {
     picker = await makePicker();
     $("emoji-picker-slot").append(picker);
-    dialog.addEventListener("close", () => finish(null));
   }
+  chosen = null;
   return new Promise((resolve) => {
-    settle = resolve;
     openDialog(dialog, opener);
+    // After openDialog's own close listener, which focuses the opener.
+    dialog.addEventListener("close", () => resolve(chosen), { once: true });
     // The picker's own search box, inside its shadow root.
     const search = picker?.shadowRoot?.querySelector("input");
     if (search instanceof HTMLElement) search.focus();

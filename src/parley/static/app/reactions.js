@@ -48,7 +48,8 @@ export function reactionBar(message, meId, nameOf, mayReact) {
             class: `reaction${mine ? " mine" : ""}`,
             "aria-pressed": String(mine),
             "aria-label": `${reaction.emoji} ${reaction.count}: ${who}`,
-            disabled: mayReact ? undefined : true,
+            // Still focusable where I may not react (muted, archived): who reacted shows.
+            "aria-disabled": mayReact ? undefined : "true",
             dataset: { action: "toggle-reaction", emoji: reaction.emoji },
           },
           h("span", { class: "reaction-emoji", "aria-hidden": "true" }, reaction.emoji),

@@ -409,7 +409,22 @@ export class RoomView {
     const existing = this.list.querySelector(`li.message[data-id="${message.id}"]`);
     if (existing) {
       const previous = this.previousMessage(message);
-      existing.replaceWith(this.messageNode(message, previous));
+      const fresh = this.messageNode(message, previous);
+      if (existing.querySelector(".edit-form")) {
+        // Being edited here: only its reactions change under the editor.
+        existing.querySelector(".reactions")?.remove();
+        const bar = fresh.querySelector(".reactions");
+        if (bar) existing.querySelector(".message-main")?.append(bar);
+        return;
+      }
+      // Someone's reaction must not take the keyboard's place: the focus stays on the
+      // same message, or on the same control of it.
+      const focused = document.activeElement;
+      const hadFocus = focused instanceof HTMLElement && existing.contains(focused);
+      const same = hadFocus && focused !== existing ? sameControl(fresh, focused) : null;
+      if (existing instanceof HTMLElement) fresh.tabIndex = existing.tabIndex;
+      existing.replaceWith(fresh);
+      if (hadFocus) (same ?? fresh).focus({ preventScroll: true });
       return;
     }
     const room = this.room;
@@ -660,6 +675,7 @@ export class RoomView {
    */
   async toggleReaction(item, button) {
     const id = Number(item.dataset.id);
+    if (button.getAttribute("aria-disabled") === "true") return;
     const emoji = button.dataset.emoji ?? "";
     await this.react(id, emoji, button.getAttribute("aria-pressed") !== "true");
     const chip = this.list.querySelector(`li.message[data-id="${id}"] button.reaction[data-emoji="${CSS.escape(emoji)}"]`);
@@ -1111,6 +1127,22 @@ function markMentions(body, meId) {
     }
   }
   return found;
+}
+
+// The control in a freshly drawn message that stands where `control` stood in the old.
+/**
+ * @param {HTMLElement} fresh
+ * @param {HTMLElement} control
+ * @returns {HTMLElement | null}
+ */
+function sameControl(fresh, control) {
+  const { action, emoji, profile } = control.dataset;
+  let selector = null;
+  if (emoji) selector = `[data-emoji="${CSS.escape(emoji)}"]`;
+  else if (action) selector = `[data-action="${CSS.escape(action)}"]`;
+  else if (profile) selector = `[data-profile="${CSS.escape(profile)}"]`;
+  const found = selector ? fresh.querySelector(selector) : null;
+  return found instanceof HTMLElement ? found : null;
 }
 
 // A name the server wrote into the message for a mention (`@carol`), else a placeholder.
