@@ -197,6 +197,8 @@ def test_mentions_pins_history_and_notifications(
     bob.open("#/directory")
     page = bob.page
     expect(page.locator("#mentions-count")).to_have_text("1")
+    # The tab's title counts the unread messages and the mention among them.
+    expect(page).to_have_title(re.compile(r"^\(22 · 1 @\) "))
     page.get_by_role("button", name="Mentions, 1 unread").click()
     dialog = page.get_by_role("dialog", name="Mentions of you")
     link = dialog.locator(f"a[data-message-id='{called['id']}']")

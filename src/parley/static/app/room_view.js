@@ -336,7 +336,13 @@ export class RoomView {
       "li",
       {
         class: `message${grouped ? " grouped" : ""}${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${mentionsMe ? " mentions-me" : ""}${pinned ? " pinned" : ""}`,
-        dataset: { id: String(message.id), clientId: message.client_id || "", author: String(message.author.id) },
+        // Which body it shows: an edit or a delete changes it, a reaction or a pin does not.
+        dataset: {
+          id: String(message.id),
+          clientId: message.client_id || "",
+          author: String(message.author.id),
+          rev: `${message.edited_at ?? ""}${message.deleted ? " deleted" : ""}`,
+        },
         id: `message-${message.id}`,
       },
       grouped ? h("span", { class: "gutter-time" }, time) : avatar(message.author),
@@ -410,8 +416,8 @@ export class RoomView {
     if (existing) {
       const previous = this.previousMessage(message);
       const fresh = this.messageNode(message, previous);
-      if (existing.querySelector(".edit-form")) {
-        // Being edited here: only its reactions change under the editor.
+      if (existing.querySelector(".edit-form") && existing instanceof HTMLElement && existing.dataset.rev === fresh.dataset.rev) {
+        // Being edited here, and only its reactions or pin changed: the editor stays.
         existing.querySelector(".reactions")?.remove();
         const bar = fresh.querySelector(".reactions");
         if (bar) existing.querySelector(".message-main")?.append(bar);
