@@ -95,6 +95,7 @@ def test_reactions_picker_and_suggestions(
     dialog = alice.page.get_by_role("dialog", name="Add a reaction")
     expect(dialog.locator("emoji-picker input.search")).to_be_focused()
     expect(dialog.locator("emoji-picker [role=tab]").first).to_be_visible()
+    expect(dialog.locator("emoji-picker .tabpanel button.emoji").first).to_be_in_viewport()
     check_view(alice.page, f"emoji-picker-{size}")
     pick(alice.page, "party popper", "🎉")
     expect(chip(on_alice, "🎉")).to_have_attribute("aria-pressed", "true")
