@@ -1,7 +1,8 @@
 """Conversations in the page, two people at two browsers against a real server:
 reactions (live, toggled, with who reacted), the emoji picker, the composer's `:` and `@`
 suggestions, mentions (highlighted, listed, opening their room at the message), pins,
-edit history, each room's notification level and desktop notifications."""
+edit history, each room's notification level and desktop notifications, and a reaction
+and an unpin missed offline arriving with the reconnect's catch-up."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from views import check_view
 
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 HIT = re.compile(r"\bhit\b")
+RECONNECT_MS = 20_000
 
 # Records each desktop notification the page makes, and lets the test say whether the
 # page is out of sight: the page's own code runs as it does, only observed.
@@ -272,6 +274,18 @@ def test_mentions_pins_history_and_notifications(
     page.wait_for_function("window.__notifications.length === 1")
     made = page.evaluate("window.__notifications")
     assert made == [{"title": f"{alice.username} in #{room['name']}", "body": "Anyone for coffee?"}]
+
+    # Back in sight, then cut off: the reaction and the unpin Bob missed come with the
+    # catch-up's changes, and redraw the message.
+    page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    bob.context.set_offline(True)
+    expect(bob.banner).to_have_text("Reconnecting…", timeout=RECONNECT_MS)
+    alice.api.call("PUT", f"/messages/{standup['id']}/reactions/%F0%9F%91%80", 200)
+    alice.api.call("DELETE", f"/messages/{standup['id']}/pin", 200)
+    bob.context.set_offline(False)
+    expect(bob.banner).to_have_text("", timeout=RECONNECT_MS)
+    expect(chip(on_bob, "👀")).to_have_text("👀1")
+    expect(on_bob.locator(".pinned-note")).to_have_count(0)
 
     # Alice names Carol in a private room Carol is not in: she is offered to invite her.
     private = alice.api.call(
