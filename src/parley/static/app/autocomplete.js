@@ -18,7 +18,7 @@ export class Autocomplete {
   /**
    * @param {HTMLTextAreaElement} input
    * @param {HTMLElement} list
-   * @param {{people: () => {username: string, name: string}[], callWords: () => string[], changed: () => void}} source
+   * @param {{people: () => {username: string, name: string}[], callWords: () => string[]}} source
    */
   constructor(input, list, source) {
     this.input = input;
@@ -104,7 +104,6 @@ export class Autocomplete {
     );
     this.list.hidden = false;
     this.input.setAttribute("aria-activedescendant", this.items[this.active].id);
-    this.source.changed();
   }
 
   close() {
@@ -115,7 +114,6 @@ export class Autocomplete {
     this.items = [];
     this.word = null;
     this.input.removeAttribute("aria-activedescendant");
-    this.source.changed();
   }
 
   /** @param {number} delta */

@@ -735,7 +735,6 @@ export class RoomView {
     this.suggestions = new Autocomplete(this.input, $("composer-suggestions"), {
       people: () => peopleOf(this.room?.members?.values() ?? [], this.chat.me.id),
       callWords: () => this.callWords(),
-      changed: () => {},
     });
     const emojiButton = $("composer-emoji");
     emojiButton.addEventListener("click", async () => {
