@@ -23,7 +23,9 @@ $(INSTALLED): pyproject.toml constraints.txt
 	touch $@
 
 # The web page's browser libraries come from npm (package-lock.json pins them) and are
-# copied into the served static folder, which git ignores.
+# copied into the served static folder, which git ignores. The emoji picker's English
+# data is served from there too: the page never asks another site for it (the picker's
+# default data source is a CDN).
 WEB_VENDOR := src/parley/static/vendor
 WEB_READY := $(WEB_VENDOR)/.installed
 
@@ -39,6 +41,11 @@ $(WEB_READY): package.json package-lock.json types/vendor/socket.io.esm.min.d.ts
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 		$(WEB_VENDOR)/swagger-ui/
 	cp node_modules/zxcvbn/dist/zxcvbn.js $(WEB_VENDOR)/
+	mkdir -p $(WEB_VENDOR)/emoji-picker-element
+	cp node_modules/emoji-picker-element/picker.js node_modules/emoji-picker-element/database.js \
+		node_modules/emoji-picker-element/picker.d.ts node_modules/emoji-picker-element/database.d.ts \
+		node_modules/emoji-picker-element/shared.d.ts $(WEB_VENDOR)/emoji-picker-element/
+	cp node_modules/emoji-picker-element-data/en/emojibase/data.json $(WEB_VENDOR)/emoji-picker-element/
 	touch $@
 
 web: $(WEB_READY)

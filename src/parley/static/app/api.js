@@ -127,4 +127,13 @@ export const api = {
   setAvatar: (/** @type {Blob} */ file, /** @type {{x: number, y: number, size: number}} */ crop) =>
     upload("PUT", `/users/me/avatar?${new URLSearchParams({ x: String(crop.x), y: String(crop.y), size: String(crop.size) })}`, file),
   removeAvatar: () => request("DELETE", "/users/me/avatar"),
+  pins: (/** @type {number} */ roomId) => request("GET", `/rooms/${roomId}/pins`),
+  editHistory: (/** @type {number} */ messageId) => request("GET", `/messages/${messageId}/history`),
+  mentions: (/** @type {number | undefined} */ before) => {
+    const query = new URLSearchParams({ limit: "50" });
+    if (before) query.set("before", String(before));
+    return request("GET", `/mentions?${query}`);
+  },
+  notificationLevel: (/** @type {number} */ roomId, /** @type {string} */ level) =>
+    request("PATCH", `/rooms/${roomId}/notifications`, { level }),
 };

@@ -174,6 +174,13 @@ export class Chat extends EventTarget {
       }
       this.emitChange("presence", {});
     });
+    socket.on("reaction:add", (data) => this.onMessagePatch(data, { reactions: data.reactions }));
+    socket.on("reaction:remove", (data) => this.onMessagePatch(data, { reactions: data.reactions }));
+    socket.on("message:pin", (data) => {
+      this.onMessagePatch(data, { pinned: data.pinned });
+      this.emitChange("pins", { roomId: data.room_id });
+    });
+    socket.on("mention", (data) => this.onMention(data));
     socket.on("typing", (data) => this.onTyping(data));
     socket.on("unread", (data) => this.onUnread(data));
     socket.on("user:update", ({ user }) => this.applyUser(user));
@@ -483,6 +490,75 @@ export class Chat extends EventTarget {
     this.emitChange("message", { roomId: room.id, message, isNew, live });
   }
 
+  // A reaction or a pin: the event carries what changed, not the message; the copy held
+  // takes it, with the event's seq as its freshness, so a sync's older copy loses to it.
+  /**
+   * @param {{room_id: number, message_id: number, seq: number}} event
+   * @param {Partial<Message>} change
+   */
+  onMessagePatch({ room_id: roomId, message_id: messageId, seq }, change) {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    if (room.loaded && seq > room.lastSeq + 1 && !this.snapshot) {
+      this.syncFrom(new Map([[room.id, room.lastId()]]), false).catch(() => {});
+    }
+    room.lastSeq = Math.max(room.lastSeq, seq);
+    room.summary.last_seq = room.lastSeq;
+    const held = room.messages.get(messageId);
+    if (!held || freshness(held) >= seq) return;
+    const message = { ...held, ...change, changed_seq: seq };
+    room.messages.set(messageId, message);
+    this.emitChange("message", { roomId, message, isNew: false, live: false });
+  }
+
+  // Our own reaction, from its ack (which carries no seq): the event that follows agrees.
+  /**
+   * @param {number} messageId
+   * @param {import("./shapes.js").Reaction[]} reactions
+   */
+  applyReactions(messageId, reactions) {
+    for (const room of this.rooms.values()) {
+      const held = room.messages.get(messageId);
+      if (!held) continue;
+      const message = { ...held, reactions };
+      room.messages.set(messageId, message);
+      this.emitChange("message", { roomId: room.id, message, isNew: false, live: false });
+    }
+  }
+
+  /** @param {{room_id: number, message_id: number}} event */
+  onMention({ room_id: roomId, message_id: messageId }) {
+    const room = this.rooms.get(roomId);
+    if (room && messageId > room.summary.last_read_message_id) {
+      room.summary.mention_count = (room.summary.mention_count || 0) + 1;
+      this.emitChange("rooms");
+    }
+    this.emitChange("mention", { roomId, messageId });
+  }
+
+  /**
+   * @param {number} messageId
+   * @param {string} emoji
+   * @param {boolean} on
+   */
+  async react(messageId, emoji, on) {
+    const ack = await this.call(on ? "reaction:add" : "reaction:remove", { message_id: messageId, emoji });
+    this.applyReactions(ack.message_id, ack.reactions);
+    return ack;
+  }
+
+  /**
+   * @param {number} messageId
+   * @param {boolean} pinned
+   */
+  async pin(messageId, pinned) {
+    const ack = await this.call("message:pin", { message_id: messageId, pinned });
+    const room = this.rooms.get(ack.message.room_id);
+    if (room) this.applyMessage(room, ack.message, { live: false });
+    this.emitChange("pins", { roomId: ack.message.room_id });
+    return ack.message;
+  }
+
   /** @param {RoomSummary} summary */
   onRoomUpdate(summary) {
     const room = this.rooms.get(summary.id);
@@ -603,11 +679,12 @@ export class Chat extends EventTarget {
     this.emitChange("typing", { roomId: room.id });
   }
 
-  /** @param {{room_id: number, count: number, last_read_message_id: number}} event */
-  onUnread({ room_id: roomId, count, last_read_message_id: lastRead }) {
+  /** @param {{room_id: number, count: number, mention_count?: number, last_read_message_id: number}} event */
+  onUnread({ room_id: roomId, count, mention_count: mentions, last_read_message_id: lastRead }) {
     const room = this.rooms.get(roomId);
     if (!room) return;
     room.summary.unread_count = count;
+    room.summary.mention_count = mentions ?? 0;
     room.summary.last_read_message_id = lastRead;
     this.emitChange("rooms");
   }
@@ -679,6 +756,9 @@ export class Chat extends EventTarget {
         if (room) this.applyMessage(room, ack.message, { live: true });
         this.pending.delete(entry.clientId);
         this.emitChange("pending", { roomId: entry.roomId });
+        if (ack.not_notified?.length) {
+          this.emitChange("notnotified", { roomId: entry.roomId, message: ack.message, userIds: ack.not_notified });
+        }
         return;
       } catch (err) {
         if (!this.pending.has(entry.clientId)) return; // confirmed meanwhile by an event
@@ -753,8 +833,9 @@ export class Chat extends EventTarget {
     if (!room || !this.connected) return false;
     const newest = room.lastId();
     if (!newest || newest <= room.summary.last_read_message_id) {
-      if (room.summary.unread_count && newest >= room.summary.last_message_id) {
+      if ((room.summary.unread_count || room.summary.mention_count) && newest >= room.summary.last_message_id) {
         room.summary.unread_count = 0;
+        room.summary.mention_count = 0;
         this.emitChange("rooms");
       }
       return false;
@@ -771,6 +852,7 @@ export class Chat extends EventTarget {
       const ack = await this.call("room:read", { room_id: roomId, message_id: newest });
       room.summary.last_read_message_id = ack.last_read_message_id;
       room.summary.unread_count = ack.unread_count;
+      room.summary.mention_count = ack.mention_count ?? 0;
       this.emitChange("rooms");
       return true;
     } catch (err) {
@@ -794,6 +876,21 @@ export class Chat extends EventTarget {
       this.emitChange("readdue", { roomId });
     }, ms);
     this.readLater.set(roomId, timer);
+  }
+
+  /**
+   * @param {number} roomId
+   * @param {"all" | "mentions" | "none"} level
+   */
+  async setNotificationLevel(roomId, level) {
+    const member = await api.notificationLevel(roomId, level);
+    const room = this.rooms.get(roomId);
+    if (room) {
+      room.summary.notification_level = member.notification_level;
+      room.members?.set(member.user.id, member);
+      this.emitChange("room", { roomId });
+    }
+    return member;
   }
 
   /** @param {number} roomId */

@@ -19,6 +19,9 @@ import { Moderation } from "./moderation.js";
 import { showNotice } from "./notices.js";
 import { RoomAdmin } from "./room_admin.js";
 import { Search } from "./search.js";
+import { Mentions } from "./mentions.js";
+import { Notifier } from "./notifications.js";
+import { Pins } from "./pins.js";
 import { openSettings, refreshSessions } from "./settings.js";
 import { renderSidebar } from "./sidebar.js";
 import { bindSkipLink } from "./skip_link.js";
@@ -37,6 +40,8 @@ let directory;
 let videoPanel;
 /** @type {RoomAdmin} */
 let roomAdmin;
+/** @type {Notifier} */
+let notifier;
 /** @type {number | null} */
 let activeRoomId = null;
 
@@ -204,6 +209,9 @@ function startChat(session) {
   roomAdmin = new RoomAdmin(chat, () => activeRoomId);
   new Moderation(chat, announce);
   new Search(chat);
+  new Mentions(chat);
+  new Pins(chat, () => activeRoomId);
+  notifier = new Notifier(chat, () => activeRoomId);
   const openRoom = (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   };
@@ -263,7 +271,8 @@ function bindChrome() {
   $("sidebar-toggle").addEventListener("click", () => toggleSidebar());
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
-    if (event.target instanceof Element && event.target.closest("a")) toggleSidebar(false);
+    // A link, or Mentions, whose results lead to a room: the room shows, not the sidebar.
+    if (event.target instanceof Element && event.target.closest("a, #mentions-button")) toggleSidebar(false);
   });
   // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {
@@ -332,6 +341,7 @@ function route() {
       roomView.open(roomId, messageId);
     }
     roomAdmin.renderHeader();
+    notifier.renderButton();
   } else if (location.hash === "#/directory" || roomId !== null) {
     leaveRoom();
     showView("directory-view");

@@ -12,7 +12,7 @@ const keyOf = (li) => li.dataset.id || `pending:${li.dataset.clientId ?? ""}`;
 // first in the document, and querySelectorAll keeps document order).
 const controlsOf = (li) =>
   /** @type {HTMLElement[]} */ ([
-    ...li.querySelectorAll(".message-body a[href], .send-failed button, .message-actions button"),
+    ...li.querySelectorAll(".message-body a[href], .send-failed button, .message-main .edited, .reactions button, .message-actions button"),
     ...li.querySelectorAll(".message-meta button[data-profile]"),
   ]);
 

@@ -32,6 +32,14 @@ export function myRank(me, room) {
 /** @param {RoomSummary} room */
 export const canInvite = (room) => room.kind !== "direct" && !room.archived;
 
+/**
+ * Pin and unpin: the room's moderators and owners (and the server's staff); in a direct
+ * room both people (actions/pins.py).
+ * @param {User} me
+ * @param {RoomSummary} room
+ */
+export const canPin = (me, room) => room.kind === "direct" || myRank(me, room) >= MODERATOR;
+
 /** @param {RoomSummary} room */
 export const canLeave = (room) => room.kind !== "direct";
 

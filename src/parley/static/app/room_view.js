@@ -5,7 +5,13 @@
 import { $, avatar, displayName, formatDay, formatFull, formatTime, h, roomLabel } from "./dom.js";
 import { confirmDelete } from "./dialogs.js";
 import { openProfileCard } from "./profile_card.js";
-import { canModerate, myRank } from "./room_rights.js";
+import { canInvite, canModerate, canPin, myRank } from "./room_rights.js";
+import { api } from "./api.js";
+import { Autocomplete, peopleOf } from "./autocomplete.js";
+import { pickEmoji } from "./emoji.js";
+import { openEditHistory } from "./edit_history.js";
+import { reactionBar } from "./reactions.js";
+import { COUNT } from "./page_icon.js";
 import { fieldMessage } from "./errors.js";
 import { bindMessageKeys } from "./message_keys.js";
 import { COUNT_FROM, MAX_BODY, bodyLength, counterText, tooLongText } from "./message_length.js";
@@ -52,6 +58,10 @@ export class RoomView {
     this.unseen = 0;
     /** @type {number | null} the message the "New messages" divider stands before */
     this.dividerBefore = null;
+    /** @type {{roomId: number, userIds: number[], message: Message} | null} */
+    this.notNotified = null;
+    /** @type {Autocomplete | undefined} */
+    this.suggestions = undefined;
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -80,6 +90,8 @@ export class RoomView {
     this.list.replaceChildren();
     $("history-status").textContent = "Loading messages…";
     this.input.value = localStorage.getItem(DRAFT_KEY + roomId) || "";
+    this.suggestions?.close();
+    this.showNotNotified(null);
     this.renderLength();
     this.autosize();
     this.renderComposerState();
@@ -206,7 +218,7 @@ export class RoomView {
         : room.summary.topic || (room.summary.kind === "private" ? "Private room" : "");
     this.scroller.setAttribute("aria-label", `Messages in ${label}`);
     this.input.placeholder = `Message ${room.summary.kind === "direct" ? label : "#" + label}`;
-    const unread = document.title.match(/^\(\d+\) /)?.[0] ?? "";
+    const unread = document.title.match(COUNT)?.[0] ?? "";
     document.title = `${unread}${label} · Parley`;
   }
 
@@ -279,12 +291,16 @@ export class RoomView {
       formatDay(previous.created_at) === formatDay(message.created_at);
     const mine = message.author.id === this.chat.me.id;
     const body = h("div", { class: "message-body" });
+    let mentionsMe = false;
     if (message.deleted) {
       const by = message.deleted_by === "moderator" ? " by a moderator" : "";
       body.append(h("p", { class: "deleted-note" }, `This message was deleted${by}.`));
     } else {
       body.innerHTML = message.html; // rendered and sanitized by the server
+      mentionsMe = markMentions(body, this.chat.me.id);
     }
+    const mayReact = !message.deleted && this.postingRefusal() === null;
+    const pinned = Boolean(message.pinned) && !message.deleted;
     const actions = [];
     if (!message.deleted && mine) {
       actions.push(
@@ -296,6 +312,22 @@ export class RoomView {
         h("button", { type: "button", class: "ghost small", "data-action": "delete", "aria-label": "Delete message" }, "Delete"),
       );
     }
+    // Edit and delete first, as before reactions and pins came; then those; then moderation.
+    if (mayReact) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "react", "aria-label": "React to message" }, "React"),
+      );
+    }
+    const room = this.room;
+    if (!message.deleted && room && canPin(this.chat.me, room.summary)) {
+      actions.push(
+        h(
+          "button",
+          { type: "button", class: "ghost small", "data-action": "pin", "aria-label": pinned ? "Unpin message" : "Pin message" },
+          pinned ? "Unpin" : "Pin",
+        ),
+      );
+    }
     if (!mine && this.mayModerate(message.author.id)) {
       actions.push(this.moderateButton(message.author.id, `Moderate ${displayName(message.author)}`));
     }
@@ -303,8 +335,14 @@ export class RoomView {
     return h(
       "li",
       {
-        class: `message${grouped ? " grouped" : ""}${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}`,
-        dataset: { id: String(message.id), clientId: message.client_id || "", author: String(message.author.id) },
+        class: `message${grouped ? " grouped" : ""}${mine ? " mine" : ""}${message.deleted ? " deleted" : ""}${mentionsMe ? " mentions-me" : ""}${pinned ? " pinned" : ""}`,
+        // Which body it shows: an edit or a delete changes it, a reaction or a pin does not.
+        dataset: {
+          id: String(message.id),
+          clientId: message.client_id || "",
+          author: String(message.author.id),
+          rev: `${message.edited_at ?? ""}${message.deleted ? " deleted" : ""}`,
+        },
         id: `message-${message.id}`,
       },
       grouped ? h("span", { class: "gutter-time" }, time) : avatar(message.author),
@@ -314,8 +352,22 @@ export class RoomView {
         grouped
           ? null
           : h("div", { class: "message-meta" }, authorButton(message.author), time),
+        pinned ? h("p", { class: "pinned-note" }, h("span", { "aria-hidden": "true" }, "📌 "), "Pinned") : null,
         body,
-        message.edited_at && !message.deleted ? h("span", { class: "edited", title: formatFull(message.edited_at) }, "(edited)") : null,
+        message.edited_at && !message.deleted
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "edited",
+                title: `Edited ${formatFull(message.edited_at)}: show the earlier versions`,
+                "aria-label": "Edited: show the earlier versions",
+                dataset: { action: "history" },
+              },
+              "(edited)",
+            )
+          : null,
+        reactionBar(message, this.chat.me.id, (id) => this.userName(id), mayReact),
       ),
       actions.length ? h("div", { class: "message-actions" }, actions) : null,
     );
@@ -363,7 +415,22 @@ export class RoomView {
     const existing = this.list.querySelector(`li.message[data-id="${message.id}"]`);
     if (existing) {
       const previous = this.previousMessage(message);
-      existing.replaceWith(this.messageNode(message, previous));
+      const fresh = this.messageNode(message, previous);
+      if (existing.querySelector(".edit-form") && existing instanceof HTMLElement && existing.dataset.rev === fresh.dataset.rev) {
+        // Being edited here, and only its reactions or pin changed: the editor stays.
+        existing.querySelector(".reactions")?.remove();
+        const bar = fresh.querySelector(".reactions");
+        if (bar) existing.querySelector(".message-main")?.append(bar);
+        return;
+      }
+      // Someone's reaction must not take the keyboard's place: the focus stays on the
+      // same message, or on the same control of it.
+      const focused = document.activeElement;
+      const hadFocus = focused instanceof HTMLElement && existing.contains(focused);
+      const same = hadFocus && focused !== existing ? sameControl(fresh, focused) : null;
+      if (existing instanceof HTMLElement) fresh.tabIndex = existing.tabIndex;
+      existing.replaceWith(fresh);
+      if (hadFocus) (same ?? fresh).focus({ preventScroll: true });
       return;
     }
     const room = this.room;
@@ -505,6 +572,13 @@ export class RoomView {
       else if (action === "restore") this.restore(item.dataset.clientId ?? "");
       else if (action === "edit") this.startEdit(item);
       else if (action === "delete") this.deleteMessage(item, button);
+      else if (action === "react") this.addReaction(item, button);
+      else if (action === "toggle-reaction") this.toggleReaction(item, button);
+      else if (action === "pin") this.togglePin(item);
+      else if (action === "history") {
+        const message = this.room?.messages.get(Number(item.dataset.id));
+        if (message) openEditHistory(message, button);
+      }
     });
     document.addEventListener("visibilitychange", () => this.maybeRead());
     window.addEventListener("focus", () => this.maybeRead());
@@ -585,6 +659,65 @@ export class RoomView {
     }
   }
 
+  // --- reactions and pins ---------------------------------------------------------------
+
+  /**
+   * @param {HTMLElement} item
+   * @param {HTMLButtonElement} opener
+   */
+  async addReaction(item, opener) {
+    const id = Number(item.dataset.id);
+    const emoji = await pickEmoji(opener, "Add a reaction");
+    if (!emoji) return;
+    await this.react(id, emoji, true);
+    // Focus back where the person was: the new chip, drawn afresh.
+    const chip = this.list.querySelector(`li.message[data-id="${id}"] button.reaction[data-emoji="${CSS.escape(emoji)}"]`);
+    if (chip instanceof HTMLElement) chip.focus({ preventScroll: true });
+  }
+
+  /**
+   * @param {HTMLElement} item
+   * @param {HTMLButtonElement} button
+   */
+  async toggleReaction(item, button) {
+    const id = Number(item.dataset.id);
+    if (button.getAttribute("aria-disabled") === "true") return;
+    const emoji = button.dataset.emoji ?? "";
+    await this.react(id, emoji, button.getAttribute("aria-pressed") !== "true");
+    const chip = this.list.querySelector(`li.message[data-id="${id}"] button.reaction[data-emoji="${CSS.escape(emoji)}"]`);
+    if (chip instanceof HTMLElement) chip.focus({ preventScroll: true });
+    else this.list.querySelector(`li.message[data-id="${id}"]`)?.closest("li")?.focus({ preventScroll: true });
+  }
+
+  /**
+   * @param {number} messageId
+   * @param {string} emoji
+   * @param {boolean} on
+   */
+  async react(messageId, emoji, on) {
+    try {
+      await this.chat.react(messageId, emoji, on);
+      this.announce(on ? `Reacted with ${emoji}.` : `Took back your ${emoji}.`);
+    } catch (err) {
+      this.announce(`Could not react: ${fieldMessage(err)}`);
+    }
+  }
+
+  /** @param {HTMLElement} item */
+  async togglePin(item) {
+    const id = Number(item.dataset.id);
+    const message = this.room?.messages.get(id);
+    if (!message) return;
+    try {
+      await this.chat.pin(id, !message.pinned);
+      this.announce(message.pinned ? "Unpinned." : "Pinned to the room.");
+      const button = this.list.querySelector(`li.message[data-id="${id}"] button[data-action="pin"]`);
+      if (button instanceof HTMLElement) button.focus({ preventScroll: true });
+    } catch (err) {
+      this.announce(`Could not pin: ${fieldMessage(err)}`);
+    }
+  }
+
   /**
    * An edit or delete of ours, applied to the room it belongs to: the answer may come
    * after the reader has moved to another room.
@@ -599,11 +732,27 @@ export class RoomView {
 
   bindComposer() {
     const form = $("composer", HTMLFormElement);
+    this.suggestions = new Autocomplete(this.input, $("composer-suggestions"), {
+      people: () => peopleOf(this.room?.members?.values() ?? [], this.chat.me.id),
+      callWords: () => this.callWords(),
+    });
+    const emojiButton = $("composer-emoji");
+    emojiButton.addEventListener("click", async () => {
+      const emoji = await pickEmoji(emojiButton, "Insert an emoji");
+      if (emoji) this.insertText(emoji);
+      else this.input.focus();
+    });
+    $("not-notified").addEventListener("click", (event) => {
+      const button = event.target instanceof Element ? event.target.closest("button") : null;
+      if (button?.id === "not-notified-invite") this.inviteNotNotified();
+      else if (button?.id === "not-notified-dismiss") this.showNotNotified(null);
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendDraft();
     });
     this.input.addEventListener("keydown", (event) => {
+      if (event.defaultPrevented) return; // the suggestions took it
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.sendDraft();
@@ -615,6 +764,56 @@ export class RoomView {
       this.saveDraft();
       if (this.roomId !== null && this.input.value.trim()) this.chat.typing(this.roomId);
     });
+  }
+
+  // Who may be called all at once here: @here always, @room in a room of more than 50
+  // members only by its moderators (as actions/mentions.py allows).
+  callWords() {
+    const room = this.room;
+    if (!room || room.summary.kind === "direct") return [];
+    const mayCallRoom = room.summary.member_count <= 50 || myRank(this.chat.me, room.summary) >= 1;
+    return mayCallRoom ? ["room", "here"] : ["here"];
+  }
+
+  /** @param {string} text */
+  insertText(text) {
+    const input = this.input;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    input.setRangeText(text, start, end, "end");
+    input.focus();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // People named in a message just sent who cannot read the room: offered an invitation.
+  /** @param {{roomId: number, userIds: number[], message: Message} | null} notice */
+  showNotNotified(notice) {
+    this.notNotified = notice;
+    const box = $("not-notified");
+    const room = notice ? this.chat.rooms.get(notice.roomId) : undefined;
+    if (!notice || !room || notice.roomId !== this.roomId) {
+      box.hidden = true;
+      return;
+    }
+    const names = notice.userIds.map((id) => mentionName(notice.message, id));
+    const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+    $("not-notified-text").textContent = `${list} ${names.length === 1 ? "is" : "are"} not in this room, so ${names.length === 1 ? "was" : "were"} not told of your mention.`;
+    $("not-notified-invite").hidden = !canInvite(room.summary);
+    $("not-notified-invite").textContent = names.length === 1 ? `Invite ${names[0]}` : "Invite them";
+    box.hidden = false;
+  }
+
+  async inviteNotNotified() {
+    const notice = this.notNotified;
+    if (!notice) return;
+    try {
+      for (const id of notice.userIds) await api.invite(notice.roomId, id);
+      this.showNotNotified(null);
+      this.announce("Invited.");
+      this.input.focus();
+    } catch (err) {
+      $("not-notified-text").textContent = `Could not invite: ${fieldMessage(err)}`;
+    }
   }
 
   autosize() {
@@ -871,6 +1070,9 @@ export class RoomView {
         this.scrollToStart();
       }
     });
+    chat.addEventListener("notnotified", ({ detail }) => {
+      if (detail.roomId === this.roomId) this.showNotNotified(/** @type {any} */ (detail));
+    });
     chat.addEventListener("pending", ({ detail }) => {
       if (detail.roomId === this.roomId) this.renderPending();
     });
@@ -912,6 +1114,51 @@ export class RoomView {
     $("members-close").addEventListener("click", () => this.closeMembers());
     $("panel-scrim").addEventListener("click", () => this.closeMembers());
   }
+}
+
+// Marks the mentions of me (by name, @room and @here) in a message's body; answers
+// whether there was any.
+/**
+ * @param {HTMLElement} body
+ * @param {number} meId
+ */
+function markMentions(body, meId) {
+  let found = false;
+  for (const span of body.querySelectorAll("span.mention")) {
+    if (!(span instanceof HTMLElement)) continue;
+    if (span.dataset.userId === String(meId) || span.dataset.mention === "room" || span.dataset.mention === "here") {
+      span.classList.add("of-me");
+      found = true;
+    }
+  }
+  return found;
+}
+
+// The control in a freshly drawn message that stands where `control` stood in the old.
+/**
+ * @param {HTMLElement} fresh
+ * @param {HTMLElement} control
+ * @returns {HTMLElement | null}
+ */
+function sameControl(fresh, control) {
+  const { action, emoji, profile } = control.dataset;
+  let selector = null;
+  if (emoji) selector = `[data-emoji="${CSS.escape(emoji)}"]`;
+  else if (action) selector = `[data-action="${CSS.escape(action)}"]`;
+  else if (profile) selector = `[data-profile="${CSS.escape(profile)}"]`;
+  const found = selector ? fresh.querySelector(selector) : null;
+  return found instanceof HTMLElement ? found : null;
+}
+
+// A name the server wrote into the message for a mention (`@carol`), else a placeholder.
+/**
+ * @param {Message} message
+ * @param {number} userId
+ */
+function mentionName(message, userId) {
+  const body = document.createElement("div");
+  body.innerHTML = message.html; // rendered and sanitized by the server
+  return body.querySelector(`span.mention[data-user-id="${userId}"]`)?.textContent ?? "someone";
 }
 
 // A message's author: a button that opens their card, named so a live rename finds it.

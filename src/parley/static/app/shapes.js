@@ -26,6 +26,18 @@
  * @property {string | null} [edited_at]
  * @property {boolean} deleted
  * @property {"author" | "moderator" | null} [deleted_by]
+ * @property {Reaction[]} [reactions]
+ * @property {boolean} [pinned]
+ * @property {number[]} [mentions] the users it names
+ * @property {boolean} [mentions_room] it calls @room or @here
+ */
+
+/**
+ * One emoji's reactions to a message.
+ * @typedef {object} Reaction
+ * @property {string} emoji
+ * @property {number} count
+ * @property {number[]} user_ids
  */
 
 /**
@@ -48,6 +60,8 @@
  * @property {number} last_message_id
  * @property {number} last_read_message_id
  * @property {number} unread_count
+ * @property {number} [mention_count] unread messages that mention me
+ * @property {"all" | "mentions" | "none"} [notification_level]
  * @property {number} member_count
  * @property {"owner" | "moderator" | "member"} role
  * @property {string | null} [muted_until]
@@ -64,6 +78,7 @@
  * @property {boolean} [banned]
  * @property {number} rank moderation rank: 0 member, 1 room moderator, 2 owner, 3 global moderator, 4 administrator
  * @property {boolean} [seen] whether they have read anything in the room yet
+ * @property {"all" | "mentions" | "none"} [notification_level]
  */
 
 /**

@@ -31,7 +31,10 @@ export function renderSidebar(chat, activeRoomId) {
   );
   // The open room's messages count while the page is out of sight, as its badge does.
   const seen = (/** @type {RoomState} */ room) => room.id === activeRoomId && document.visibilityState === "visible";
-  showUnread(rooms.reduce((sum, room) => sum + (seen(room) ? 0 : room.summary.unread_count), 0));
+  showUnread(
+    rooms.reduce((sum, room) => sum + (seen(room) ? 0 : room.summary.unread_count), 0),
+    rooms.reduce((sum, room) => sum + (seen(room) ? 0 : room.summary.mention_count || 0), 0),
+  );
 }
 
 /**
@@ -43,6 +46,7 @@ function roomItem(chat, room, activeRoomId) {
   const summary = room.summary;
   const active = room.id === activeRoomId;
   const unread = active && document.visibilityState === "visible" ? 0 : summary.unread_count;
+  const mentions = unread ? summary.mention_count || 0 : 0;
   const label = roomLabel(summary);
   let marker;
   if (summary.kind === "direct") {
@@ -56,7 +60,12 @@ function roomItem(chat, room, activeRoomId) {
     marker = h("span", { class: "room-hash", "aria-hidden": "true" }, summary.kind === "private" ? "🔒" : "#");
   }
   const live = Boolean(summary.live);
-  const description = [label, live ? "live" : null, unread ? `${unread} unread` : null]
+  const description = [
+    label,
+    live ? "live" : null,
+    unread ? `${unread} unread` : null,
+    mentions ? `${mentions} ${mentions === 1 ? "mention" : "mentions"}` : null,
+  ]
     .filter(Boolean)
     .join(", ");
   return h(
@@ -75,6 +84,7 @@ function roomItem(chat, room, activeRoomId) {
       marker,
       h("span", { class: "room-name" }, summary.kind === "direct" ? displayName(summary.peer) : label),
       live ? h("span", { class: "live-tag small", "aria-hidden": "true" }, "LIVE") : null,
+      mentions ? h("span", { class: "badge mention-badge", "aria-hidden": "true" }, "@") : null,
       unread ? h("span", { class: "badge", "aria-hidden": "true" }, unread > 99 ? "99+" : String(unread)) : null,
     ),
   );
