@@ -34,6 +34,7 @@ class Message(Model):
         UniqueConstraint("author_id", "client_id"),
         Index("ix_messages_room_id_id", "room_id", "id"),
         Index("ix_messages_room_id_changed_seq", "room_id", "changed_seq"),
+        Index("ix_messages_thread_id_id", "thread_id", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -62,6 +63,17 @@ class Message(Model):
     # adding one to `messages` on SQLite would rebuild the table and its search triggers.
     pinned_by_id: Mapped[int | None] = mapped_column(Integer)
 
+    # A reply names its thread's root (a message of the same room). Kept without a foreign
+    # key, like pinned_by_id: adding one to `messages` on SQLite would rebuild the table.
+    thread_id: Mapped[int | None] = mapped_column(MessageId)
+    # A reply that was also posted to the room's timeline.
+    also_to_room: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A root's thread summary, kept on the root so presenting a message runs no query;
+    # rewritten from the replies whenever one is sent or deleted.
+    reply_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    participant_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     # Loaded with every query of messages, in one more statement for all of them (a
     # history page costs the same number of statements however many reactions it has).
@@ -76,6 +88,10 @@ class Message(Model):
     @property
     def pinned(self) -> bool:
         return self.pinned_at is not None
+
+    @property
+    def in_timeline(self) -> bool:
+        return self.thread_id is None or self.also_to_room
 
     @property
     def reactions(self) -> list[ReactionGroup]:
