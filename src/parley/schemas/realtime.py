@@ -16,6 +16,8 @@ class SendEvent(RequestBody):
     room_id: Id
     body: MessageBody
     client_id: ClientId | None = None
+    thread_id: Id | None = None
+    also_to_room: bool = False
 
 
 class EditEvent(RequestBody):
@@ -52,3 +54,8 @@ class SyncEvent(RequestBody):
 
     rooms: Annotated[dict[Id, MessageCursor], Field(max_length=MAX_SYNC_ROOMS)] = {}
     limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class ThreadReadEvent(RequestBody):
+    message_id: Id
+    last_read_id: MessageCursor

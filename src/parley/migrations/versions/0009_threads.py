@@ -31,9 +31,7 @@ def upgrade() -> None:
     op.add_column(
         "messages", sa.Column("reply_count", sa.Integer(), server_default="0", nullable=False)
     )
-    op.add_column(
-        "messages", sa.Column("last_reply_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("messages", sa.Column("last_reply_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column(
         "messages",
         sa.Column("participant_ids", sa.JSON(), server_default="[]", nullable=False),
@@ -65,9 +63,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("root_id", "user_id", name=op.f("pk_thread_follows")),
     )
-    op.create_index(
-        "ix_thread_follows_user_id_room_id", "thread_follows", ["user_id", "room_id"]
-    )
+    op.create_index("ix_thread_follows_user_id_room_id", "thread_follows", ["user_id", "room_id"])
 
 
 def downgrade() -> None:
