@@ -1,6 +1,8 @@
 """A python-socketio client that keeps rooms the way docs/realtime.md tells clients to.
 
-It applies events idempotently by message id (the newest version wins), and on every
+It applies events idempotently by message id (the newest version wins), keeps replies
+sent only to their thread out of the timeline (held apart, as a thread panel would), and
+applies `thread:update` to the root it holds; on every
 (re)connect it calls `sync` from the last message id it had before the connection
 dropped, repeating while `more` says so. Tests compare what it ends with to the server.
 """
@@ -73,6 +75,8 @@ class ChatClient:
         )
         self.lock = threading.Lock()
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # Replies kept to their thread, by room: what came as events, never synced.
+        self.replies: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         # Where to sync from after a drop: the ids held when the connection was lost,
         # kept until a sync completes (events after reconnecting can run ahead of it).
         self._resume: dict[int, int] | None = None
@@ -91,6 +95,7 @@ class ChatClient:
             self.sio.on(name_, self._handler(name_))
         for name_ in ("reaction:add", "reaction:remove", "message:pin"):
             self.sio.on(name_, self._change_handler(name_))
+        self.sio.on("thread:update", self._thread_handler)
         self.sio.on("*", lambda event, data=None: self.events.append((event, data)))
 
     def connect(self, rooms: list[int]) -> None:
@@ -161,8 +166,21 @@ class ChatClient:
 
         return handle
 
+    def _thread_handler(self, payload: dict[str, Any]) -> None:
+        """A root's new thread summary, applied like a reaction: to the copy held when
+        newer (a root not held yet comes whole with the next sync)."""
+        self.events.append(("thread:update", payload))
+        with self.lock:
+            current = self.messages[payload["room_id"]].get(payload["root_id"])
+            if current is None or payload["seq"] <= version(current):
+                return
+            changed = dict(current, changed_seq=payload["seq"], thread=payload["thread"])
+            self.messages[payload["room_id"]][payload["root_id"]] = changed
+
     def _apply(self, message: dict[str, Any]) -> None:
-        room = self.messages[message["room_id"]]
+        in_thread_only = message.get("thread_id") is not None and not message.get("also_to_room")
+        held = self.replies if in_thread_only else self.messages
+        room = held[message["room_id"]]
         current = room.get(message["id"])
         if current is None or version(message) >= version(current):
             room[message["id"]] = message
@@ -287,7 +305,7 @@ class ChatClient:
             }
 
     def full_snapshot(self, room_id: int) -> dict[int, Snapshot]:
-        """Bodies, deletes, reactions and pins."""
+        """Bodies, deletes, reactions, pins and thread summaries."""
         with self.lock:
             return {
                 message_id: snapshot_of(message)
@@ -296,10 +314,26 @@ class ChatClient:
 
 
 # What a client shows of a message: its body, whether deleted, its reactions (emoji and
-# who, in order) and whether pinned.
-Snapshot = tuple[str, bool, tuple[tuple[str, tuple[int, ...]], ...], bool]
+# who, in order), whether pinned, and its thread's summary (reply count, last reply time,
+# who replied) when it has replies.
+ThreadShown = tuple[int, str, tuple[int, ...]] | None
+Snapshot = tuple[str, bool, tuple[tuple[str, tuple[int, ...]], ...], bool, ThreadShown]
 
 
 def snapshot_of(message: dict[str, Any]) -> Snapshot:
     reactions = tuple((r["emoji"], tuple(r["user_ids"])) for r in message.get("reactions", []))
-    return (message["body"], message["deleted"], reactions, bool(message.get("pinned")))
+    thread = message.get("thread")
+    shown: ThreadShown = None
+    if thread is not None:
+        shown = (
+            thread["reply_count"],
+            thread["last_reply_at"],
+            tuple(thread["participant_ids"]),
+        )
+    return (
+        message["body"],
+        message["deleted"],
+        reactions,
+        bool(message.get("pinned")),
+        shown,
+    )
