@@ -4,11 +4,13 @@ thread with unread counts; a bad thread_id is refused and stores nothing."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from parley.actions.mentions import render_body
 from parley.events import Event
 from support import Member, assert_error, make_room, posted, send
 
@@ -353,3 +355,53 @@ def test_threads_of_a_room_one_was_removed_or_banned_from_vanish(
     assert_error(bob.get(f"{API}/messages/{public_root}/thread"), 403, "banned")
     # Alice still follows both.
     assert {t["root"]["id"] for t in followed(alice)} == {private_root, public_root}
+
+
+def test_an_edit_of_a_root_carries_a_reply_committed_while_it_was_on_its_way(
+    alice: Member, bob: Member, room: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edit loads the root, then waits for the room's sequence: a reply that lands in
+    between must be in the summary it tells with a newer changed_seq."""
+    root_id = posted(alice, room["id"])
+
+    def render_while_bob_replies(body: str) -> Any:
+        replying = threading.Thread(
+            target=send, args=(bob, room["id"], "re"), kwargs={"thread_id": root_id}
+        )
+        replying.start()
+        replying.join()
+        return render_body(body)
+
+    monkeypatch.setattr("parley.actions.messages.render_body", render_while_bob_replies)
+    edited = alice.patch(f"{API}/messages/{root_id}", json={"body": "edited"}).get_json()
+    assert edited["thread"]["reply_count"] == 1
+    assert thread(alice, root_id)["root"] == edited
+
+
+def test_concurrent_replies_leave_an_exact_summary(
+    alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    root_id = posted(alice, room["id"])
+    failures: list[int] = []
+
+    def replies(member: Member, count: int) -> None:
+        for n in range(count):
+            response = send(member, room["id"], f"r{n}", thread_id=root_id)
+            if response.status_code != 201:
+                failures.append(response.status_code)
+
+    writers = [threading.Thread(target=replies, args=(m, 8)) for m in (alice, bob, bob)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert failures == []
+    found = thread(alice, root_id, "?limit=100")
+    assert found["root"]["thread"]["reply_count"] == len(found["messages"]) == 24
+    assert found["root"]["thread"]["last_reply_at"] == found["messages"][-1]["created_at"]
+    assert sorted(found["root"]["thread"]["participant_ids"]) == sorted([alice.id, bob.id])
+    # Alice's own replies are read, and so is all before her last one.
+    authors = [(m["id"], m["author"]["id"]) for m in found["messages"]]
+    her_last = max(id_ for id_, author in authors if author == alice.id)
+    unread = [id_ for id_, author in authors if author == bob.id and id_ > her_last]
+    assert unread_of(alice) == {root_id: len(unread)}
