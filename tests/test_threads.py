@@ -130,6 +130,12 @@ def test_a_thread_id_that_is_not_a_message_id_is_refused(
     assert len(timeline_ids(alice, room["id"])) == 1
 
 
+def test_also_to_room_without_a_thread_is_refused(alice: Member, room: dict[str, Any]) -> None:
+    assert_error(send(alice, room["id"], "hi", also_to_room=True), 422, "validation_error")
+    assert_error(send(alice, room["id"], "hi", also_to_room="yes"), 422, "validation_error")
+    assert timeline_ids(alice, room["id"]) == []
+
+
 def test_a_thread_id_of_another_room_or_of_no_message_is_not_found_and_stores_nothing(
     alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
 ) -> None:

@@ -63,6 +63,7 @@ def test_a_bad_thread_id_is_an_error_ack_and_sends_nothing(
     base = {"room_id": room["id"], "body": "re"}
     error(emit(sock, "message:send", {**base, "thread_id": "1"}), "validation_error")
     error(emit(sock, "message:send", {**base, "thread_id": 0}), "validation_error")
+    error(emit(sock, "message:send", {**base, "also_to_room": True}), "validation_error")
     error(emit(sock, "message:send", {**base, "thread_id": other}), "thread_not_found")
     alice.delete(f"{API}/messages/{root_id}")
     sock.get_received()

@@ -81,6 +81,11 @@ def send_reply(
                 mentions_room=rendered.mentions_room,
                 thread_id=root.id,
                 also_to_room=also_to_room,
+                # Given, not left to the server defaults, so presenting the reply below
+                # reads nothing back.
+                reply_count=0,
+                last_reply_at=None,
+                participant_ids=[],
             )
             db.session.add(reply)
             db.session.flush()

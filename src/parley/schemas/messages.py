@@ -66,6 +66,17 @@ class SendIn(RequestBody):
         default=False, description="With `thread_id`: show the reply in the room too."
     )
 
+    @model_validator(mode="after")
+    def _also_to_room_needs_a_thread(self) -> Self:
+        require_thread_for_also_to_room(self.thread_id, self.also_to_room)
+        return self
+
+
+def require_thread_for_also_to_room(thread_id: int | None, also_to_room: bool) -> None:
+    """Only a reply can also go to the room: every other message goes there anyway."""
+    if also_to_room and thread_id is None:
+        raise ValueError("also_to_room takes a thread_id")
+
 
 class EditIn(RequestBody):
     body: MessageBody
