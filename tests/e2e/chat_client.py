@@ -77,6 +77,8 @@ class ChatClient:
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         # Replies kept to their thread, by room: what came as events, never synced.
         self.replies: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # Changes handled before the message they change, by (room, message id).
+        self._early: dict[tuple[int, int], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         # Where to sync from after a drop: the ids held when the connection was lost,
         # kept until a sync completes (events after reconnecting can run ahead of it).
         self._resume: dict[int, int] | None = None
@@ -148,34 +150,39 @@ class ChatClient:
         return handle
 
     def _change_handler(self, name: str) -> Any:
-        """Reactions and pins carry no message: applied to the copy held when newer, as
-        docs/realtime.md says (a copy not held yet comes whole with the next sync)."""
-
         def handle(payload: dict[str, Any]) -> None:
             self.events.append((name, payload))
             with self.lock:
-                current = self.messages[payload["room_id"]].get(payload["message_id"])
-                if current is None or payload["seq"] <= version(current):
-                    return
-                changed = dict(current, changed_seq=payload["seq"])
-                if name == "message:pin":
-                    changed["pinned"] = payload["pinned"]
-                else:
-                    changed["reactions"] = payload["reactions"]
-                self.messages[payload["room_id"]][payload["message_id"]] = changed
+                self._change(name, payload["room_id"], payload["message_id"], payload)
 
         return handle
 
     def _thread_handler(self, payload: dict[str, Any]) -> None:
-        """A root's new thread summary, applied like a reaction: to the copy held when
-        newer (a root not held yet comes whole with the next sync)."""
+        """A root's new thread summary, applied like a reaction."""
         self.events.append(("thread:update", payload))
         with self.lock:
-            current = self.messages[payload["room_id"]].get(payload["root_id"])
-            if current is None or payload["seq"] <= version(current):
-                return
-            changed = dict(current, changed_seq=payload["seq"], thread=payload["thread"])
-            self.messages[payload["room_id"]][payload["root_id"]] = changed
+            self._change("thread:update", payload["room_id"], payload["root_id"], payload)
+
+    def _change(self, name: str, room_id: int, message_id: int, payload: dict[str, Any]) -> None:
+        """Reactions, pins and thread summaries carry no message: applied to the copy held
+        when newer, as docs/realtime.md says. One for a message not held yet is kept for
+        it: python-socketio runs each event's handler on a thread of its own, so a change
+        can be handled before the message:new the server sent ahead of it (a message that
+        never comes live comes whole with the next sync)."""
+        current = self.messages[room_id].get(message_id)
+        if current is None:
+            self._early[(room_id, message_id)].append((name, payload))
+            return
+        if payload["seq"] <= version(current):
+            return
+        changed = dict(current, changed_seq=payload["seq"])
+        if name == "message:pin":
+            changed["pinned"] = payload["pinned"]
+        elif name == "thread:update":
+            changed["thread"] = payload["thread"]
+        else:
+            changed["reactions"] = payload["reactions"]
+        self.messages[room_id][message_id] = changed
 
     def _apply(self, message: dict[str, Any]) -> None:
         in_thread_only = message.get("thread_id") is not None and not message.get("also_to_room")
@@ -184,6 +191,11 @@ class ChatClient:
         current = room.get(message["id"])
         if current is None or version(message) >= version(current):
             room[message["id"]] = message
+        if in_thread_only:
+            return
+        early = self._early.pop((message["room_id"], message["id"]), [])
+        for name, payload in sorted(early, key=lambda change: int(change[1]["seq"])):
+            self._change(name, message["room_id"], message["id"], payload)
 
     def last_ids(self) -> dict[int, int]:
         with self.lock:
