@@ -90,6 +90,8 @@ class ChatClient:
         self._wake = threading.Event()
         self._stopped = False
         self._worker = threading.Thread(target=self._sync_worker, daemon=True)
+        # Why the latest sync failed, for a test's message.
+        self.sync_failure: str | None = None
         self.events: list[tuple[str, Any]] = []
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
@@ -230,7 +232,8 @@ class ChatClient:
             self._wake.clear()
             try:
                 done = self._sync_once()
-            except Exception:  # the worker must outlive any one failed attempt
+            except Exception as exc:  # the worker must outlive any one failed attempt
+                self.sync_failure = repr(exc)
                 done = False
             if done:
                 failures = 0
@@ -269,6 +272,7 @@ class ChatClient:
                     timeout=5,
                 )
                 if not ack or not ack.get("ok"):
+                    self.sync_failure = repr(ack)[:300]
                     return False
                 with self.lock:
                     for room, found in ack["messages"].items():
@@ -306,7 +310,8 @@ class ChatClient:
         return (
             f"{self.name}: connected={self.sio.connected} "
             f"transport={self.sio.transport() if self.sio.connected else None} "
-            f"connects={self.connects} syncs={self.syncs} resume={self._resume}"
+            f"connects={self.connects} syncs={self.syncs} resume={self._resume} "
+            f"worker_alive={self._worker.is_alive()} sync_failure={self.sync_failure}"
         )
 
     def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:
