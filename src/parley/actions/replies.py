@@ -9,12 +9,15 @@ and is followed by the root's `thread:update`.
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ApiError, Conflict, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
+from ..metrics import observe_send
 from ..models import Membership, Message, MessageMention, ThreadFollow, User
 from ..models.types import utcnow
 from ..presenters import dump, message_out, thread_summary
@@ -58,6 +61,7 @@ def send_reply(
     also_to_room: bool = False,
 ) -> tuple[MessageOut, bool, list[int]]:
     """send_message for a reply: the same checks, answer and events, plus the thread's."""
+    started = time.perf_counter()
     require_can_post_to(actor, room_id)
     rendered = plan_message(actor, room_id, body)
     try:
@@ -119,6 +123,7 @@ def send_reply(
         if earlier is None:
             raise
         return message_out(_same_room(earlier, room_id)), False, []
+    observe_send(started)
     return out, True, rendered.not_notified
 
 
