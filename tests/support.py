@@ -41,6 +41,9 @@ MESSAGE_KEYS = {
     "pinned",
     "mentions",
     "mentions_room",
+    "thread_id",
+    "thread",
+    "also_to_room",
 }
 
 

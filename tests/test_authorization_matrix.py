@@ -97,6 +97,8 @@ REQUESTS: dict[str, Request] = {
     "PATCH /api/v1/messages/{message_id}": Request(body={"body": "edited"}),
     "DELETE /api/v1/messages/{message_id}": Request(),
     "GET /api/v1/messages/{message_id}/history": Request(),
+    "GET /api/v1/messages/{message_id}/thread": Request(),
+    "POST /api/v1/messages/{message_id}/thread/read": Request(body={"last_read_id": 1}),
     "PUT /api/v1/messages/{message_id}/pin": Request(),
     "DELETE /api/v1/messages/{message_id}/pin": Request(),
     "PUT /api/v1/messages/{message_id}/reactions/{emoji}": Request(),
@@ -123,6 +125,7 @@ REQUESTS: dict[str, Request] = {
     "GET /api/v1/rooms/{room_id}/pins": Request(),
     "PATCH /api/v1/rooms/{room_id}/notifications": Request(body={"level": "all"}),
     "GET /api/v1/mentions": Request(),
+    "GET /api/v1/threads": Request(),
     "POST /api/v1/rooms/{room_id}/messages": Request(body={"body": "hi"}),
     "POST /api/v1/rooms/{room_id}/read": Request(body=lambda w: {"message_id": 1}),
     "GET /api/v1/search": Request(query="q=hello"),
@@ -644,6 +647,34 @@ bot       200                200                404:not_found
 deact     401:invalid_token  401:invalid_token  401:invalid_token
 revoked   401:invalid_token  401:invalid_token  401:invalid_token
 
+GET /api/v1/messages/{message_id}/thread
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  200                404:not_found      404:not_found
+member    200                200                200
+muted     200                200                404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     200                404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
+POST /api/v1/messages/{message_id}/thread/read
+actor     public             private            direct
+anon      401:unauthorized   401:unauthorized   401:unauthorized
+outsider  200                404:not_found      404:not_found
+member    200                200                200
+muted     200                200                404:not_found
+banned    403:banned         403:banned         404:not_found
+mod       200                200                404:not_found
+owner     200                200                200
+admin     200                404:not_found      404:not_found
+bot       200                200                404:not_found
+deact     401:invalid_token  401:invalid_token  401:invalid_token
+revoked   401:invalid_token  401:invalid_token  401:invalid_token
+
 PUT /api/v1/messages/{message_id}/pin
 actor     public                 private                direct
 anon      401:unauthorized       401:unauthorized       401:unauthorized
@@ -729,6 +760,20 @@ deact     401:invalid_token  401:invalid_token  401:invalid_token
 revoked   401:invalid_token  401:invalid_token  401:invalid_token
 
 GET /api/v1/mentions
+actor     any
+anon      401:unauthorized
+outsider  200
+member    200
+muted     200
+banned    200
+mod       200
+owner     200
+admin     200
+bot       200
+deact     401:invalid_token
+revoked   401:invalid_token
+
+GET /api/v1/threads
 actor     any
 anon      401:unauthorized
 outsider  200

@@ -141,3 +141,31 @@ def test_presenting_what_the_actions_loaded_runs_no_query(
             ]
     assert len(shapes) == 1 + 2 + 2 + 1 + 1
     assert counter.count == 0
+
+
+def test_thread_and_followed_threads_query_counts_do_not_grow_with_replies_or_threads(
+    make_user: Callable[..., Member], count_queries: Callable[[], Any]
+) -> None:
+    alice = make_user("alice")
+    room = make_room(alice, "general")
+    root = send(alice, room["id"], "root").get_json()["id"]
+    send(alice, room["id"], "first reply", thread_id=root)
+    thread_path = f"/api/v1/messages/{root}/thread?limit=50"
+    few_replies = statements_for(alice, thread_path, count_queries)
+    few_threads = statements_for(alice, "/api/v1/threads", count_queries)
+
+    people = [make_user(f"user{index}") for index in range(5)]
+    for person in people:
+        person.post(f"/api/v1/rooms/{room['id']}/join")
+    for index in range(20):
+        person = people[index % len(people)]
+        reply = send(person, room["id"], f"reply {index}", thread_id=root).get_json()["id"]
+        person.request("PUT", f"/api/v1/messages/{reply}/reactions/%F0%9F%91%8D")
+        other_root = send(alice, room["id"], f"root {index}").get_json()["id"]
+        send(person, room["id"], f"reply to {index}", thread_id=other_root)
+    many_replies = statements_for(alice, thread_path, count_queries)
+    many_threads = statements_for(alice, "/api/v1/threads", count_queries)
+
+    assert len(alice.get(thread_path).get_json()["messages"]) == 21
+    assert len(alice.get("/api/v1/threads").get_json()["threads"]) == 21
+    assert (many_replies, many_threads) == (few_replies, few_threads)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .actions.access import moderation_rank
 from .models import Membership, Message, ReactionGroup, Room, User
-from .schemas.messages import MessageOut, ReactionOut, ReactionsOut
+from .schemas.messages import MessageOut, ReactionOut, ReactionsOut, ThreadSummary
 from .schemas.rooms import MemberOut, MyRoomOut, RoomOut
 from .schemas.users import UserOut, UserPublic
 from .schemas.video import LiveOut
@@ -72,6 +72,19 @@ def message_out(message: Message) -> MessageOut:
         pinned=message.pinned,
         mentions=list(message.mentions),
         mentions_room=message.mentions_room,
+        thread_id=message.thread_id,
+        thread=thread_summary(message),
+        also_to_room=message.also_to_room,
+    )
+
+
+def thread_summary(root: Message) -> ThreadSummary | None:
+    if root.reply_count == 0 or root.last_reply_at is None:
+        return None
+    return ThreadSummary(
+        reply_count=root.reply_count,
+        last_reply_at=root.last_reply_at,
+        participant_ids=list(root.participant_ids),
     )
 
 

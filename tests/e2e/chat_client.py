@@ -1,6 +1,8 @@
 """A python-socketio client that keeps rooms the way docs/realtime.md tells clients to.
 
-It applies events idempotently by message id (the newest version wins), and on every
+It applies events idempotently by message id (the newest version wins), keeps replies
+sent only to their thread out of the timeline (held apart, as a thread panel would), and
+applies `thread:update` to the root it holds; on every
 (re)connect it calls `sync` from the last message id it had before the connection
 dropped, repeating while `more` says so. Tests compare what it ends with to the server.
 """
@@ -30,6 +32,7 @@ CHANGE_PARTS = {
     "reaction:add": "reactions",
     "reaction:remove": "reactions",
     "message:pin": "pinned",
+    "thread:update": "thread",
 }
 
 
@@ -82,7 +85,10 @@ class ChatClient:
         )
         self.lock = threading.Lock()
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-        # Reactions and pins handled before the message they change (by room and id).
+        # Replies kept to their thread, by room: what came as events, never synced.
+        self.replies: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+        # Reactions, pins and thread summaries handled before the message they change,
+        # by room and id.
         self._early_changes: dict[tuple[int, int], list[tuple[str, dict[str, Any]]]] = defaultdict(
             list
         )
@@ -101,6 +107,7 @@ class ChatClient:
         self._wake = threading.Event()
         self._stopped = False
         self._worker = threading.Thread(target=self._sync_worker, daemon=True)
+        # Why the latest sync failed, for a test's message.
         self.events: list[tuple[str, Any]] = []
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
@@ -108,6 +115,7 @@ class ChatClient:
             self.sio.on(name_, self._handler(name_))
         for name_ in ("reaction:add", "reaction:remove", "message:pin"):
             self.sio.on(name_, self._change_handler(name_))
+        self.sio.on("thread:update", self._change_handler("thread:update"))
         self.sio.on("*", lambda event, data=None: self.events.append((event, data)))
 
     def connect(self, rooms: list[int]) -> None:
@@ -161,17 +169,19 @@ class ChatClient:
         return handle
 
     def _change_handler(self, name: str) -> Any:
-        """Reactions and pins carry no message: applied to the copy held when newer, as
-        docs/realtime.md says. python-engineio runs each handler on its own thread, so a
-        change can be handled before the message:new sent ahead of it; it waits for that
-        copy (a page, handling events in order, never sees this)."""
+        """Reactions, pins and thread summaries carry no message: applied to the copy held
+        when newer, as docs/realtime.md says. python-engineio runs each handler on its own
+        thread, so a change can be handled before the message:new sent ahead of it; it
+        waits for that copy (a page, handling events in order, never sees this)."""
         part = CHANGE_PARTS[name]
+        # thread:update names its message root_id.
+        id_key = "root_id" if name == "thread:update" else "message_id"
 
         def handle(payload: dict[str, Any]) -> None:
             self.events.append((name, payload))
             with self.lock:
-                key = (payload["room_id"], payload["message_id"])
-                current = self.messages[payload["room_id"]].get(payload["message_id"])
+                key = (payload["room_id"], payload[id_key])
+                current = self.messages[payload["room_id"]].get(payload[id_key])
                 if current is None:
                     self._early_changes[key].append((part, payload))
                     return
@@ -192,6 +202,13 @@ class ChatClient:
         """Each part of a message (its text, its reactions, whether pinned) is kept at the
         newest version seen of it: a whole message handled late (its handler ran after a
         newer reaction's) must not take back the reaction, nor the reaction the edit."""
+        in_thread_only = message.get("thread_id") is not None and not message.get("also_to_room")
+        if in_thread_only:
+            replies = self.replies[message["room_id"]]
+            held = replies.get(message["id"])
+            if held is None or version(message) >= version(held):
+                replies[message["id"]] = message
+            return
         key = (message["room_id"], message["id"])
         room = self.messages[message["room_id"]]
         current = room.get(message["id"])
@@ -292,6 +309,7 @@ class ChatClient:
                     timeout=5,
                 )
                 if not ack or not ack.get("ok"):
+                    self.worker_error = RuntimeError(f"sync answered {ack!r:.300}")
                     return False
                 with self.lock:
                     for room, found in ack["messages"].items():
@@ -342,7 +360,7 @@ class ChatClient:
             }
 
     def full_snapshot(self, room_id: int) -> dict[int, Snapshot]:
-        """Bodies, deletes, reactions and pins."""
+        """Bodies, deletes, reactions, pins and thread summaries."""
         with self.lock:
             return {
                 message_id: snapshot_of(message)
@@ -351,10 +369,26 @@ class ChatClient:
 
 
 # What a client shows of a message: its body, whether deleted, its reactions (emoji and
-# who, in order) and whether pinned.
-Snapshot = tuple[str, bool, tuple[tuple[str, tuple[int, ...]], ...], bool]
+# who, in order), whether pinned, and its thread's summary (reply count, last reply time,
+# who replied) when it has replies.
+ThreadShown = tuple[int, str, tuple[int, ...]] | None
+Snapshot = tuple[str, bool, tuple[tuple[str, tuple[int, ...]], ...], bool, ThreadShown]
 
 
 def snapshot_of(message: dict[str, Any]) -> Snapshot:
     reactions = tuple((r["emoji"], tuple(r["user_ids"])) for r in message.get("reactions", []))
-    return (message["body"], message["deleted"], reactions, bool(message.get("pinned")))
+    thread = message.get("thread")
+    shown: ThreadShown = None
+    if thread is not None:
+        shown = (
+            thread["reply_count"],
+            thread["last_reply_at"],
+            tuple(thread["participant_ids"]),
+        )
+    return (
+        message["body"],
+        message["deleted"],
+        reactions,
+        bool(message.get("pinned")),
+        shown,
+    )

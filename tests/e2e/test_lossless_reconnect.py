@@ -1,6 +1,6 @@
 """Lossless reconnect: listeners whose transports are killed at random moments end with
 exactly the committed messages, in id order, with every edit, delete, reaction and pin
-applied.
+applied, and every thread summary as the server has it (replies come and go meanwhile).
 
 Seeds are fixed (PARLEY_CHAOS_SEEDS overrides them, to run many in a row).
 """
@@ -35,9 +35,15 @@ def server_port(url: str) -> int:
 EMOJI = ("👍", "🎉", "👀")
 
 
+# Sends a reply: (thread_id, body, client_id, also_to_room) -> its id.
+Reply = Callable[[int, str, str, bool], int]
+
+
 class Sender(threading.Thread):
     """Posts messages and now and then edits or deletes one of its own, reacts to one or
-    takes a reaction back, and (a moderator) pins or unpins one."""
+    takes a reaction back, and (a moderator) pins or unpins one; besides, replies in the
+    thread of one of its messages (some replies also to the room) and deletes some of
+    its replies, so thread summaries change all along."""
 
     def __init__(
         self,
@@ -48,18 +54,35 @@ class Sender(threading.Thread):
         delete: Callable[[int], None],
         react: Callable[[int, str, bool], None] | None,
         pin: Callable[[int, bool], None] | None = None,
+        reply: Reply | None = None,
     ) -> None:
         super().__init__(daemon=True, name=name)
         self.rng = rng
         self.post, self.edit, self.delete = post, edit, delete
-        self.react, self.pin = react, pin
+        self.react, self.pin, self.reply = react, pin, reply
         self.error: BaseException | None = None
+        # Replies also sent to the room: they are in its timeline too.
+        self.shown_replies = 0
+
+    def _thread_step(self, n: int, mine: list[int], replies: list[int]) -> None:
+        if self.reply is None or not mine or self.rng.random() >= 0.3:
+            return
+        if replies and self.rng.random() < 0.2:
+            self.delete(replies.pop(self.rng.randrange(len(replies))))
+            return
+        shown = self.rng.random() < 0.2
+        root = self.rng.choice(mine)
+        body = f"{self.name} replies {n}"
+        replies.append(self.reply(root, body, f"{self.name}-r{n}", shown))
+        self.shown_replies += shown
 
     def run(self) -> None:
         try:
             mine: list[int] = []
+            replies: list[int] = []
             for n in range(MESSAGES_EACH):
                 mine.append(self.post(f"{self.name} says {n}", f"{self.name}-{n}"))
+                self._thread_step(n, mine, replies)
                 roll = self.rng.random()
                 if roll < 0.12:
                     self.edit(self.rng.choice(mine), f"{self.name} edited at {n}")
@@ -102,7 +125,26 @@ def rest_sender(
     def pin(message_id: int, on: bool) -> None:
         api.call("PUT" if on else "DELETE", f"/messages/{message_id}/pin", 200)
 
-    return Sender(name, rng, post, edit, delete, react, pin if pins else None)
+    def reply(thread_id: int, body: str, client_id: str, also_to_room: bool) -> int:
+        sent = {
+            "body": body,
+            "client_id": client_id,
+            "thread_id": thread_id,
+            "also_to_room": also_to_room,
+        }
+        message_id: int = api.call("POST", f"/rooms/{room_id}/messages", 201, json=sent)["id"]
+        return message_id
+
+    return Sender(
+        name,
+        rng,
+        post,
+        edit,
+        delete,
+        react,
+        pin if pins else None,
+        reply,
+    )
 
 
 def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Random) -> Sender:
@@ -127,7 +169,18 @@ def socket_sender(name: str, client: ChatClient, room_id: int, rng: random.Rando
             "reaction:add" if on else "reaction:remove", {"message_id": message_id, "emoji": emoji}
         )
 
-    return Sender(name, rng, post, edit, delete, react)
+    def reply(thread_id: int, body: str, client_id: str, also_to_room: bool) -> int:
+        sent = {
+            "room_id": room_id,
+            "body": body,
+            "client_id": client_id,
+            "thread_id": thread_id,
+            "also_to_room": also_to_room,
+        }
+        message_id: int = call("message:send", sent)["message"]["id"]
+        return message_id
+
+    return Sender(name, rng, post, edit, delete, react, reply=reply)
 
 
 @pytest.mark.slow
@@ -214,7 +267,9 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
             assert sender.error is None, repr(sender.error)
 
         truth = {m["id"]: snapshot_of(m) for m in owner.history(room_id)}
-        assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS)
+        shown_replies = sum(sender.shown_replies for sender in senders)
+        assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS) + shown_replies
+        assert any(m[4] is not None for m in truth.values()), "no thread summary to compare"
         deadline = time.monotonic() + 60
         pending = list(listeners)
         while pending and time.monotonic() < deadline:

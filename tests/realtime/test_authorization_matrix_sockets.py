@@ -57,6 +57,7 @@ PAYLOADS: dict[str, Payload] = {
     "room:join": lambda w, k: (room(w, k),),
     "room:leave": lambda w, k: (room(w, k),),
     "room:read": lambda w, k: ({**room(w, k), **message(w, k)},),
+    "thread:read": lambda w, k: ({**message(w, k), "last_read_id": 1},),
     "typing": lambda w, k: (room(w, k),),
     "sync": lambda w, k: ({"rooms": {str(w.rooms[k]): 0}},),
     "video:start": lambda w, k: ({**room(w, k), "width": 64, "height": 48, "fps": 10},),
@@ -183,6 +184,20 @@ banned    banned         banned         not_found
 mod       ok             ok             not_found
 owner     ok             ok             direct_room
 admin     not_a_member   not_found      not_found
+bot       ok             ok             not_found
+deact     invalid_token  invalid_token  invalid_token
+revoked   invalid_token  invalid_token  invalid_token
+
+thread:read
+actor     public         private        direct
+anon      refused        refused        refused
+outsider  ok             not_found      not_found
+member    ok             ok             ok
+muted     ok             ok             not_found
+banned    banned         banned         not_found
+mod       ok             ok             not_found
+owner     ok             ok             ok
+admin     ok             not_found      not_found
 bot       ok             ok             not_found
 deact     invalid_token  invalid_token  invalid_token
 revoked   invalid_token  invalid_token  invalid_token

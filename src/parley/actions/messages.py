@@ -17,6 +17,7 @@ from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..metrics import observe_send
 from ..models import Membership, Message, MessageEdit, Permission, Reaction, Room, User
+from ..models.message import IN_TIMELINE
 from ..models.types import utcnow
 from ..presenters import dump, message_out, user_public
 from ..schemas.messages import MessageOut
@@ -25,6 +26,7 @@ from ..store.message_writer import MessageWriter
 from ..store.sequence import next_room_seq, room_order
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
 from .mentions import mention_count, plan_message, render_body
+from .replies import refresh_summary, send_reply
 
 
 def _changed(kind: str, message: Message) -> MessageOut:
@@ -42,6 +44,8 @@ def send_message(
     client_id: str | None = None,
     *,
     arrived_at: float | None = None,
+    thread_id: int | None = None,
+    also_to_room: bool = False,
 ) -> tuple[MessageOut, bool, list[int]]:
     """Post a message; returns it as clients see it, whether it is new (False for a
     resend), and the users it named who cannot read the room, so were not told.
@@ -52,7 +56,12 @@ def send_message(
     long for its turn, counted from `arrived_at` (time.monotonic()) when the transport
     knows when the send reached the process. The message is the one its message:new
     event carries, built from what was written: nothing is read back.
+
+    With `thread_id`, a reply in that message's thread (see replies.send_reply), kept
+    out of the room's timeline unless `also_to_room`.
     """
+    if thread_id is not None:
+        return send_reply(actor, room_id, body, client_id, thread_id, also_to_room=also_to_room)
     started = time.perf_counter()
     require_can_post_to(actor, room_id)
     rendered = plan_message(actor, room_id, body)
@@ -194,6 +203,9 @@ def delete_message(actor: User, message_id: int) -> MessageOut:
         db.session.execute(delete(Reaction).where(Reaction.message_id == message.id))
         db.session.expire(message, ["reaction_rows"])
         out = _changed("message:delete", message)
+        if message.thread_id is not None:
+            root = db.session.get_one(Message, message.thread_id, populate_existing=True)
+            refresh_summary(root, next_room_seq(message.room_id))
         db.session.commit()
     return out
 
@@ -217,9 +229,11 @@ class ReadState:
 
 
 def count_unread(user_id: Any, room_id: Any, after_id: Any) -> Select[Any]:
-    """Others' messages, not deleted, above the read mark: for one room, or correlated."""
+    """Others' messages in the timeline, not deleted, above the read mark: for one room,
+    or correlated. Replies kept to their thread count in the thread's unread instead."""
     return select(func.count(Message.id)).where(
         Message.room_id == room_id,
+        IN_TIMELINE,
         Message.id > after_id,
         Message.deleted_at.is_(None),
         Message.author_id != user_id,
@@ -286,14 +300,15 @@ def history(
     around: int | None = None,
     limit: int = 50,
 ) -> Page:
-    """A page of a room's messages, always in ascending id order.
+    """A page of a room's timeline, always in ascending id order: replies kept to their
+    thread are not in it (those sent also to the room are).
 
     ``after`` gives the oldest messages above that id (catching up); ``around`` a message
     of the room with up to half the page before it and the rest after (opening a search
     hit); otherwise the newest below ``before`` (or the newest of all), for scrolling back.
     """
     room, _ = readable_room(actor, room_id)
-    query = select(Message).where(Message.room_id == room.id)
+    query = select(Message).where(Message.room_id == room.id, IN_TIMELINE)
     if around is not None:
         return _around(query, room_id, around, limit)
     if after is not None:

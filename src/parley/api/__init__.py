@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each declares its routes)
     rooms,
     session,
     sessions,
+    threads,
     two_factor,
     users,
     video,

@@ -78,9 +78,19 @@ def send_message(actor: User, room_id: int, body: SendIn) -> tuple[SentOut, int]
     room of more than 50 members, `@room` takes a moderator: others get 403
     `mention_not_allowed` and nothing is stored). Those named who cannot read the room
     are not told, and are listed in `not_notified`.
+
+    With `thread_id` (a message of this room; a reply's id stands for its root) the
+    message is a reply in that thread, kept out of the room's timeline unless
+    `also_to_room`: 404 `thread_not_found` when no such message is in the room, 422
+    `thread_root_deleted` when it or its root was deleted; nothing is stored then.
     """
     message, created, not_notified = messages.send_message(
-        actor, room_id, body.body, body.client_id
+        actor,
+        room_id,
+        body.body,
+        body.client_id,
+        thread_id=body.thread_id,
+        also_to_room=body.also_to_room,
     )
     sent = SentOut(**message.model_dump(), not_notified=not_notified)
     return sent, 201 if created else 200

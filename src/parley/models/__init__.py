@@ -7,6 +7,7 @@ from .reaction import MessageEdit, MessageMention, Reaction
 from .recovery_code import RecoveryCode
 from .role import DEFAULT_ROLES, Permission, Role, insert_roles
 from .room import Membership, Room, RoomKind, RoomRole
+from .thread import ThreadFollow
 from .token import ApiToken
 from .user import User
 
@@ -26,6 +27,7 @@ __all__ = [
     "Room",
     "RoomKind",
     "RoomRole",
+    "ThreadFollow",
     "User",
     "insert_roles",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    or_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +35,7 @@ class Message(Model):
         UniqueConstraint("author_id", "client_id"),
         Index("ix_messages_room_id_id", "room_id", "id"),
         Index("ix_messages_room_id_changed_seq", "room_id", "changed_seq"),
+        Index("ix_messages_thread_id_id", "thread_id", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -61,6 +63,18 @@ class Message(Model):
     # Who pinned it, as the message:pin event told; kept without a foreign key, since
     # adding one to `messages` on SQLite would rebuild the table and its search triggers.
     pinned_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    # A reply names its thread's root (a message of the same room). Kept without a foreign
+    # key, like pinned_by_id: adding one to `messages` on SQLite would rebuild the table.
+    thread_id: Mapped[int | None] = mapped_column(MessageId)
+    # A reply that was also posted to the room's timeline.
+    also_to_room: Mapped[bool] = mapped_column(server_default=false())
+    # A root's thread summary, kept on the root so presenting a message runs no query;
+    # rewritten from the replies whenever one is sent or deleted. These and also_to_room
+    # have server defaults only: the batch insert of new messages names no other columns.
+    reply_count: Mapped[int] = mapped_column(server_default="0")
+    last_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    participant_ids: Mapped[list[int]] = mapped_column(JSON, server_default="[]")
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     # Loaded with every query of messages, in one more statement for all of them (a
@@ -90,6 +104,10 @@ class Message(Model):
 
     def __repr__(self) -> str:
         return f"<Message {self.id} in room {self.room_id}>"
+
+
+# What a room's timeline shows: every message but replies kept to their thread.
+IN_TIMELINE = or_(Message.thread_id.is_(None), Message.also_to_room.is_(True))
 
 
 @dataclass(frozen=True)

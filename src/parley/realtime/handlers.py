@@ -16,7 +16,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 from pydantic import BaseModel, ValidationError
 
-from ..actions import messages, pins, reactions, rooms
+from ..actions import messages, pins, reactions, rooms, threads
 from ..actions.presence import Presence, Throttle, typing
 from ..actions.sync import sync
 from ..actions.tokens import active_user_of_token, authenticate
@@ -37,6 +37,7 @@ from ..schemas.realtime import (
     RoomRef,
     SendEvent,
     SyncEvent,
+    ThreadReadEvent,
 )
 from ..socket_contexts import event_sid
 from ..store.access_cache import access_cache
@@ -215,7 +216,13 @@ def unknown_event(name: str, *_data: Any) -> Ack:
 @event("message:send", SendEvent, budget="sends", reads_actor_only=True)
 def send_message(actor: User, data: SendEvent) -> Ack:
     message, created, not_notified = messages.send_message(
-        actor, data.room_id, data.body, data.client_id, arrived_at=arrived_at()
+        actor,
+        data.room_id,
+        data.body,
+        data.client_id,
+        arrived_at=arrived_at(),
+        thread_id=data.thread_id,
+        also_to_room=data.also_to_room,
     )
     return {"message": dump(message), "created": created, "not_notified": not_notified}
 
@@ -272,6 +279,17 @@ def read(actor: User, data: ReadEvent) -> Ack:
         "last_read_message_id": state.last_read_message_id,
         "unread_count": state.unread_count,
         "mention_count": state.mention_count,
+    }
+
+
+@event("thread:read", ThreadReadEvent)
+def read_thread(actor: User, data: ThreadReadEvent) -> Ack:
+    state = threads.mark_thread_read(actor, data.message_id, data.last_read_id)
+    return {
+        "root_id": state.root_id,
+        "last_read_id": state.last_read_id,
+        "unread_count": state.unread_count,
+        "following": state.following,
     }
 
 

@@ -18,6 +18,13 @@ class ReactionOut(Response):
     user_ids: list[int]
 
 
+class ThreadSummary(Response):
+    reply_count: int
+    last_reply_at: datetime
+    # Who replied (replies not deleted), in the order of their first reply.
+    participant_ids: list[int]
+
+
 class MessageOut(Response):
     id: int
     room_id: int
@@ -40,11 +47,35 @@ class MessageOut(Response):
     # The users named with `@name`, in order; `@room` or `@here` called the room.
     mentions: list[int]
     mentions_room: bool
+    # A reply names its thread's root; a root with replies carries its thread's summary.
+    thread_id: int | None = None
+    thread: ThreadSummary | None = None
+    # A reply also posted to the room's timeline.
+    also_to_room: bool = False
 
 
 class SendIn(RequestBody):
     body: MessageBody
     client_id: ClientId | None = None
+    thread_id: Id | None = Field(
+        default=None,
+        description="Reply in the thread of this message of the room (a reply's id "
+        "stands for its root).",
+    )
+    also_to_room: bool = Field(
+        default=False, description="With `thread_id`: show the reply in the room too."
+    )
+
+    @model_validator(mode="after")
+    def _also_to_room_needs_a_thread(self) -> Self:
+        require_thread_for_also_to_room(self.thread_id, self.also_to_room)
+        return self
+
+
+def require_thread_for_also_to_room(thread_id: int | None, also_to_room: bool) -> None:
+    """Only a reply can also go to the room: every other message goes there anyway."""
+    if also_to_room and thread_id is None:
+        raise ValueError("also_to_room takes a thread_id")
 
 
 class EditIn(RequestBody):
@@ -141,3 +172,43 @@ class MentionArgs(QueryArgs):
 class MentionsOut(Response):
     messages: list[MessageOut]
     has_more: bool
+
+
+class ThreadArgs(QueryArgs):
+    after: MessageCursor | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ThreadOut(Response):
+    root: MessageOut
+    # Ascending id order.
+    messages: list[MessageOut]
+    has_more: bool = Field(description="More replies follow the page.")
+
+
+class FollowedThreadOut(Response):
+    root: MessageOut
+    unread_count: int
+    last_read_id: int
+
+
+class ThreadsArgs(QueryArgs):
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+
+
+class ThreadsOut(Response):
+    # Newest activity first.
+    threads: list[FollowedThreadOut]
+    has_more: bool = False
+
+
+class ThreadReadIn(RequestBody):
+    last_read_id: MessageCursor
+
+
+class ThreadReadOut(Response):
+    root_id: int
+    last_read_id: int
+    unread_count: int
+    # Whether the caller follows the thread: only a follower's read mark is kept.
+    following: bool
