@@ -71,7 +71,7 @@ def test_history_page_query_count_does_not_grow_with_messages_or_authors(
     assert many == few
 
 
-def test_history_page_query_count_does_not_grow_with_reactions_pins_and_mentions(
+def test_history_page_query_count_does_not_grow_with_reactions_pins_mentions_and_threads(
     make_user: Callable[..., Member], count_queries: Callable[[], Any]
 ) -> None:
     alice = make_user("alice")
@@ -94,12 +94,21 @@ def test_history_page_query_count_does_not_grow_with_reactions_pins_and_mentions
             )
         if index % 5 == 0:
             alice.request("PUT", f"/api/v1/messages/{message_id}/pin")
+        if index % 3 == 0:
+            for person in people[: index % 4 + 1]:
+                reply = send(person, room["id"], "a reply", thread_id=message_id)
+                assert reply.status_code == 201, reply.get_json()
+            send(alice, room["id"], "to both", thread_id=message_id, also_to_room=True)
     many = statements_for(alice, path, count_queries)
 
     page = alice.get(path).get_json()["messages"]
     assert sum(len(m["reactions"]) for m in page) == 31
     assert sum(m["pinned"] for m in page) == 6
     assert sum(len(m["mentions"]) for m in page) == 60
+    roots = [m for m in page if m["thread"] is not None]
+    assert len(roots) == 10
+    assert sum(len(m["thread"]["participant_ids"]) for m in roots) > 10
+    assert sum(m["thread_id"] is not None for m in page) == 10  # the ones also to the room
     assert many == few
 
 
