@@ -187,6 +187,7 @@ def test_mentions_pins_history_and_notifications(
     bob.context.grant_permissions(["notifications"])
     bob.page.add_init_script(OBSERVE_NOTIFICATIONS)
     room = room_of(alice, bob, name="pins")
+    elsewhere = room_of(alice, bob, name="elsewhere")
     messages = f"/rooms/{room['id']}/messages"
     standup = alice.api.call("POST", messages, 201, json={"body": "Standup at ten"})
     alice.api.call("PATCH", f"/messages/{standup['id']}", 200, json={"body": "Standup at eleven"})
@@ -271,7 +272,7 @@ def test_mentions_pins_history_and_notifications(
     # Out of sight, a message in a room set to all shows a desktop notification.
     page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
     alice.api.call("POST", messages, 201, json={"body": "Anyone for coffee?"})
-    page.wait_for_function("window.__notifications.length === 1")
+    page.wait_for_function("() => window.__notifications.length === 1")
     made = page.evaluate("window.__notifications")
     assert made == [{"title": f"{alice.username} in #{room['name']}", "body": "Anyone for coffee?"}]
 
@@ -286,6 +287,25 @@ def test_mentions_pins_history_and_notifications(
     expect(bob.banner).to_have_text("", timeout=RECONNECT_MS)
     expect(chip(on_bob, "👀")).to_have_text("👀1")
     expect(on_bob.locator(".pinned-note")).to_have_count(0)
+
+    # In sight but in another room: a mention there notifies, and the count rises.
+    expect(page.locator("#mentions-count")).to_be_hidden()
+    alice.api.call(
+        "POST",
+        f"/rooms/{elsewhere['id']}/messages",
+        201,
+        json={"body": f"@{bob.username} over here"},
+    )
+    page.wait_for_function("() => window.__notifications.length === 2")
+    assert page.evaluate("window.__notifications[1]") == {
+        "title": f"{alice.username} in #{elsewhere['name']}",
+        "body": f"@{bob.username} over here",
+    }
+    expect(page.locator("#mentions-count")).to_have_text("1")
+    # In the room in sight, a message notifies no one.
+    here = alice.api.call("POST", messages, 201, json={"body": f"@{bob.username} right here"})
+    expect(bob.message_by_id(here["id"])).to_be_visible()
+    assert page.evaluate("window.__notifications.length") == 2
 
     # Alice names Carol in a private room Carol is not in: she is offered to invite her.
     private = alice.api.call(

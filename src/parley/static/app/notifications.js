@@ -1,6 +1,7 @@
 // @ts-check
-// Desktop notifications and each room's notification level. While the page is out of
-// sight, a new message from someone else shows a notification when the room asks for it:
+// Desktop notifications and each room's notification level. Unless it is in the room
+// open in sight (the page visible), a new message from someone else shows a notification
+// when the room asks for it:
 // a direct room or a room set to "all" for every message, a room set to "mentions" (the
 // default) when it names me or calls @room or @here, a room set to "none" never. The
 // browser's permission is asked for only from a click on "Turn on desktop
@@ -67,7 +68,8 @@ export class Notifier {
    */
   maybeNotify(roomId, message) {
     if (!supported() || Notification.permission !== "granted") return;
-    if (document.visibilityState !== "hidden" || message.deleted || message.author.id === this.chat.me.id) return;
+    const inSight = document.visibilityState !== "hidden" && this.activeRoom() === roomId;
+    if (inSight || message.deleted || message.author.id === this.chat.me.id) return;
     const room = this.chat.rooms.get(roomId);
     if (!room) return;
     const level = levelOf(room.summary);
