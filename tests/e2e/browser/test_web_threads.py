@@ -12,6 +12,7 @@ from typing import Any
 
 from people import Person
 from playwright.sync_api import expect
+from views import check_view
 
 
 def test_replies_stay_in_their_thread(
@@ -38,4 +39,35 @@ def test_replies_stay_in_their_thread(
     expect(bob.message_by_id(reply["id"])).to_have_count(0)
     expect(bob.message("The noodle place")).to_have_count(0)
     expect(bob.page).to_have_title(re.compile(r"^(?!\()"))
+
+    # He opens the thread from the summary: the root on top, the reply below.
+    summary.click()
+    panel = bob.page.get_by_role("complementary", name=re.compile("^Thread"))
+    expect(panel).to_be_visible()
+    expect(panel.locator("#thread-root li.message")).to_contain_text("Where shall we eat?")
+    expect(panel.locator("#thread-list li.message[data-id]")).to_have_count(1)
+    expect(panel.locator("#thread-list")).to_contain_text("The noodle place")
+    check_view(bob.page, "thread-panel-desktop")
+
+    # Bob answers in the panel, sending it to the room too: it is in both.
+    panel.get_by_role("textbox", name="Reply").fill("Noodles it is")
+    panel.get_by_role("checkbox", name="Also send to room").check()
+    panel.get_by_role("textbox", name="Reply").press("Enter")
+    expect(panel.locator("#thread-list li.message[data-id]")).to_have_count(2)
+    expect(panel.locator("#thread-list li.message[data-id]").last).to_contain_text("Noodles it is")
+    expect(bob.message("Noodles it is")).to_have_count(1)
+    expect(summary).to_contain_text("2 replies")
+    expect(panel.get_by_role("heading", name="Thread · 2 replies")).to_be_visible()
+    # A reply that arrives while the panel is open joins it, and not the timeline.
+    alice.api.call("POST", messages, 201, json={"body": "See you at one", "thread_id": root["id"]})
+    expect(panel.locator("#thread-list")).to_contain_text("See you at one")
+    expect(bob.message("See you at one")).to_have_count(0)
+
+    # On a phone the panel takes the whole screen, and Escape closes it.
+    bob.page.set_viewport_size({"width": 390, "height": 844})
+    box = panel.bounding_box()
+    assert box is not None and box["width"] == 390 and box["height"] == 844, box
+    check_view(bob.page, "thread-panel-phone")
+    bob.page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
     bob.assert_no_page_errors()

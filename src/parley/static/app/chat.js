@@ -515,6 +515,8 @@ export class Chat extends EventTarget {
   onMessagePatch({ room_id: roomId, message_id: messageId, seq }, change) {
     const room = this.rooms.get(roomId);
     if (!room) return;
+    // The thread panel holds replies the room does not.
+    this.emitChange("patch", { roomId, messageId, change, seq });
     if (room.loaded && seq > room.lastSeq + 1 && !this.snapshot) {
       this.syncFrom(new Map([[room.id, room.lastId()]]), false).catch(() => {});
     }
@@ -533,6 +535,7 @@ export class Chat extends EventTarget {
    * @param {import("./shapes.js").Reaction[]} reactions
    */
   applyReactions(messageId, reactions) {
+    this.emitChange("patch", { roomId: null, messageId, change: { reactions }, seq: 0 });
     for (const room of this.rooms.values()) {
       const held = room.messages.get(messageId);
       if (!held) continue;
