@@ -49,19 +49,22 @@ def test_replies_stay_in_their_thread(
     expect(panel.locator("#thread-list")).to_contain_text("The noodle place")
     check_view(bob.page, "thread-panel-desktop")
 
+    # A reply that arrives while the panel is open joins it, and not the timeline.
+    alice.api.call(
+        "POST", messages, 201, json={"body": "Or the taco truck", "thread_id": root["id"]}
+    )
+    expect(panel.locator("#thread-list")).to_contain_text("Or the taco truck")
+    expect(bob.message("Or the taco truck")).to_have_count(0)
+
     # Bob answers in the panel, sending it to the room too: it is in both.
     panel.get_by_role("textbox", name="Reply").fill("Noodles it is")
     panel.get_by_role("checkbox", name="Also send to room").check()
     panel.get_by_role("textbox", name="Reply").press("Enter")
-    expect(panel.locator("#thread-list li.message[data-id]")).to_have_count(2)
+    expect(panel.locator("#thread-list li.message[data-id]")).to_have_count(3)
     expect(panel.locator("#thread-list li.message[data-id]").last).to_contain_text("Noodles it is")
     expect(bob.message("Noodles it is")).to_have_count(1)
-    expect(summary).to_contain_text("2 replies")
-    expect(panel.get_by_role("heading", name="Thread · 2 replies")).to_be_visible()
-    # A reply that arrives while the panel is open joins it, and not the timeline.
-    alice.api.call("POST", messages, 201, json={"body": "See you at one", "thread_id": root["id"]})
-    expect(panel.locator("#thread-list")).to_contain_text("See you at one")
-    expect(bob.message("See you at one")).to_have_count(0)
+    expect(summary).to_contain_text("3 replies")
+    expect(panel.get_by_role("heading", name="Thread · 3 replies")).to_be_visible()
 
     # On a phone the panel takes the whole screen, and Escape closes it.
     bob.page.set_viewport_size({"width": 390, "height": 844})
@@ -70,4 +73,33 @@ def test_replies_stay_in_their_thread(
     check_view(bob.page, "thread-panel-phone")
     bob.page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
+
+    # Alice, elsewhere, has one unread reply (Bob's: her own are read) in the thread she
+    # follows; the Threads view lists it and opens the room with its panel.
+    alice.open("#/directory")
+    threads_button = alice.page.locator("#threads-button")
+    expect(threads_button).to_have_attribute("aria-label", "Threads, 1 unread")
+    threads_button.click()
+    dialog = alice.page.get_by_role("dialog", name="Threads you follow")
+    link = dialog.locator(f"a[data-root-id='{root['id']}']")
+    expect(link).to_contain_text("Where shall we eat?")
+    expect(link).to_contain_text("3 replies")
+    expect(link).to_contain_text("1 unread")
+    check_view(alice.page, "threads-view")
+    link.click()
+    expect(dialog).to_be_hidden()
+    on_alice = alice.page.get_by_role("complementary", name=re.compile("^Thread"))
+    expect(on_alice).to_be_visible()
+    expect(on_alice.locator("#thread-list li.message[data-id]")).to_have_count(3)
+    expect(alice.page.locator("#room-title")).to_contain_text(room["name"])
+    # Opening it read it: the count is gone.
+    expect(threads_button).to_have_attribute("aria-label", "Threads")
+    # The Reply action on a message opens its thread too.
+    on_alice.get_by_role("button", name="Close thread").click()
+    expect(on_alice).to_be_hidden()
+    noodles = alice.message("Noodles it is")
+    noodles.hover()
+    noodles.get_by_role("button", name="Reply in thread").click()
+    expect(on_alice.locator("#thread-root")).to_contain_text("Where shall we eat?")
+    alice.assert_no_page_errors()
     bob.assert_no_page_errors()

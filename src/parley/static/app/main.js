@@ -20,7 +20,7 @@ import { showNotice } from "./notices.js";
 import { RoomAdmin } from "./room_admin.js";
 import { Search } from "./search.js";
 import { Mentions } from "./mentions.js";
-import { ThreadPanel } from "./threads.js";
+import { ThreadPanel, ThreadsView } from "./threads.js";
 import { Notifier } from "./notifications.js";
 import { Pins } from "./pins.js";
 import { openSettings, refreshSessions } from "./settings.js";
@@ -217,6 +217,7 @@ function startChat(session) {
   new Moderation(chat, announce);
   new Search(chat);
   new Mentions(chat);
+  new ThreadsView(chat);
   new Pins(chat, () => activeRoomId);
   notifier = new Notifier(chat, () => activeRoomId);
   const openRoom = (/** @type {number} */ roomId) => {
@@ -279,7 +280,7 @@ function bindChrome() {
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
     // A link, or Mentions, whose results lead to a room: the room shows, not the sidebar.
-    if (event.target instanceof Element && event.target.closest("a, #mentions-button")) toggleSidebar(false);
+    if (event.target instanceof Element && event.target.closest("a, #mentions-button, #threads-button")) toggleSidebar(false);
   });
   // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {

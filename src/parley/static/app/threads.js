@@ -4,10 +4,10 @@
 // composer with "Also send to room". Opening it marks the thread read.
 
 import { api } from "./api.js";
-import { $ } from "./dom.js";
+import { $, displayName, formatFull, h, roomLabel } from "./dom.js";
+import { confirmDelete, openDialog } from "./dialogs.js";
 import { pickEmoji } from "./emoji.js";
 import { openEditHistory } from "./edit_history.js";
-import { confirmDelete } from "./dialogs.js";
 import { fieldMessage } from "./errors.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
@@ -298,5 +298,129 @@ export class ThreadPanel {
     } catch (err) {
       this.announce(`Could not do that: ${fieldMessage(err)}`);
     }
+  }
+}
+
+/**
+ * @typedef {object} FollowedThread
+ * @property {Message} root
+ * @property {number} unread_count
+ * @property {number} last_read_id
+ */
+
+const SNIPPET_CHARS = 200;
+const REFRESH_MS = 500;
+
+// The threads I follow (GET /threads), newest reply first, in a dialog opened from the
+// sidebar, whose button counts their unread replies; each opens its room and the thread.
+export class ThreadsView {
+  /** @param {Chat} chat */
+  constructor(chat) {
+    this.chat = chat;
+    this.dialog = $("threads-dialog", HTMLDialogElement);
+    /** @type {FollowedThread[]} */
+    this.threads = [];
+    this.hasMore = false;
+    this.asked = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.refreshTimer = undefined;
+    const button = $("threads-button");
+    button.addEventListener("click", () => this.open(button));
+    $("threads-list").addEventListener("click", (event) => {
+      if (event.target instanceof Element && event.target.closest("a")) this.dialog.close();
+    });
+    // A reply from someone else, or my read mark moving: the counts change.
+    chat.addEventListener("reply", ({ detail }) => {
+      if (detail.live && detail.message.author.id !== chat.me.id) this.refreshSoon();
+    });
+    chat.addEventListener("threadunread", ({ detail }) => {
+      const followed = this.threads.find((t) => t.root.id === detail.root_id);
+      if (followed) {
+        followed.unread_count = detail.unread_count;
+        followed.last_read_id = detail.last_read_id;
+        this.render();
+      } else this.refreshSoon();
+    });
+    chat.addEventListener("connection", ({ detail }) => {
+      if (detail.state === "online") this.refreshSoon();
+    });
+  }
+
+  refreshSoon() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.load(), REFRESH_MS);
+  }
+
+  /** @param {HTMLElement} opener */
+  open(opener) {
+    openDialog(this.dialog, opener);
+    this.render();
+    this.load();
+  }
+
+  async load() {
+    const asked = ++this.asked;
+    const status = $("threads-status");
+    if (this.dialog.open && !this.threads.length) status.textContent = "Loading…";
+    let answer;
+    try {
+      answer = await api.threads();
+    } catch (err) {
+      if (asked === this.asked && this.dialog.open) status.textContent = `Could not load your threads: ${err.message}`;
+      return;
+    }
+    if (asked !== this.asked) return;
+    this.threads = answer.threads;
+    this.hasMore = answer.has_more;
+    this.render();
+  }
+
+  render() {
+    let count = 0;
+    for (const followed of this.threads) count += followed.unread_count;
+    const badge = $("threads-count");
+    badge.hidden = !count;
+    badge.textContent = count > 99 ? "99+" : String(count);
+    $("threads-button").setAttribute("aria-label", count ? `Threads, ${count} unread` : "Threads");
+    if (!this.dialog.open) return;
+    const n = this.threads.length;
+    $("threads-status").textContent = n
+      ? `${n}${this.hasMore ? "+" : ""} ${n === 1 ? "thread" : "threads"}.`
+      : "You follow no threads yet: reply to a message to start one.";
+    $("threads-list").replaceChildren(...this.threads.map((followed) => this.item(followed)));
+  }
+
+  /** @param {FollowedThread} followed */
+  item({ root, unread_count: unread }) {
+    const room = this.chat.rooms.get(root.room_id);
+    const where = room ? (room.summary.kind === "direct" ? roomLabel(room.summary) : `#${roomLabel(room.summary)}`) : "a room";
+    const text = root.deleted ? "This message was deleted." : root.body.replace(/\s+/g, " ").trim();
+    const replies = root.thread?.reply_count || 0;
+    return h(
+      "li",
+      {},
+      h(
+        "a",
+        {
+          class: `search-hit thread-link${unread ? " unread" : ""}`,
+          href: `#/room/${root.room_id}/thread/${root.id}`,
+          dataset: { rootId: String(root.id) },
+        },
+        h(
+          "span",
+          { class: "search-meta" },
+          h("span", { class: "author" }, displayName(root.author)),
+          ` in ${where} `,
+          h("time", { datetime: root.created_at }, formatFull(root.created_at)),
+        ),
+        h("span", { class: "search-snippet" }, text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS)}…` : text),
+        h(
+          "span",
+          { class: "thread-counts" },
+          `${replies} ${replies === 1 ? "reply" : "replies"}`,
+          unread ? h("span", { class: "badge thread-unread" }, `${unread} unread`) : null,
+        ),
+      ),
+    );
   }
 }
