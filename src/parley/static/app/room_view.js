@@ -118,7 +118,8 @@ export class RoomView {
     if (aroundId) this.showHit(aroundId);
     else {
       this.scrollToStart();
-      if (!document.querySelector("dialog[open]")) this.input.focus({ preventScroll: true });
+      // A thread opened with the room keeps the focus in its panel.
+      if (!document.querySelector("dialog[open]") && $("thread-panel").hidden) this.input.focus({ preventScroll: true });
     }
     this.fillViewport();
     this.maybeRead();

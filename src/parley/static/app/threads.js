@@ -258,6 +258,12 @@ export class ThreadPanel {
         this.renderRoot();
       }
     });
+    // Replies sent while the link was down: fetched from the newest held.
+    chat.addEventListener("connection", ({ detail }) => {
+      if (detail.state !== "online" || !this.loaded || !this.isOpen) return;
+      this.hasMore = true;
+      this.loadMore();
+    });
     chat.addEventListener("left", ({ detail }) => {
       if (detail.roomId === this.roomId) this.close(false);
     });
