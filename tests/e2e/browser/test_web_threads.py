@@ -49,6 +49,17 @@ def test_replies_stay_in_their_thread(
     expect(panel.locator("#thread-list")).to_contain_text("The noodle place")
     check_view(bob.page, "thread-panel-desktop")
 
+    # He reacts to the reply in the panel, through the picker.
+    on_reply = panel.locator(f"#thread-list li.message[data-id='{reply['id']}']")
+    on_reply.hover()
+    on_reply.get_by_role("button", name="React to message").click()
+    picker = bob.page.get_by_role("dialog", name="Add a reaction").locator("emoji-picker")
+    picker.locator("input.search").fill("party popper")
+    picker.locator("[role=option]:has-text('🎉')").first.click()
+    party = on_reply.locator("button.reaction[data-emoji='🎉']")
+    expect(party).to_have_attribute("aria-pressed", "true")
+    expect(party).to_be_focused()
+
     # A reply that arrives while the panel is open joins it, and not the timeline.
     alice.api.call(
         "POST", messages, 201, json={"body": "Or the taco truck", "thread_id": root["id"]}

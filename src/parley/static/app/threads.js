@@ -279,6 +279,19 @@ export class ThreadPanel {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
+  // The message was drawn afresh with its reactions: the keyboard goes back to the chip,
+  // or to the message when the chip is gone.
+  /**
+   * @param {number} id
+   * @param {string} emoji
+   */
+  focusChip(id, emoji) {
+    const item = document.getElementById(`thread-message-${id}`);
+    const chip = item?.querySelector(`button.reaction[data-emoji="${CSS.escape(emoji)}"]`);
+    if (chip instanceof HTMLElement) chip.focus({ preventScroll: true });
+    else item?.focus({ preventScroll: true });
+  }
+
   /** @param {MouseEvent} event */
   async onClick(event) {
     if (!(event.target instanceof Element)) return;
@@ -294,10 +307,15 @@ export class ThreadPanel {
       else if (action === "discard") this.chat.discard(item.dataset.clientId ?? "");
       else if (action === "react") {
         const emoji = await pickEmoji(button, "Add a reaction");
-        if (emoji) await this.chat.react(id, emoji, true);
+        if (emoji) {
+          await this.chat.react(id, emoji, true);
+          this.focusChip(id, emoji);
+        }
       } else if (action === "toggle-reaction") {
         if (button.getAttribute("aria-disabled") === "true") return;
-        await this.chat.react(id, button.dataset.emoji ?? "", button.getAttribute("aria-pressed") !== "true");
+        const emoji = button.dataset.emoji ?? "";
+        await this.chat.react(id, emoji, button.getAttribute("aria-pressed") !== "true");
+        this.focusChip(id, emoji);
       } else if (action === "delete") {
         if (await confirmDelete(button)) await this.chat.remove(id);
       } else if (action === "history" && message) openEditHistory(message, button);
