@@ -134,6 +134,11 @@ export const api = {
     if (before) query.set("before", String(before));
     return request("GET", `/mentions?${query}`);
   },
+  thread: (/** @type {number} */ messageId, /** @type {number} */ after) =>
+    request("GET", `/messages/${messageId}/thread?${new URLSearchParams({ after: String(after), limit: "50" })}`),
+  threads: () => request("GET", "/threads?limit=50"),
+  threadRead: (/** @type {number} */ rootId, /** @type {number} */ lastReadId) =>
+    request("POST", `/messages/${rootId}/thread/read`, { last_read_id: lastReadId }),
   notificationLevel: (/** @type {number} */ roomId, /** @type {string} */ level) =>
     request("PATCH", `/rooms/${roomId}/notifications`, { level }),
 };

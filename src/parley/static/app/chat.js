@@ -38,6 +38,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 const retryAfterMs = (err) => Math.max(250, Number(err.details?.retry_after || 1) * 1000);
 
+// A reply sent to its thread alone: not in the room's timeline, nor counted as unread.
+/** @param {Message} m */
+export const threadOnly = (m) => Boolean(m.thread_id) && !m.also_to_room;
+
 /** @param {Message} m */
 const freshness = (m) => Math.max(m.seq || 0, m.changed_seq || 0);
 
@@ -180,6 +184,11 @@ export class Chat extends EventTarget {
       this.onMessagePatch(data, { pinned: data.pinned });
       this.emitChange("pins", { roomId: data.room_id });
     });
+    socket.on("thread:update", (data) => {
+      this.onMessagePatch({ room_id: data.room_id, message_id: data.root_id, seq: data.seq }, { thread: data.thread });
+      this.emitChange("thread", { roomId: data.room_id, rootId: data.root_id, thread: data.thread });
+    });
+    socket.on("thread:unread", (data) => this.emitChange("threadunread", data));
     socket.on("mention", (data) => this.onMention(data));
     socket.on("typing", (data) => this.onTyping(data));
     socket.on("unread", (data) => this.onUnread(data));
@@ -435,7 +444,8 @@ export class Chat extends EventTarget {
     const room = this.rooms.get(message.room_id);
     if (!room) return;
     const summary = room.summary;
-    summary.last_message_id = Math.max(summary.last_message_id || 0, message.id);
+    const inTimeline = !threadOnly(message);
+    if (inTimeline) summary.last_message_id = Math.max(summary.last_message_id || 0, message.id);
     if (room.loaded && seq > room.lastSeq + 1 && !this.snapshot) {
       // A number was skipped: something was missed, so sync from what is held.
       const from = new Map([[room.id, room.lastId()]]);
@@ -444,6 +454,7 @@ export class Chat extends EventTarget {
     room.lastSeq = Math.max(room.lastSeq, seq);
     summary.last_seq = room.lastSeq;
     if (
+      inTimeline &&
       message.deleted &&
       message.author.id !== this.me.id &&
       message.id > summary.last_read_message_id &&
@@ -466,6 +477,11 @@ export class Chat extends EventTarget {
     const isNew = !room.messages.has(message.id);
     if (message.client_id && message.author.id === this.me.id) {
       if (this.pending.delete(message.client_id)) this.emitChange("pending", { roomId: room.id });
+    }
+    if (message.thread_id) {
+      // The thread panel takes every reply; one sent to the thread alone goes no further.
+      this.emitChange("reply", { roomId: room.id, message, live });
+      if (threadOnly(message)) return;
     }
     if (room.hasNewer && isNew && message.id > room.lastId()) {
       // Beyond the held page: counted, and held once paging reaches it.
@@ -499,6 +515,8 @@ export class Chat extends EventTarget {
   onMessagePatch({ room_id: roomId, message_id: messageId, seq }, change) {
     const room = this.rooms.get(roomId);
     if (!room) return;
+    // The thread panel holds replies the room does not.
+    this.emitChange("patch", { roomId, messageId, change, seq });
     if (room.loaded && seq > room.lastSeq + 1 && !this.snapshot) {
       this.syncFrom(new Map([[room.id, room.lastId()]]), false).catch(() => {});
     }
@@ -517,6 +535,7 @@ export class Chat extends EventTarget {
    * @param {import("./shapes.js").Reaction[]} reactions
    */
   applyReactions(messageId, reactions) {
+    this.emitChange("patch", { roomId: null, messageId, change: { reactions }, seq: 0 });
     for (const room of this.rooms.values()) {
       const held = room.messages.get(messageId);
       if (!held) continue;
@@ -699,9 +718,10 @@ export class Chat extends EventTarget {
   /**
    * @param {number} roomId
    * @param {string} body
+   * @param {{threadId?: number, alsoToRoom?: boolean}} [thread] a reply, and where it goes
    * @returns {PendingSend}
    */
-  send(roomId, body) {
+  send(roomId, body, thread = {}) {
     /** @type {PendingSend} */
     const entry = {
       clientId: newClientId(),
@@ -711,6 +731,8 @@ export class Chat extends EventTarget {
       error: null,
       refused: false,
       waiting: null,
+      threadId: thread.threadId ?? null,
+      alsoToRoom: Boolean(thread.alsoToRoom),
     };
     this.pending.set(entry.clientId, entry);
     this.emitChange("pending", { roomId });
@@ -751,6 +773,7 @@ export class Chat extends EventTarget {
           room_id: entry.roomId,
           body: entry.body,
           client_id: entry.clientId,
+          ...(entry.threadId ? { thread_id: entry.threadId, also_to_room: Boolean(entry.alsoToRoom) } : {}),
         });
         const room = this.rooms.get(entry.roomId);
         if (room) this.applyMessage(room, ack.message, { live: true });
@@ -800,9 +823,15 @@ export class Chat extends EventTarget {
     });
   }
 
+  // The room's timeline's own sends; a thread's are shown in its panel.
   /** @param {number | null} roomId */
   pendingIn(roomId) {
-    return [...this.pending.values()].filter((entry) => entry.roomId === roomId);
+    return [...this.pending.values()].filter((entry) => entry.roomId === roomId && !entry.threadId);
+  }
+
+  /** @param {number} rootId */
+  pendingInThread(rootId) {
+    return [...this.pending.values()].filter((entry) => entry.threadId === rootId);
   }
 
   /**

@@ -20,6 +20,7 @@ import { showNotice } from "./notices.js";
 import { RoomAdmin } from "./room_admin.js";
 import { Search } from "./search.js";
 import { Mentions } from "./mentions.js";
+import { ThreadPanel, ThreadsView } from "./threads.js";
 import { Notifier } from "./notifications.js";
 import { Pins } from "./pins.js";
 import { openSettings, refreshSessions } from "./settings.js";
@@ -34,6 +35,8 @@ import { VideoPanel } from "./video.js";
 let chat;
 /** @type {RoomView} */
 let roomView;
+/** @type {ThreadPanel} */
+let threadPanel;
 /** @type {Directory} */
 let directory;
 /** @type {VideoPanel} */
@@ -205,11 +208,16 @@ function startChat(session) {
   chat = new Chat(session.user);
   renderMe();
   roomView = new RoomView(chat, announce);
+  threadPanel = new ThreadPanel(chat, roomView, announce);
+  roomView.onOpenThread = (rootId, opener) => {
+    if (activeRoomId !== null) threadPanel.open(activeRoomId, rootId, opener);
+  };
   videoPanel = new VideoPanel(chat);
   roomAdmin = new RoomAdmin(chat, () => activeRoomId);
   new Moderation(chat, announce);
   new Search(chat);
   new Mentions(chat);
+  new ThreadsView(chat);
   new Pins(chat, () => activeRoomId);
   notifier = new Notifier(chat, () => activeRoomId);
   const openRoom = (/** @type {number} */ roomId) => {
@@ -272,12 +280,13 @@ function bindChrome() {
   $("scrim").addEventListener("click", () => toggleSidebar(false));
   $("sidebar").addEventListener("click", (event) => {
     // A link, or Mentions, whose results lead to a room: the room shows, not the sidebar.
-    if (event.target instanceof Element && event.target.closest("a, #mentions-button")) toggleSidebar(false);
+    if (event.target instanceof Element && event.target.closest("a, #mentions-button, #threads-button")) toggleSidebar(false);
   });
   // Escape closes what lies on top: a dialog closes itself; then the sidebar, then a panel.
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) return;
     if ($("sidebar").classList.contains("open")) toggleSidebar(false);
+    else if (threadPanel.isOpen) threadPanel.close();
     else if (!$("members-panel").hidden) roomView.closeMembers();
     else if (videoPanel.open) videoPanel.close();
   });
@@ -328,18 +337,24 @@ function announce(text) {
 // --- routing ----------------------------------------------------------------------------
 
 function route() {
-  const match = location.hash.match(/^#\/room\/(\d+)(?:\/message\/(\d+))?$/);
+  const match = location.hash.match(/^#\/room\/(\d+)(?:\/(message|thread)\/(\d+))?$/);
   const roomId = match ? Number(match[1]) : null;
   // A search hit: the room opens at that message; the address then names the room alone.
-  const messageId = match?.[2] ? Number(match[2]) : null;
+  const messageId = match?.[2] === "message" ? Number(match[3]) : null;
+  // A thread (from the Threads view): the room opens with that thread's panel.
+  const threadId = match?.[2] === "thread" ? Number(match[3]) : null;
   if (roomId !== null && chat.rooms.has(roomId)) {
     showView("room-view");
-    if (messageId !== null) history.replaceState(null, "", `#/room/${roomId}`);
+    if (messageId !== null || threadId !== null) history.replaceState(null, "", `#/room/${roomId}`);
     if (activeRoomId !== roomId || messageId !== null) {
-      if (activeRoomId !== roomId) videoPanel.show(roomId);
+      if (activeRoomId !== roomId) {
+        videoPanel.show(roomId);
+        threadPanel.close(false);
+      }
       activeRoomId = roomId;
       roomView.open(roomId, messageId);
     }
+    if (threadId !== null) threadPanel.open(roomId, threadId);
     roomAdmin.renderHeader();
     notifier.renderButton();
   } else if (location.hash === "#/directory" || roomId !== null) {
@@ -361,6 +376,7 @@ function route() {
 }
 
 function leaveRoom() {
+  threadPanel.close(false);
   if (activeRoomId !== null) roomView.close();
   videoPanel.hide();
   activeRoomId = null;

@@ -62,6 +62,8 @@ export class RoomView {
     this.notNotified = null;
     /** @type {Autocomplete | undefined} */
     this.suggestions = undefined;
+    /** @type {(rootId: number, opener: HTMLElement) => void} opens a thread's panel */
+    this.onOpenThread = () => {};
     this.scroller = $("message-scroller");
     this.list = $("message-list");
     this.input = $("composer-input", HTMLTextAreaElement);
@@ -116,7 +118,8 @@ export class RoomView {
     if (aroundId) this.showHit(aroundId);
     else {
       this.scrollToStart();
-      if (!document.querySelector("dialog[open]")) this.input.focus({ preventScroll: true });
+      // A thread opened with the room keeps the focus in its panel.
+      if (!document.querySelector("dialog[open]") && $("thread-panel").hidden) this.input.focus({ preventScroll: true });
     }
     this.fillViewport();
     this.maybeRead();
@@ -318,6 +321,11 @@ export class RoomView {
         h("button", { type: "button", class: "ghost small", "data-action": "react", "aria-label": "React to message" }, "React"),
       );
     }
+    if (!message.deleted) {
+      actions.push(
+        h("button", { type: "button", class: "ghost small", "data-action": "thread", "aria-label": "Reply in thread" }, "Reply"),
+      );
+    }
     const room = this.room;
     if (!message.deleted && room && canPin(this.chat.me, room.summary)) {
       actions.push(
@@ -368,6 +376,7 @@ export class RoomView {
             )
           : null,
         reactionBar(message, this.chat.me.id, (id) => this.userName(id), mayReact),
+        threadButton(message),
       ),
       actions.length ? h("div", { class: "message-actions" }, actions) : null,
     );
@@ -575,6 +584,10 @@ export class RoomView {
       else if (action === "react") this.addReaction(item, button);
       else if (action === "toggle-reaction") this.toggleReaction(item, button);
       else if (action === "pin") this.togglePin(item);
+      else if (action === "thread") {
+        const message = this.room?.messages.get(Number(item.dataset.id));
+        if (message) this.onOpenThread(message.thread_id || message.id, button);
+      }
       else if (action === "history") {
         const message = this.room?.messages.get(Number(item.dataset.id));
         if (message) openEditHistory(message, button);
@@ -1168,5 +1181,20 @@ function authorButton(user) {
     "button",
     { type: "button", class: "author", dataset: { profile: String(user.id), userName: String(user.id) } },
     displayName(user),
+  );
+}
+
+// Under a root with replies: how many and when the last came, a button to the thread.
+/** @param {Message} message */
+export function threadButton(message) {
+  const thread = message.thread;
+  if (!thread || !thread.reply_count) return null;
+  const count = `${thread.reply_count} ${thread.reply_count === 1 ? "reply" : "replies"}`;
+  return h(
+    "button",
+    { type: "button", class: "thread-summary link", dataset: { action: "thread" } },
+    h("span", { class: "thread-count" }, count),
+    " ",
+    h("time", { class: "thread-last", datetime: thread.last_reply_at, title: formatFull(thread.last_reply_at) }, `Last reply ${formatTime(thread.last_reply_at)}`),
   );
 }

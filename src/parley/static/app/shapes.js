@@ -29,6 +29,9 @@
  * @property {Reaction[]} [reactions]
  * @property {boolean} [pinned]
  * @property {number[]} [mentions] the users it names
+ * @property {number | null} [thread_id] the root of the thread it replies in
+ * @property {boolean} [also_to_room] a reply that is in the timeline too
+ * @property {ThreadSummary | null} [thread] the replies to a root, null without any
  * @property {boolean} [mentions_room] it calls @room or @here
  */
 
@@ -91,6 +94,15 @@
  * @property {string | null} error
  * @property {boolean} refused the server refused it as it is: sending it again cannot help
  * @property {"later" | "offline" | "resending" | null} waiting
+ * @property {number | null} [threadId] a reply in this thread (its root's id)
+ * @property {boolean} [alsoToRoom] the reply goes to the room's timeline too
  */
 
 export {};
+
+/**
+ * @typedef {object} ThreadSummary
+ * @property {number} reply_count
+ * @property {string} last_reply_at
+ * @property {number[]} participant_ids
+ */
