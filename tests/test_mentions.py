@@ -71,6 +71,25 @@ def test_the_mention_count_falls_as_the_reader_reads_and_when_the_message_is_del
     assert bob.get(f"{API}/mentions").get_json()["messages"][0]["id"] == first
 
 
+def test_a_mention_in_a_reply_kept_to_its_thread_is_told_but_not_counted_in_the_room(
+    alice: Member, bob: Member, room: dict[str, Any], told: Any
+) -> None:
+    """The room's mention count sits above its read mark, which moves along the timeline:
+    a reply kept to its thread would stay counted however far the timeline is read."""
+    root = send(alice, room["id"], "a question").get_json()["id"]
+    reply = send(alice, room["id"], "@bob in the thread", thread_id=root).get_json()
+    both = send(alice, room["id"], "@bob", thread_id=root, also_to_room=True).get_json()
+    assert told == [
+        ((bob.id,), {"room_id": room["id"], "message_id": reply["id"]}),
+        ((bob.id,), {"room_id": room["id"], "message_id": both["id"]}),
+    ]
+    assert my_room(bob, room["id"])["mention_count"] == 1
+    mentions = bob.get(f"{API}/mentions").get_json()["messages"]
+    assert [m["id"] for m in mentions] == [both["id"], reply["id"]]
+    read = bob.post(f"{API}/rooms/{room['id']}/read", json={"message_id": both["id"]})
+    assert read.get_json()["mention_count"] == 0
+
+
 def test_naming_someone_who_cannot_read_a_private_room_tells_no_one_and_says_so(
     alice: Member, bob: Member, make_user: Callable[..., Member], told: Any
 ) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, func, select
 from ..errors import Forbidden
 from ..extensions import db
 from ..models import Membership, Message, MessageMention, Permission, Room, User
+from ..models.message import IN_TIMELINE
 from ..rendering import Mentioned, mention_names, render_markdown, render_with_mentions
 from ..schemas.fields import username_key
 from .access import can_moderate, require_permission
@@ -109,7 +110,9 @@ def plan_message(actor: User, room_id: int, body: str) -> Rendered:
 
 
 def count_mentions(user_id: Any, room_id: Any, after_id: Any) -> Select[Any]:
-    """A user's mentions in a room above their read mark, of messages not deleted: for one
+    """A user's mentions in a room above their read mark, of messages not deleted and in
+    the room's timeline (the read mark moves along the timeline only; a mention in a
+    reply kept to its thread is told by its mention event and GET /mentions): for one
     room, or correlated."""
     return (
         select(func.count())
@@ -120,6 +123,7 @@ def count_mentions(user_id: Any, room_id: Any, after_id: Any) -> Select[Any]:
             MessageMention.room_id == room_id,
             MessageMention.message_id > after_id,
             Message.deleted_at.is_(None),
+            IN_TIMELINE,
         )
     )
 
