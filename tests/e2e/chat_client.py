@@ -13,6 +13,7 @@ import contextlib
 import functools
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -96,6 +97,7 @@ class ChatClient:
         self._versions: dict[tuple[int, int], dict[str, int]] = {}
         self.worker_error: BaseException | None = None
         self.sync_attempts = 0
+        self.last_outcome = ""
         # Where to sync from after a drop: the ids held when the connection was lost,
         # kept until a sync completes (events after reconnecting can run ahead of it).
         self._resume: dict[int, int] | None = None
@@ -281,6 +283,17 @@ class ChatClient:
                     self.worker_error = exc
 
     def _reconnect(self) -> None:
+        sock = getattr(getattr(self.sio.eio, "ws", None), "sock", None)
+        if sock is not None and self.sio.reconnection:
+            # A WebSocket is cut as a network would cut it, and python-socketio's own
+            # reconnection takes over (its connect wakes this worker). A polite disconnect
+            # would wait on the dead connection's read loop, blocked in recv for up to
+            # the ping interval and timeout together (45 s): closing a socket does not
+            # wake a recv on another thread, shutting it down does.
+            self.last_outcome = "cut a connection that answered no sync"
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            return
         with contextlib.suppress(Exception):
             self.sio.disconnect()
         while not self._stopped and not self.sio.connected:
@@ -323,15 +336,18 @@ class ChatClient:
                         self._resume = dict(resume)
                 if not any(ack["more"].values()):
                     break
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError) as exc:
+            self.last_outcome = f"sync failed: {exc!r}"
             return False
         with self.lock:
             if self.drops != drops:
+                self.last_outcome = "the connection dropped during the sync"
                 # The connection dropped while this sync ran: events may have been lost
                 # after its read, so keep the resume point for the next sync.
                 return False
             self._resume = None
             self.syncs += 1
+            self.last_outcome = "synced"
         self.synced.set()
         return True
 
@@ -349,7 +365,7 @@ class ChatClient:
             f"transport={self.sio.transport() if self.sio.connected else None} "
             f"connects={self.connects} syncs={self.syncs} resume={self._resume} "
             f"sync attempts={self.sync_attempts} worker alive={self._worker.is_alive()} "
-            f"last error={self.worker_error!r}"
+            f"last error={self.worker_error!r} last outcome={self.last_outcome!r}"
         )
 
     def snapshot(self, room_id: int) -> dict[int, tuple[str, bool]]:

@@ -270,7 +270,7 @@ def test_listeners_cut_at_random_end_with_exactly_the_committed_messages(
         shown_replies = sum(sender.shown_replies for sender in senders)
         assert len(truth) == MESSAGES_EACH * (REST_SENDERS + SOCKET_SENDERS) + shown_replies
         assert any(m[4] is not None for m in truth.values()), "no thread summary to compare"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         pending = list(listeners)
         while pending and time.monotonic() < deadline:
             pending = [c for c in pending if c.full_snapshot(room_id) != truth]

@@ -27,6 +27,7 @@ import pytest
 import requests
 import socketio
 from api_client import Api
+from ordered_client import OrderedClient
 from PIL import Image, ImageDraw
 from servers import SHARED_SERVER_ENV, LiveServer, start_server
 
@@ -140,7 +141,7 @@ def viewers(api: Api, room_id: int) -> int:
 
 
 def connect_socket(server: LiveServer, api: Api) -> socketio.Client:
-    sio = socketio.Client(reconnection=False)
+    sio = OrderedClient(reconnection=False)
     sio.connect(
         server.url, auth={"token": token_of(api)}, transports=["websocket"], wait_timeout=10
     )
