@@ -26,7 +26,7 @@ from ..store.message_writer import MessageWriter
 from ..store.sequence import next_room_seq, room_order
 from .access import can_moderate, readable_room, require_can_post, require_can_post_to
 from .mentions import mention_count, plan_message, render_body
-from .replies import refresh_summary, send_reply
+from .replies import refresh_summary, same_room_resend, send_reply
 
 
 def _changed(kind: str, message: Message) -> MessageOut:
@@ -94,7 +94,7 @@ def send_message(
     earlier = db.session.get(Message, draft.earlier_id)
     if earlier is None:
         raise NotFound("No such message.", details={"message_id": draft.earlier_id})
-    return message_out(_same_resend(earlier, room_id)), False, []
+    return message_out(same_room_resend(earlier, room_id)), False, []
 
 
 def _expire_written(session: Session, room_id: int, author_id: int) -> None:
@@ -109,16 +109,6 @@ def _expire_written(session: Session, room_id: int, author_id: int) -> None:
 def writer() -> MessageWriter:
     found: MessageWriter = current_app.extensions["parley.message_writer"]
     return found
-
-
-def _same_resend(earlier: Message, room_id: int) -> Message:
-    if earlier.room_id != room_id:
-        raise Conflict(
-            "That client_id was already used for a message in another room.",
-            code="client_id_reused",
-            details={"message_id": earlier.id, "room_id": earlier.room_id},
-        )
-    return earlier
 
 
 def readable_message(actor: User, message_id: int) -> tuple[Message, Room, Membership | None]:

@@ -71,7 +71,7 @@ def send_reply(
             seq = next_room_seq(room_id)
             if client_id is not None and (earlier := _stored(actor.id, client_id)):
                 db.session.rollback()
-                return message_out(_same_room(earlier, room_id)), False, []
+                return message_out(same_room_resend(earlier, room_id)), False, []
             root = thread_root(room_id, thread_id)
             reply = Message(
                 room_id=room_id,
@@ -122,7 +122,7 @@ def send_reply(
         earlier = _stored(actor.id, client_id) if client_id is not None else None
         if earlier is None:
             raise
-        return message_out(_same_room(earlier, room_id)), False, []
+        return message_out(same_room_resend(earlier, room_id)), False, []
     observe_send(started)
     return out, True, rendered.not_notified
 
@@ -133,7 +133,9 @@ def _stored(author_id: int, client_id: str) -> Message | None:
     )
 
 
-def _same_room(earlier: Message, room_id: int) -> Message:
+def same_room_resend(earlier: Message, room_id: int) -> Message:
+    """The message an earlier send with the same client_id stored, if it went to this
+    room: a resend answers with it; one to another room is a conflict."""
     if earlier.room_id != room_id:
         raise Conflict(
             "That client_id was already used for a message in another room.",
