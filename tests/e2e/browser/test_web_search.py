@@ -52,9 +52,14 @@ def test_search_opens_a_message_far_back_in_context_highlighted(
         dialog.get_by_label("Words to find").fill(word[:-3])
         dialog.get_by_label("Words to find").press("Enter")
     else:
-        page.get_by_role("searchbox", name="Search messages").fill(word[:-3])
-        page.get_by_role("searchbox", name="Search messages").press("Enter")
+        box = page.get_by_role("searchbox", name="Search messages")
+        box.fill(word[:-3])
+        expect(box).to_have_value(word[:-3])
+        box.press("Enter")
         dialog = page.get_by_role("dialog", name="Search messages")
+        # Once in a CI run the dialog did not open from this Enter (its status stayed
+        # empty, the page behind it not inert): said apart from a slow search.
+        expect(dialog, "Enter in the top bar's search box opened no dialog").to_be_visible()
     expect(dialog.locator("#search-status")).to_have_text("2 messages found.")
     groups = dialog.locator(".search-group h3")
     expect(groups).to_have_text([f"# {other['name']}", f"# {room['name']}"])
