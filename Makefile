@@ -125,8 +125,10 @@ check-services:
 
 test: $(INSTALLED) $(WEB_READY) system-deps browser check-services lint typecheck lint-js
 	# Three workers on two cores: the end-to-end tests spend most of their time waiting
-	# on servers and sockets, not computing.
-	$(BIN)/pytest -n 3 $(PYTEST_ARGS)
+	# on servers and sockets, not computing. Work stealing hands out each worker a run
+	# of neighbouring tests (so a module's shared server starts once, not in every
+	# worker) and evens out the end, where a few long tests used to leave workers idle.
+	$(BIN)/pytest -n 3 --dist worksteal $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory bench-smoke
 
 # The benchmark suite (bench/, docs/performance.md): the full set takes many minutes and

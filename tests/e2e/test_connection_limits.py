@@ -49,11 +49,37 @@ DEFAULT_CAP = {"gevent": 1000, "threading": 250}
 def server(
     request: pytest.FixtureRequest, tmp_path: Path, server_env: dict[str, str]
 ) -> Iterator[LiveServer]:
-    if request.param == "gunicorn":
-        yield from start_gunicorn(tmp_path, server_env)
-    else:
-        env = {**server_env, "PARLEY_ASYNC_MODE": request.param}
-        yield from start_server(tmp_path, None, env)
+    yield from start_in_mode(request.param, tmp_path, server_env)
+
+
+def start_in_mode(mode: str, tmp_path: Path, env: dict[str, str]) -> Iterator[LiveServer]:
+    if mode == "gunicorn":
+        return start_gunicorn(tmp_path, env)
+    return start_server(tmp_path, None, {**env, "PARLEY_ASYNC_MODE": mode})
+
+
+# Short timeouts, each server shared by the tests of one mode: a server's start is
+# seconds of a loaded machine's CPU, and these tests leave nothing behind.
+ALL_TIMEOUTS_SHORT = {
+    "PARLEY_SOCKET_HANDSHAKE_SECONDS": "1",
+    "PARLEY_HTTP_HEADER_SECONDS": "1",
+    "PARLEY_HTTP_IDLE_SECONDS": "1",
+}
+HEADER_TIMEOUT_SHORT = {"PARLEY_HTTP_HEADER_SECONDS": "1"}
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "gevent", "threading"])
+def short_timeouts_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    yield from start_in_mode(request.param, tmp_path_factory.mktemp("timeouts"), ALL_TIMEOUTS_SHORT)
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "gevent", "threading"])
+def header_timeout_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    yield from start_in_mode(request.param, tmp_path_factory.mktemp("header"), HEADER_TIMEOUT_SHORT)
 
 
 def async_mode(server: LiveServer) -> str:
@@ -408,23 +434,14 @@ def test_a_session_without_a_socketio_connect_is_closed_after_the_handshake_time
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "server_env",
-    [
-        {
-            "PARLEY_SOCKET_HANDSHAKE_SECONDS": "1",
-            "PARLEY_HTTP_HEADER_SECONDS": "1",
-            "PARLEY_HTTP_IDLE_SECONDS": "1",
-        }
-    ],
-)
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_a_connected_socket_outlives_every_timeout_and_chats(
-    server: LiveServer, transport: str
+    short_timeouts_server: LiveServer, transport: str
 ) -> None:
-    alice, _ = Api.register(server.url, "alice")
-    bob, _ = Api.register(server.url, "bob")
-    room = alice.call("POST", "/rooms", 201, json={"name": "patience"})
+    server = short_timeouts_server
+    alice, _ = Api.register(server.url, f"alice_{transport}")
+    bob, _ = Api.register(server.url, f"bob_{transport}")
+    room = alice.call("POST", "/rooms", 201, json={"name": f"patience {transport}"})
     bob.call("POST", f"/rooms/{room['id']}/join", 201)
     heard: list[str] = []
     listener = socketio.Client(reconnection=False)
@@ -449,11 +466,11 @@ def test_a_connected_socket_outlives_every_timeout_and_chats(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("server_env", [{"PARLEY_HTTP_HEADER_SECONDS": "1"}])
 @pytest.mark.parametrize("trickle", [False, True])
 def test_a_half_open_http_connection_is_closed_after_the_header_timeout(
-    server: LiveServer, trickle: bool
+    header_timeout_server: LiveServer, trickle: bool
 ) -> None:
+    server = header_timeout_server
     sock = half_open(server.url, 1)[0]
     with sock:
         if trickle:

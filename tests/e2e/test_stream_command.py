@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,19 @@ import requests
 from api_client import Api
 from chaos import ChaosProxy
 from PIL import Image
-from servers import BIN, LiveServer
+from servers import BIN, LiveServer, start_server
 
 pytestmark = pytest.mark.slow
 
 PARLEY = str(BIN / "parley")
+
+
+@pytest.fixture(scope="module")
+def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the tests that each bring their own user and room (a server's
+    start is seconds of a loaded machine's CPU); rate limits off, as they register many
+    people from one address."""
+    yield from start_server(tmp_path_factory.mktemp("stream"), None, {"PARLEY_RATE_LIMITS": "off"})
 
 
 def start_stream(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -84,13 +93,13 @@ def owner_with_room(server: LiveServer, username: str, room: str) -> tuple[Api, 
     return api, body["token"], created["id"]
 
 
-def test_stream_of_the_test_pattern_goes_live_and_ends(live_server: LiveServer) -> None:
-    api, token, room_id = owner_with_room(live_server, "broadcaster", "Studio")
+def test_stream_of_the_test_pattern_goes_live_and_ends(stream_server: LiveServer) -> None:
+    api, token, room_id = owner_with_room(stream_server, "broadcaster", "Studio")
     process = start_stream(
-        "--server", live_server.url, "--token", token, "--room", "studio",
+        "--server", stream_server.url, "--token", token, "--room", "studio",
         "--source", "test", "--fps", "10", "--duration", "4",
     )  # fmt: skip
-    frame = wait_for_frame(live_server, api, room_id, process)
+    frame = wait_for_frame(stream_server, api, room_id, process)
     assert frame.size == (640, 480)
 
     out, _ = finish(process)
@@ -99,27 +108,27 @@ def test_stream_of_the_test_pattern_goes_live_and_ends(live_server: LiveServer) 
     sent = int(out.split("Stopped: ")[1].split(" frames")[0])
     # Paced by the clock: about 10 a second for 4 s, never a burst above that.
     assert 25 <= sent <= 41, out
-    assert_not_live_soon(live_server, api, room_id)
+    assert_not_live_soon(stream_server, api, room_id)
 
 
-def test_stream_of_a_folder_shows_its_pictures(live_server: LiveServer, tmp_path: Path) -> None:
-    api, token, room_id = owner_with_room(live_server, "slideshow", "Slides")
+def test_stream_of_a_folder_shows_its_pictures(stream_server: LiveServer, tmp_path: Path) -> None:
+    api, token, room_id = owner_with_room(stream_server, "slideshow", "Slides")
     folder = tmp_path / "slides"
     folder.mkdir()
     for name, colour in (("1.jpg", (255, 0, 0)), ("2.jpg", (0, 0, 255))):
         Image.new("RGB", (320, 240), colour).save(folder / name, "JPEG")
     process = start_stream(
-        "--server", live_server.url, "--token", token, "--room", "Slides",
+        "--server", stream_server.url, "--token", token, "--room", "Slides",
         "--source", str(folder), "--fps", "5", "--duration", "3",
     )  # fmt: skip
-    frame = wait_for_frame(live_server, api, room_id, process)
+    frame = wait_for_frame(stream_server, api, room_id, process)
     assert frame.size == (320, 240)
     red, green, blue = frame.convert("RGB").getpixel((160, 120))  # type: ignore[misc]
     assert green < 30 and abs(red - blue) > 200, (red, green, blue)
 
     out, _ = finish(process)
     assert "320x240" in out
-    assert_not_live_soon(live_server, api, room_id)
+    assert_not_live_soon(stream_server, api, room_id)
 
 
 def test_stream_without_server_or_token_uses_the_local_install_as_its_first_admin(
@@ -151,15 +160,15 @@ def test_stream_without_server_or_token_uses_the_local_install_as_its_first_admi
     assert "parley stream (temporary)" not in names
 
 
-def test_a_dropped_connection_goes_live_again_at_once(live_server: LiveServer) -> None:
-    api, token, room_id = owner_with_room(live_server, "wobbly", "Wifi")
-    proxy = ChaosProxy(int(live_server.url.rsplit(":", 1)[1]))
+def test_a_dropped_connection_goes_live_again_at_once(stream_server: LiveServer) -> None:
+    api, token, room_id = owner_with_room(stream_server, "wobbly", "Wifi")
+    proxy = ChaosProxy(int(stream_server.url.rsplit(":", 1)[1]))
     try:
         process = start_stream(
             "--server", proxy.url, "--token", token, "--room", "Wifi",
             "--source", "test", "--fps", "10", "--duration", "8",
         )  # fmt: skip
-        wait_for_frame(live_server, api, room_id, process)
+        wait_for_frame(stream_server, api, room_id, process)
         proxy.cut()
         out, _ = finish(process)
     finally:
@@ -169,17 +178,17 @@ def test_a_dropped_connection_goes_live_again_at_once(live_server: LiveServer) -
     assert "Connection lost" in out and "Live again." in out, out
     sent = int(out.split("Stopped: ")[1].split(" frames")[0])
     assert sent >= 30, out
-    assert_not_live_soon(live_server, api, room_id)
+    assert_not_live_soon(stream_server, api, room_id)
 
 
-def test_a_token_revoked_mid_stream_ends_it_with_a_clear_message(live_server: LiveServer) -> None:
-    api, _, room_id = owner_with_room(live_server, "revoked", "Hall")
+def test_a_token_revoked_mid_stream_ends_it_with_a_clear_message(stream_server: LiveServer) -> None:
+    api, _, room_id = owner_with_room(stream_server, "revoked", "Hall")
     made = api.call("POST", "/auth/tokens", 201, json={"name": "camera"})
     process = start_stream(
-        "--server", live_server.url, "--token", made["token"], "--room", "Hall",
+        "--server", stream_server.url, "--token", made["token"], "--room", "Hall",
         "--source", "test", "--fps", "10", "--duration", "20",
     )  # fmt: skip
-    wait_for_frame(live_server, api, room_id, process)
+    wait_for_frame(stream_server, api, room_id, process)
     api.call("DELETE", f"/auth/tokens/{made['id']}", 204)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 1, (out, err)
@@ -188,17 +197,17 @@ def test_a_token_revoked_mid_stream_ends_it_with_a_clear_message(live_server: Li
     assert "Traceback" not in err
 
 
-def test_a_second_broadcaster_is_told_the_room_is_already_live(live_server: LiveServer) -> None:
-    api, token, room_id = owner_with_room(live_server, "first", "Stage")
-    _, second = Api.register(live_server.url, "second")
+def test_a_second_broadcaster_is_told_the_room_is_already_live(stream_server: LiveServer) -> None:
+    api, token, room_id = owner_with_room(stream_server, "first", "Stage")
+    _, second = Api.register(stream_server.url, "second")
     process = start_stream(
-        "--server", live_server.url, "--token", token, "--room", "Stage",
+        "--server", stream_server.url, "--token", token, "--room", "Stage",
         "--source", "test", "--fps", "5", "--duration", "30",
     )  # fmt: skip
     try:
-        wait_for_frame(live_server, api, room_id, process)
+        wait_for_frame(stream_server, api, room_id, process)
         refused = run_stream(
-            "--server", live_server.url, "--token", second["token"], "--room", "stage",
+            "--server", stream_server.url, "--token", second["token"], "--room", "stage",
             "--source", "test", "--duration", "2",
         )  # fmt: skip
         assert refused.returncode == 1, refused
@@ -208,9 +217,9 @@ def test_a_second_broadcaster_is_told_the_room_is_already_live(live_server: Live
         finish(process)
 
 
-def test_a_wrong_token_fails_with_a_clear_message(live_server: LiveServer) -> None:
+def test_a_wrong_token_fails_with_a_clear_message(stream_server: LiveServer) -> None:
     result = run_stream(
-        "--server", live_server.url, "--token", "prly_not-a-real-token",
+        "--server", stream_server.url, "--token", "prly_not-a-real-token",
         "--room", "anything", "--source", "test", "--duration", "2",
     )  # fmt: skip
     assert result.returncode == 1
@@ -218,10 +227,10 @@ def test_a_wrong_token_fails_with_a_clear_message(live_server: LiveServer) -> No
     assert "Traceback" not in result.stderr
 
 
-def test_an_unknown_room_fails_with_a_clear_message(live_server: LiveServer) -> None:
-    _, token, _ = owner_with_room(live_server, "lonely", "Kitchen")
+def test_an_unknown_room_fails_with_a_clear_message(stream_server: LiveServer) -> None:
+    _, token, _ = owner_with_room(stream_server, "lonely", "Kitchen")
     result = run_stream(
-        "--server", live_server.url, "--token", token,
+        "--server", stream_server.url, "--token", token,
         "--room", "Garden", "--source", "test", "--duration", "2",
     )  # fmt: skip
     assert result.returncode == 1
