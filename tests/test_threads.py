@@ -120,6 +120,24 @@ def test_replies_stay_out_of_the_timeline_unless_also_sent_to_the_room(
     assert [(m["id"], m["thread_id"]) for m in hits] == [(hidden["id"], root_id)]
 
 
+def test_a_thread_only_reply_does_not_move_the_rooms_last_message(
+    alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    root_id = posted(alice, room["id"])
+    reply(bob, room["id"], root_id, "only in the thread")
+
+    def last_message_ids() -> tuple[int, int]:
+        [mine] = [r for r in alice.get(f"{API}/rooms").get_json()["rooms"] if r["id"] == room["id"]]
+        shown = alice.get(f"{API}/rooms/{room['id']}").get_json()
+        return mine["last_message_id"], shown["last_message_id"]
+
+    # The page orders rooms by it and clears a room's unread mark once it has shown it:
+    # a reply the timeline never shows must not be what it waits for.
+    assert last_message_ids() == (root_id, root_id)
+    shown = reply(bob, room["id"], root_id, "also here", also_to_room=True)
+    assert last_message_ids() == (shown["id"], shown["id"])
+
+
 @pytest.mark.parametrize("bad", ["12", -1, 0, True, 1.5, [1], {"id": 1}])
 def test_a_thread_id_that_is_not_a_message_id_is_refused(
     alice: Member, room: dict[str, Any], bad: object

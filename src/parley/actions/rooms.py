@@ -15,6 +15,7 @@ from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import Membership, Message, Permission, Room, RoomKind, RoomRole, User
+from ..models.message import IN_TIMELINE
 from ..presenters import dump, member_out, room_out
 from ..schemas.fields import room_name_key
 from ..video.broadcasts import Broadcast
@@ -70,7 +71,7 @@ def room_views(found: list[Room]) -> list[RoomView]:
     last_ids = dict(
         db.session.execute(
             select(Message.room_id, func.max(Message.id))
-            .where(Message.room_id.in_(ids))
+            .where(Message.room_id.in_(ids), IN_TIMELINE)
             .group_by(Message.room_id)
         ).all()
     )
@@ -361,7 +362,7 @@ def _my_rooms() -> Select[Any]:
     ).scalar_subquery()
     last_id = (
         select(func.coalesce(func.max(Message.id), 0))
-        .where(Message.room_id == Membership.room_id)
+        .where(Message.room_id == Membership.room_id, IN_TIMELINE)
         .scalar_subquery()
     )
     members = (
