@@ -25,6 +25,7 @@ from openapi_statuses import (  # noqa: F401  (hooks: the spec lists every statu
 from parley import create_app
 from parley.events import Event
 from parley.extensions import db
+from parley.realtime.arrivals import arrived_at
 from parley.video.broadcasts import Broadcasts
 from support import Member, empty_database, make_room, register
 
@@ -45,6 +46,15 @@ def app(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield application
         with application.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_arrival_time_left_behind() -> Iterator[None]:
+    """A socket packet's arrival time is kept per thread (realtime/arrivals.py): one a
+    test leaves on the worker's thread would count every later in-process send as
+    waiting since then, and refuse it as overloaded in whichever test came next."""
+    yield
+    assert arrived_at() is None, "the test left this thread's packet arrival time set"
 
 
 @pytest.fixture(autouse=True)

@@ -291,7 +291,11 @@ def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(
     request_id = f"cluster-test-{secrets.token_hex(4)}"
     requests.get(f"{cluster.url}/healthz", headers={"X-Request-ID": request_id}, timeout=10)
     access_log = cluster.instance / "nginx" / "logs" / "access.log"
-    assert f"request_id={request_id}" in access_log.read_text()
+    # Nginx writes the line in its log phase, after the response has gone out.
+    deadline = time.monotonic() + 5
+    while f"request_id={request_id}" not in access_log.read_text():
+        assert time.monotonic() < deadline, access_log.read_text()[-2000:]
+        time.sleep(0.05)
     for api in (alice, bob, carol, dave):
         api.close()
 

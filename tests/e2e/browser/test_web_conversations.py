@@ -228,6 +228,7 @@ def test_mentions_pins_history_and_notifications(
     pins = page.get_by_role("dialog", name=f"Pinned in #{room['name']}")
     pinned = pins.locator(f"a[data-message-id='{standup['id']}']")
     expect(pinned).to_contain_text("Standup at eleven")
+    expect(pins.get_by_role("button", name=re.compile("^Unpin"))).to_have_count(0)
     check_view(page, "pins")
     pinned.click()
     expect(pins).to_be_hidden()
@@ -306,6 +307,20 @@ def test_mentions_pins_history_and_notifications(
     here = alice.api.call("POST", messages, 201, json={"body": f"@{bob.username} right here"})
     expect(bob.message_by_id(here["id"])).to_be_visible()
     assert page.evaluate("window.__notifications.length") == 2
+
+    # Alice, who may pin, unpins from the Pins list; Bob sees the pin go, live.
+    alice.api.call("PUT", f"/messages/{here['id']}/pin", 200)
+    on_bob_here = bob.message_by_id(here["id"])
+    expect(on_bob_here.locator(".pinned-note")).to_have_text("📌 Pinned")
+    alice.page.get_by_role("button", name="Pinned messages").click()
+    alice_pins = alice.page.get_by_role("dialog", name=f"Pinned in #{room['name']}")
+    check_view(alice.page, "pins-unpin")
+    alice_pins.get_by_role("button", name=f"Unpin: @{bob.username} right here").click()
+    expect(alice_pins.locator("#pins-status")).to_contain_text("Nothing is pinned here yet")
+    expect(alice_pins.get_by_role("button", name="Close")).to_be_focused()
+    alice_pins.get_by_role("button", name="Close").click()
+    expect(on_bob_here.locator(".pinned-note")).to_have_count(0)
+    assert alice.api.call("GET", f"/rooms/{room['id']}/pins", 200)["messages"] == []
 
     # Alice names Carol in a private room Carol is not in: she is offered to invite her.
     private = alice.api.call(

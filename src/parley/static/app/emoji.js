@@ -11,7 +11,7 @@ const DATA_SOURCE = new URL("../vendor/emoji-picker-element/data.json", import.m
 
 /** @type {Database | null} */
 let database = null;
-/** @type {HTMLElement | null} */
+/** @type {Promise<HTMLElement> | null} the picker, made once even if asked for twice while it loads */
 let picker = null;
 /** @type {string | null} the emoji clicked in the open picker */
 let chosen = null;
@@ -99,17 +99,24 @@ export async function pickEmoji(opener, title) {
   const dialog = $("emoji-dialog", HTMLDialogElement);
   if (dialog.open) dialog.close();
   $("emoji-dialog-title").textContent = title;
-  if (!picker) {
-    picker = await makePicker();
-    $("emoji-picker-slot").append(picker);
-  }
+  picker ??= makePicker().then(
+    (element) => {
+      $("emoji-picker-slot").append(element);
+      return element;
+    },
+    (error) => {
+      picker = null; // a failed load (a dropped connection) is tried again next time
+      throw error;
+    },
+  );
+  const element = await picker;
   chosen = null;
   return new Promise((resolve) => {
     openDialog(dialog, opener);
     // After openDialog's own close listener, which focuses the opener.
     dialog.addEventListener("close", () => resolve(chosen), { once: true });
     // The picker's own search box, inside its shadow root.
-    const search = picker?.shadowRoot?.querySelector("input");
+    const search = element.shadowRoot?.querySelector("input");
     if (search instanceof HTMLElement) search.focus();
   });
 }

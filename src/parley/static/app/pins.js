@@ -1,12 +1,14 @@
 // @ts-check
 // The room's pinned messages (GET /rooms/<id>/pins), newest pin first, in a dialog opened
 // from the room's header; each opens the room at that message. It follows pins and
-// unpins while it is open.
+// unpins while it is open. Those allowed to pin (room_rights.js) unpin from it too.
 
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
-import { $, roomLabel } from "./dom.js";
+import { $, h, roomLabel } from "./dom.js";
+import { fieldMessage } from "./errors.js";
 import { messageLinks } from "./message_links.js";
+import { canPin } from "./room_rights.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 
@@ -28,7 +30,10 @@ export class Pins {
       if (roomId !== null) this.open(roomId, button);
     });
     $("pins-list").addEventListener("click", (event) => {
-      if (event.target instanceof Element && event.target.closest("a")) this.dialog.close();
+      if (!(event.target instanceof Element)) return;
+      const unpin = event.target.closest("button[data-unpin]");
+      if (unpin instanceof HTMLButtonElement) this.unpin(unpin);
+      else if (event.target.closest("a")) this.dialog.close();
     });
     chat.addEventListener("pins", ({ detail }) => {
       if (this.dialog.open && detail.roomId === this.roomId) this.load();
@@ -72,6 +77,37 @@ export class Pins {
     status.textContent = messages.length
       ? `${messages.length} pinned ${messages.length === 1 ? "message" : "messages"}.`
       : "Nothing is pinned here yet. Moderators pin a message from its actions.";
-    $("pins-list").replaceChildren(...messageLinks(messages, this.chat));
+    const links = messageLinks(messages, this.chat);
+    const room = this.chat.rooms.get(roomId);
+    if (room && this.chat.me && canPin(this.chat.me, room.summary)) {
+      links.forEach((item, i) => {
+        const snippet = item.querySelector(".search-snippet")?.textContent ?? "";
+        item.classList.add("with-action");
+        item.append(
+          h(
+            "button",
+            { type: "button", class: "ghost small", dataset: { unpin: String(messages[i].id) }, "aria-label": `Unpin: ${snippet}` },
+            "Unpin",
+          ),
+        );
+      });
+    }
+    $("pins-list").replaceChildren(...links);
+  }
+
+  /** @param {HTMLButtonElement} button */
+  async unpin(button) {
+    button.disabled = true;
+    try {
+      await this.chat.pin(Number(button.dataset.unpin), false);
+      $("pins-status").textContent = "Unpinned.";
+      // The list is drawn again on the change ("pins"), the button with it: the focus
+      // stays in the dialog, on its way out.
+      const close = this.dialog.querySelector("[data-close]");
+      if (close instanceof HTMLElement) close.focus();
+    } catch (err) {
+      button.disabled = false;
+      $("pins-status").textContent = `Could not unpin: ${fieldMessage(err)}`;
+    }
   }
 }
