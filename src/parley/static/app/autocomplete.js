@@ -34,7 +34,13 @@ export class Autocomplete {
     input.setAttribute("aria-controls", list.id);
     input.addEventListener("input", () => this.update());
     input.addEventListener("click", () => this.update());
-    input.addEventListener("blur", () => setTimeout(() => this.close(), 150));
+    // Late, so a click on an option lands first; not at all if the box has the focus
+    // back by then (a blur and a focus in quick turn must not drop what is being typed).
+    input.addEventListener("blur", () =>
+      setTimeout(() => {
+        if (document.activeElement !== input) this.close();
+      }, 150),
+    );
     input.addEventListener("keydown", (event) => this.onKey(event));
     // A click picks an option without taking the focus from the box.
     list.addEventListener("mousedown", (event) => event.preventDefault());

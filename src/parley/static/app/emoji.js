@@ -28,7 +28,16 @@ function db() {
  * @returns {Promise<{unicode: string, shortcode: string}[]>}
  */
 export async function searchEmoji(query, limit = 8) {
-  const found = await db().getEmojiBySearchQuery(query);
+  let found;
+  try {
+    found = await db().getEmojiBySearchQuery(query);
+  } catch (error) {
+    // The picker's own Database shares the IndexedDB connection and may close it (it
+    // does when it leaves the page): a new instance opens it again.
+    console.warn("emoji search failed; opening the emoji database again", error);
+    database = null;
+    found = await db().getEmojiBySearchQuery(query);
+  }
   /** @type {{unicode: string, shortcode: string}[]} */
   const out = [];
   const q = query.toLowerCase();

@@ -697,6 +697,7 @@ export class RoomView {
     if (button.getAttribute("aria-disabled") === "true") return;
     const emoji = button.dataset.emoji ?? "";
     await this.react(id, emoji, button.getAttribute("aria-pressed") !== "true");
+    if (!focusStayed(button)) return;
     const chip = this.list.querySelector(`li.message[data-id="${id}"] button.reaction[data-emoji="${CSS.escape(emoji)}"]`);
     if (chip instanceof HTMLElement) chip.focus({ preventScroll: true });
     else this.list.querySelector(`li.message[data-id="${id}"]`)?.closest("li")?.focus({ preventScroll: true });
@@ -718,6 +719,7 @@ export class RoomView {
 
   /** @param {HTMLElement} item */
   async togglePin(item) {
+    const pressed = document.activeElement;
     const id = Number(item.dataset.id);
     const message = this.room?.messages.get(id);
     if (!message) return;
@@ -725,7 +727,7 @@ export class RoomView {
       await this.chat.pin(id, !message.pinned);
       this.announce(message.pinned ? "Unpinned." : "Pinned to the room.");
       const button = this.list.querySelector(`li.message[data-id="${id}"] button[data-action="pin"]`);
-      if (button instanceof HTMLElement) button.focus({ preventScroll: true });
+      if (button instanceof HTMLElement && focusStayed(pressed)) button.focus({ preventScroll: true });
     } catch (err) {
       this.announce(`Could not pin: ${fieldMessage(err)}`);
     }
@@ -1197,4 +1199,15 @@ export function threadButton(message) {
     " ",
     h("time", { class: "thread-last", datetime: thread.last_reply_at, title: formatFull(thread.last_reply_at) }, `Last reply ${formatTime(thread.last_reply_at)}`),
   );
+}
+
+/**
+ * Whether the focus is still where an action left it when its answer comes: on the
+ * control pressed, or nowhere because a redraw removed that control. Anywhere else the
+ * person has moved on (to the message box, say), and the answer must not take it back.
+ * @param {Element | null} pressed
+ */
+function focusStayed(pressed) {
+  const now = document.activeElement;
+  return now === pressed || now === null || now === document.body;
 }
