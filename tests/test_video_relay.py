@@ -227,7 +227,10 @@ def test_a_slow_mirror_skips_to_the_newest_frame(origin: FrameRelay, other: Fram
 
     feeding = Feeding(other, live, hub=CountingHub())
     try:
-        time.sleep(0.3)  # subscribed
+        # Subscribed (a fixed pause was too short once on a loaded machine: the mirror's
+        # first frame was the sixth).
+        channel = origin.channel(live.broadcast_id)
+        wait_for(lambda: origin._redis.pubsub_numsub(channel)[0][1] >= 1)
         origin.publish(live.broadcast_id, 1, b"first")
         time.sleep(0.1)
         for seq in range(2, 30):

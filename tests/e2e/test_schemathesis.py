@@ -139,7 +139,10 @@ def fuzz(
             try:
                 run()
             except Exception as exc:  # every failure is collected, then all are shown
-                failures.append(f"{operation.label} ({mode}): {exc}")
+                # A flaky one (it failed once, not when replayed) says why only in its
+                # sub-exceptions.
+                inner = "; ".join(repr(e)[:600] for e in getattr(exc, "exceptions", ()))
+                failures.append(f"{operation.label} ({mode}): {exc} {inner}".rstrip())
     return failures
 
 
