@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from observed_notifications import OBSERVE_NOTIFICATIONS
 from people import Person
 from playwright.sync_api import Locator, Page, expect
 from views import check_view
@@ -18,28 +19,6 @@ from views import check_view
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 HIT = re.compile(r"\bhit\b")
 RECONNECT_MS = 20_000
-
-# Records each desktop notification the page makes, and lets the test say whether the
-# page is out of sight: the page's own code runs as it does, only observed.
-OBSERVE_NOTIFICATIONS = """
-(() => {
-  window.__notifications = [];
-  const Real = window.Notification;
-  class Observed extends Real {
-    constructor(title, options) {
-      super(title, options);
-      window.__notifications.push({ title, body: (options || {}).body || "" });
-    }
-  }
-  Object.defineProperty(Observed, "permission", { get: () => Real.permission });
-  Observed.requestPermission = (...args) => Real.requestPermission(...args);
-  window.Notification = Observed;
-  window.__hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState", {
-    get: () => (window.__hidden ? "hidden" : "visible"),
-  });
-})();
-"""
 
 
 def hover_action(person: Person, message: Locator, name: str) -> None:

@@ -138,3 +138,44 @@ def test_jump_to_latest_goes_back_to_the_live_end_and_new_messages_show_there(
     expect(ann.composer).to_be_focused()
     bob.api.call("POST", f"/rooms/{room['id']}/messages", 201, json={"body": "live again"})
     expect(ann.messages.last).to_contain_text("live again")
+
+
+def test_a_hit_on_a_reply_kept_to_its_thread_opens_the_thread_at_that_reply(
+    person: Callable[..., Person], room_of: Callable[..., dict[str, Any]]
+) -> None:
+    ann = person("ann")
+    room = room_of(ann, name="threaded")
+    messages = f"/rooms/{room['id']}/messages"
+    word = f"narwhal{os.getpid()}"
+    root = ann.api.call("POST", messages, 201, json={"body": "A long thread"})
+    bodies = [f"The {word} reply" if n == 52 else f"reply {n}" for n in range(56)]
+    replies = [
+        ann.api.call("POST", messages, 201, json={"body": body, "thread_id": root["id"]})
+        for body in bodies
+    ]
+    hit = replies[52]
+    ann.open_room(room)
+    expect(ann.message_by_id(root["id"])).to_be_visible()
+
+    page = ann.page
+    box = page.get_by_role("searchbox", name="Search messages")
+    box.fill(word)
+    box.press("Enter")
+    dialog = page.get_by_role("dialog", name="Search messages")
+    expect(dialog.locator("#search-status")).to_have_text("1 message found.")
+    dialog.locator(f".search-hit[data-message-id='{hit['id']}']").click()
+    expect(dialog).to_be_hidden()
+
+    # The reply is on the thread's second page: the panel pages to it and shows it.
+    panel = page.get_by_role("complementary", name=re.compile("^Thread"))
+    expect(panel).to_be_visible()
+    target = panel.locator(f"#thread-list li.message[data-id='{hit['id']}']")
+    expect(target).to_have_class(HIT)
+    expect(target).to_be_focused()
+    expect(target).to_be_in_viewport()
+    expect(page.locator("#announcer")).to_have_text(
+        "Showing the reply you searched for, in its thread."
+    )
+    # It stays out of the timeline, which is the room's as before.
+    expect(ann.message_by_id(hit["id"])).to_have_count(0)
+    assert page.evaluate("location.hash") == f"#/room/{room['id']}"

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from observed_notifications import OBSERVE_NOTIFICATIONS
 from people import Person
 from playwright.sync_api import expect
 from views import check_view
@@ -114,3 +115,48 @@ def test_replies_stay_in_their_thread(
     expect(on_alice.locator("#thread-root")).to_contain_text("Where shall we eat?")
     alice.assert_no_page_errors()
     bob.assert_no_page_errors()
+
+
+def test_a_reply_kept_to_its_thread_notifies_as_a_message_does_unless_its_thread_is_in_sight(
+    person: Callable[..., Person], room_of: Callable[..., dict[str, Any]]
+) -> None:
+    alice = person("alice")
+    bob = person("bob")
+    bob.context.grant_permissions(["notifications"])
+    bob.page.add_init_script(OBSERVE_NOTIFICATIONS)
+    room = room_of(alice, bob, name="thread-notes")
+    messages = f"/rooms/{room['id']}/messages"
+    root = alice.api.call("POST", messages, 201, json={"body": "Plans for Friday"})
+    bob.open_room(room)
+    page = bob.page
+    expect(bob.message_by_id(root["id"])).to_be_visible()
+
+    def reply(body: str) -> dict[str, Any]:
+        sent: dict[str, Any] = alice.api.call(
+            "POST", messages, 201, json={"body": body, "thread_id": root["id"]}
+        )
+        return sent
+
+    # Out of sight: a reply that names Bob notifies (the room asks for mentions only);
+    # one that does not, does not.
+    page.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+    reply("no one in particular")
+    reply(f"@{bob.username} are you in?")
+    page.wait_for_function("() => window.__notifications.length >= 1")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__notifications") == [
+        {"title": f"{alice.username} in #{room['name']}", "body": f"@{bob.username} are you in?"}
+    ]
+
+    # In sight with the room open but not the thread: it notifies; with the thread open
+    # beside the timeline, it does not.
+    page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    reply(f"@{bob.username} still there?")
+    page.wait_for_function("() => window.__notifications.length === 2")
+    bob.message_by_id(root["id"]).locator(".thread-summary").click()
+    panel = page.get_by_role("complementary", name=re.compile("^Thread"))
+    expect(panel.locator("#thread-list li.message[data-id]")).to_have_count(3)
+    seen = reply(f"@{bob.username} see this here")
+    expect(panel.locator(f"#thread-list li.message[data-id='{seen['id']}']")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__notifications.length") == 2

@@ -28,16 +28,10 @@ function db() {
  * @returns {Promise<{unicode: string, shortcode: string}[]>}
  */
 export async function searchEmoji(query, limit = 8) {
-  let found;
-  try {
-    found = await db().getEmojiBySearchQuery(query);
-  } catch (error) {
-    // The picker's own Database shares the IndexedDB connection and may close it (it
-    // does when it leaves the page): a new instance opens it again.
-    console.warn("emoji search failed; opening the emoji database again", error);
-    database = null;
-    found = await db().getEmojiBySearchQuery(query);
-  }
+  // A search needs no reopening of its own: when the picker closes the IndexedDB
+  // connection they share, emoji-picker-element resets every Database of that name, and
+  // the next query opens it again. A query that fails anyway shows no suggestions.
+  const found = await db().getEmojiBySearchQuery(query);
   /** @type {{unicode: string, shortcode: string}[]} */
   const out = [];
   const q = query.toLowerCase();

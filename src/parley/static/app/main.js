@@ -219,7 +219,7 @@ function startChat(session) {
   new Mentions(chat);
   new ThreadsView(chat);
   new Pins(chat, () => activeRoomId);
-  notifier = new Notifier(chat, () => activeRoomId);
+  notifier = new Notifier(chat, () => activeRoomId, () => (threadPanel.isOpen ? threadPanel.rootId : null));
   const openRoom = (/** @type {number} */ roomId) => {
     location.hash = `#/room/${roomId}`;
   };
@@ -337,12 +337,14 @@ function announce(text) {
 // --- routing ----------------------------------------------------------------------------
 
 function route() {
-  const match = location.hash.match(/^#\/room\/(\d+)(?:\/(message|thread)\/(\d+))?$/);
+  const match = location.hash.match(/^#\/room\/(\d+)(?:\/(message|thread)\/(\d+)(?:\/reply\/(\d+))?)?$/);
   const roomId = match ? Number(match[1]) : null;
   // A search hit: the room opens at that message; the address then names the room alone.
   const messageId = match?.[2] === "message" ? Number(match[3]) : null;
   // A thread (from the Threads view): the room opens with that thread's panel.
   const threadId = match?.[2] === "thread" ? Number(match[3]) : null;
+  // A reply kept to its thread, found by search: the thread opens at it.
+  const replyId = threadId !== null && match?.[4] ? Number(match[4]) : null;
   if (roomId !== null && chat.rooms.has(roomId)) {
     showView("room-view");
     if (messageId !== null || threadId !== null) history.replaceState(null, "", `#/room/${roomId}`);
@@ -354,7 +356,7 @@ function route() {
       activeRoomId = roomId;
       roomView.open(roomId, messageId);
     }
-    if (threadId !== null) threadPanel.open(roomId, threadId);
+    if (threadId !== null) threadPanel.open(roomId, threadId, null, replyId);
     roomAdmin.renderHeader();
     notifier.renderButton();
   } else if (location.hash === "#/directory" || roomId !== null) {

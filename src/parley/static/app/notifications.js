@@ -5,9 +5,11 @@
 // a direct room or a room set to "all" for every message, a room set to "mentions" (the
 // default) when it names me or calls @room or @here, a room set to "none" never. The
 // browser's permission is asked for only from a click on "Turn on desktop
-// notifications", never by itself. The level of a room is set in its notifications
+// notifications", never by itself. A reply kept to its thread notifies by the same rule,
+// unless its thread is open in sight. The level of a room is set in its notifications
 // dialog (PATCH /rooms/<id>/notifications).
 
+import { threadOnly } from "./chat.js";
 import { openDialog } from "./dialogs.js";
 import { $, displayName, roomLabel } from "./dom.js";
 import { fieldMessage } from "./errors.js";
@@ -28,15 +30,21 @@ export class Notifier {
   /**
    * @param {Chat} chat
    * @param {() => number | null} activeRoom
+   * @param {() => number | null} [openThread] the root of the thread whose panel is open
    */
-  constructor(chat, activeRoom) {
+  constructor(chat, activeRoom, openThread = () => null) {
     this.chat = chat;
     this.activeRoom = activeRoom;
+    this.openThread = openThread;
     this.dialog = $("notify-dialog", HTMLDialogElement);
     /** @type {number | null} */
     this.roomId = null;
     chat.addEventListener("message", ({ detail }) => {
       if (detail.isNew && detail.live) this.maybeNotify(detail.roomId, detail.message);
+    });
+    // A reply kept to its thread is never a timeline "message": it notifies from here.
+    chat.addEventListener("reply", ({ detail }) => {
+      if (detail.live && threadOnly(detail.message)) this.maybeNotify(detail.roomId, detail.message);
     });
     const button = $("notify-button");
     button.addEventListener("click", () => {
@@ -68,7 +76,11 @@ export class Notifier {
    */
   maybeNotify(roomId, message) {
     if (!supported() || Notification.permission !== "granted") return;
-    const inSight = document.visibilityState !== "hidden" && this.activeRoom() === roomId;
+    const inThread = threadOnly(message);
+    const inSight =
+      document.visibilityState !== "hidden" &&
+      this.activeRoom() === roomId &&
+      (!inThread || this.openThread() === message.thread_id);
     if (inSight || message.deleted || message.author.id === this.chat.me.id) return;
     const room = this.chat.rooms.get(roomId);
     if (!room) return;
@@ -84,7 +96,9 @@ export class Notifier {
     });
     notification.addEventListener("click", () => {
       window.focus();
-      location.hash = `#/room/${roomId}/message/${message.id}`;
+      location.hash = inThread
+        ? `#/room/${roomId}/thread/${message.thread_id}/reply/${message.id}`
+        : `#/room/${roomId}/message/${message.id}`;
       notification.close();
     });
   }

@@ -1,7 +1,8 @@
 // @ts-check
 // Message search: the top bar's box (on a phone, a button) opens a dialog of results
 // from GET /search, grouped by room; each opens its room at that message
-// (#/room/<id>/message/<id>), which RoomView.open loads with the history around it.
+// (#/room/<id>/message/<id>), which RoomView.open loads with the history around it, or
+// a reply kept to its thread in that thread's panel (#/room/<id>/thread/<root>/reply/<id>).
 
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
@@ -122,7 +123,7 @@ export class Search {
               {},
               h(
                 "a",
-                { class: "search-hit", href: joined ? `#/room/${roomId}/message/${message.id}` : "#/directory", dataset: { messageId: String(message.id) } },
+                { class: "search-hit", href: joined ? hitAddress(roomId, message) : "#/directory", dataset: { messageId: String(message.id) } },
                 h(
                   "span",
                   { class: "search-meta" },
@@ -138,6 +139,17 @@ export class Search {
       );
     });
   }
+}
+
+/**
+ * Where a hit opens: the room at that message, or a reply kept to its thread (never in
+ * the room's timeline) in its thread's panel.
+ * @param {number} roomId
+ * @param {Message} message
+ */
+function hitAddress(roomId, message) {
+  if (message.thread_id && !message.also_to_room) return `#/room/${roomId}/thread/${message.thread_id}/reply/${message.id}`;
+  return `#/room/${roomId}/message/${message.id}`;
 }
 
 /** @param {string} q */

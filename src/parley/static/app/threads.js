@@ -60,8 +60,9 @@ export class ThreadPanel {
    * @param {number} roomId
    * @param {number} rootId
    * @param {HTMLElement | null} [opener] where focus goes back on closing
+   * @param {number | null} [hitId] a reply to show, marked and focused (a search hit)
    */
-  async open(roomId, rootId, opener = null) {
+  async open(roomId, rootId, opener = null, hitId = null) {
     const opening = ++this.openings;
     this.roomId = roomId;
     this.rootId = rootId;
@@ -96,6 +97,31 @@ export class ThreadPanel {
     this.renderReplies();
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.markRead();
+    if (hitId !== null) await this.showHit(hitId, opening);
+  }
+
+  /**
+   * A reply found by search: the pages up to it are loaded, and it is marked and focused.
+   * @param {number} hitId
+   * @param {number} opening
+   */
+  async showHit(hitId, opening) {
+    while (!this.replies.has(hitId) && this.hasMore && opening === this.openings) {
+      const before = this.replies.size;
+      await this.loadMore();
+      if (this.replies.size === before) break;
+    }
+    if (opening !== this.openings) return;
+    const node = document.getElementById(`thread-message-${hitId}`);
+    if (!node) {
+      this.announce("That reply is no longer in the thread.");
+      return;
+    }
+    node.classList.add("hit");
+    node.tabIndex = -1;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
+    this.announce("Showing the reply you searched for, in its thread.");
   }
 
   /** @param {boolean} [refocus] focus goes back to what opened it */
