@@ -85,6 +85,29 @@ def test_a_process_counts_as_live_until_its_entry_expires(
     assert registry.live() == {"b"}
 
 
+def test_a_renewal_says_how_many_processes_are_live(
+    redis_client: redis.Redis, channel: str
+) -> None:
+    now = [1000.0]
+    registry = ProcessRegistry(redis_client, channel, expiry=6, clock=lambda: now[0])
+    assert registry.renew("a") == 1
+    assert registry.renew("b") == 2
+    now[0] += 7
+    assert registry.renew("b") == 1
+
+
+def test_a_listening_process_shares_its_group_commit_with_every_live_process(
+    app: Flask, other_process: BusRelay, redis_client: redis.Redis, channel: str
+) -> None:
+    counts: list[int] = []
+    other_process.on_live_processes = counts.append
+    ProcessRegistry(redis_client, channel, expiry=60).renew("another-process")
+    deadline = time.monotonic() + 10
+    while 2 not in counts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 2 in counts, f"the live processes heard were {counts}"
+
+
 def test_a_process_that_leaves_stops_counting_at_once(
     redis_client: redis.Redis, channel: str
 ) -> None:

@@ -684,3 +684,17 @@ def test_under_steady_load_a_leader_gathers_the_sends_that_arrive_until_enough_h
     assert not any(thread.is_alive() for thread in [leader, *others])
     assert len(batches) == 1 and sorted(batches[0]) == sorted(results)
     assert len(results) == GATHER_ENOUGH
+
+
+def test_a_writer_sharing_the_sends_with_other_processes_gathers_that_many_times_as_long() -> None:
+    """With N processes each writing its share of the sends, each waits N times as long
+    for a batch, so the cluster commits about as often as one process would."""
+    writer = MessageWriter(gather_seconds=0.004)
+    assert writer.queue.gather_seconds == 0.004
+    writer.share_with(3)
+    assert writer.queue.gather_seconds == pytest.approx(0.012)
+    writer.share_with(1)
+    assert writer.queue.gather_seconds == 0.004
+    # A process not yet counted in the registry (Redis down at its start) is alone.
+    writer.share_with(0)
+    assert writer.queue.gather_seconds == 0.004

@@ -138,6 +138,7 @@ class Config:
     PARLEY_SEND_LAG_SECONDS = 2.0
     # Group commit: while sends arrive closer together than this, the writer waits this
     # long for more before each batch (a lone send is written at once). 0 never waits.
+    # With a message queue, each of N live processes waits N times this long.
     PARLEY_SEND_GATHER_SECONDS = 0.005
     # Live video: a broadcast with no frame for this long ends; frames per second a
     # broadcaster may send; the largest frame accepted.

@@ -104,6 +104,12 @@ class CurrentValues(Collector):
             "Message sends waiting for their commit: queued, and in the batch being written.",
             writer.queue.depth,
         )
+        yield _gauge(
+            "parley_send_gather_seconds",
+            "How long the writer waits to gather a batch under steady load: "
+            "PARLEY_SEND_GATHER_SECONDS times the live processes sharing the sends.",
+            writer.queue.gather_seconds,
+        )
         yield from _pool_gauges(self.app)
         broadcasts = extensions["parley.video"]
         live = [broadcasts.get(room_id) for room_id in broadcasts.live_room_ids()]

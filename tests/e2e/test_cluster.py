@@ -6,6 +6,7 @@ behind; without a shared database and message queue it refuses to start."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -28,6 +29,7 @@ from bench.servers import free_port_run
 from servers import BIN, free_port
 
 from databases import postgres_base_url, postgres_schema, unavailable
+from parley.config import Config
 from support import jpeg
 
 pytestmark = pytest.mark.slow
@@ -240,6 +242,21 @@ def watches_live_video_through_nginx(url: str, broadcaster_api: Api, room: int) 
         broadcaster.disconnect()
 
 
+def gather_seconds(url: str) -> float:
+    """The process's group-commit wait, from its metrics (loopback may read them); the
+    processes count each other within a hello or two after they start."""
+    deadline = time.monotonic() + 10
+    while True:
+        metrics = requests.get(f"{url}/metrics", timeout=10)
+        assert metrics.status_code == 200, metrics.text
+        found = re.search(r"^parley_send_gather_seconds (\S+)$", metrics.text, re.MULTILINE)
+        assert found, metrics.text[:2000]
+        value = float(found.group(1))
+        if value > Config.PARLEY_SEND_GATHER_SECONDS or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
 def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(
     cluster: RunningCluster,
 ) -> None:
@@ -296,6 +313,9 @@ def test_a_cluster_serves_through_nginx_and_each_process_and_stops_on_sigterm(
     while f"request_id={request_id}" not in access_log.read_text():
         assert time.monotonic() < deadline, access_log.read_text()[-2000:]
         time.sleep(0.05)
+    # Each process gathers its group commit twice as long, the two sharing the sends.
+    for process in (cluster.process_url(0), cluster.process_url(1)):
+        assert gather_seconds(process) == pytest.approx(2 * Config.PARLEY_SEND_GATHER_SECONDS)
     for api in (alice, bob, carol, dave):
         api.close()
 

@@ -27,6 +27,7 @@ METRICS = (
     "parley_send_seconds_bucket",
     "parley_send_seconds_count",
     "parley_send_queue_depth",
+    "parley_send_gather_seconds",
     "parley_db_pool_checked_out",
     "parley_db_pool_size",
     "parley_video_broadcasts",

@@ -91,6 +91,8 @@ def init_realtime(app: Flask) -> None:
         )
     app.session_interface = OncePerEnvironSessionInterface()
     bus.relay = None if relay is None else relay.relay
+    if relay is not None:
+        relay.on_live_processes = app.extensions["parley.message_writer"].share_with
     app.extensions["parley.sockets"] = SocketRegistry()
     app.extensions["parley.watches"] = Watches()
     _init_presence(app)

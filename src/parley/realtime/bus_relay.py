@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -89,6 +89,9 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         )
         # Set once this process has heard its own hello: it is subscribed and registered.
         self.listening = threading.Event()
+        # Told how many processes are live at each renewal (the message writer shares
+        # its group commit with them).
+        self.on_live_processes: Callable[[int], None] | None = None
         self._leaving = False
         self._closed = False
         # Set while this thread applies a relayed change: what it publishes then must not
@@ -243,11 +246,13 @@ class BusRelay(socketio.RedisManager):  # type: ignore[misc]  # python-socketio 
         if data.get("host_id") != self.host_id or self._leaving:
             return
         try:
-            self.registry.renew(self.host_id)
+            live = self.registry.renew(self.host_id)
         except redis.RedisError as exc:
             log.error("cannot renew this process in the registry: %s", exc)
             return
         self.listening.set()
+        if self.on_live_processes is not None:
+            self.on_live_processes(live)
 
     def _say_hello(self) -> None:
         said = 0

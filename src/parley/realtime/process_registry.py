@@ -40,14 +40,17 @@ class ProcessRegistry:
         self.expiry = expiry
         self._clock = clock
 
-    def renew(self, process_id: str) -> None:
-        """The process is listening now; it counts as live until the expiry from now."""
+    def renew(self, process_id: str) -> int:
+        """The process is listening now; it counts as live until the expiry from now.
+        Returns how many processes are live, this one included."""
         now = self._clock()
         with self.client.pipeline() as pipe:
             pipe.zadd(self._key, {process_id: now + self.expiry})
             pipe.zremrangebyscore(self._key, "-inf", now)
             pipe.expire(self._key, REGISTRY_KEEP_SECONDS)
-            pipe.execute()
+            pipe.zcard(self._key)
+            answers = pipe.execute()
+        return int(answers[-1])
 
     def leave(self, process_id: str) -> None:
         self.client.zrem(self._key, process_id)
