@@ -313,6 +313,40 @@ def test_followed_threads_come_newest_activity_first(
     assert ([t["root"]["id"] for t in page["threads"]], page["has_more"]) == ([newer], True)
 
 
+def test_followed_threads_page_on_from_the_last_of_a_page_with_none_missed_or_twice(
+    alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    roots = [posted(alice, room["id"], f"root {n}") for n in range(5)]
+    for root_id in roots:
+        reply(bob, room["id"], root_id)
+    newest_first = list(reversed(roots))
+    seen: list[int] = []
+    before = ""
+    for _ in range(5):
+        page = alice.get(f"{API}/threads?limit=2{before}").get_json()
+        seen += [t["root"]["id"] for t in page["threads"]]
+        if not page["has_more"]:
+            break
+        before = f"&before={seen[-1]}"
+    assert seen == newest_first
+    # A thread that moved to the top meanwhile is not shown again after the cursor.
+    reply(bob, room["id"], roots[0])
+    page = alice.get(f"{API}/threads?limit=10&before={newest_first[1]}").get_json()
+    assert [t["root"]["id"] for t in page["threads"]] == newest_first[2:-1]
+
+
+def test_paging_threads_from_one_not_followed_is_not_found(
+    alice: Member, bob: Member, room: dict[str, Any]
+) -> None:
+    root_id = posted(alice, room["id"])
+    reply(bob, room["id"], root_id)
+    unfollowed = posted(bob, room["id"], "no replies")
+    for before in (unfollowed, root_id + 10_000):
+        error = assert_error(alice.get(f"{API}/threads?before={before}"), 404, "not_found")
+        assert error["details"] == {"before": before}
+    assert_error(alice.get(f"{API}/threads?before=-1"), 422)
+
+
 def test_marking_a_thread_read_moves_forward_only_and_up_to_its_newest_reply(
     alice: Member, bob: Member, room: dict[str, Any], events: list[Event]
 ) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
+from ..errors import NotFound
 from ..events import Event, emit_after_commit
 from ..extensions import db
 from ..models import Message, Permission, ThreadFollow, User
@@ -64,14 +65,17 @@ class FollowedThread:
     last_read_id: int
 
 
-def followed_threads(actor: User, limit: int) -> tuple[list[FollowedThread], bool]:
+def followed_threads(
+    actor: User, limit: int, before: int | None = None
+) -> tuple[list[FollowedThread], bool]:
     """The threads the actor follows in rooms they may still read, newest reply first,
-    and whether more were left out past `limit`."""
+    and whether more were left out past `limit`. With `before` (a root the actor
+    follows, the last of the previous page), the threads after it in that order."""
     require_permission(actor, Permission.READ)
     unread = count_unread_replies(
         actor.id, ThreadFollow.root_id, ThreadFollow.last_read_id
     ).scalar_subquery()
-    rows = db.session.execute(
+    query = (
         select(Message, ThreadFollow.last_read_id, unread)
         .join(ThreadFollow, ThreadFollow.root_id == Message.id)
         .where(
@@ -79,8 +83,21 @@ def followed_threads(actor: User, limit: int) -> tuple[list[FollowedThread], boo
             ThreadFollow.room_id.in_(readable_room_ids_query(actor)),
             Message.reply_count > 0,
         )
-        .order_by(Message.last_reply_at.desc(), Message.id.desc())
-        .limit(limit + 1)
+    )
+    if before is not None:
+        anchor = db.session.execute(
+            query.with_only_columns(Message.last_reply_at, Message.id).where(Message.id == before)
+        ).first()
+        if anchor is None:
+            raise NotFound("You follow no such thread.", details={"before": before})
+        query = query.where(
+            or_(
+                Message.last_reply_at < anchor.last_reply_at,
+                and_(Message.last_reply_at == anchor.last_reply_at, Message.id < anchor.id),
+            )
+        )
+    rows = db.session.execute(
+        query.order_by(Message.last_reply_at.desc(), Message.id.desc()).limit(limit + 1)
     ).all()
     found = [FollowedThread(root, int(count or 0), last_read) for root, last_read, count in rows]
     return found[:limit], len(found) > limit

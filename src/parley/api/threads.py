@@ -50,11 +50,13 @@ def mark_thread_read(actor: User, message_id: int, body: ThreadReadIn) -> Thread
     )
 
 
-@api.route("GET", "/threads", tag="threads", query=ThreadsArgs, response=ThreadsOut)
+@api.route("GET", "/threads", tag="threads", query=ThreadsArgs, response=ThreadsOut, errors=(404,))
 def followed_threads(actor: User, query: ThreadsArgs) -> ThreadsOut:
     """The threads you follow (you wrote the root or a reply) in rooms you may still
-    read, newest reply first, each with your unread replies (others', not deleted)."""
-    found, has_more = threads.followed_threads(actor, query.limit)
+    read, newest reply first, each with your unread replies (others', not deleted).
+    With `before` (the root id of the last thread of a page), the next page; 404 if you
+    do not follow that thread (any more)."""
+    found, has_more = threads.followed_threads(actor, query.limit, query.before)
     return ThreadsOut(
         threads=[
             FollowedThreadOut(

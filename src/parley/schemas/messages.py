@@ -193,6 +193,11 @@ class FollowedThreadOut(Response):
 
 
 class ThreadsArgs(QueryArgs):
+    before: MessageCursor | None = Field(
+        default=None,
+        description="The root id of the last thread of the previous page: the threads "
+        "after it, in the same order.",
+    )
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 

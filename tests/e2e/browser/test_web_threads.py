@@ -160,3 +160,33 @@ def test_a_reply_kept_to_its_thread_notifies_as_a_message_does_unless_its_thread
     expect(panel.locator(f"#thread-list li.message[data-id='{seen['id']}']")).to_be_visible()
     page.wait_for_timeout(300)
     assert page.evaluate("window.__notifications.length") == 2
+
+
+def test_the_threads_view_shows_fifty_threads_and_more_on_demand(
+    person: Callable[..., Person], room_of: Callable[..., dict[str, Any]]
+) -> None:
+    ann, bob = person("ann"), person("bob")
+    room = room_of(ann, bob, name="many-threads")
+    messages = f"/rooms/{room['id']}/messages"
+    roots = []
+    for n in range(53):
+        root = ann.api.call("POST", messages, 201, json={"body": f"topic {n}"})
+        ann.api.call("POST", messages, 201, json={"body": "a reply", "thread_id": root["id"]})
+        roots.append(root["id"])
+    ann.open_room(room)
+    ann.page.locator("#threads-button").click()
+    dialog = ann.page.get_by_role("dialog", name="Threads you follow")
+    links = dialog.locator("a.thread-link")
+    expect(links).to_have_count(50)
+    expect(dialog.locator("#threads-status")).to_have_text("50+ threads.")
+    more = dialog.get_by_role("button", name="Show more threads")
+    more.click()
+    expect(links).to_have_count(53)
+    expect(dialog.locator("#threads-status")).to_have_text("53 threads.")
+    expect(more).to_be_hidden()
+    shown = [int(v) for v in links.evaluate_all("(all) => all.map((a) => a.dataset.rootId)")]
+    assert shown == list(reversed(roots))
+    # Bob's reply to the oldest moves it to the top, once, with the pages kept.
+    bob.api.call("POST", messages, 201, json={"body": "revived", "thread_id": roots[0]})
+    expect(links.first).to_have_attribute("data-root-id", str(roots[0]))
+    expect(links).to_have_count(53)

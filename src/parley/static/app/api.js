@@ -136,7 +136,11 @@ export const api = {
   },
   thread: (/** @type {number} */ messageId, /** @type {number} */ after) =>
     request("GET", `/messages/${messageId}/thread?${new URLSearchParams({ after: String(after), limit: "50" })}`),
-  threads: () => request("GET", "/threads?limit=50"),
+  threads: (/** @type {number | undefined} */ before) => {
+    const query = new URLSearchParams({ limit: "50" });
+    if (before) query.set("before", String(before));
+    return request("GET", `/threads?${query}`);
+  },
   threadRead: (/** @type {number} */ rootId, /** @type {number} */ lastReadId) =>
     request("POST", `/messages/${rootId}/thread/read`, { last_read_id: lastReadId }),
   notificationLevel: (/** @type {number} */ roomId, /** @type {string} */ level) =>

@@ -371,11 +371,14 @@ export class ThreadsView {
     /** @type {FollowedThread[]} */
     this.threads = [];
     this.hasMore = false;
+    // Pages past the first were loaded ("Show more threads") since the dialog opened.
+    this.paged = false;
     this.asked = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.refreshTimer = undefined;
     const button = $("threads-button");
     button.addEventListener("click", () => this.open(button));
+    $("threads-more").addEventListener("click", () => this.load(true));
     $("threads-list").addEventListener("click", (event) => {
       if (event.target instanceof Element && event.target.closest("a")) this.dialog.close();
     });
@@ -403,25 +406,40 @@ export class ThreadsView {
 
   /** @param {HTMLElement} opener */
   open(opener) {
+    this.paged = false;
     openDialog(this.dialog, opener);
     this.render();
     this.load();
   }
 
-  async load() {
+  /** @param {boolean} [older] the page after those held, rather than the first again */
+  async load(older = false) {
     const asked = ++this.asked;
     const status = $("threads-status");
     if (this.dialog.open && !this.threads.length) status.textContent = "Loading…";
     let answer;
     try {
-      answer = await api.threads();
+      answer = await api.threads(older ? this.threads[this.threads.length - 1]?.root.id : undefined);
     } catch (err) {
       if (asked === this.asked && this.dialog.open) status.textContent = `Could not load your threads: ${err.message}`;
       return;
     }
     if (asked !== this.asked) return;
-    this.threads = answer.threads;
-    this.hasMore = answer.has_more;
+    /** @type {FollowedThread[]} */
+    const page = answer.threads;
+    if (older) {
+      const held = new Set(this.threads.map((t) => t.root.id));
+      this.threads = [...this.threads, ...page.filter((t) => !held.has(t.root.id))];
+      this.hasMore = answer.has_more;
+      this.paged = true;
+    } else if (this.paged) {
+      // The pages past the first stay: a thread only moves up, into the first page.
+      const fresh = new Set(page.map((t) => t.root.id));
+      this.threads = [...page, ...this.threads.filter((t) => !fresh.has(t.root.id))];
+    } else {
+      this.threads = page;
+      this.hasMore = answer.has_more;
+    }
     this.render();
   }
 
@@ -438,6 +456,7 @@ export class ThreadsView {
       ? `${n}${this.hasMore ? "+" : ""} ${n === 1 ? "thread" : "threads"}.`
       : "You follow no threads yet: reply to a message to start one.";
     $("threads-list").replaceChildren(...this.threads.map((followed) => this.item(followed)));
+    $("threads-more").hidden = !this.hasMore;
   }
 
   /** @param {FollowedThread} followed */
