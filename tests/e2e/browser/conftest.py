@@ -73,12 +73,20 @@ def people_on(browser: Browser, server: LiveServer) -> Iterator[Callable[..., Pe
     made: list[Person] = []
 
     def make(
-        name: str = "user", *, width: int = 1200, height: int = 800, locale: str | None = None
+        name: str = "user",
+        *,
+        width: int = 1200,
+        height: int = 800,
+        locale: str | None = None,
+        timezone_id: str | None = None,
     ) -> Person:
         username = f"{name}{os.getpid()}x{next(_names)}"
         api, _ = Api.register(server.url, username)
         context = browser.new_context(
-            base_url=server.url, viewport={"width": width, "height": height}, locale=locale
+            base_url=server.url,
+            viewport={"width": width, "height": height},
+            locale=locale,
+            timezone_id=timezone_id,
         )
         login = context.request.post(
             "/api/v1/auth/session", data={"username": username, "password": "e2e-password-1"}
