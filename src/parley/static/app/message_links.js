@@ -1,12 +1,24 @@
 // @ts-check
 // Messages listed outside their room (pins, mentions): each a link that opens its room at
-// that message (#/room/<id>/message/<id>), showing who wrote it, when, and what it says.
+// that message (#/room/<id>/message/<id>), or a reply kept to its thread in that thread's
+// panel (#/room/<id>/thread/<root>/reply/<id>), showing who wrote it, when, and what it says.
 
+import { threadOnly } from "./chat.js";
 import { displayName, formatFull, h, roomLabel } from "./dom.js";
 
 /** @typedef {import("./shapes.js").Message} Message */
 
 const SNIPPET_CHARS = 200;
+
+/**
+ * Where a message opens: its room at that message, or, for a reply kept to its thread
+ * (never in the room's timeline), its thread's panel at that reply.
+ * @param {Message} message
+ */
+export function messageAddress(message) {
+  if (threadOnly(message)) return `#/room/${message.room_id}/thread/${message.thread_id}/reply/${message.id}`;
+  return `#/room/${message.room_id}/message/${message.id}`;
+}
 
 /**
  * @param {Message[]} messages
@@ -25,7 +37,7 @@ export function messageLinks(messages, chat, { withRoom = false } = {}) {
         "a",
         {
           class: "search-hit",
-          href: room ? `#/room/${message.room_id}/message/${message.id}` : "#/directory",
+          href: room ? messageAddress(message) : "#/directory",
           dataset: { messageId: String(message.id) },
         },
         h(

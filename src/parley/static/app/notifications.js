@@ -13,6 +13,7 @@ import { threadOnly } from "./chat.js";
 import { openDialog } from "./dialogs.js";
 import { $, displayName, roomLabel } from "./dom.js";
 import { fieldMessage } from "./errors.js";
+import { messageAddress } from "./message_links.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -96,9 +97,7 @@ export class Notifier {
     });
     notification.addEventListener("click", () => {
       window.focus();
-      location.hash = inThread
-        ? `#/room/${roomId}/thread/${message.thread_id}/reply/${message.id}`
-        : `#/room/${roomId}/message/${message.id}`;
+      location.hash = messageAddress(message);
       notification.close();
     });
   }

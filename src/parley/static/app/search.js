@@ -7,6 +7,7 @@
 import { api } from "./api.js";
 import { openDialog } from "./dialogs.js";
 import { $, displayName, formatFull, h, roomLabel } from "./dom.js";
+import { messageAddress } from "./message_links.js";
 
 /** @typedef {import("./chat.js").Chat} Chat */
 /** @typedef {import("./shapes.js").Message} Message */
@@ -123,7 +124,7 @@ export class Search {
               {},
               h(
                 "a",
-                { class: "search-hit", href: joined ? hitAddress(roomId, message) : "#/directory", dataset: { messageId: String(message.id) } },
+                { class: "search-hit", href: joined ? messageAddress(message) : "#/directory", dataset: { messageId: String(message.id) } },
                 h(
                   "span",
                   { class: "search-meta" },
@@ -139,17 +140,6 @@ export class Search {
       );
     });
   }
-}
-
-/**
- * Where a hit opens: the room at that message, or a reply kept to its thread (never in
- * the room's timeline) in its thread's panel.
- * @param {number} roomId
- * @param {Message} message
- */
-function hitAddress(roomId, message) {
-  if (message.thread_id && !message.also_to_room) return `#/room/${roomId}/thread/${message.thread_id}/reply/${message.id}`;
-  return `#/room/${roomId}/message/${message.id}`;
 }
 
 /** @param {string} q */
